@@ -1,0 +1,303 @@
+//! The fold: one pure function, [`ActionState::apply`], turns the log into live state.
+//! Start-up rebuilds by applying every stored event in order; the writer applies each
+//! committed batch; reports read the same state. No I/O, no clock, no locks here.
+
+use super::event::{Event, EventBody, ExemptReason};
+use super::{Action, Seq};
+use crate::roster::{PointId, Roster, StaffId};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// How many recent changes are kept for live deltas. A subscriber further behind than
+/// this gets a fresh snapshot instead, which bounds memory whatever the clients do.
+pub const CHANGE_LOG: usize = 50_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Planned,
+    Open,
+    Closed,
+}
+
+/// Where a resident in scope stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Missing,
+    Sampled,
+    Exempt,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Slot {
+    in_scope: bool,
+    /// Samples recorded and not corrected; a resident sampled twice counts once.
+    samples: u16,
+    exempt: Option<ExemptReason>,
+}
+
+impl Slot {
+    fn status(self) -> Status {
+        if self.samples > 0 {
+            Status::Sampled
+        } else if self.exempt.is_some() {
+            Status::Exempt
+        } else {
+            Status::Missing
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub target: i64,
+    pub sampled: i64,
+    pub exempt: i64,
+}
+
+impl Counts {
+    pub fn missing(&self) -> i64 {
+        self.target - self.sampled - self.exempt
+    }
+
+    pub(crate) fn shift(&mut self, from: Status, to: Status) {
+        self.sampled += i64::from(to == Status::Sampled) - i64::from(from == Status::Sampled);
+        self.exempt += i64::from(to == Status::Exempt) - i64::from(from == Status::Exempt);
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PointState {
+    /// Sample events recorded here and not corrected (re-samples included).
+    pub count: i64,
+    pub at_home: i64,
+    pub last_scan: Option<OffsetDateTime>,
+    /// Samples per minute (unix minute → count), for the recent rates.
+    pub minutes: BTreeMap<i64, i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SampleRecord {
+    resident: u32,
+    point: PointId,
+    minute: i64,
+    at_home: bool,
+    corrected: bool,
+}
+
+/// What one event changed, kept in a bounded ring so live deltas can be computed for any
+/// subscriber position that is recent enough.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Change {
+    pub seq: Seq,
+    /// A resident (by roster index) whose status moved.
+    pub resident: Option<(u32, Status, Status)>,
+    /// A sampling point whose count moved, in which minute, by how much.
+    pub point: Option<(PointId, i64, i64)>,
+}
+
+/// Live state of one action: a fold of its log.
+#[derive(Debug, Clone)]
+pub struct ActionState {
+    pub action: Action,
+    pub roster: Arc<Roster>,
+    /// The last event applied; 0 before any.
+    pub seq: Seq,
+    pub phase: Phase,
+    pub opened_at: Option<OffsetDateTime>,
+    pub closed_at: Option<OffsetDateTime>,
+    /// The latest device time seen: the fold's "now", so rates need no clock.
+    pub clock: Option<OffsetDateTime>,
+    pub totals: Counts,
+    /// Sample events recorded and not corrected, re-samples included.
+    pub scans: i64,
+    /// Per area node, by roster index.
+    pub nodes: Vec<Counts>,
+    pub points: BTreeMap<PointId, PointState>,
+    /// Missing residents per responsible staff member.
+    pub staff_missing: BTreeMap<StaffId, i64>,
+    /// Samples per minute (unix minute → count) over the whole action.
+    pub timeline: BTreeMap<i64, i64>,
+    slots: Vec<Slot>,
+    resident_staff: Vec<Option<StaffId>>,
+    samples: HashMap<Seq, SampleRecord>,
+    changes: VecDeque<Change>,
+}
+
+impl ActionState {
+    /// The state of an action before any event: everyone in scope is missing.
+    pub fn new(action: Action, roster: Arc<Roster>) -> Self {
+        let scope: HashSet<usize> = action.scope.iter().filter_map(|n| roster.node_idx(*n)).collect();
+        let mut nodes = vec![Counts::default(); roster.nodes().len()];
+        let mut slots = vec![Slot::default(); roster.residents().len()];
+        let mut resident_staff = vec![None; roster.residents().len()];
+        let mut staff_missing = BTreeMap::new();
+        let mut totals = Counts::default();
+        for (i, slot) in slots.iter_mut().enumerate() {
+            let node = roster.resident_node_idx(i);
+            if !roster.in_subtree_of(node, &scope) {
+                continue;
+            }
+            slot.in_scope = true;
+            totals.target += 1;
+            for &a in roster.ancestors(node) {
+                nodes[a].target += 1;
+            }
+            // The nearest responsible person up the tree answers for this resident.
+            let staff = roster.ancestors(node).iter().rev().find_map(|&a| roster.nodes()[a].staff_id);
+            resident_staff[i] = staff;
+            if let Some(s) = staff {
+                *staff_missing.entry(s).or_insert(0) += 1;
+            }
+        }
+        let points = action.points.iter().map(|p| (*p, PointState::default())).collect();
+        Self {
+            action,
+            roster,
+            seq: 0,
+            phase: Phase::Planned,
+            opened_at: None,
+            closed_at: None,
+            clock: None,
+            totals,
+            scans: 0,
+            nodes,
+            points,
+            staff_missing,
+            timeline: BTreeMap::new(),
+            slots,
+            resident_staff,
+            samples: HashMap::new(),
+            changes: VecDeque::new(),
+        }
+    }
+
+    /// Applies one event. Events that the rules would have refused change nothing but
+    /// the position, so a fold of any log is total.
+    pub fn apply(&mut self, event: &Event) {
+        let e = &event.new;
+        self.seq = event.seq;
+        self.clock = Some(self.clock.map_or(e.device_time, |c| c.max(e.device_time)));
+        let minute = e.device_time.unix_timestamp().div_euclid(60);
+        let mut change = Change { seq: event.seq, resident: None, point: None };
+        match &e.body {
+            EventBody::ActionOpened => {
+                if self.phase == Phase::Planned {
+                    self.phase = Phase::Open;
+                    self.opened_at = Some(e.device_time);
+                }
+            }
+            EventBody::ActionClosed => {
+                if self.phase != Phase::Closed {
+                    self.phase = Phase::Closed;
+                    self.closed_at = Some(e.device_time);
+                }
+            }
+            EventBody::ResidentSampled { resident_id, point_id, at_home, .. } => {
+                if let Some(idx) = self.scoped(*resident_id) {
+                    change.resident = self.update(idx, |s| s.samples = s.samples.saturating_add(1));
+                    self.count_sample(*point_id, minute, *at_home, 1, e.device_time);
+                    change.point = Some((*point_id, minute, 1));
+                    let record = SampleRecord {
+                        resident: idx as u32,
+                        point: *point_id,
+                        minute,
+                        at_home: *at_home,
+                        corrected: false,
+                    };
+                    self.samples.insert(event.seq, record);
+                }
+            }
+            EventBody::ExemptionSet { resident_id, reason, .. } => {
+                if let Some(idx) = self.scoped(*resident_id) {
+                    change.resident = self.update(idx, |s| s.exempt = Some(*reason));
+                }
+            }
+            EventBody::ExemptionCleared { resident_id } => {
+                if let Some(idx) = self.scoped(*resident_id) {
+                    change.resident = self.update(idx, |s| s.exempt = None);
+                }
+            }
+            EventBody::Correction { target_seq, .. } => {
+                if let Some(rec) = self.samples.get_mut(target_seq).filter(|r| !r.corrected) {
+                    rec.corrected = true;
+                    let rec = *rec;
+                    change.resident = self.update(rec.resident as usize, |s| s.samples -= 1);
+                    self.count_sample(rec.point, rec.minute, rec.at_home, -1, e.device_time);
+                    change.point = Some((rec.point, rec.minute, -1));
+                }
+            }
+        }
+        if self.changes.len() == CHANGE_LOG {
+            self.changes.pop_front();
+        }
+        self.changes.push_back(change);
+    }
+
+    fn scoped(&self, resident_id: i64) -> Option<usize> {
+        self.roster.resident_idx(resident_id).filter(|&i| self.slots[i].in_scope)
+    }
+
+    fn update(&mut self, idx: usize, f: impl FnOnce(&mut Slot)) -> Option<(u32, Status, Status)> {
+        let from = self.slots[idx].status();
+        f(&mut self.slots[idx]);
+        let to = self.slots[idx].status();
+        if from == to {
+            return None;
+        }
+        self.totals.shift(from, to);
+        for &a in self.roster.ancestors(self.roster.resident_node_idx(idx)) {
+            self.nodes[a].shift(from, to);
+        }
+        if let Some(staff) = self.resident_staff[idx] {
+            *self.staff_missing.entry(staff).or_insert(0) +=
+                i64::from(to == Status::Missing) - i64::from(from == Status::Missing);
+        }
+        Some((idx as u32, from, to))
+    }
+
+    fn count_sample(&mut self, point: PointId, minute: i64, at_home: bool, by: i64, at: OffsetDateTime) {
+        self.scans += by;
+        *self.timeline.entry(minute).or_insert(0) += by;
+        let p = self.points.entry(point).or_default();
+        p.count += by;
+        p.at_home += if at_home { by } else { 0 };
+        *p.minutes.entry(minute).or_insert(0) += by;
+        if by > 0 {
+            p.last_scan = Some(p.last_scan.map_or(at, |l| l.max(at)));
+        }
+    }
+
+    /// A resident's status, or `None` when the resident is not in this action's scope.
+    pub fn status(&self, resident_id: i64) -> Option<Status> {
+        self.scoped(resident_id).map(|i| self.slots[i].status())
+    }
+
+    /// Whether `seq` is a sample that a correction could still undo.
+    pub fn correctable(&self, seq: Seq) -> bool {
+        self.samples.get(&seq).is_some_and(|r| !r.corrected)
+    }
+
+    /// Roster indexes of the residents in scope who are still missing, in roster order.
+    pub fn missing(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots.iter().enumerate().filter(|(_, s)| s.in_scope && s.status() == Status::Missing).map(|(i, _)| i)
+    }
+
+    pub fn responsible_staff(&self, resident_idx: usize) -> Option<StaffId> {
+        self.resident_staff[resident_idx]
+    }
+
+    /// The changes after `after`, or `None` when they are no longer all kept.
+    pub fn changes_after(&self, after: Seq) -> Option<impl Iterator<Item = &Change>> {
+        if after > self.seq || after < 0 {
+            return None;
+        }
+        let oldest_kept = self.changes.front().map_or(self.seq + 1, |c| c.seq);
+        if after + 1 < oldest_kept {
+            return None;
+        }
+        Some(self.changes.iter().filter(move |c| c.seq > after))
+    }
+}

@@ -1,0 +1,70 @@
+//! Actions and what happens in them: the event types ([`event`]), the one pure fold
+//! that turns a log of events into live state ([`fold`]), the rules an event must
+//! pass before it is appended ([`rules`]) and the views pushed to screens ([`view`]).
+//! Nothing here does I/O, reads the clock or takes a lock: the store and the writer
+//! call in with rows, and the same code rebuilds state at start-up and feeds reports.
+
+pub mod event;
+pub mod fold;
+pub mod rules;
+pub mod view;
+
+pub use event::{Event, EventBody, ExemptReason, NewEvent};
+pub use fold::{ActionState, Status};
+pub use rules::Rejection;
+
+use crate::roster::{NodeId, PointId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub type ActionId = i64;
+/// An event's position in its action's log: 1, 2, 3 … with no gaps.
+pub type Seq = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// A whole-population testing round (全员核酸).
+    Testing,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Testing => "testing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        (s == "testing").then_some(ActionKind::Testing)
+    }
+}
+
+/// An action as planned: what it covers and where. What happened lives in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Action {
+    pub id: ActionId,
+    pub kind: ActionKind,
+    pub name: String,
+    /// Area nodes whose subtrees are in scope.
+    pub scope: Vec<NodeId>,
+    /// Sampling points taking part.
+    pub points: Vec<PointId>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub planned_open: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub planned_close: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// An action about to be created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAction {
+    pub kind: ActionKind,
+    pub name: String,
+    pub scope: Vec<NodeId>,
+    pub points: Vec<PointId>,
+    pub planned_open: Option<OffsetDateTime>,
+    pub planned_close: Option<OffsetDateTime>,
+}

@@ -1,0 +1,93 @@
+//! What an event must satisfy before it is appended. The writer asks these questions of
+//! the live state (plus what the same batch has already changed), so a refused event
+//! never reaches the log.
+
+use super::event::EventBody;
+use super::fold::{ActionState, Phase};
+use super::Seq;
+use crate::roster::{PointId, ResidentId};
+use std::collections::HashSet;
+
+/// Why an event was refused. Each variant has a stable machine code in the HTTP layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("resident {0} is not on the roster; check the code that was scanned")]
+    UnknownResident(ResidentId),
+    #[error("no resident on the roster has this ID number; check the card, or add them to the roster")]
+    UnknownIdNumber,
+    #[error("resident {0} lives outside the area this action covers; send them to the point serving their own grid")]
+    OutOfScope(ResidentId),
+    #[error("sampling point {0} does not take part in this action")]
+    UnknownPoint(PointId),
+    #[error("the action has not been opened yet; open it first")]
+    NotOpen,
+    #[error("the action is closed; nothing more can be recorded in it")]
+    Closed,
+    #[error("the action is already open")]
+    AlreadyOpen,
+    #[error("event {0} is not a sample that can be corrected (unknown, or already corrected)")]
+    NotCorrectable(Seq),
+    #[error("a correction needs a reason")]
+    EmptyReason,
+}
+
+/// Effects of events earlier in the same batch that the state does not show yet.
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    phase: Option<Phase>,
+    corrected: HashSet<Seq>,
+}
+
+impl ActionState {
+    /// Checks `body` against this state and the batch so far; on success, records its
+    /// effect in `pending` so the next event of the batch sees it.
+    pub fn check(&self, body: &EventBody, pending: &mut Pending) -> Result<(), Rejection> {
+        let phase = pending.phase.unwrap_or(self.phase);
+        let not_closed = || if phase == Phase::Closed { Err(Rejection::Closed) } else { Ok(()) };
+        let resident = |id: ResidentId| match self.roster.resident_idx(id) {
+            None => Err(Rejection::UnknownResident(id)),
+            Some(_) if self.status(id).is_none() => Err(Rejection::OutOfScope(id)),
+            Some(_) => Ok(()),
+        };
+        match body {
+            EventBody::ActionOpened => match phase {
+                Phase::Planned => {
+                    pending.phase = Some(Phase::Open);
+                    Ok(())
+                }
+                Phase::Open => Err(Rejection::AlreadyOpen),
+                Phase::Closed => Err(Rejection::Closed),
+            },
+            EventBody::ActionClosed => {
+                not_closed()?;
+                pending.phase = Some(Phase::Closed);
+                Ok(())
+            }
+            EventBody::ResidentSampled { resident_id, point_id, .. } => {
+                match phase {
+                    Phase::Planned => return Err(Rejection::NotOpen),
+                    Phase::Closed => return Err(Rejection::Closed),
+                    Phase::Open => {}
+                }
+                if !self.points.contains_key(point_id) {
+                    return Err(Rejection::UnknownPoint(*point_id));
+                }
+                resident(*resident_id)
+            }
+            EventBody::ExemptionSet { resident_id, .. } | EventBody::ExemptionCleared { resident_id } => {
+                not_closed()?;
+                resident(*resident_id)
+            }
+            EventBody::Correction { target_seq, reason } => {
+                not_closed()?;
+                if reason.trim().is_empty() {
+                    return Err(Rejection::EmptyReason);
+                }
+                if !self.correctable(*target_seq) || !pending.corrected.insert(*target_seq) {
+                    return Err(Rejection::NotCorrectable(*target_seq));
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! Action routes: list and create actions, read live state, record events (one scan, or a
+//! batch from an offline queue), the missing list, and the live WebSocket.
+
+use super::extract::{ApiJson, Caller};
+use super::{ApiError, AppState};
+use crate::action::view::{Snapshot, Totals};
+use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
+use crate::roster::{IdNumber, PointId, ResidentId, Role};
+use crate::store::writer::Outcome;
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/actions", get(list_actions).post(create_action))
+        .route("/api/actions/{id}", get(get_action))
+        .route("/api/actions/{id}/events", post(post_events))
+        .route("/api/actions/{id}/scans", post(post_scan))
+        .route("/api/actions/{id}/missing", get(missing))
+        .route("/api/actions/{id}/live", get(live))
+}
+
+/// Who may record which kind of event (scope within the area tree comes with accounts).
+fn may_record(role: Role, body: &EventBody) -> bool {
+    use Role::*;
+    match body {
+        EventBody::ActionOpened | EventBody::ActionClosed => matches!(role, Admin | Chief),
+        EventBody::ResidentSampled { .. } => matches!(role, Admin | Chief | Operator | Medic),
+        EventBody::Correction { .. } => matches!(role, Admin | Chief | Operator),
+        EventBody::ExemptionSet { .. } | EventBody::ExemptionCleared { .. } => {
+            matches!(role, Admin | Chief | GridHead | GridMember)
+        }
+    }
+}
+
+/// Device times further ahead of the server than this are refused as a wrong clock.
+const CLOCK_SKEW: time::Duration = time::Duration::hours(24);
+
+fn new_event(
+    caller: &Caller,
+    action_id: ActionId,
+    client_id: Uuid,
+    device_time: Option<OffsetDateTime>,
+    body: EventBody,
+) -> Result<NewEvent, ApiError> {
+    if !may_record(caller.0.role, &body) {
+        return Err(ApiError::Forbidden(caller.0.role.as_str()));
+    }
+    let server_time = OffsetDateTime::now_utc();
+    let device_time = device_time.unwrap_or(server_time);
+    if device_time > server_time + CLOCK_SKEW {
+        return Err(ApiError::InvalidField {
+            field: "device_time".into(),
+            message: "device_time is more than a day ahead of the server: check the phone's clock".into(),
+        });
+    }
+    Ok(NewEvent { action_id, client_id, actor: caller.0.id, device_time, server_time, body })
+}
+
+fn action_cell(state: &AppState, id: ActionId) -> Result<Arc<crate::live::ActionCell>, ApiError> {
+    state.hub.get(id).ok_or_else(|| ApiError::NotFound { what: "action", id: id.to_string() })
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ActionSummary {
+    #[serde(flatten)]
+    pub action: Action,
+    pub phase: String,
+    pub seq: Seq,
+    pub totals: Totals,
+}
+
+/// Every action, with its phase and totals.
+#[utoipa::path(get, path = "/api/actions", responses((status = 200, body = Vec<ActionSummary>)))]
+pub async fn list_actions(State(state): State<AppState>, _caller: Caller) -> Json<Vec<ActionSummary>> {
+    let summaries = state
+        .hub
+        .ids()
+        .into_iter()
+        .filter_map(|id| state.hub.get(id))
+        .map(|cell| {
+            let s = cell.state();
+            let snap_totals = Totals {
+                target: s.totals.target,
+                sampled: s.totals.sampled,
+                exempt: s.totals.exempt,
+                missing: s.totals.missing(),
+                scans: s.scans,
+            };
+            let phase = serde_json::to_value(s.phase).ok().and_then(|v| v.as_str().map(String::from));
+            ActionSummary { action: s.action.clone(), phase: phase.unwrap_or_default(), seq: s.seq, totals: snap_totals }
+        })
+        .collect();
+    Json(summaries)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAction {
+    pub kind: ActionKind,
+    pub name: String,
+    pub scope: Vec<i64>,
+    pub points: Vec<PointId>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub planned_open: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub planned_close: Option<OffsetDateTime>,
+}
+
+/// Plans a new action over a scope of the roster; it opens with an `action_opened` event.
+#[utoipa::path(post, path = "/api/actions", request_body = CreateAction, responses((status = 201, body = Action)))]
+pub async fn create_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateAction>,
+) -> Result<(StatusCode, Json<Action>), ApiError> {
+    caller.require(&[Role::Admin, Role::Chief])?;
+    let roster = &state.hub.roster;
+    let invalid = |field: &str, message: String| ApiError::InvalidField { field: field.into(), message };
+    if body.name.trim().is_empty() {
+        return Err(invalid("name", "give the action a name, e.g. 第3轮全员核酸".into()));
+    }
+    if body.scope.is_empty() {
+        return Err(invalid("scope", "name at least one area node the action covers".into()));
+    }
+    if let Some(n) = body.scope.iter().find(|n| roster.node_idx(**n).is_none()) {
+        return Err(invalid("scope", format!("area node {n} is not in the roster")));
+    }
+    if let Some(p) = body.points.iter().find(|p| roster.point(**p).is_none()) {
+        return Err(invalid("points", format!("sampling point {p} is not in the roster")));
+    }
+    let new = NewAction {
+        kind: body.kind,
+        name: body.name.trim().to_owned(),
+        scope: body.scope,
+        points: body.points,
+        planned_open: body.planned_open,
+        planned_close: body.planned_close,
+    };
+    let action = state.store.create_action(&new, OffsetDateTime::now_utc()).await?;
+    state.hub.insert(action.clone());
+    tracing::info!(action = action.id, "action created");
+    Ok((StatusCode::CREATED, Json(action)))
+}
+
+/// The live state of an action as a snapshot (screens use the WebSocket instead).
+#[utoipa::path(get, path = "/api/actions/{id}", params(("id" = i64, Path)), responses((status = 200, body = Snapshot)))]
+pub async fn get_action(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<ActionId>,
+) -> Result<Json<Snapshot>, ApiError> {
+    Ok(Json(action_cell(&state, id)?.state().snapshot()))
+}
+
+/// One event of a batch: its client-made id, when the person acted, and what happened.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct EventIn {
+    pub id: Uuid,
+    pub device_time: Option<OffsetDateTime>,
+    #[schema(inline)]
+    pub body: EventBody,
+}
+
+impl<'de> Deserialize<'de> for EventIn {
+    /// Flat form: `{"id", "device_time", "type", ...fields of the type}`. Parsed by hand
+    /// because serde cannot flatten and refuse unknown fields at once.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let id = map.remove("id").ok_or_else(|| D::Error::missing_field("id"))?;
+        let id = Uuid::deserialize(id).map_err(|e| D::Error::custom(format!("id: {e}")))?;
+        let device_time = match map.remove("device_time") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(
+                OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| D::Error::custom(format!("device_time {s:?} is not an RFC 3339 time: {e}")))?,
+            ),
+            Some(other) => return Err(D::Error::custom(format!("device_time must be a string, not {other}"))),
+        };
+        let body = EventBody::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
+        Ok(EventIn { id, device_time, body })
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventsIn {
+    pub events: Vec<EventIn>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventResult {
+    pub id: Uuid,
+    pub seq: Seq,
+    /// `new` when appended by this request, `repeat` when it was already in the log.
+    pub status: &'static str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventsOut {
+    pub results: Vec<EventResult>,
+}
+
+fn result(id: Uuid, outcome: Outcome) -> EventResult {
+    let status = match outcome {
+        Outcome::New(_) => "new",
+        Outcome::Repeat(_) => "repeat",
+    };
+    EventResult { id, seq: outcome.seq(), status }
+}
+
+/// Records a batch of events, all or nothing, answered once they are durable. Events
+/// already recorded (same id) are answered as repeats and change nothing.
+#[utoipa::path(post, path = "/api/actions/{id}/events", params(("id" = i64, Path)),
+    request_body = EventsIn, responses((status = 200, body = EventsOut)))]
+#[tracing::instrument(skip_all, fields(action = id, events))]
+pub async fn post_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<ActionId>,
+    ApiJson(body): ApiJson<EventsIn>,
+) -> Result<Json<EventsOut>, ApiError> {
+    action_cell(&state, id)?;
+    tracing::Span::current().record("events", body.events.len());
+    let ids: Vec<Uuid> = body.events.iter().map(|e| e.id).collect();
+    let events = body
+        .events
+        .into_iter()
+        .map(|e| new_event(&caller, id, e.id, e.device_time, e.body))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcomes = state.writer.append(events).await?;
+    Ok(Json(EventsOut { results: ids.into_iter().zip(outcomes).map(|(i, o)| result(i, o)).collect() }))
+}
+
+/// A scan at a sampling point: by resident id (household card QR) or ID number.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanIn {
+    /// Made by the scanning device when the person scanned.
+    pub id: Uuid,
+    pub resident_id: Option<ResidentId>,
+    /// The 18-character ID number read from an ID card, instead of `resident_id`.
+    pub id_number: Option<String>,
+    pub point_id: PointId,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub device_time: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub at_home: bool,
+    pub tube: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ScannedResident {
+    pub id: ResidentId,
+    pub name: String,
+    pub household: String,
+    /// Masked: `1101**********123X`.
+    pub id_number: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ScanOut {
+    #[serde(flatten)]
+    pub result: EventResult,
+    pub resident: ScannedResident,
+}
+
+/// Records one sample. 201 when new, 200 when the same scan id was already recorded.
+#[utoipa::path(post, path = "/api/actions/{id}/scans", params(("id" = i64, Path)),
+    request_body = ScanIn, responses((status = 201, body = ScanOut), (status = 200, body = ScanOut)))]
+#[tracing::instrument(skip_all, fields(action = id, point = body.point_id))]
+pub async fn post_scan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<ActionId>,
+    ApiJson(body): ApiJson<ScanIn>,
+) -> Result<Response, ApiError> {
+    action_cell(&state, id)?;
+    let roster = state.hub.roster.clone();
+    let resident_id = match (body.resident_id, &body.id_number) {
+        (Some(r), None) => r,
+        (None, Some(raw)) => {
+            let number = IdNumber::parse(raw).map_err(|e| ApiError::InvalidField {
+                field: "id_number".into(),
+                message: format!("the ID number read is not valid: {e}; scan again or type it"),
+            })?;
+            roster.resident_by_id_number(&number).ok_or(ApiError::Rejected(crate::action::Rejection::UnknownIdNumber))?
+        }
+        _ => {
+            return Err(ApiError::InvalidField {
+                field: "resident_id".into(),
+                message: "send exactly one of resident_id (household card) or id_number (ID card)".into(),
+            });
+        }
+    };
+    let sampled = EventBody::ResidentSampled { resident_id, point_id: body.point_id, at_home: body.at_home, tube: body.tube };
+    let event = new_event(&caller, id, body.id, body.device_time, sampled)?;
+    let outcome = state.writer.append(vec![event]).await?.remove(0);
+    let resident = roster.resident_idx(resident_id).map(|i| &roster.residents()[i]).ok_or(ApiError::Internal(
+        "a recorded resident is missing from the roster".into(),
+    ))?;
+    let household = roster.household(resident.household_id).map(|h| h.number.clone()).unwrap_or_default();
+    let out = ScanOut {
+        result: result(body.id, outcome),
+        resident: ScannedResident {
+            id: resident.id,
+            name: resident.name.clone(),
+            household,
+            id_number: resident.id_number.masked(),
+        },
+    };
+    let status = if matches!(outcome, Outcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(out)).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MissingQuery {
+    /// At most this many residents (default 100, at most 1000).
+    pub limit: Option<usize>,
+    /// The `next` cursor of the previous page.
+    pub cursor: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MissingResident {
+    pub id: ResidentId,
+    pub name: String,
+    pub household: String,
+    pub address: String,
+    /// Masked unless the caller needs to phone them.
+    pub phone: Option<String>,
+    pub id_number: String,
+    pub staff_id: Option<i64>,
+    pub away: bool,
+    pub bedridden: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MissingPage {
+    pub residents: Vec<MissingResident>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// Residents in scope not yet accounted for: all of them for the chief, the caller's own
+/// for a grid member.
+#[utoipa::path(get, path = "/api/actions/{id}/missing", params(("id" = i64, Path), MissingQuery),
+    responses((status = 200, body = MissingPage)))]
+pub async fn missing(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<ActionId>,
+    Query(q): Query<MissingQuery>,
+) -> Result<Json<MissingPage>, ApiError> {
+    caller.require(&[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic])?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let after: usize = match q.cursor.as_deref() {
+        None => 0,
+        Some(c) => c.parse().map_err(|_| ApiError::InvalidField {
+            field: "cursor".into(),
+            message: "cursor must be the `next` value of the previous page".into(),
+        })?,
+    };
+    let cell = action_cell(&state, id)?;
+    let s = cell.state();
+    let roster = &s.roster;
+    let own_only = caller.0.role == Role::GridMember;
+    let show_phone = matches!(caller.0.role, Role::Chief | Role::GridMember);
+    let mut residents = Vec::with_capacity(limit);
+    let mut next = None;
+    for idx in s.missing().skip_while(|i| *i < after) {
+        let staff = s.responsible_staff(idx);
+        if own_only && staff != Some(caller.0.id) {
+            continue;
+        }
+        if residents.len() == limit {
+            next = Some(idx.to_string());
+            break;
+        }
+        let r = &roster.residents()[idx];
+        let h = roster.household(r.household_id);
+        residents.push(MissingResident {
+            id: r.id,
+            name: r.name.clone(),
+            household: h.map(|h| h.number.clone()).unwrap_or_default(),
+            address: h.map(|h| h.address.clone()).unwrap_or_default(),
+            phone: r.phone.as_ref().map(|p| if show_phone { p.expose().to_owned() } else { p.masked() }),
+            id_number: r.id_number.masked(),
+            staff_id: staff,
+            away: r.flags.away,
+            bedridden: r.flags.bedridden,
+        });
+    }
+    Ok(Json(MissingPage { residents, next }))
+}
+
+#[derive(Deserialize)]
+pub struct LiveQuery {
+    after: Option<Seq>,
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+/// WebSocket: a snapshot tagged with its position, then coalesced deltas. `?after=SEQ`
+/// resumes from a position (or gets a fresh snapshot when that is too old).
+#[utoipa::path(get, path = "/api/actions/{id}/live", params(("id" = i64, Path), ("after" = Option<i64>, Query)),
+    responses((status = 101, description = "switching to the WebSocket protocol")))]
+pub async fn live(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<ActionId>,
+    Query(q): Query<LiveQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let cell = action_cell(&state, id)?;
+    let shutdown = state.shutdown.clone();
+    Ok(ws.on_upgrade(move |socket| crate::live::ws::serve(socket, cell, q.after, shutdown)))
+}

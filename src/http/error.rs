@@ -1,0 +1,145 @@
+//! The one place errors become HTTP answers. Every variant has a stable machine `code`
+//! and a message a clerk can act on; answers are RFC 9457 problem details with `code`,
+//! `message` and the specifics (`field`, `index`, `errors`) as extension members. A 500
+//! is logged with its cause and the client gets an opaque message.
+
+use crate::action::Rejection;
+use crate::store::writer::AppendError;
+use crate::store::StoreError;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("sign-in needed: open the link your chief sent you again")]
+    Unauthorized,
+    #[error("your role ({0}) may not do this")]
+    Forbidden(&'static str),
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: String },
+    #[error("the request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("{message}")]
+    InvalidField { field: String, message: String },
+    #[error("the request body is larger than {limit} bytes; send fewer events per request")]
+    BodyTooLarge { limit: usize },
+    #[error("{0}")]
+    Rejected(Rejection),
+    #[error("{} of the events were refused; nothing was recorded", .0.len())]
+    RejectedBatch(Vec<(usize, Rejection)>),
+    #[error("event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event")]
+    IdReused { index: usize, client_id: uuid::Uuid, action_id: i64 },
+    #[error("the database is not available; nothing was recorded, try again shortly")]
+    Unavailable,
+    #[error("internal error; it has been logged")]
+    Internal(String),
+}
+
+fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
+    match r {
+        Rejection::UnknownResident(_) | Rejection::UnknownIdNumber => ("unknown_resident", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::OutOfScope(_) => ("out_of_scope", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::UnknownPoint(_) => ("unknown_point", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::NotOpen => ("action_not_open", StatusCode::CONFLICT),
+        Rejection::Closed => ("action_closed", StatusCode::CONFLICT),
+        Rejection::AlreadyOpen => ("action_already_open", StatusCode::CONFLICT),
+        Rejection::NotCorrectable(_) => ("not_correctable", StatusCode::CONFLICT),
+        Rejection::EmptyReason => ("reason_required", StatusCode::UNPROCESSABLE_ENTITY),
+    }
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::InvalidField { .. } => "invalid_field",
+            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::Rejected(r) => rejection_code(r).0,
+            ApiError::RejectedBatch(_) => "events_rejected",
+            ApiError::IdReused { .. } => "event_id_reused",
+            ApiError::Unavailable => "storage_unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Rejected(r) => rejection_code(r).1,
+            ApiError::RejectedBatch(all) => {
+                let first = all.first().map(|(_, r)| rejection_code(r).1);
+                first.unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            ApiError::IdReused { .. } => StatusCode::CONFLICT,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Specifics a client needs to act on, beyond the code and message.
+    fn details(&self) -> Value {
+        match self {
+            ApiError::InvalidField { field, .. } => json!({ "field": field }),
+            ApiError::BodyTooLarge { limit } => json!({ "limit": limit }),
+            ApiError::RejectedBatch(all) => json!({
+                "errors": all.iter().map(|(i, r)| json!({
+                    "index": i, "code": rejection_code(r).0, "message": r.to_string()
+                })).collect::<Vec<_>>()
+            }),
+            ApiError::IdReused { index, .. } => json!({ "index": index }),
+            _ => json!({}),
+        }
+    }
+}
+
+impl From<AppendError> for ApiError {
+    fn from(e: AppendError) -> Self {
+        match e {
+            AppendError::UnknownAction(id) => ApiError::NotFound { what: "action", id: id.to_string() },
+            AppendError::Rejected(mut all) if all.len() == 1 => ApiError::Rejected(all.remove(0).1),
+            AppendError::Rejected(all) => ApiError::RejectedBatch(all),
+            AppendError::IdReused { index, client_id, action_id } => ApiError::IdReused { index, client_id, action_id },
+            AppendError::Store(e) => {
+                tracing::error!(error = %e, "append failed");
+                ApiError::Unavailable
+            }
+            AppendError::Closed => ApiError::Unavailable,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = self.to_string();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let mut body = json!({
+            "type": format!("https://muster.invalid/problems/{}", self.code()),
+            "title": status.canonical_reason().unwrap_or("error"),
+            "status": status.as_u16(),
+            "detail": message,
+            "code": self.code(),
+            "message": message,
+        });
+        if let (Value::Object(body), Value::Object(extra)) = (&mut body, self.details()) {
+            body.extend(extra);
+        }
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    }
+}

@@ -1,0 +1,75 @@
+//! Extractors: who is calling ([`Caller`]), and JSON bodies whose every rejection becomes
+//! an [`ApiError`] with a clear code ([`ApiJson`]). Identity lives here and only here, so
+//! the accounts issue changes one file.
+
+use super::{ApiError, AppState};
+use crate::roster::{Role, Staff};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// Largest request body accepted, in bytes. A batch of a few thousand events fits.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The staff member making the request, from `Authorization: Bearer TOKEN` or, where a
+/// browser cannot set headers (WebSocket, a link opened on a phone), `?token=TOKEN`.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Staff);
+
+impl Caller {
+    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.0.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(self.0.role.as_str()))
+        }
+    }
+}
+
+fn token_from(parts: &Parts) -> Option<&str> {
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    bearer.or_else(|| {
+        parts.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("token="))
+    })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = token_from(parts).ok_or(ApiError::Unauthorized)?;
+        let staff = state.hub.roster.staff_by_token(token).ok_or(ApiError::Unauthorized)?;
+        Ok(Caller(staff.clone()))
+    }
+}
+
+/// `Json<T>` whose rejections are ours: malformed JSON, wrong types, unknown fields and
+/// oversized bodies each get their own code and a message saying what to fix.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidField {
+                field: "body".into(),
+                message: format!("the request body does not have the expected fields: {}", e.body_text()),
+            }),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::InvalidJson(e.body_text())),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::InvalidJson("send the body with Content-Type: application/json".into()))
+            }
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::BodyTooLarge { limit: BODY_LIMIT }),
+            Err(e) => Err(ApiError::InvalidJson(e.body_text())),
+        }
+    }
+}

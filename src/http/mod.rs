@@ -1,0 +1,135 @@
+//! The HTTP face: axum routes under `/api`, the live WebSocket, the embedded pages,
+//! `/healthz`, `/metrics` and the OpenAPI document. Handlers parse input into domain
+//! types, ask the writer or the hub, and answer; errors become answers in [`error`] only.
+//! No SQL here and no rules of the fold.
+
+pub mod actions;
+mod error;
+pub mod extract;
+mod web;
+
+pub use error::ApiError;
+
+use crate::live::Hub;
+use crate::store::writer::Writer;
+use crate::store::Store;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderName};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use tokio::sync::watch;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub hub: Arc<Hub>,
+    pub writer: Writer,
+    pub metrics: PrometheusHandle,
+    /// Flips to `true` when the server is stopping: open WebSockets close on it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Muster", description = "Account for every person in scope, live."),
+    paths(
+        actions::list_actions,
+        actions::create_action,
+        actions::get_action,
+        actions::post_events,
+        actions::post_scan,
+        actions::missing,
+        actions::live,
+        healthz,
+    )
+)]
+pub struct ApiDoc;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(actions::router())
+        .route("/api/me", get(me))
+        .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(render_metrics))
+        .fallback(web::page)
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The matched route, never the URI: a query may carry a token.
+            let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+            tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("(page)"), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Liveness: answers as soon as the server serves.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = String)))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[derive(serde::Serialize)]
+struct Me {
+    id: i64,
+    name: String,
+    role: crate::roster::Role,
+    nodes: Vec<i64>,
+    point_id: Option<i64>,
+}
+
+async fn me(caller: extract::Caller) -> Json<Me> {
+    let s = caller.0;
+    Json(Me { id: s.id, name: s.name, role: s.role, nodes: s.nodes, point_id: s.point_id })
+}
+
+async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// Request counts and latency labelled by route pattern, so labels stay few.
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map_or("(page)".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let response = next.run(req).await;
+    let labels = [("method", method), ("route", route), ("status", response.status().as_u16().to_string())];
+    metrics::counter!("muster_http_requests_total", &labels).increment(1);
+    metrics::histogram!("muster_http_request_seconds", &labels[..2]).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The process-wide Prometheus recorder (one per process, however many servers a test
+/// starts).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+            let sizes = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 4096.0];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("muster_commit_batch_size".into()), &sizes))
+                .expect("bucket lists are not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed, which this crate never does.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}

@@ -1,0 +1,71 @@
+//! Muster: account for every person in a village, town or city, live, when an emergency
+//! action must reach all of them tonight.
+//!
+//! # Layout
+//! - [`roster`]: grids, households, residents, staff, sampling points; the rules of the model.
+//! - [`action`]: actions, the one event type, the pure fold into live state, the views.
+//! - [`store`]: the storage trait, the SQLite backend and the group-commit writer.
+//! - [`live`]: live state per action and the WebSocket push.
+//! - [`http`]: routes, identity, errors, the embedded pages, metrics, OpenAPI.
+//! - [`demo`]: a village like 大华山村 and a drill that plays the night through the API.
+//!
+//! An event is defined in [`action::event`], checked in [`action::rules`], stored by
+//! [`store::writer`], folded in [`action::fold`] and pushed by [`live::ws`].
+
+#![forbid(unsafe_code)]
+
+pub mod action;
+pub mod demo;
+pub mod http;
+pub mod live;
+pub mod roster;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("the roster in the database is inconsistent: {0}")]
+    Roster(#[from] roster::RosterError),
+    #[error("serving failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Loads the roster, rebuilds live state from the log, and serves on `listener` until
+/// `shutdown` resolves; then closes WebSockets, lets in-flight appends finish and returns.
+pub async fn serve(
+    store: Arc<dyn store::Store>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let started = std::time::Instant::now();
+    let roster = Arc::new(roster::Roster::new(store.load_roster().await?)?);
+    let hub = Arc::new(live::Hub::new(roster));
+    hub.rebuild(store.as_ref(), store.actions().await?).await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "state ready");
+
+    let (writer, writer_task) = store::writer::Writer::spawn(store.clone(), hub.clone());
+    let (stop, stopped) = watch::channel(false);
+    let state = http::AppState { store, hub, writer, metrics: http::metrics_handle(), shutdown: stopped };
+    let app = http::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        })
+        .await?;
+    // Every handle to the writer was in the router, now dropped: the task drains and ends.
+    let _ = writer_task.await;
+    Ok(())
+}
+
+/// Raises this process's open-file soft limit to the hard limit (each socket is a file
+/// descriptor) and returns the new limit.
+pub fn raise_open_files_limit() -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}

@@ -1,0 +1,153 @@
+//! The `muster` command: parse the command line, set up logging, call the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use muster::demo::{drill, village};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(version, about = "Account for every person in a village, town or city, live")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve an existing database.
+    Serve {
+        /// sqlite://FILE (or a file path).
+        #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
+        db: String,
+        #[arg(long, env = "MUSTER_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+    /// Generate a demo village in a fresh database, open a testing action, serve it and
+    /// play the night through the API.
+    Demo {
+        /// Default: a new file in the temporary directory.
+        #[arg(long, env = "MUSTER_DB")]
+        db: Option<String>,
+        #[arg(long, env = "MUSTER_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Simulated seconds per real second (60: the 3-hour night in 3 minutes).
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+        #[arg(long, default_value_t = 2022_04_22)]
+        seed: u64,
+        /// Serve the village with the action open, without playing the drill.
+        #[arg(long)]
+        no_drill: bool,
+    },
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler can be installed");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("stopping");
+}
+
+async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    println!("listening on http://{}", listener.local_addr()?);
+    Ok(listener)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "muster=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match muster::raise_open_files_limit() {
+        Ok(n) => tracing::info!(limit = n, "open files limit raised"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
+    }
+    match Cli::parse().command {
+        Command::Serve { db, bind: addr } => {
+            let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
+            let listener = bind(&addr).await?;
+            muster::serve(store, listener, shutdown_signal()).await?;
+        }
+        Command::Demo { db, bind: addr, speed, seed, no_drill } => {
+            let db = db.unwrap_or_else(|| {
+                let file = std::env::temp_dir().join(format!("muster-demo-{}.db", std::process::id()));
+                format!("sqlite://{}", file.display())
+            });
+            let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
+            anyhow::ensure!(
+                store.load_roster().await?.nodes.is_empty(),
+                "{db} already holds a roster; the demo needs a fresh database (leave out --db)"
+            );
+            let village = village::generate(seed);
+            store.insert_roster(&village.roster).await?;
+            let action = store.create_action(&village.action, time::OffsetDateTime::now_utc()).await?;
+            let roster = Arc::new(muster::roster::Roster::new(village.roster)?);
+            println!(
+                "demo village in {db}: {} households, {} residents, {} staff, {} sampling points",
+                roster.households().len(),
+                roster.residents().len(),
+                roster.staff().len(),
+                roster.points().len()
+            );
+            let listener = bind(&addr).await?;
+            let base = format!("http://{}", listener.local_addr()?);
+            print_links(&roster, &base);
+            let server = tokio::spawn(muster::serve(store, listener, shutdown_signal()));
+            if no_drill {
+                open_action(&roster, &base, action.id).await?;
+            } else {
+                let opts = drill::DrillOptions { base_url: base.clone(), action_id: action.id, speed, seed };
+                tokio::spawn(async move {
+                    let report = drill::run(roster, opts).await;
+                    println!("drill finished: {} requests recorded, {} refused", report.posted, report.failed);
+                });
+            }
+            server.await??;
+        }
+    }
+    Ok(())
+}
+
+/// One sign-in link per role, so a person can try each screen.
+fn print_links(roster: &muster::roster::Roster, base: &str) {
+    use muster::roster::Role;
+    let labels = [
+        (Role::Chief, "command centre"),
+        (Role::Viewer, "wall screen"),
+        (Role::GridHead, "grid head"),
+        (Role::GridMember, "grid member"),
+        (Role::Operator, "sampling point"),
+        (Role::Medic, "home-visit team"),
+        (Role::Admin, "administrator"),
+    ];
+    println!("sign-in links (one per role):");
+    for (role, label) in labels {
+        if let Some(s) = roster.staff().iter().find(|s| s.role == role) {
+            println!("  {label} ({}) staff #{}: {base}/?token={}", role.as_str(), s.id, s.token.0);
+        }
+    }
+}
+
+/// With `--no-drill` the action is opened by the chief through the API, as in real use.
+async fn open_action(roster: &muster::roster::Roster, base: &str, action: i64) -> anyhow::Result<()> {
+    let chief = roster.staff().iter().find(|s| s.role == muster::roster::Role::Chief).context("no chief")?;
+    let body = serde_json::json!({ "events": [{ "id": uuid::Uuid::now_v7(), "type": "action_opened" }] });
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/actions/{action}/events"))
+        .bearer_auth(&chief.token.0)
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(response.status().is_success(), "opening the action failed: {}", response.status());
+    println!("action {action} is open");
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! Personal identifiers parsed at the edge. Their `Debug` and `Display` mask the
+//! digits, so an `IdNumber` or a `Phone` that slips into a log line or an error
+//! message shows only what a clerk may see.
+
+use std::fmt;
+
+/// An 18-character resident identity number (GB 11643-1999), check digit verified.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct IdNumber(String);
+
+/// Why a string is not an identity number; the message is for a clerk.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdNumberError {
+    #[error("an ID number has 18 characters; this one has {0}")]
+    Length(usize),
+    #[error("only digits are allowed, with an X as the last character")]
+    Characters,
+    #[error("the last character should be {expected} according to the check digit rule; check for a typing error")]
+    CheckDigit { expected: char },
+}
+
+const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+
+impl IdNumber {
+    /// Parses an ID number, accepting a lowercase `x` and surrounding spaces.
+    pub fn parse(raw: &str) -> Result<Self, IdNumberError> {
+        let s = raw.trim().to_ascii_uppercase();
+        let n = s.chars().count();
+        if n != 18 {
+            return Err(IdNumberError::Length(n));
+        }
+        let bytes = s.as_bytes();
+        if !bytes[..17].iter().all(u8::is_ascii_digit)
+            || !(bytes[17].is_ascii_digit() || bytes[17] == b'X')
+        {
+            return Err(IdNumberError::Characters);
+        }
+        let expected = check_digit(&s[..17]);
+        if bytes[17] as char != expected {
+            return Err(IdNumberError::CheckDigit { expected });
+        }
+        Ok(Self(s))
+    }
+
+    /// Builds a valid number from its first 17 digits (the demo generator's way in).
+    pub fn from_body(body17: &str) -> Result<Self, IdNumberError> {
+        if body17.len() != 17 || !body17.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IdNumberError::Characters);
+        }
+        Self::parse(&format!("{body17}{}", check_digit(body17)))
+    }
+
+    /// The full number, for storage and for the few roles that need it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `1101**********123X`: the first four and the last four characters.
+    pub fn masked(&self) -> String {
+        format!("{}**********{}", &self.0[..4], &self.0[14..])
+    }
+
+    pub fn birth_year(&self) -> i32 {
+        self.0[6..10].parse().unwrap_or(0)
+    }
+}
+
+fn check_digit(body17: &str) -> char {
+    let sum: u32 = body17
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    CHECK[(sum % 11) as usize]
+}
+
+impl fmt::Debug for IdNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IdNumber({})", self.masked())
+    }
+}
+
+impl fmt::Display for IdNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+/// A mainland mobile (11 digits starting with 1) or a landline with area code.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a phone number is 11 digits starting with 1, or a landline such as 010-6996xxxx")]
+pub struct PhoneError;
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, PhoneError> {
+        let s: String = raw.trim().chars().filter(|c| *c != ' ').collect();
+        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+        let mobile = s.len() == 11 && s.starts_with('1') && digits.len() == 11;
+        let landline = s.chars().all(|c| c.is_ascii_digit() || c == '-')
+            && s.starts_with('0')
+            && (10..=12).contains(&digits.len());
+        if mobile || landline {
+            Ok(Self(s))
+        } else {
+            Err(PhoneError)
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `138****5678`: the first three and the last four digits.
+    pub fn masked(&self) -> String {
+        let n = self.0.len();
+        format!("{}****{}", &self.0[..3], &self.0[n - 4..])
+    }
+}
+
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phone({})", self.masked())
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_published_sample_number_passes_the_check_digit() {
+        // The worked example of GB 11643-1999.
+        assert!(IdNumber::parse("11010519491231002X").is_ok());
+        assert!(IdNumber::parse(" 11010519491231002x ").is_ok());
+    }
+
+    #[test]
+    fn a_wrong_check_digit_names_the_expected_one() {
+        assert_eq!(
+            IdNumber::parse("110105194912310021"),
+            Err(IdNumberError::CheckDigit { expected: 'X' })
+        );
+    }
+
+    #[test]
+    fn a_number_excel_shortened_is_rejected_for_its_length() {
+        assert_eq!(IdNumber::parse("1.10105E+17"), Err(IdNumberError::Length(11)));
+    }
+
+    #[test]
+    fn debug_and_display_never_show_the_whole_number() {
+        let id = IdNumber::parse("11010519491231002X").unwrap();
+        assert_eq!(id.to_string(), "1101**********002X");
+        assert!(!format!("{id:?}").contains("19491231"));
+        let phone = Phone::parse("13812345678").unwrap();
+        assert_eq!(format!("{phone} {phone:?}"), "138****5678 Phone(138****5678)");
+    }
+
+    #[test]
+    fn phones_accept_mobiles_and_landlines_only() {
+        assert!(Phone::parse("010-69961234").is_ok());
+        assert!(Phone::parse("1381234567").is_err());
+        assert!(Phone::parse("abc").is_err());
+    }
+}

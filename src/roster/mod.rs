@@ -1,0 +1,362 @@
+//! The roster: the area tree of grids, households, residents, staff and sampling
+//! points. It owns the model and its rules (one household per resident, one grid per
+//! household, valid ID numbers, no dangling references). It does not know about
+//! actions or storage: the store loads rows and hands them to [`Roster::new`], which is
+//! the only way to get a `Roster`, so the rest of the code never sees one that breaks
+//! the rules.
+
+mod ids;
+
+pub use ids::{IdNumber, IdNumberError, Phone, PhoneError};
+
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+pub type NodeId = i64;
+pub type HouseholdId = i64;
+pub type ResidentId = i64;
+pub type StaffId = i64;
+pub type PointId = i64;
+
+/// A unit of the area tree (village, 片区, grid …). Level names come from the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaNode {
+    pub id: NodeId,
+    pub parent: Option<NodeId>,
+    /// What this level is called in this village, e.g. `网格`.
+    pub level: String,
+    pub name: String,
+    /// The staff member responsible for this node (chief, grid head, grid member).
+    pub staff_id: Option<StaffId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Household {
+    pub id: HouseholdId,
+    /// The village's own household number, unique within the roster.
+    pub number: String,
+    pub address: String,
+    /// The grid the household belongs to: exactly one.
+    pub node_id: NodeId,
+}
+
+/// Circumstances the village records about a resident; they decide who a night action
+/// must visit at home and who is expected to be exempt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flags {
+    pub away: bool,
+    pub bedridden: bool,
+    pub migrant: bool,
+}
+
+impl Flags {
+    pub fn bits(self) -> i64 {
+        i64::from(self.away) | i64::from(self.bedridden) << 1 | i64::from(self.migrant) << 2
+    }
+
+    pub fn from_bits(bits: i64) -> Self {
+        Self { away: bits & 1 != 0, bedridden: bits & 2 != 0, migrant: bits & 4 != 0 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resident {
+    pub id: ResidentId,
+    pub household_id: HouseholdId,
+    pub name: String,
+    pub id_number: IdNumber,
+    pub phone: Option<Phone>,
+    pub birth_year: i32,
+    pub flags: Flags,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Chief,
+    GridHead,
+    GridMember,
+    Operator,
+    Medic,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Chief => "chief",
+            Role::GridHead => "grid_head",
+            Role::GridMember => "grid_member",
+            Role::Operator => "operator",
+            Role::Medic => "medic",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Role::Admin,
+            Role::Chief,
+            Role::GridHead,
+            Role::GridMember,
+            Role::Operator,
+            Role::Medic,
+            Role::Viewer,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// A bearer token. `Debug` hides it so it cannot reach a log line by accident.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Token(pub String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Staff {
+    pub id: StaffId,
+    pub name: String,
+    pub phone: Option<Phone>,
+    pub role: Role,
+    /// Area nodes this staff member answers for (a head covers the subtree).
+    pub nodes: Vec<NodeId>,
+    /// For an operator: the sampling point they work at.
+    pub point_id: Option<PointId>,
+    pub token: Token,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamplingPoint {
+    pub id: PointId,
+    pub name: String,
+    pub place: String,
+    /// The grids this point serves.
+    pub nodes: Vec<NodeId>,
+}
+
+/// The rows a roster is built from, as a generator or the store hands them over.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RosterParts {
+    pub nodes: Vec<AreaNode>,
+    pub households: Vec<Household>,
+    pub residents: Vec<Resident>,
+    pub staff: Vec<Staff>,
+    pub points: Vec<SamplingPoint>,
+}
+
+/// What makes a set of rows not a roster; the message says which row.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RosterError {
+    #[error("{kind} {id} appears twice")]
+    DuplicateId { kind: &'static str, id: i64 },
+    #[error("{kind} {id} refers to {target} {target_id}, which is not in the roster")]
+    Dangling { kind: &'static str, id: i64, target: &'static str, target_id: i64 },
+    #[error("area node {0} is its own ancestor")]
+    Cycle(NodeId),
+    #[error("resident {id} has ID number {id_number}, already used by resident {other}")]
+    DuplicateIdNumber { id: ResidentId, other: ResidentId, id_number: IdNumber },
+    #[error("household number {number} is used by households {a} and {b}")]
+    DuplicateHouseholdNumber { number: String, a: HouseholdId, b: HouseholdId },
+}
+
+/// A validated roster with the indexes the fold and the API need.
+#[derive(Debug, Clone)]
+pub struct Roster {
+    parts: RosterParts,
+    node_index: HashMap<NodeId, usize>,
+    /// For each node (by index): the indexes of its ancestors and itself, root first.
+    ancestors: Vec<Vec<usize>>,
+    household_index: HashMap<HouseholdId, usize>,
+    resident_index: HashMap<ResidentId, usize>,
+    by_id_number: HashMap<String, ResidentId>,
+    staff_index: HashMap<StaffId, usize>,
+    token_index: HashMap<String, usize>,
+    point_index: HashMap<PointId, usize>,
+}
+
+fn index<T>(
+    rows: &[T],
+    kind: &'static str,
+    id: impl Fn(&T) -> i64,
+) -> Result<HashMap<i64, usize>, RosterError> {
+    let mut map = HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        if map.insert(id(row), i).is_some() {
+            return Err(RosterError::DuplicateId { kind, id: id(row) });
+        }
+    }
+    Ok(map)
+}
+
+fn must_exist(
+    map: &HashMap<i64, usize>,
+    kind: &'static str,
+    id: i64,
+    target: &'static str,
+    target_id: i64,
+) -> Result<(), RosterError> {
+    if map.contains_key(&target_id) {
+        Ok(())
+    } else {
+        Err(RosterError::Dangling { kind, id, target, target_id })
+    }
+}
+
+impl Roster {
+    pub fn new(parts: RosterParts) -> Result<Self, RosterError> {
+        let node_index = index(&parts.nodes, "area node", |n| n.id)?;
+        let household_index = index(&parts.households, "household", |h| h.id)?;
+        let resident_index = index(&parts.residents, "resident", |r| r.id)?;
+        let staff_index = index(&parts.staff, "staff member", |s| s.id)?;
+        let point_index = index(&parts.points, "sampling point", |p| p.id)?;
+
+        for n in &parts.nodes {
+            if let Some(p) = n.parent {
+                must_exist(&node_index, "area node", n.id, "parent node", p)?;
+            }
+            if let Some(s) = n.staff_id {
+                must_exist(&staff_index, "area node", n.id, "staff member", s)?;
+            }
+        }
+        let mut ancestors = Vec::with_capacity(parts.nodes.len());
+        for (i, n) in parts.nodes.iter().enumerate() {
+            let mut chain = vec![i];
+            let mut cur = n.parent;
+            while let Some(p) = cur {
+                let pi = node_index[&p];
+                if chain.len() > parts.nodes.len() || pi == i {
+                    return Err(RosterError::Cycle(n.id));
+                }
+                chain.push(pi);
+                cur = parts.nodes[pi].parent;
+            }
+            chain.reverse();
+            ancestors.push(chain);
+        }
+        let mut numbers: HashMap<&str, HouseholdId> = HashMap::new();
+        for h in &parts.households {
+            must_exist(&node_index, "household", h.id, "area node", h.node_id)?;
+            if let Some(other) = numbers.insert(&h.number, h.id) {
+                return Err(RosterError::DuplicateHouseholdNumber {
+                    number: h.number.clone(),
+                    a: other,
+                    b: h.id,
+                });
+            }
+        }
+        let mut by_id_number = HashMap::with_capacity(parts.residents.len());
+        for r in &parts.residents {
+            must_exist(&household_index, "resident", r.id, "household", r.household_id)?;
+            if let Some(other) = by_id_number.insert(r.id_number.expose().to_owned(), r.id) {
+                return Err(RosterError::DuplicateIdNumber {
+                    id: r.id,
+                    other,
+                    id_number: r.id_number.clone(),
+                });
+            }
+        }
+        for s in &parts.staff {
+            for n in &s.nodes {
+                must_exist(&node_index, "staff member", s.id, "area node", *n)?;
+            }
+            if let Some(p) = s.point_id {
+                must_exist(&point_index, "staff member", s.id, "sampling point", p)?;
+            }
+        }
+        for p in &parts.points {
+            for n in &p.nodes {
+                must_exist(&node_index, "sampling point", p.id, "area node", *n)?;
+            }
+        }
+        let token_index = parts.staff.iter().enumerate().map(|(i, s)| (s.token.0.clone(), i)).collect();
+        Ok(Self {
+            parts,
+            token_index,
+            node_index,
+            ancestors,
+            household_index,
+            resident_index,
+            by_id_number,
+            staff_index,
+            point_index,
+        })
+    }
+
+    pub fn parts(&self) -> &RosterParts {
+        &self.parts
+    }
+
+    pub fn nodes(&self) -> &[AreaNode] {
+        &self.parts.nodes
+    }
+
+    pub fn households(&self) -> &[Household] {
+        &self.parts.households
+    }
+
+    pub fn residents(&self) -> &[Resident] {
+        &self.parts.residents
+    }
+
+    pub fn staff(&self) -> &[Staff] {
+        &self.parts.staff
+    }
+
+    pub fn points(&self) -> &[SamplingPoint] {
+        &self.parts.points
+    }
+
+    pub fn node_idx(&self, id: NodeId) -> Option<usize> {
+        self.node_index.get(&id).copied()
+    }
+
+    /// Indexes of the node and its ancestors, root first.
+    pub fn ancestors(&self, node_idx: usize) -> &[usize] {
+        &self.ancestors[node_idx]
+    }
+
+    pub fn resident_idx(&self, id: ResidentId) -> Option<usize> {
+        self.resident_index.get(&id).copied()
+    }
+
+    pub fn resident_by_id_number(&self, id_number: &IdNumber) -> Option<ResidentId> {
+        self.by_id_number.get(id_number.expose()).copied()
+    }
+
+    pub fn household(&self, id: HouseholdId) -> Option<&Household> {
+        self.household_index.get(&id).map(|&i| &self.parts.households[i])
+    }
+
+    /// The grid (node index) a resident (by index) lives in.
+    pub fn resident_node_idx(&self, resident_idx: usize) -> usize {
+        let r = &self.parts.residents[resident_idx];
+        let h = &self.parts.households[self.household_index[&r.household_id]];
+        self.node_index[&h.node_id]
+    }
+
+    pub fn staff_member(&self, id: StaffId) -> Option<&Staff> {
+        self.staff_index.get(&id).map(|&i| &self.parts.staff[i])
+    }
+
+    pub fn staff_by_token(&self, token: &str) -> Option<&Staff> {
+        self.token_index.get(token).map(|&i| &self.parts.staff[i])
+    }
+
+    pub fn point(&self, id: PointId) -> Option<&SamplingPoint> {
+        self.point_index.get(&id).map(|&i| &self.parts.points[i])
+    }
+
+    /// Whether `node_idx` lies in the subtree of any of `scope` (node indexes).
+    pub fn in_subtree_of(&self, node_idx: usize, scope: &HashSet<usize>) -> bool {
+        self.ancestors[node_idx].iter().any(|a| scope.contains(a))
+    }
+}

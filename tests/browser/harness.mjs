@@ -1,0 +1,178 @@
+// Shared helpers for the browser tests: start the `muster demo` server, read
+// its addresses and tokens from stdout, launch Debian's Chromium, call the API.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const STARTUP_TIMEOUT_MS = 60_000;
+const TAIL_LINES = 40;
+
+export function musterBin() {
+  return process.env.MUSTER_BIN
+    ? path.resolve(process.env.MUSTER_BIN)
+    : fileURLToPath(new URL('../../target/debug/muster', import.meta.url));
+}
+
+function pushTail(buf, line) {
+  buf.push(line);
+  if (buf.length > TAIL_LINES) buf.shift();
+}
+
+/**
+ * Start `muster demo --no-drill` on a fresh database in a temp dir, on a free port.
+ * Resolves once stdout has given the listening address and the chief's and the
+ * operator's URLs. Returns { baseUrl, chief: {url, token}, operator: {url, token},
+ * tmpDir, stop(), logs() }. stop() is idempotent and always safe to call.
+ */
+export async function startDemoServer({ extraArgs = [] } = {}) {
+  const bin = musterBin();
+  if (!fs.existsSync(bin)) {
+    throw new Error(`muster binary not found at ${bin} (build it with \`cargo build --bin muster\` or set MUSTER_BIN)`);
+  }
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'muster-'));
+  const args = ['demo', '--no-drill', '--db', path.join(tmpDir, 'demo.db'), '--bind', '127.0.0.1:0', ...extraArgs];
+  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+
+  const stdoutTail = [];
+  const stderrTail = [];
+  const exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (err) => resolve({ code: null, signal: null, error: err }));
+  });
+  let exitInfo = null;
+  exited.then((info) => { exitInfo = info; });
+
+  // Last-resort cleanup if the test process goes away without running hooks.
+  const onExit = () => { try { child.kill('SIGKILL'); } catch { /* already gone */ } };
+  process.once('exit', onExit);
+
+  // Keep draining both pipes for the whole life of the server so it never blocks on a write.
+  readline.createInterface({ input: child.stderr }).on('line', (line) => {
+    pushTail(stderrTail, line);
+    if (process.env.TEST_LOG) process.stderr.write(`[muster] ${line}\n`);
+  });
+  const lines = readline.createInterface({ input: child.stdout });
+
+  const logs = () =>
+    `--- muster stdout (last ${TAIL_LINES} lines) ---\n${stdoutTail.join('\n')}\n` +
+    `--- muster stderr (last ${TAIL_LINES} lines; set TEST_LOG=1 to stream it) ---\n${stderrTail.join('\n')}`;
+
+  let stopped = false;
+  async function stop() {
+    if (stopped) return;
+    stopped = true;
+    if (exitInfo === null && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      let timer;
+      const killed = new Promise((resolve) => {
+        timer = setTimeout(() => {
+          try { child.kill('SIGKILL'); } catch { /* gone */ }
+          resolve();
+        }, 5_000);
+      });
+      await Promise.race([exited, killed]);
+      clearTimeout(timer);
+      await exited;
+    }
+    process.removeListener('exit', onExit);
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+
+  const found = { baseUrl: null, chief: null, operator: null };
+  const ready = new Promise((resolve, reject) => {
+    let timer = null;
+    const fail = (why) => {
+      clearTimeout(timer);
+      reject(new Error(
+        `muster demo did not become ready: ${why}\n` +
+        `expected stdout lines: "listening on http://…", one with "(chief)…: http…?token=…" and one with "(operator)…: http…?token=…"; ` +
+        `seen so far: listening=${found.baseUrl ?? 'none'}, chief=${found.chief ? 'yes' : 'no'}, operator=${found.operator ? 'yes' : 'no'}\n` +
+        `command: ${bin} ${args.join(' ')}\n${logs()}`,
+      ));
+    };
+    timer = setTimeout(() => fail(`timed out after ${STARTUP_TIMEOUT_MS / 1000} s`), STARTUP_TIMEOUT_MS);
+    exited.then(({ code, signal, error }) =>
+      fail(error ? `could not spawn: ${error.message}` : `process exited early (code ${code}, signal ${signal})`));
+    lines.on('line', (line) => {
+      pushTail(stdoutTail, line);
+      if (process.env.TEST_LOG) process.stderr.write(`[muster:stdout] ${line}\n`);
+      const listen = line.match(/listening on (http:\/\/\S+)/);
+      if (listen && !found.baseUrl) found.baseUrl = listen[1].replace(/\/+$/, '');
+      const role = line.match(/\((chief|operator)\)[^:]*: (http\S+)/);
+      if (role && !found[role[1]]) {
+        const url = role[2];
+        const token = new URL(url).searchParams.get('token');
+        if (token) found[role[1]] = { url, token, line };
+      }
+      if (found.baseUrl && found.chief && found.operator) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+
+  try {
+    await ready;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ...found, tmpDir, stop, logs, pid: child.pid };
+}
+
+/** Launch Debian's Chromium through playwright-core. */
+export async function launchBrowser() {
+  if (!fs.existsSync(CHROMIUM_PATH)) {
+    throw new Error(`Chromium not found at ${CHROMIUM_PATH} (apt-get install chromium, or run scripts/test)`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Call the API with a bearer token. Returns { status, body, text } where body is the
+ * parsed JSON (or undefined if the answer was not JSON).
+ */
+export async function api(baseUrl, token, method, urlPath, json) {
+  const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+  const init = { method, headers };
+  if (json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  }
+  const res = await fetch(baseUrl + urlPath, init);
+  const text = await res.text();
+  let body;
+  try { body = text ? JSON.parse(text) : undefined; } catch { body = undefined; }
+  return { status: res.status, body, text };
+}
+
+/** Short description of an API answer for failure messages. */
+export function describeAnswer(method, urlPath, answer) {
+  const text = answer.text.length > 2000 ? `${answer.text.slice(0, 2000)}…` : answer.text;
+  return `${method} ${urlPath} -> HTTP ${answer.status}: ${text}`;
+}
+
+/** Parse a count shown on the page ("1,234", "1 234" and "1234" all read as 1234). */
+export function parseCount(text) {
+  if (text == null) return NaN;
+  const t = String(text).replace(/[\s,\u00a0\u202f]/g, '');
+  return /^\d+$/.test(t) ? Number(t) : NaN;
+}
