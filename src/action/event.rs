@@ -77,6 +77,12 @@ pub struct NewEvent {
     pub body: EventBody,
 }
 
+/// Times are kept to the microsecond, as the log stores them, so state folded from a
+/// fresh request and state rebuilt from the log are equal to the last digit.
+pub fn to_log_precision(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).expect("a smaller nanosecond is valid")
+}
+
 /// An event in the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {

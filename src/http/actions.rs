@@ -4,6 +4,7 @@
 use super::extract::{ApiJson, Caller};
 use super::{ApiError, AppState};
 use crate::action::view::{Snapshot, Totals};
+use crate::action::event::to_log_precision;
 use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::store::writer::Outcome;
@@ -53,8 +54,8 @@ fn new_event(
     if !may_record(caller.0.role, &body) {
         return Err(ApiError::Forbidden(caller.0.role.as_str()));
     }
-    let server_time = OffsetDateTime::now_utc();
-    let device_time = device_time.unwrap_or(server_time);
+    let server_time = to_log_precision(OffsetDateTime::now_utc());
+    let device_time = device_time.map_or(server_time, to_log_precision);
     if device_time > server_time + CLOCK_SKEW {
         return Err(ApiError::InvalidField {
             field: "device_time".into(),

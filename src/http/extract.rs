@@ -60,10 +60,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidField {
-                field: "body".into(),
-                message: format!("the request body does not have the expected fields: {}", e.body_text()),
-            }),
+            Err(JsonRejection::JsonDataError(e)) => Err(data_error(&e.body_text())),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::InvalidJson(e.body_text())),
             Err(JsonRejection::MissingJsonContentType(_)) => {
                 Err(ApiError::InvalidJson("send the body with Content-Type: application/json".into()))
@@ -72,4 +69,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Err(e) => Err(ApiError::InvalidJson(e.body_text())),
         }
     }
+}
+
+/// Splits serde's "path: what is wrong" into the field and a message for the person.
+fn data_error(text: &str) -> ApiError {
+    let text = text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(text);
+    let (field, problem) = match text.split_once(": ") {
+        Some((path, problem)) if !path.contains(' ') => (path, problem),
+        _ => (".", text),
+    };
+    ApiError::InvalidField { field: field.to_owned(), message: format!("field `{field}`: {problem}") }
 }

@@ -18,6 +18,7 @@ const CONNECTION_OPEN = '[data-testid="connection"][data-state="open"]';
 const SAMPLED = '[data-testid="sampled"]';
 const PAGE_READY_TIMEOUT_MS = 30_000;
 const LIVE_UPDATE_TIMEOUT_MS = 2_000;
+const OPEN_ACTION_TIMEOUT_MS = 15_000;
 
 // Runs in the page (so it must not use anything from this module): true when the
 // element shows an integer, or that integer when `target` is given.
@@ -64,42 +65,20 @@ test('command centre shows an operator scan live and ignores a repeat', { timeou
     const { baseUrl, chief, operator } = server;
     t.diagnostic(`muster at ${baseUrl} (pid ${server.pid})`);
 
-    browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => {
-      // HTTP errors are reported with their URL by the 'response' handler below.
-      if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageProblems.push(`console.error: ${msg.text()}`);
-    });
-    page.on('response', (res) => {
-      if (res.status() >= 400 && !res.url().endsWith('/favicon.ico')) {
-        pageProblems.push(`HTTP ${res.status()} for ${res.request().method()} ${res.url().replace(/token=[^&]+/, 'token=…')}`);
-      }
-    });
-    page.on('requestfailed', (req) => pageProblems.push(`request failed: ${req.url().replace(/token=[^&]+/, 'token=…')} ${req.failure()?.errorText ?? ''}`));
-
-    // 1. The chief's page connects and shows a sampled count.
-    const response = await page.goto(chief.url, { waitUntil: 'domcontentloaded' });
-    assert.ok(response && response.ok(), `expected the chief's page to load with HTTP 2xx, got ${response ? response.status() : 'no response'}`);
-    try {
-      await page.waitForSelector(CONNECTION_OPEN, { state: 'attached', timeout: PAGE_READY_TIMEOUT_MS });
-      await page.waitForFunction(sampledIsInPage, [SAMPLED, null], { timeout: PAGE_READY_TIMEOUT_MS });
-    } catch (err) {
-      assert.fail(`expected ${CONNECTION_OPEN} and an integer in ${SAMPLED} within ${PAGE_READY_TIMEOUT_MS / 1000} s; ` +
-        `saw ${await pageState()}\n(${err.message.split('\n')[0]})`);
+    // 1. Find the open action (the demo opens one just after it starts listening, so
+    //    poll for it), a point and a resident still missing.
+    let answer;
+    let action;
+    const openBy = Date.now() + OPEN_ACTION_TIMEOUT_MS;
+    for (;;) {
+      answer = await api(baseUrl, chief.token, 'GET', '/api/actions');
+      assert.equal(answer.status, 200, `expected 200 from GET /api/actions; ${describeAnswer('GET', '/api/actions', answer)}`);
+      assert.ok(Array.isArray(answer.body), `expected GET /api/actions to answer a JSON array; ${describeAnswer('GET', '/api/actions', answer)}`);
+      action = answer.body.find((a) => a && a.phase === 'open');
+      if (action || Date.now() > openBy) break;
+      await sleep(100);
     }
-    const initialText = await sampledText();
-    const n = parseCount(initialText);
-    assert.ok(Number.isInteger(n), `expected ${SAMPLED} to show an integer, saw ${JSON.stringify(initialText)}`);
-    t.diagnostic(`initial sampled count: ${n}`);
-
-    // 2. Find the open action, a point and a resident still missing.
-    let answer = await api(baseUrl, chief.token, 'GET', '/api/actions');
-    assert.equal(answer.status, 200, `expected 200 from GET /api/actions; ${describeAnswer('GET', '/api/actions', answer)}`);
-    assert.ok(Array.isArray(answer.body), `expected GET /api/actions to answer a JSON array; ${describeAnswer('GET', '/api/actions', answer)}`);
-    const action = answer.body.find((a) => a && a.phase === 'open');
-    assert.ok(action, `expected an action with phase "open" (the demo opens one); ${describeAnswer('GET', '/api/actions', answer)}`);
+    assert.ok(action, `expected an action with phase "open" within ${OPEN_ACTION_TIMEOUT_MS / 1000} s (the demo opens one); ${describeAnswer('GET', '/api/actions', answer)}`);
     const actionPath = `/api/actions/${encodeURIComponent(String(action.id))}`;
 
     answer = await api(baseUrl, chief.token, 'GET', actionPath);
@@ -116,6 +95,36 @@ test('command centre shows an operator scan live and ignores a repeat', { timeou
     assert.ok(Array.isArray(residents) && residents.length > 0 && residents[0]?.id !== undefined,
       `expected at least one missing resident with an id; ${describeAnswer('GET', missingPath, answer)}`);
     const residentId = residents[0].id;
+
+    browser = await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    page = await context.newPage();
+    page.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      // HTTP errors are reported with their URL by the 'response' handler below.
+      if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageProblems.push(`console.error: ${msg.text()}`);
+    });
+    page.on('response', (res) => {
+      if (res.status() >= 400 && !res.url().endsWith('/favicon.ico')) {
+        pageProblems.push(`HTTP ${res.status()} for ${res.request().method()} ${res.url().replace(/token=[^&]+/, 'token=…')}`);
+      }
+    });
+    page.on('requestfailed', (req) => pageProblems.push(`request failed: ${req.url().replace(/token=[^&]+/, 'token=…')} ${req.failure()?.errorText ?? ''}`));
+
+    // 2. The chief's page connects and shows a sampled count.
+    const response = await page.goto(chief.url, { waitUntil: 'domcontentloaded' });
+    assert.ok(response && response.ok(), `expected the chief's page to load with HTTP 2xx, got ${response ? response.status() : 'no response'}`);
+    try {
+      await page.waitForSelector(CONNECTION_OPEN, { state: 'attached', timeout: PAGE_READY_TIMEOUT_MS });
+      await page.waitForFunction(sampledIsInPage, [SAMPLED, null], { timeout: PAGE_READY_TIMEOUT_MS });
+    } catch (err) {
+      assert.fail(`expected ${CONNECTION_OPEN} and an integer in ${SAMPLED} within ${PAGE_READY_TIMEOUT_MS / 1000} s; ` +
+        `saw ${await pageState()}\n(${err.message.split('\n')[0]})`);
+    }
+    const initialText = await sampledText();
+    const n = parseCount(initialText);
+    assert.ok(Number.isInteger(n), `expected ${SAMPLED} to show an integer, saw ${JSON.stringify(initialText)}`);
+    t.diagnostic(`initial sampled count: ${n}`);
 
     // 3. The operator scans that resident; the chief's page shows it within 2 s.
     const scansPath = `${actionPath}/scans`;

@@ -1,0 +1,117 @@
+//! Bad input: a clear 4xx with a machine code, nothing appended, the server keeps serving.
+
+use crate::helpers::{spawn_app, TestApp};
+use muster::roster::Role;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+async fn problem(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "a message for a person: {body}");
+    (status, body)
+}
+
+async fn post_raw(app: &TestApp, token: Option<&str>, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(format!("{}/api/actions/{}/{path}", app.base, app.action_id))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
+/// Checks that an answer is a problem with the expected status and code.
+async fn refused(expected: (u16, &str), response: reqwest::Response) -> Value {
+    let (status, body) = problem(response).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), expected, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn bad_scans_get_a_clear_code_and_leave_the_log_untouched() {
+    let app = spawn_app().await;
+    assert_eq!(app.scan(Uuid::now_v7(), 1).await.status(), 201);
+    let before = app.snapshot().await;
+    let op = app.token(Role::Operator);
+
+    refused((422, "unknown_resident"), app.scan_as(&op, Uuid::now_v7(), 999_999, 1).await).await;
+    refused((422, "unknown_point"), app.scan_as(&op, Uuid::now_v7(), 2, 77).await).await;
+    let body = refused((400, "invalid_json"), post_raw(&app, Some(&op), "scans", "{\"id\": ").await).await;
+    assert!(body["message"].as_str().unwrap().contains("line 1"), "says where: {body}");
+    let body = refused(
+        (400, "invalid_field"),
+        post_raw(&app, Some(&op), "scans", json!({ "id": Uuid::now_v7(), "resident_id": "two", "point_id": 1 }).to_string()).await,
+    )
+    .await;
+    assert_eq!(body["field"], "resident_id");
+    let body = refused(
+        (400, "invalid_field"),
+        post_raw(&app, Some(&op), "scans", json!({ "id": Uuid::now_v7(), "resident_id": 2, "point_id": 1, "extra": 1 }).to_string()).await,
+    )
+    .await;
+    assert!(body["message"].as_str().unwrap().contains("extra"), "{body}");
+    let body = refused(
+        (400, "invalid_field"),
+        post_raw(&app, Some(&op), "scans", json!({ "id": Uuid::now_v7(), "id_number": "110105194912310021", "point_id": 1 }).to_string()).await,
+    )
+    .await;
+    assert_eq!(body["field"], "id_number");
+    assert!(body["message"].as_str().unwrap().contains("X"), "names the right check digit: {body}");
+    let huge = json!({ "events": (0..40_000).map(|_| json!({ "id": Uuid::now_v7(), "type": "action_closed" })).collect::<Vec<_>>() });
+    refused((413, "body_too_large"), post_raw(&app, Some(&op), "events", huge.to_string()).await).await;
+    refused((401, "unauthorized"), post_raw(&app, None, "scans", "{}").await).await;
+    refused((401, "unauthorized"), post_raw(&app, Some("garbage"), "scans", "{}").await).await;
+    let viewer = app.token(Role::Viewer);
+    refused((403, "forbidden"), app.scan_as(&viewer, Uuid::now_v7(), 2, app.point_of(2)).await).await;
+    let r = app.client.get(format!("{}/api/actions/42", app.base)).bearer_auth(&op).send().await.unwrap();
+    refused((404, "not_found"), r).await;
+
+    // A batch with one bad event records none of it, and says which one.
+    let batch = json!({ "events": [
+        { "id": Uuid::now_v7(), "type": "resident_sampled", "resident_id": 2, "point_id": app.point_of(2) },
+        { "id": Uuid::now_v7(), "type": "resident_sampled", "resident_id": 888_888, "point_id": 1 },
+    ]});
+    let body = refused((422, "unknown_resident"), app.post_events(&op, batch).await).await;
+    assert!(body["message"].as_str().unwrap().contains("888888"), "{body}");
+
+    assert_eq!(app.snapshot().await, before, "nothing was recorded");
+    assert_eq!(app.client.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_resident_outside_the_scope_and_a_closed_action_are_refused() {
+    let mut app = spawn_app().await;
+    let chief = app.token(Role::Chief);
+    // A second action covering only the first sub-grid.
+    let sub_grid = app.roster.nodes().iter().find(|n| n.parent == Some(1)).unwrap().id;
+    let created = app
+        .client
+        .post(format!("{}/api/actions", app.base))
+        .bearer_auth(&chief)
+        .json(&json!({ "kind": "testing", "name": "第2轮", "scope": [sub_grid], "points": [1, 2] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    app.action_id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let inside = app.roster.residents()[0].id;
+    let outside = app.roster.residents().last().unwrap().id;
+    let op = app.token(Role::Operator);
+
+    refused((409, "action_not_open"), app.scan_as(&op, Uuid::now_v7(), inside, 1).await).await;
+    assert_eq!(app.record(Role::Chief, json!({ "type": "action_opened" })).await.status(), 200);
+    refused((422, "out_of_scope"), app.scan_as(&op, Uuid::now_v7(), outside, 1).await).await;
+    assert_eq!(app.scan_as(&op, Uuid::now_v7(), inside, 1).await.status(), 201);
+    assert_eq!(app.record(Role::Chief, json!({ "type": "action_closed" })).await.status(), 200);
+    let before = app.snapshot().await;
+    refused((409, "action_closed"), app.scan_as(&op, Uuid::now_v7(), inside, 1).await).await;
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(before["totals"]["sampled"], 1);
+    assert_eq!(before["seq"], 3);
+}

@@ -1,0 +1,78 @@
+//! Crash: kill -9 the server while 64 clients post scans; after a restart every scan that
+//! was acknowledged is in the log, and the counts are a fold of the log.
+
+use crate::helpers::spawn_process;
+use muster::action::EventBody;
+use muster::store::Store;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn every_acknowledged_scan_survives_a_kill_9() {
+    let mut app = spawn_process().await;
+    let acked = Arc::new(Mutex::new(Vec::<Uuid>::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let residents: Vec<(i64, i64)> = app.residents(2_676).into_iter().map(|r| (r, app.point_of(r))).collect();
+    let (base, action) = (app.base.clone(), app.action_id);
+    let token = app.token(muster::roster::Role::Operator);
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let mine: Vec<(i64, i64)> = residents.iter().skip(i).step_by(64).copied().collect();
+            let (acked, count, base, token) = (acked.clone(), count.clone(), base.clone(), token.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                for (resident, point) in mine {
+                    let id = Uuid::now_v7();
+                    let body = serde_json::json!({ "id": id, "resident_id": resident, "point_id": point });
+                    match client.post(format!("{base}/api/actions/{action}/scans")).bearer_auth(&token).json(&body).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            acked.lock().unwrap().push(id);
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok(r) => panic!("a scan was refused: {}", r.status()),
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+
+    // Kill once a good number of scans are in, with many more in flight.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while count.load(Ordering::SeqCst) < 600 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("600 scans acknowledged within 60 s");
+    app.kill().await;
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked: HashSet<Uuid> = acked.lock().unwrap().iter().copied().collect();
+    assert!(acked.len() >= 600 && acked.len() < 2_676, "killed mid-load ({} acknowledged)", acked.len());
+
+    app.start_process().await;
+    let store = muster::store::sqlite::SqliteStore::open(app.db_path().to_str().unwrap()).await.unwrap();
+    let log = store.read_events(app.action_id, 0, 1_000_000).await.unwrap();
+    let logged: HashSet<Uuid> = log.iter().map(|e| e.new.client_id).collect();
+    let lost: Vec<&Uuid> = acked.difference(&logged).collect();
+    assert!(lost.is_empty(), "{} acknowledged scans are missing from the log", lost.len());
+    assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1), "positions are gap-free");
+
+    let samples: Vec<i64> = log
+        .iter()
+        .filter_map(|e| match e.new.body {
+            EventBody::ResidentSampled { resident_id, .. } => Some(resident_id),
+            _ => None,
+        })
+        .collect();
+    let distinct: HashSet<i64> = samples.iter().copied().collect();
+    let snap = app.snapshot().await;
+    assert_eq!(snap["seq"].as_i64().unwrap(), log.len() as i64);
+    assert_eq!(snap["totals"]["scans"].as_i64().unwrap(), samples.len() as i64);
+    assert_eq!(snap["totals"]["sampled"].as_i64().unwrap(), distinct.len() as i64);
+}

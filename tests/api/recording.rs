@@ -1,0 +1,139 @@
+//! Recording: every acknowledged event is in the log once, whatever the retries.
+
+use crate::helpers::spawn_app;
+use muster::roster::Role;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn a_scan_sent_twice_is_recorded_once_and_answered_the_same() {
+    let app = spawn_app().await;
+    let id = Uuid::now_v7();
+    let first = app.scan(id, 1).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let second = app.scan(id, 1).await;
+    assert_eq!(second.status(), 200);
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first["seq"], 2);
+    assert_eq!(second["seq"], 2);
+    assert_eq!((first["status"].as_str(), second["status"].as_str()), (Some("new"), Some("repeat")));
+    let snap = app.snapshot().await;
+    assert_eq!(snap["seq"], 2);
+    assert_eq!(snap["totals"]["sampled"], 1);
+    assert_eq!(snap["totals"]["scans"], 1);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_copies_of_one_scan_make_one_event() {
+    let app = Arc::new(spawn_app().await);
+    let id = Uuid::now_v7();
+    let copies: Vec<_> = (0..50)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let r = app.scan(id, 7).await;
+                let status = r.status().as_u16();
+                let body: Value = r.json().await.unwrap();
+                (status, body["seq"].as_i64().unwrap(), body["status"].as_str().unwrap().to_owned())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for c in copies {
+        answers.push(c.await.unwrap());
+    }
+    assert_eq!(answers.iter().filter(|a| a.2 == "new").count(), 1);
+    assert_eq!(answers.iter().filter(|a| a.2 == "repeat" && a.0 == 200).count(), 49);
+    assert!(answers.iter().all(|a| a.1 == 2), "every copy gets the first answer's position");
+    let snap = app.snapshot().await;
+    assert_eq!((snap["seq"].as_i64(), snap["totals"]["scans"].as_i64()), (Some(2), Some(1)));
+}
+
+#[tokio::test]
+async fn a_batch_from_an_offline_queue_sent_twice_changes_nothing_the_second_time() {
+    let app = spawn_app().await;
+    let events: Vec<Value> = (1..=5)
+        .map(|r| json!({ "id": Uuid::now_v7(), "type": "resident_sampled", "resident_id": r, "point_id": app.point_of(r),
+                         "device_time": "2026-11-23T16:00:00Z" }))
+        .collect();
+    let token = app.token(Role::Operator);
+    let first: Value = app.post_events(&token, json!({ "events": events })).await.json().await.unwrap();
+    let again: Value = app.post_events(&token, json!({ "events": events })).await.json().await.unwrap();
+    let seqs = |v: &Value, status: &str| -> Vec<i64> {
+        v["results"].as_array().unwrap().iter().inspect(|r| assert_eq!(r["status"], status)).map(|r| r["seq"].as_i64().unwrap()).collect()
+    };
+    assert_eq!(seqs(&first, "new"), vec![2, 3, 4, 5, 6]);
+    assert_eq!(seqs(&again, "repeat"), vec![2, 3, 4, 5, 6]);
+    assert_eq!(app.snapshot().await["totals"]["sampled"], 5);
+}
+
+#[tokio::test]
+async fn two_thousand_scans_from_64_tasks_give_exact_counts_per_point_and_grid() {
+    let app = Arc::new(spawn_app().await);
+    let residents = app.residents(2_000);
+    let chunks: Vec<Vec<i64>> = (0..64).map(|i| residents.iter().skip(i).step_by(64).copied().collect()).collect();
+    assert_eq!(chunks.len(), 64);
+    let tasks: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                for r in chunk {
+                    assert_eq!(app.scan(Uuid::now_v7(), r).await.status(), 201);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    let mut per_point: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut per_node: BTreeMap<i64, i64> = BTreeMap::new();
+    for &r in &residents {
+        *per_point.entry(app.point_of(r)).or_default() += 1;
+        let idx = app.roster.resident_idx(r).unwrap();
+        for &a in app.roster.ancestors(app.roster.resident_node_idx(idx)) {
+            *per_node.entry(app.roster.nodes()[a].id).or_default() += 1;
+        }
+    }
+    let snap = app.snapshot().await;
+    assert_eq!(snap["seq"], 2_001);
+    assert_eq!(snap["totals"]["sampled"], 2_000);
+    assert_eq!(snap["totals"]["missing"], 676);
+    let points: BTreeMap<i64, i64> = snap["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_i64().unwrap(), p["count"].as_i64().unwrap()))
+        .filter(|(_, c)| *c > 0)
+        .collect();
+    assert_eq!(points, per_point);
+    let nodes: BTreeMap<i64, i64> = snap["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["id"].as_i64().unwrap(), n["sampled"].as_i64().unwrap()))
+        .filter(|(_, c)| *c > 0)
+        .collect();
+    assert_eq!(nodes, per_node);
+    assert_eq!(nodes[&1], 2_000, "the village root counts everyone");
+}
+
+#[tokio::test]
+async fn a_correction_undoes_a_sample_and_exemptions_are_counted_apart() {
+    let app = spawn_app().await;
+    let scanned: Value = app.scan(Uuid::now_v7(), 3).await.json().await.unwrap();
+    let seq = scanned["seq"].as_i64().unwrap();
+    let r = app.record(Role::Operator, json!({ "type": "correction", "target_seq": seq, "reason": "扫错人" })).await;
+    assert_eq!(r.status(), 200);
+    let again = app.record(Role::Operator, json!({ "type": "correction", "target_seq": seq, "reason": "again" })).await;
+    assert_eq!(again.status(), 409, "a sample is corrected once");
+    let r = app.record(Role::GridMember, json!({ "type": "exemption_set", "resident_id": 4, "reason": "away" })).await;
+    assert_eq!(r.status(), 200);
+    let snap = app.snapshot().await;
+    assert_eq!(snap["totals"], json!({ "target": 2676, "sampled": 0, "exempt": 1, "missing": 2675, "scans": 0 }));
+}
