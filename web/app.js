@@ -157,7 +157,8 @@ function applyDelta(state, d) {
   for (const [id, by] of Object.entries(d.points ?? {})) {
     const key = Number(id);
     if (!state.points.has(key)) state.points.set(key, { id: key, name: `#${key}`, place: "", count: 0, at_home: 0 });
-    state.points.get(key).count += by;
+    state.points.get(key).count += by.count;
+    state.points.get(key).at_home += by.at_home;
   }
   for (const [id, by] of Object.entries(d.staff ?? {})) {
     const key = Number(id);
@@ -386,8 +387,8 @@ function flush() {
 }
 
 /** Writes text only when it changed, so an unchanged cell costs no layout. */
-function setText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
+function setText(target, text) {
+  if (target.textContent !== text) target.textContent = text;
 }
 
 /** Puts `els` into `parent` in this order, moving only what is out of place. */

@@ -94,8 +94,17 @@ pub struct Change {
     pub seq: Seq,
     /// A resident (by roster index) whose status moved.
     pub resident: Option<(u32, Status, Status)>,
-    /// A sampling point whose count moved, in which minute, by how much.
-    pub point: Option<(PointId, i64, i64)>,
+    pub point: Option<PointChange>,
+}
+
+/// A sample counted (`by` = 1) or corrected away (`by` = -1) at a point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointChange {
+    pub point: PointId,
+    /// The unix minute the sample was taken in.
+    pub minute: i64,
+    pub by: i64,
+    pub at_home: bool,
 }
 
 /// Live state of one action: a fold of its log.
@@ -199,7 +208,7 @@ impl ActionState {
                 if let Some(idx) = self.scoped(*resident_id) {
                     change.resident = self.update(idx, |s| s.samples = s.samples.saturating_add(1));
                     self.count_sample(*point_id, minute, *at_home, 1, e.device_time);
-                    change.point = Some((*point_id, minute, 1));
+                    change.point = Some(PointChange { point: *point_id, minute, by: 1, at_home: *at_home });
                     let record = SampleRecord {
                         resident: idx as u32,
                         point: *point_id,
@@ -226,7 +235,7 @@ impl ActionState {
                     let rec = *rec;
                     change.resident = self.update(rec.resident as usize, |s| s.samples -= 1);
                     self.count_sample(rec.point, rec.minute, rec.at_home, -1, e.device_time);
-                    change.point = Some((rec.point, rec.minute, -1));
+                    change.point = Some(PointChange { point: rec.point, minute: rec.minute, by: -1, at_home: rec.at_home });
                 }
             }
         }

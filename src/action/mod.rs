@@ -9,6 +9,9 @@ pub mod fold;
 pub mod rules;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 pub use event::{Event, EventBody, ExemptReason, NewEvent};
 pub use fold::{ActionState, Status};
 pub use rules::Rejection;

@@ -103,6 +103,12 @@ pub struct CountsDelta {
     pub exempt: i64,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PointDelta {
+    pub count: i64,
+    pub at_home: i64,
+}
+
 /// What changed between positions `from` (exclusive) and `to` (inclusive).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Delta {
@@ -112,8 +118,8 @@ pub struct Delta {
     pub totals: Totals,
     pub pace: Pace,
     pub nodes: BTreeMap<NodeId, CountsDelta>,
-    /// Added to each point's `count`.
-    pub points: BTreeMap<PointId, i64>,
+    /// Added to each point's `count` and `at_home`.
+    pub points: BTreeMap<PointId, PointDelta>,
     /// Added to each staff member's `missing`.
     pub staff: BTreeMap<StaffId, i64>,
     /// Added to the timeline, by unix seconds of the minute.
@@ -248,10 +254,12 @@ impl ActionState {
                     *d.staff.entry(s).or_insert(0) -= shift.sampled + shift.exempt;
                 }
             }
-            if let Some((point, minute, by)) = c.point {
-                d.totals.scans += by;
-                *d.points.entry(point).or_insert(0) += by;
-                *d.timeline.entry(minute * 60).or_insert(0) += by;
+            if let Some(p) = c.point {
+                d.totals.scans += p.by;
+                let point = d.points.entry(p.point).or_default();
+                point.count += p.by;
+                point.at_home += if p.at_home { p.by } else { 0 };
+                *d.timeline.entry(p.minute * 60).or_insert(0) += p.by;
             }
         }
         Some(d)

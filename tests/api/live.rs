@@ -38,7 +38,7 @@ impl Held {
         self.missing += d["totals"]["missing"].as_i64().unwrap();
         self.scans += d["totals"]["scans"].as_i64().unwrap();
         for (id, by) in d["points"].as_object().unwrap() {
-            *self.points.get_mut(id).expect("a known point") += by.as_i64().unwrap();
+            *self.points.get_mut(id).expect("a known point") += by["count"].as_i64().unwrap();
         }
         for (id, by) in d["nodes"].as_object().unwrap() {
             *self.nodes.get_mut(id).expect("a known node") += by["sampled"].as_i64().unwrap();
