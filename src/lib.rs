@@ -46,7 +46,7 @@ pub async fn serve(
     let started = std::time::Instant::now();
     let roster = Arc::new(roster::Roster::new(store.load_roster().await?)?);
     let hub = Arc::new(live::Hub::new(roster));
-    hub.rebuild(store.as_ref(), store.actions().await?).await?;
+    hub.refresh(store.as_ref()).await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "state ready");
 
     let (writer, writer_task) = store::writer::Writer::spawn(store.clone(), hub.clone());

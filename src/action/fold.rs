@@ -235,7 +235,8 @@ impl ActionState {
                     let rec = *rec;
                     change.resident = self.update(rec.resident as usize, |s| s.samples -= 1);
                     self.count_sample(rec.point, rec.minute, rec.at_home, -1, e.device_time);
-                    change.point = Some(PointChange { point: rec.point, minute: rec.minute, by: -1, at_home: rec.at_home });
+                    change.point =
+                        Some(PointChange { point: rec.point, minute: rec.minute, by: -1, at_home: rec.at_home });
                 }
             }
         }

@@ -2,9 +2,9 @@
 //! the live state (plus what the same batch has already changed), so a refused event
 //! never reaches the log.
 
+use super::Seq;
 use super::event::EventBody;
 use super::fold::{ActionState, Phase};
-use super::Seq;
 use crate::roster::{PointId, ResidentId};
 use std::collections::HashSet;
 
@@ -43,7 +43,9 @@ impl ActionState {
     /// effect in `pending` so the next event of the batch sees it.
     pub fn check(&self, body: &EventBody, pending: &mut Pending) -> Result<(), Rejection> {
         let phase = pending.phase.unwrap_or(self.phase);
-        let not_closed = || if phase == Phase::Closed { Err(Rejection::Closed) } else { Ok(()) };
+        let not_closed = || {
+            if phase == Phase::Closed { Err(Rejection::Closed) } else { Ok(()) }
+        };
         let resident = |id: ResidentId| match self.roster.resident_idx(id) {
             None => Err(Rejection::UnknownResident(id)),
             Some(_) if self.status(id).is_none() => Err(Rejection::OutOfScope(id)),

@@ -148,9 +148,8 @@ proptest! {
 
 #[test]
 fn a_delta_from_a_position_older_than_the_kept_changes_is_refused() {
-    let bodies: Vec<EventBody> = (0..fold::CHANGE_LOG + 10)
-        .map(|i| EventBody::ExemptionCleared { resident_id: 1 + (i % 300) as i64 })
-        .collect();
+    let bodies: Vec<EventBody> =
+        (0..fold::CHANGE_LOG + 10).map(|i| EventBody::ExemptionCleared { resident_id: 1 + (i % 300) as i64 }).collect();
     let state = fold(&log(&bodies));
     assert!(state.delta(0).is_none());
     assert!(state.delta(state.seq - 5).is_some());

@@ -193,9 +193,8 @@ impl ActionState {
             .points
             .iter()
             .map(|(id, p)| {
-                let (name, place) = roster.point(*id).map_or((String::new(), String::new()), |pt| {
-                    (pt.name.clone(), pt.place.clone())
-                });
+                let (name, place) =
+                    roster.point(*id).map_or((String::new(), String::new()), |pt| (pt.name.clone(), pt.place.clone()));
                 PointView { id: *id, name, place, count: p.count, at_home: p.at_home }
             })
             .collect();

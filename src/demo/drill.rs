@@ -7,7 +7,7 @@
 
 use super::Rng;
 use crate::roster::{Role, Roster};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -95,7 +95,11 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
                 at: t,
                 token: member.unwrap_or_else(|| chief.clone()),
                 path: format!("{actions}/events"),
-                body: event("exemption_set", at(t), json!({ "resident_id": r.id, "reason": "away", "note": "外出务工" })),
+                body: event(
+                    "exemption_set",
+                    at(t),
+                    json!({ "resident_id": r.id, "reason": "away", "note": "外出务工" }),
+                ),
             });
             continue;
         }
@@ -112,14 +116,20 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
         } else {
             json!({ "resident_id": r.id })
         };
-        let mut body = json!({ "id": Uuid::now_v7(), "point_id": point, "at_home": at_home, "device_time": rfc3339(at(t)) });
+        let mut body =
+            json!({ "id": Uuid::now_v7(), "point_id": point, "at_home": at_home, "device_time": rfc3339(at(t)) });
         if let (Value::Object(b), Value::Object(w)) = (&mut body, who) {
             b.extend(w);
         }
         steps.push(Step { at: t, token, path: format!("{actions}/scans"), body });
     }
     let end = NIGHT + CHASE + 60.0;
-    steps.push(Step { at: end, token: chief, path: format!("{actions}/events"), body: event("action_closed", at(end), json!({})) });
+    steps.push(Step {
+        at: end,
+        token: chief,
+        path: format!("{actions}/events"),
+        body: event("action_closed", at(end), json!({})),
+    });
     steps.sort_by(|a, b| a.at.total_cmp(&b.at));
     steps
 }

@@ -16,14 +16,25 @@ pub const GRID_MEMBERS: usize = 76;
 pub const POINTS: usize = 10;
 
 const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "郑",
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林",
+    "郑",
 ];
 const GIVEN: &[&str] = &[
-    "建国", "秀英", "桂兰", "玉兰", "淑珍", "德山", "志强", "海燕", "丽娟", "春生", "国华", "振华", "红梅", "文杰", "子涵",
-    "雨萱", "浩然", "欣怡", "宇轩", "梓萱", "国庆", "秀兰", "凤英", "永刚", "立新", "金凤", "卫东", "晓明", "俊杰", "思雨",
+    "建国", "秀英", "桂兰", "玉兰", "淑珍", "德山", "志强", "海燕", "丽娟", "春生", "国华", "振华", "红梅", "文杰",
+    "子涵", "雨萱", "浩然", "欣怡", "宇轩", "梓萱", "国庆", "秀兰", "凤英", "永刚", "立新", "金凤", "卫东", "晓明",
+    "俊杰", "思雨",
 ];
 const POINT_PLACES: &[&str] = &[
-    "村委会广场", "大华山小学操场", "文化活动中心", "东街停车场", "西沟口", "卫生室门前", "南坡场院", "果品市场", "北山脚", "老供销社",
+    "村委会广场",
+    "大华山小学操场",
+    "文化活动中心",
+    "东街停车场",
+    "西沟口",
+    "卫生室门前",
+    "南坡场院",
+    "果品市场",
+    "北山脚",
+    "老供销社",
 ];
 const ROADS: &[&str] = &["东街", "西街", "南坡", "北沟", "山前路", "果园路", "中心街"];
 
@@ -58,7 +69,9 @@ pub fn generate(seed: u64) -> Village {
 
     let mut nodes = Vec::new();
     let chief = add_staff(&mut rng, Role::Chief, vec![1], None);
-    nodes.push(AreaNode { id: 1, parent: None, level: "村".into(), name: "大华山村".into(), staff_id: Some(chief) });
+    nodes.push(AreaNode {
+        id: 1, parent: None, level: "村".into(), name: "大华山村".into(), staff_id: Some(chief)
+    });
     let mut grids = Vec::new();
     for h in 0..GRID_HEADS {
         let id = nodes.len() as i64 + 1;
@@ -130,12 +143,8 @@ pub fn generate(seed: u64) -> Village {
         for k in 0..*size {
             let birth_year = if k == 0 { 1940 + rng.below(45) as i32 } else { 1935 + rng.below(88) as i32 };
             let id_number = loop {
-                let body = format!(
-                    "110117{birth_year}{:02}{:02}{:03}",
-                    1 + rng.below(12),
-                    1 + rng.below(28),
-                    rng.below(1000)
-                );
+                let body =
+                    format!("110117{birth_year}{:02}{:02}{:03}", 1 + rng.below(12), 1 + rng.below(28), rng.below(1000));
                 let id = IdNumber::from_body(&body).expect("17 generated digits");
                 if used.insert(id.expose().to_owned()) {
                     break id;

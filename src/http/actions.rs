@@ -3,8 +3,8 @@
 
 use super::extract::{ApiJson, Caller};
 use super::{ApiError, AppState};
-use crate::action::view::{Snapshot, Totals};
 use crate::action::event::to_log_precision;
+use crate::action::view::{Snapshot, Totals};
 use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::store::writer::Outcome;
@@ -96,7 +96,12 @@ pub async fn list_actions(State(state): State<AppState>, _caller: Caller) -> Jso
                 scans: s.scans,
             };
             let phase = serde_json::to_value(s.phase).ok().and_then(|v| v.as_str().map(String::from));
-            ActionSummary { action: s.action.clone(), phase: phase.unwrap_or_default(), seq: s.seq, totals: snap_totals }
+            ActionSummary {
+                action: s.action.clone(),
+                phase: phase.unwrap_or_default(),
+                seq: s.seq,
+                totals: snap_totals,
+            }
         })
         .collect();
     Json(summaries)
@@ -184,7 +189,9 @@ impl<'de> Deserialize<'de> for EventIn {
                 OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
                     .map_err(|e| D::Error::custom(format!("device_time {s:?} is not an RFC 3339 time: {e}")))?,
             ),
-            Some(other) => return Err(D::Error::custom(format!("device_time must be a string, not {other}"))),
+            Some(other) => {
+                return Err(D::Error::custom(format!("device_time must be a string, not {other}")));
+            }
         };
         let body = EventBody::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
         Ok(EventIn { id, device_time, body })
@@ -293,7 +300,9 @@ pub async fn post_scan(
                 field: "id_number".into(),
                 message: format!("the ID number read is not valid: {e}; scan again or type it"),
             })?;
-            roster.resident_by_id_number(&number).ok_or(ApiError::Rejected(crate::action::Rejection::UnknownIdNumber))?
+            roster
+                .resident_by_id_number(&number)
+                .ok_or(ApiError::Rejected(crate::action::Rejection::UnknownIdNumber))?
         }
         _ => {
             return Err(ApiError::InvalidField {
@@ -302,12 +311,14 @@ pub async fn post_scan(
             });
         }
     };
-    let sampled = EventBody::ResidentSampled { resident_id, point_id: body.point_id, at_home: body.at_home, tube: body.tube };
+    let sampled =
+        EventBody::ResidentSampled { resident_id, point_id: body.point_id, at_home: body.at_home, tube: body.tube };
     let event = new_event(&caller, id, body.id, body.device_time, sampled)?;
     let outcome = state.writer.append(vec![event]).await?.remove(0);
-    let resident = roster.resident_idx(resident_id).map(|i| &roster.residents()[i]).ok_or(ApiError::Internal(
-        "a recorded resident is missing from the roster".into(),
-    ))?;
+    let resident = roster
+        .resident_idx(resident_id)
+        .map(|i| &roster.residents()[i])
+        .ok_or(ApiError::Internal("a recorded resident is missing from the roster".into()))?;
     let household = roster.household(resident.household_id).map(|h| h.number.clone()).unwrap_or_default();
     let out = ScanOut {
         result: result(body.id, outcome),

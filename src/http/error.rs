@@ -4,11 +4,11 @@
 //! is logged with its cause and the client gets an opaque message.
 
 use crate::action::Rejection;
-use crate::store::writer::AppendError;
 use crate::store::StoreError;
-use axum::http::{header, StatusCode};
+use crate::store::writer::AppendError;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -28,7 +28,9 @@ pub enum ApiError {
     Rejected(Rejection),
     #[error("{} of the events were refused; nothing was recorded", .0.len())]
     RejectedBatch(Vec<(usize, Rejection)>),
-    #[error("event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event")]
+    #[error(
+        "event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event"
+    )]
     IdReused { index: usize, client_id: uuid::Uuid, action_id: i64 },
     #[error("the database is not available; nothing was recorded, try again shortly")]
     Unavailable,
@@ -38,7 +40,9 @@ pub enum ApiError {
 
 fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
     match r {
-        Rejection::UnknownResident(_) | Rejection::UnknownIdNumber => ("unknown_resident", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::UnknownResident(_) | Rejection::UnknownIdNumber => {
+            ("unknown_resident", StatusCode::UNPROCESSABLE_ENTITY)
+        }
         Rejection::OutOfScope(_) => ("out_of_scope", StatusCode::UNPROCESSABLE_ENTITY),
         Rejection::UnknownPoint(_) => ("unknown_point", StatusCode::UNPROCESSABLE_ENTITY),
         Rejection::NotOpen => ("action_not_open", StatusCode::CONFLICT),

@@ -7,7 +7,7 @@ use crate::roster::{Role, Staff};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 /// Largest request body accepted, in bytes. A batch of a few thousand events fits.
@@ -20,11 +20,7 @@ pub struct Caller(pub Staff);
 
 impl Caller {
     pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if allowed.contains(&self.0.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(self.0.role.as_str()))
-        }
+        if allowed.contains(&self.0.role) { Ok(()) } else { Err(ApiError::Forbidden(self.0.role.as_str())) }
     }
 }
 
@@ -35,9 +31,7 @@ fn token_from(parts: &Parts) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    bearer.or_else(|| {
-        parts.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("token="))
-    })
+    bearer.or_else(|| parts.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("token=")))
 }
 
 impl FromRequestParts<AppState> for Caller {

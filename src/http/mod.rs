@@ -11,10 +11,10 @@ mod web;
 pub use error::ApiError;
 
 use crate::live::Hub;
-use crate::store::writer::Writer;
 use crate::store::Store;
+use crate::store::writer::Writer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, HeaderName};
+use axum::http::{HeaderName, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

@@ -3,7 +3,7 @@
 //! `/../Cargo.toml` finds nothing.
 
 use super::ApiError;
-use axum::http::{header, Uri};
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 
 #[derive(rust_embed::RustEmbed)]
@@ -15,9 +15,6 @@ pub async fn page(uri: Uri) -> Result<Response, ApiError> {
     let path = if path.is_empty() { "index.html" } else { path };
     let file = Pages::get(path).ok_or_else(|| ApiError::NotFound { what: "page", id: path.to_owned() })?;
     let mime = mime_guess::from_path(path).first_or_octet_stream();
-    Ok((
-        [(header::CONTENT_TYPE, mime.as_ref().to_owned()), (header::CACHE_CONTROL, "no-cache".to_owned())],
-        file.data,
-    )
+    Ok(([(header::CONTENT_TYPE, mime.as_ref().to_owned()), (header::CACHE_CONTROL, "no-cache".to_owned())], file.data)
         .into_response())
 }

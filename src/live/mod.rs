@@ -5,7 +5,7 @@
 
 pub mod ws;
 
-use crate::action::{Action, ActionId, ActionState, Event, NewEvent, Seq};
+use crate::action::{Action, ActionId, ActionState, Event, Seq};
 use crate::roster::Roster;
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
@@ -75,52 +75,68 @@ impl Hub {
         cell
     }
 
-    /// Folds every action's log into live state: what start-up does.
-    pub async fn rebuild(&self, store: &dyn Store, actions: Vec<Action>) -> Result<(), StoreError> {
-        for action in actions {
-            let mut state = ActionState::new(action, self.roster.clone());
-            loop {
-                let events = store.read_events(state.action.id, state.seq, REBUILD_PAGE).await?;
-                let Some(last) = events.last() else { break };
-                if last.seq != state.seq + events.len() as Seq {
-                    return Err(StoreError::Corrupt(format!(
-                        "action {} has a gap in its log after position {}",
-                        state.action.id, state.seq
-                    )));
-                }
-                for e in &events {
-                    state.apply(e);
-                }
+    /// Registers actions the store has and this hub does not (created on another node,
+    /// or all of them at start-up), then folds every action's log up to its end. Called
+    /// at start-up and by the writer only: the writer is the one task that changes state.
+    pub async fn refresh(&self, store: &dyn Store) -> Result<(), StoreError> {
+        for action in store.actions().await? {
+            if self.get(action.id).is_none() {
+                self.insert(action);
             }
-            tracing::info!(action = state.action.id, events = state.seq, "live state rebuilt from the log");
-            self.insert_state(state);
+        }
+        for id in self.ids() {
+            self.catch_up(store, id).await?;
         }
         Ok(())
     }
 
-    /// Applies committed events (in log order per action) and wakes subscribers.
-    pub fn apply(&self, committed: impl IntoIterator<Item = (NewEvent, Seq)>) {
+    /// Folds what the log holds for one action after the position live state is at.
+    pub async fn catch_up(&self, store: &dyn Store, id: ActionId) -> Result<(), StoreError> {
+        let Some(cell) = self.get(id) else { return Ok(()) };
+        loop {
+            let at = cell.state().seq;
+            let events = store.read_events(id, at, REBUILD_PAGE).await?;
+            if events.is_empty() {
+                return Ok(());
+            }
+            if events.iter().enumerate().any(|(i, e)| e.seq != at + 1 + i as Seq) {
+                return Err(StoreError::Corrupt(format!("action {id} has a gap in its log after position {at}")));
+            }
+            self.apply(events);
+        }
+    }
+
+    /// Applies events in log order and wakes subscribers. Events at or before an
+    /// action's position are skipped, so applying what was already applied is harmless.
+    pub fn apply(&self, events: impl IntoIterator<Item = Event>) {
         let started = Instant::now();
         let mut touched: Vec<(Arc<ActionCell>, Seq)> = Vec::new();
-        let mut current: Option<(ActionId, Arc<ActionCell>)> = None;
-        for (new, seq) in committed {
-            let cell = match &current {
-                Some((id, cell)) if *id == new.action_id => cell.clone(),
-                _ => {
-                    let Some(cell) = self.get(new.action_id) else { continue };
-                    current = Some((new.action_id, cell.clone()));
+        for event in events {
+            let id = event.new.action_id;
+            let cell = match touched.iter().find(|(c, _)| c.state().action.id == id) {
+                Some((cell, _)) => cell.clone(),
+                None => {
+                    let Some(cell) = self.get(id) else { continue };
+                    touched.push((cell.clone(), 0));
                     cell
                 }
             };
-            cell.state().apply(&Event { seq, new });
-            match touched.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &cell)) {
-                Some((_, last)) => *last = seq,
-                None => touched.push((cell, seq)),
+            let mut state = cell.state();
+            if event.seq <= state.seq {
+                continue;
+            }
+            debug_assert_eq!(event.seq, state.seq + 1, "events are applied in log order");
+            state.apply(&event);
+            drop(state);
+            if let Some(t) = touched.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &cell)) {
+                t.1 = event.seq;
             }
         }
         metrics::histogram!("muster_fold_seconds").record(started.elapsed().as_secs_f64());
         for (cell, seq) in touched {
-            cell.position.send_replace(seq);
+            if seq > 0 {
+                cell.position.send_replace(seq);
+            }
         }
     }
 }

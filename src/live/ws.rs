@@ -5,8 +5,8 @@
 //! further behind than the kept changes gets a fresh snapshot.
 
 use super::ActionCell;
-use crate::action::view::{Delta, Snapshot};
 use crate::action::Seq;
+use crate::action::view::{Delta, Snapshot};
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;

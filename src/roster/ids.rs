@@ -31,9 +31,7 @@ impl IdNumber {
             return Err(IdNumberError::Length(n));
         }
         let bytes = s.as_bytes();
-        if !bytes[..17].iter().all(u8::is_ascii_digit)
-            || !(bytes[17].is_ascii_digit() || bytes[17] == b'X')
-        {
+        if !bytes[..17].iter().all(u8::is_ascii_digit) || !(bytes[17].is_ascii_digit() || bytes[17] == b'X') {
             return Err(IdNumberError::Characters);
         }
         let expected = check_digit(&s[..17]);
@@ -67,11 +65,7 @@ impl IdNumber {
 }
 
 fn check_digit(body17: &str) -> char {
-    let sum: u32 = body17
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
+    let sum: u32 = body17.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     CHECK[(sum % 11) as usize]
 }
 
@@ -103,11 +97,7 @@ impl Phone {
         let landline = s.chars().all(|c| c.is_ascii_digit() || c == '-')
             && s.starts_with('0')
             && (10..=12).contains(&digits.len());
-        if mobile || landline {
-            Ok(Self(s))
-        } else {
-            Err(PhoneError)
-        }
+        if mobile || landline { Ok(Self(s)) } else { Err(PhoneError) }
     }
 
     pub fn expose(&self) -> &str {
@@ -146,10 +136,7 @@ mod tests {
 
     #[test]
     fn a_wrong_check_digit_names_the_expected_one() {
-        assert_eq!(
-            IdNumber::parse("110105194912310021"),
-            Err(IdNumberError::CheckDigit { expected: 'X' })
-        );
+        assert_eq!(IdNumber::parse("110105194912310021"), Err(IdNumberError::CheckDigit { expected: 'X' }));
     }
 
     #[test]

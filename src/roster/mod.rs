@@ -97,17 +97,9 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Role::Admin,
-            Role::Chief,
-            Role::GridHead,
-            Role::GridMember,
-            Role::Operator,
-            Role::Medic,
-            Role::Viewer,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 
@@ -183,11 +175,7 @@ pub struct Roster {
     point_index: HashMap<PointId, usize>,
 }
 
-fn index<T>(
-    rows: &[T],
-    kind: &'static str,
-    id: impl Fn(&T) -> i64,
-) -> Result<HashMap<i64, usize>, RosterError> {
+fn index<T>(rows: &[T], kind: &'static str, id: impl Fn(&T) -> i64) -> Result<HashMap<i64, usize>, RosterError> {
     let mut map = HashMap::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         if map.insert(id(row), i).is_some() {
@@ -204,11 +192,7 @@ fn must_exist(
     target: &'static str,
     target_id: i64,
 ) -> Result<(), RosterError> {
-    if map.contains_key(&target_id) {
-        Ok(())
-    } else {
-        Err(RosterError::Dangling { kind, id, target, target_id })
-    }
+    if map.contains_key(&target_id) { Ok(()) } else { Err(RosterError::Dangling { kind, id, target, target_id }) }
 }
 
 impl Roster {
@@ -246,22 +230,14 @@ impl Roster {
         for h in &parts.households {
             must_exist(&node_index, "household", h.id, "area node", h.node_id)?;
             if let Some(other) = numbers.insert(&h.number, h.id) {
-                return Err(RosterError::DuplicateHouseholdNumber {
-                    number: h.number.clone(),
-                    a: other,
-                    b: h.id,
-                });
+                return Err(RosterError::DuplicateHouseholdNumber { number: h.number.clone(), a: other, b: h.id });
             }
         }
         let mut by_id_number = HashMap::with_capacity(parts.residents.len());
         for r in &parts.residents {
             must_exist(&household_index, "resident", r.id, "household", r.household_id)?;
             if let Some(other) = by_id_number.insert(r.id_number.expose().to_owned(), r.id) {
-                return Err(RosterError::DuplicateIdNumber {
-                    id: r.id,
-                    other,
-                    id_number: r.id_number.clone(),
-                });
+                return Err(RosterError::DuplicateIdNumber { id: r.id, other, id_number: r.id_number.clone() });
             }
         }
         for s in &parts.staff {

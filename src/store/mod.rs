@@ -2,12 +2,15 @@
 //! [`writer`] that is the only way events reach the log. SQL lives in the backend
 //! modules and nowhere else; nothing here knows about HTTP or about the fold's rules.
 
+pub mod postgres;
+mod rows;
 pub mod sqlite;
 pub mod writer;
 
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
-use crate::roster::RosterParts;
+use crate::roster::{AreaNode, RosterParts};
 use async_trait::async_trait;
+use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,8 +23,23 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
-    #[error("unsupported database address {0:?}: use sqlite://FILE or a file path")]
+    #[error("unsupported database address {0:?}: use sqlite://FILE, a file path, or postgres://…")]
     UnsupportedUrl(String),
+    /// Another writer appended to this action after our live state was folded: catch up
+    /// and check again. Nothing was written.
+    #[error("action {0} moved on under this writer")]
+    Behind(ActionId),
+    /// An event id was recorded by another writer at the same moment. Nothing was written.
+    #[error("an event id was recorded concurrently by another node")]
+    Conflict,
+}
+
+/// What a follower tells the writer: some action's log may have grown elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Wake {
+    Action(ActionId),
+    /// Anything may have changed (a lost connection, a periodic sweep, a new action).
+    All,
 }
 
 /// An event already in the log, found by its client id.
@@ -44,13 +62,24 @@ pub trait Store: Send + Sync + 'static {
     /// Which of these client ids are already in the log, and where.
     async fn find_recorded(&self, client_ids: &[Uuid]) -> Result<Vec<Recorded>, StoreError>;
     /// Appends events in one transaction and returns their sequence numbers, in order.
-    async fn append(&self, events: &[NewEvent]) -> Result<Vec<Seq>, StoreError>;
+    /// `expected` is each action's last position as the caller knows it; if the log has
+    /// moved past it, nothing is written and the answer is [`StoreError::Behind`].
+    async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError>;
     /// Events of one action after `after`, in order, at most `limit`.
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError>;
+    /// Runs for as long as the database is shared, telling `wake` when another node may
+    /// have appended. A database only this process writes returns at once.
+    async fn follow(&self, wake: tokio::sync::mpsc::Sender<Wake>) -> Result<(), StoreError> {
+        let _ = wake;
+        Ok(())
+    }
 }
 
 /// Opens the database a `--db` address names and brings its schema up to date.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PgStore::open(url).await?));
+    }
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     if path.contains("://") {
         return Err(StoreError::UnsupportedUrl(url.to_owned()));
@@ -65,4 +94,45 @@ pub(crate) fn to_micros(t: OffsetDateTime) -> i64 {
 pub(crate) fn from_micros(us: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
         .map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
+}
+
+/// How many events each action gets in a batch.
+fn counts_by_action(events: &[NewEvent]) -> HashMap<ActionId, Seq> {
+    let mut n = HashMap::new();
+    for e in events {
+        *n.entry(e.action_id).or_insert(0) += 1;
+    }
+    n
+}
+
+/// Hands out positions in batch order, from each action's first reserved one.
+fn assign_seqs(events: &[NewEvent], next: &mut HashMap<ActionId, Seq>) -> Vec<Seq> {
+    events
+        .iter()
+        .map(|e| {
+            let n = next.get_mut(&e.action_id).expect("every action of the batch was reserved");
+            *n += 1;
+            *n - 1
+        })
+        .collect()
+}
+
+/// Area nodes ordered so that every parent comes before its children.
+fn parents_first(nodes: &[AreaNode]) -> Vec<&AreaNode> {
+    let parent: HashMap<i64, Option<i64>> = nodes.iter().map(|n| (n.id, n.parent)).collect();
+    let depth = |n: &AreaNode| {
+        let mut d = 0;
+        let mut cur = n.parent;
+        while let Some(p) = cur {
+            d += 1;
+            cur = parent.get(&p).copied().flatten();
+            if d > nodes.len() {
+                break;
+            }
+        }
+        d
+    };
+    let mut sorted: Vec<&AreaNode> = nodes.iter().collect();
+    sorted.sort_by_cached_key(|n| depth(n));
+    sorted
 }

@@ -1,15 +1,20 @@
-//! The group-commit writer: the only task that appends to the log. It takes every
-//! request waiting, checks each event against live state, writes the new ones in one
-//! transaction, applies them to live state and only then answers. One fsync serves the
-//! whole batch, which is what makes durable appends fast (invariant 5), and because
+//! The group-commit writer: the only task that changes the log and live state. It takes
+//! every request waiting, checks each event against live state, writes the new ones in
+//! one transaction, applies them to live state and only then answers. One fsync serves
+//! the whole batch, which is what makes durable appends fast (invariant 5), and because
 //! checking, writing and applying happen in one task, two requests can never both pass a
 //! rule that only one of them may (e.g. a scan racing the action's close).
+//!
+//! With several nodes on one database the writer also follows the others: the store's
+//! follower wakes it, and it reads the log from its last position. An append whose
+//! action moved on elsewhere meanwhile is refused by the store (`Behind`); the writer
+//! catches up, checks again against the new state and retries.
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, Wake};
 use crate::action::rules::Pending;
-use crate::action::{ActionId, NewEvent, Rejection, Seq};
+use crate::action::{ActionId, Event, NewEvent, Rejection, Seq};
 use crate::live::Hub;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
@@ -19,6 +24,8 @@ use uuid::Uuid;
 const MAX_BATCH: usize = 4_096;
 /// Requests waiting for the writer; senders wait when it is full (back-pressure).
 const QUEUE: usize = 8_192;
+/// How often one batch is retried after another node appended first.
+const ATTEMPTS: usize = 8;
 
 /// What happened to one event of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,10 +73,18 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task. It ends when every `Writer` handle is dropped.
+    /// Starts the writer task and the store's follower. The writer ends when every
+    /// `Writer` handle is dropped.
     pub fn spawn(store: Arc<dyn Store>, hub: Arc<Hub>) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(store, hub, rx));
+        let (wake, woken) = mpsc::channel(64);
+        let follower = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = follower.follow(wake).await {
+                tracing::error!(error = %e, "following other nodes stopped; this node serves only its own writes");
+            }
+        });
+        let task = tokio::spawn(run(store, hub, rx, woken));
         (Self { tx }, task)
     }
 
@@ -82,21 +97,58 @@ impl Writer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, hub: Arc<Hub>, mut rx: mpsc::Receiver<Request>) {
-    let mut batch = Vec::new();
-    while let Some(first) = rx.recv().await {
-        let mut size = first.events.len();
-        batch.push(first);
-        while size < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(r) => {
+async fn run(store: Arc<dyn Store>, hub: Arc<Hub>, mut rx: mpsc::Receiver<Request>, mut woken: mpsc::Receiver<Wake>) {
+    let mut following = true;
+    loop {
+        let mut wakes = HashSet::new();
+        let mut batch = Vec::new();
+        tokio::select! {
+            biased;
+            first = rx.recv() => {
+                let Some(first) = first else { break };
+                let mut size = first.events.len();
+                batch.push(first);
+                while size < MAX_BATCH {
+                    let Ok(r) = rx.try_recv() else { break };
                     size += r.events.len();
                     batch.push(r);
                 }
-                Err(_) => break,
+            }
+            wake = woken.recv(), if following => match wake {
+                Some(w) => { wakes.insert(w); }
+                None => following = false,
+            },
+        }
+        while let Ok(w) = woken.try_recv() {
+            wakes.insert(w);
+        }
+        if !wakes.is_empty() {
+            catch_up(store.as_ref(), &hub, &wakes).await;
+        }
+        if !batch.is_empty() {
+            commit(store.as_ref(), &hub, batch).await;
+        }
+    }
+}
+
+/// Reads what other nodes appended. Failures are logged: the next wake tries again.
+async fn catch_up(store: &dyn Store, hub: &Hub, wakes: &HashSet<Wake>) {
+    let result = if wakes.contains(&Wake::All) {
+        hub.refresh(store).await
+    } else {
+        let mut result = Ok(());
+        for w in wakes {
+            if let Wake::Action(id) = w {
+                result = result.and(match hub.get(*id) {
+                    Some(_) => hub.catch_up(store, *id).await,
+                    None => hub.refresh(store).await,
+                });
             }
         }
-        commit(store.as_ref(), &hub, std::mem::take(&mut batch)).await;
+        result
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not read the log to catch up; will retry");
     }
 }
 
@@ -111,64 +163,92 @@ enum Source {
 }
 
 async fn commit(store: &dyn Store, hub: &Hub, batch: Vec<Request>) {
-    let ids: Vec<Uuid> = batch.iter().flat_map(|r| r.events.iter().map(|e| e.client_id)).collect();
-    let recorded = match store.find_recorded(&ids).await {
-        Ok(found) => found.into_iter().map(|r| (r.client_id, r)).collect::<HashMap<_, _>>(),
-        Err(e) => {
-            let e = Arc::new(e);
-            for r in batch {
-                let _ = r.reply.send(Err(AppendError::Store(e.clone())));
+    let mut attempt = 0;
+    let (answers, outcome) = loop {
+        attempt += 1;
+        let (fresh, answers) = match decide(store, hub, &batch).await {
+            Ok(decided) => decided,
+            Err(e) => break (Vec::new(), Err(Arc::new(e))),
+        };
+        if fresh.is_empty() {
+            break (answers, Ok((fresh, Vec::new())));
+        }
+        let expected: HashMap<ActionId, Seq> = fresh
+            .iter()
+            .map(|e| e.action_id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .filter_map(|a| hub.get(a).map(|c| (a, c.state().seq)))
+            .collect();
+        let started = Instant::now();
+        let appended = store.append(&fresh, &expected).await;
+        metrics::histogram!("muster_commit_seconds").record(started.elapsed().as_secs_f64());
+        match appended {
+            Ok(seqs) => {
+                metrics::histogram!("muster_commit_batch_size").record(fresh.len() as f64);
+                break (answers, Ok((fresh, seqs)));
             }
-            return;
+            Err(StoreError::Behind(_) | StoreError::Conflict) if attempt < ATTEMPTS => {
+                metrics::counter!("muster_commit_retries_total").increment(1);
+                let touched: HashSet<Wake> = expected.keys().map(|a| Wake::Action(*a)).collect();
+                catch_up(store, hub, &touched).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, events = fresh.len(), "append failed; nothing of this batch was recorded");
+                break (answers, Err(Arc::new(e)));
+            }
         }
     };
+    let seqs = match outcome {
+        Ok((fresh, seqs)) => {
+            metrics::counter!("muster_events_appended_total").increment(fresh.len() as u64);
+            hub.apply(fresh.into_iter().zip(seqs.iter().copied()).map(|(new, seq)| Event { seq, new }));
+            Ok(seqs)
+        }
+        Err(e) => Err(e),
+    };
+    // `answers` is empty only when the look-up failed: then every request gets the error.
+    let mut requests = batch.into_iter();
+    if answers.is_empty() {
+        if let Err(e) = &seqs {
+            for r in requests {
+                let _ = r.reply.send(Err(AppendError::Store(e.clone())));
+            }
+        }
+        return;
+    }
+    for (answer, request) in answers.into_iter().zip(&mut requests) {
+        let _ = request.reply.send(answer.and_then(|sources| resolve(sources, &seqs)));
+    }
+}
 
+/// Turns a request's sources into outcomes once the batch's positions are known.
+fn resolve(sources: Vec<Source>, seqs: &Result<Vec<Seq>, Arc<StoreError>>) -> Result<Vec<Outcome>, AppendError> {
+    sources
+        .into_iter()
+        .map(|s| match (s, seqs) {
+            (Source::Known(o), _) => Ok(o),
+            (Source::Fresh(i), Ok(seqs)) => Ok(Outcome::New(seqs[i])),
+            (Source::Copy(i), Ok(seqs)) => Ok(Outcome::Repeat(seqs[i])),
+            (_, Err(e)) => Err(AppendError::Store(e.clone())),
+        })
+        .collect()
+}
+
+type Answer = Result<Vec<Source>, AppendError>;
+
+/// Looks the batch's client ids up in the log and decides each request: its events that
+/// are repeats, the new ones (collected into one list to append), or why it is refused.
+async fn decide(store: &dyn Store, hub: &Hub, batch: &[Request]) -> Result<(Vec<NewEvent>, Vec<Answer>), StoreError> {
+    let ids: Vec<Uuid> = batch.iter().flat_map(|r| r.events.iter().map(|e| e.client_id)).collect();
+    let recorded: HashMap<Uuid, super::Recorded> =
+        store.find_recorded(&ids).await?.into_iter().map(|r| (r.client_id, r)).collect();
     let mut fresh: Vec<NewEvent> = Vec::new();
     let mut in_batch: HashMap<Uuid, usize> = HashMap::new();
     let mut pending: HashMap<ActionId, Pending> = HashMap::new();
-    let mut answers: Vec<(Reply, Vec<Source>)> = Vec::new();
-    for Request { events, reply } in batch {
-        match accept(hub, &recorded, &mut in_batch, &mut pending, &mut fresh, events) {
-            Ok(sources) => answers.push((reply, sources)),
-            Err(e) => {
-                let _ = reply.send(Err(e));
-            }
-        }
-    }
-
-    let seqs = if fresh.is_empty() {
-        Ok(Vec::new())
-    } else {
-        let started = Instant::now();
-        let result = store.append(&fresh).await;
-        metrics::histogram!("muster_commit_seconds").record(started.elapsed().as_secs_f64());
-        metrics::histogram!("muster_commit_batch_size").record(fresh.len() as f64);
-        result
-    };
-    let seqs = match seqs {
-        Ok(seqs) => seqs,
-        Err(e) => {
-            tracing::error!(error = %e, events = fresh.len(), "append failed; nothing of this batch was recorded");
-            let e = Arc::new(e);
-            for (reply, _) in answers {
-                let _ = reply.send(Err(AppendError::Store(e.clone())));
-            }
-            return;
-        }
-    };
-    metrics::counter!("muster_events_appended_total").increment(fresh.len() as u64);
-    hub.apply(fresh.into_iter().zip(seqs.iter().copied()));
-    for (reply, sources) in answers {
-        let outcomes = sources
-            .into_iter()
-            .map(|s| match s {
-                Source::Known(o) => o,
-                Source::Fresh(i) => Outcome::New(seqs[i]),
-                Source::Copy(i) => Outcome::Repeat(seqs[i]),
-            })
-            .collect();
-        let _ = reply.send(Ok(outcomes));
-    }
+    let answers =
+        batch.iter().map(|r| accept(hub, &recorded, &mut in_batch, &mut pending, &mut fresh, &r.events)).collect();
+    Ok((fresh, answers))
 }
 
 /// Decides, for one request, which events are repeats and which are new, and checks the
@@ -179,14 +259,14 @@ fn accept(
     in_batch: &mut HashMap<Uuid, usize>,
     pending: &mut HashMap<ActionId, Pending>,
     fresh: &mut Vec<NewEvent>,
-    events: Vec<NewEvent>,
+    events: &[NewEvent],
 ) -> Result<Vec<Source>, AppendError> {
     let mut sources = Vec::with_capacity(events.len());
     let mut rejected = Vec::new();
     let mut mine: Vec<NewEvent> = Vec::new();
     let mut mine_ids: HashMap<Uuid, usize> = HashMap::new();
     let mut trial: HashMap<ActionId, Pending> = HashMap::new();
-    for (index, e) in events.into_iter().enumerate() {
+    for (index, e) in events.iter().enumerate() {
         let earlier = match recorded.get(&e.client_id) {
             Some(r) => Some((r.action_id, Source::Known(Outcome::Repeat(r.seq)))),
             None => in_batch.get(&e.client_id).or_else(|| mine_ids.get(&e.client_id)).map(|&n| {
@@ -204,16 +284,14 @@ fn accept(
         let Some(cell) = hub.get(e.action_id) else {
             return Err(AppendError::UnknownAction(e.action_id));
         };
-        let p = trial
-            .entry(e.action_id)
-            .or_insert_with(|| pending.get(&e.action_id).cloned().unwrap_or_default());
+        let p = trial.entry(e.action_id).or_insert_with(|| pending.get(&e.action_id).cloned().unwrap_or_default());
         if let Err(r) = cell.state().check(&e.body, p) {
             rejected.push((index, r));
             continue;
         }
         mine_ids.insert(e.client_id, fresh.len() + mine.len());
         sources.push(Source::Fresh(fresh.len() + mine.len()));
-        mine.push(e);
+        mine.push(e.clone());
     }
     if !rejected.is_empty() {
         return Err(AppendError::Rejected(rejected));

@@ -1,8 +1,8 @@
 //! Bad input: a clear 4xx with a machine code, nothing appended, the server keeps serving.
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{TestApp, spawn_app};
 use muster::roster::Role;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 async fn problem(r: reqwest::Response) -> (u16, Value) {
@@ -46,19 +46,37 @@ async fn bad_scans_get_a_clear_code_and_leave_the_log_untouched() {
     assert!(body["message"].as_str().unwrap().contains("line 1"), "says where: {body}");
     let body = refused(
         (400, "invalid_field"),
-        post_raw(&app, Some(&op), "scans", json!({ "id": Uuid::now_v7(), "resident_id": "two", "point_id": 1 }).to_string()).await,
+        post_raw(
+            &app,
+            Some(&op),
+            "scans",
+            json!({ "id": Uuid::now_v7(), "resident_id": "two", "point_id": 1 }).to_string(),
+        )
+        .await,
     )
     .await;
     assert_eq!(body["field"], "resident_id");
     let body = refused(
         (400, "invalid_field"),
-        post_raw(&app, Some(&op), "scans", json!({ "id": Uuid::now_v7(), "resident_id": 2, "point_id": 1, "extra": 1 }).to_string()).await,
+        post_raw(
+            &app,
+            Some(&op),
+            "scans",
+            json!({ "id": Uuid::now_v7(), "resident_id": 2, "point_id": 1, "extra": 1 }).to_string(),
+        )
+        .await,
     )
     .await;
     assert!(body["message"].as_str().unwrap().contains("extra"), "{body}");
     let body = refused(
         (400, "invalid_field"),
-        post_raw(&app, Some(&op), "scans", json!({ "id": Uuid::now_v7(), "id_number": "110105194912310021", "point_id": 1 }).to_string()).await,
+        post_raw(
+            &app,
+            Some(&op),
+            "scans",
+            json!({ "id": Uuid::now_v7(), "id_number": "110105194912310021", "point_id": 1 }).to_string(),
+        )
+        .await,
     )
     .await;
     assert_eq!(body["field"], "id_number");

@@ -27,7 +27,13 @@ async fn every_acknowledged_scan_survives_a_kill_9() {
                 for (resident, point) in mine {
                     let id = Uuid::now_v7();
                     let body = serde_json::json!({ "id": id, "resident_id": resident, "point_id": point });
-                    match client.post(format!("{base}/api/actions/{action}/scans")).bearer_auth(&token).json(&body).send().await {
+                    match client
+                        .post(format!("{base}/api/actions/{action}/scans"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await
+                    {
                         Ok(r) if r.status().is_success() => {
                             acked.lock().unwrap().push(id);
                             count.fetch_add(1, Ordering::SeqCst);

@@ -4,7 +4,7 @@
 use futures_util::StreamExt;
 use muster::demo::village;
 use muster::roster::{Role, Roster};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,7 +106,11 @@ impl TestApp {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_muster"))
             .args(["serve", "--db", &self.db_url, "--bind", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() { std::process::Stdio::inherit() } else { std::process::Stdio::null() })
+            .stderr(if std::env::var_os("TEST_LOG").is_some() {
+                std::process::Stdio::inherit()
+            } else {
+                std::process::Stdio::null()
+            })
             .kill_on_drop(true)
             .spawn()
             .expect("the muster binary starts");
@@ -197,12 +201,8 @@ impl TestApp {
 
     pub async fn connect(&self, after: Option<i64>) -> Socket {
         let after = after.map(|a| format!("&after={a}")).unwrap_or_default();
-        let url = format!(
-            "ws://{}/api/actions/{}/live?token={}{after}",
-            self.addr,
-            self.action_id,
-            self.token(Role::Viewer)
-        );
+        let url =
+            format!("ws://{}/api/actions/{}/live?token={}{after}", self.addr, self.action_id, self.token(Role::Viewer));
         tokio_tungstenite::connect_async(url).await.expect("the WebSocket connects").0
     }
 }

@@ -1,7 +1,7 @@
 //! Live push: a snapshot, then deltas that add up to the final state; a subscriber that
 //! comes back with `after` gets exactly what it missed.
 
-use crate::helpers::{next_message, spawn_app, Socket, TestApp};
+use crate::helpers::{Socket, TestApp, next_message, spawn_app};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,8 +25,18 @@ impl Held {
             sampled: s["totals"]["sampled"].as_i64().unwrap(),
             missing: s["totals"]["missing"].as_i64().unwrap(),
             scans: s["totals"]["scans"].as_i64().unwrap(),
-            points: s["points"].as_array().unwrap().iter().map(|p| (p["id"].to_string(), p["count"].as_i64().unwrap())).collect(),
-            nodes: s["nodes"].as_array().unwrap().iter().map(|n| (n["id"].to_string(), n["sampled"].as_i64().unwrap())).collect(),
+            points: s["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p["id"].to_string(), p["count"].as_i64().unwrap()))
+                .collect(),
+            nodes: s["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| (n["id"].to_string(), n["sampled"].as_i64().unwrap()))
+                .collect(),
         }
     }
 

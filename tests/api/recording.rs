@@ -2,7 +2,7 @@
 
 use crate::helpers::spawn_app;
 use muster::roster::Role;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -56,14 +56,22 @@ async fn fifty_concurrent_copies_of_one_scan_make_one_event() {
 async fn a_batch_from_an_offline_queue_sent_twice_changes_nothing_the_second_time() {
     let app = spawn_app().await;
     let events: Vec<Value> = (1..=5)
-        .map(|r| json!({ "id": Uuid::now_v7(), "type": "resident_sampled", "resident_id": r, "point_id": app.point_of(r),
-                         "device_time": "2026-11-23T16:00:00Z" }))
+        .map(|r| {
+            json!({ "id": Uuid::now_v7(), "type": "resident_sampled", "resident_id": r, "point_id": app.point_of(r),
+                         "device_time": "2026-11-23T16:00:00Z" })
+        })
         .collect();
     let token = app.token(Role::Operator);
     let first: Value = app.post_events(&token, json!({ "events": events })).await.json().await.unwrap();
     let again: Value = app.post_events(&token, json!({ "events": events })).await.json().await.unwrap();
     let seqs = |v: &Value, status: &str| -> Vec<i64> {
-        v["results"].as_array().unwrap().iter().inspect(|r| assert_eq!(r["status"], status)).map(|r| r["seq"].as_i64().unwrap()).collect()
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .inspect(|r| assert_eq!(r["status"], status))
+            .map(|r| r["seq"].as_i64().unwrap())
+            .collect()
     };
     assert_eq!(seqs(&first, "new"), vec![2, 3, 4, 5, 6]);
     assert_eq!(seqs(&again, "repeat"), vec![2, 3, 4, 5, 6]);

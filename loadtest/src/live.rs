@@ -1,0 +1,256 @@
+//! WebSocket clients of `/api/actions/{id}/live`: dashboards (the command centre) and
+//! phones (grid members). Each keeps what it was pushed as a list of
+//! `(time received, position)`, plus the sums a screen would show, so that afterwards
+//!
+//! - scan → visible is exact: a message at position `to` is rendered from live state
+//!   with every event up to `to` folded in, so a scan acknowledged at `seq` became
+//!   visible to a client at the first message it received with `to ≥ seq`. The ack and
+//!   the push race (state is folded before the answer is sent); looking up afterwards
+//!   handles both orders.
+//! - the push is checked: snapshot + deltas summed by the client must equal the
+//!   server's final totals, and a phone's own missing count must have gone down by
+//!   exactly the residents of theirs that were scanned.
+
+use crate::Clock;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpSocket;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// What one client saw.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    /// Staff id for a phone; `None` for a dashboard.
+    pub staff: Option<i64>,
+    /// TCP connect + WebSocket handshake, in µs.
+    pub connect_us: u64,
+    /// Handshake done → first snapshot, in µs.
+    pub first_us: u64,
+    /// (received at, position), in order.
+    pub messages: Vec<(u64, i64)>,
+    pub snapshots: u64,
+    pub bytes: u64,
+    /// Sums as a screen would hold them.
+    pub scans: i64,
+    pub sampled: i64,
+    /// For a phone: its own missing count.
+    pub own_missing: Option<i64>,
+    pub error: Option<String>,
+    pub closed: bool,
+}
+
+impl Seen {
+    pub fn position(&self) -> i64 {
+        self.messages.last().map_or(-1, |m| m.1)
+    }
+}
+
+#[derive(Deserialize)]
+struct TotalsIn {
+    sampled: i64,
+    scans: i64,
+}
+
+/// Only what a client checks; serde skips the rest of each message unparsed.
+#[derive(Deserialize)]
+struct LiveIn {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    seq: Option<i64>,
+    #[serde(default)]
+    from: Option<i64>,
+    #[serde(default)]
+    to: Option<i64>,
+    totals: TotalsIn,
+    #[serde(default)]
+    staff: StaffIn,
+}
+
+/// A snapshot's `staff: [{id, missing, ...}]` or a delta's `staff: {"id": change}`,
+/// kept as (id, value) pairs.
+#[derive(Default)]
+struct StaffIn(Vec<(i64, i64)>);
+
+impl<'de> Deserialize<'de> for StaffIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        #[derive(Deserialize)]
+        struct Row {
+            id: i64,
+            missing: i64,
+        }
+        impl<'de> Visitor<'de> for V {
+            type Value = StaffIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a staff list or map")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<StaffIn, A::Error> {
+                let mut v = Vec::new();
+                while let Some(r) = a.next_element::<Row>()? {
+                    v.push((r.id, r.missing));
+                }
+                Ok(StaffIn(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<StaffIn, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, n)) = a.next_entry::<std::borrow::Cow<'de, str>, i64>()? {
+                    v.push((k.parse().map_err(serde::de::Error::custom)?, n));
+                }
+                Ok(StaffIn(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Dashboards skip the staff map entirely.
+#[derive(Deserialize)]
+struct DashIn {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    seq: Option<i64>,
+    #[serde(default)]
+    from: Option<i64>,
+    #[serde(default)]
+    to: Option<i64>,
+    totals: TotalsIn,
+}
+
+pub struct Target {
+    pub server: SocketAddr,
+    pub host: String,
+    pub action: i64,
+}
+
+/// Connects one client from `source` (a loopback address, so more than one address's
+/// worth of ephemeral ports can be used), and keeps reading until `stop` turns true.
+/// The result is shared so that the caller can watch positions while it runs.
+pub async fn client(
+    target: Arc<Target>,
+    source: Ipv4Addr,
+    token: String,
+    staff: Option<i64>,
+    clock: Clock,
+    seen: Arc<Mutex<Seen>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    seen.lock().expect("not poisoned").staff = staff;
+    let fail = |e: String| {
+        seen.lock().expect("not poisoned").error = Some(e);
+    };
+    let started = clock.now_us();
+    let socket = match TcpSocket::new_v4() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("socket: {e}")),
+    };
+    if let Err(e) = socket.bind(SocketAddr::new(IpAddr::V4(source), 0)) {
+        return fail(format!("bind {source}: {e}"));
+    }
+    let stream = match socket.connect(target.server).await {
+        Ok(s) => s,
+        Err(e) => return fail(format!("connect: {e}")),
+    };
+    let _ = stream.set_nodelay(true);
+    let url = format!(
+        "ws://{}/api/actions/{}/live?token={token}",
+        target.host, target.action
+    );
+    let request = match url.into_client_request() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("request: {e}")),
+    };
+    let (mut ws, _) = match tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio_tungstenite::client_async(request, stream),
+    )
+    .await
+    {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => return fail(format!("handshake: {e}")),
+        Err(_) => return fail("handshake timed out".into()),
+    };
+    let connected = clock.now_us();
+    seen.lock().expect("not poisoned").connect_us = connected - started;
+    loop {
+        let msg = tokio::select! {
+            m = ws.next() => m,
+            _ = stop.changed() => break,
+        };
+        let now = clock.now_us();
+        let text = match msg {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Close(_))) | None => {
+                seen.lock().expect("not poisoned").closed = true;
+                break;
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return fail(format!("read: {e}")),
+        };
+        let parsed = if staff.is_some() {
+            serde_json::from_str::<LiveIn>(text.as_str())
+                .map(|m| (m.kind, m.seq, m.from, m.to, m.totals, Some(m.staff)))
+        } else {
+            serde_json::from_str::<DashIn>(text.as_str())
+                .map(|m| (m.kind, m.seq, m.from, m.to, m.totals, None))
+        };
+        let mut s = seen.lock().expect("not poisoned");
+        s.bytes += text.len() as u64;
+        let (kind, seq, from, to, totals, staff_rows) = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                s.error = Some(format!("unreadable message: {e}"));
+                break;
+            }
+        };
+        let own = |rows: &Option<StaffIn>| {
+            let me = staff?;
+            rows.as_ref()?.0.iter().find(|(id, _)| *id == me).map(|r| r.1)
+        };
+        match (kind.as_str(), seq, to) {
+            ("snapshot", Some(seq), _) => {
+                if s.snapshots == 0 {
+                    s.first_us = now - connected;
+                }
+                s.snapshots += 1;
+                s.scans = totals.scans;
+                s.sampled = totals.sampled;
+                if staff.is_some() {
+                    s.own_missing = Some(own(&staff_rows).unwrap_or(0));
+                }
+                s.messages.push((now, seq));
+            }
+            ("delta", _, Some(to)) => {
+                if from != Some(s.position()) {
+                    s.error = Some(format!(
+                        "a delta from {from:?} arrived at position {}",
+                        s.position()
+                    ));
+                }
+                s.scans += totals.scans;
+                s.sampled += totals.sampled;
+                if let (Some(m), Some(change)) = (s.own_missing.as_mut(), own(&staff_rows)) {
+                    *m += change;
+                }
+                s.messages.push((now, to));
+            }
+            _ => {
+                s.error = Some(format!("unexpected message of type {kind}"));
+                break;
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+}
+
+/// The `k`-th source address for client connections: 127.0.0.2, 127.0.0.3, …
+pub fn source(k: usize, addresses: usize) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, 2 + (k % addresses.max(1)) as u8)
+}

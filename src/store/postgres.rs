@@ -1,0 +1,162 @@
+//! The PostgreSQL backend: a town, a district or a city, and several `muster` nodes on
+//! one database. Appends lock the action's counter row, so positions are gap-free and in
+//! commit order across nodes; each append NOTIFYs its action so the other nodes' writers
+//! catch up from their last position (see [`Store::follow`]).
+
+use super::rows::{self, ActionRow, EventRow, PairRow, RosterRows};
+use super::{Recorded, Store, StoreError, Wake, to_micros};
+use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
+use crate::roster::RosterParts;
+use async_trait::async_trait;
+use sqlx::Postgres;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use std::collections::HashMap;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// PostgreSQL allows 65,535 bound values per statement.
+const MAX_BINDS: usize = 65_535;
+/// The channel appends notify on; the payload is the action id.
+const CHANNEL: &str = "muster_events";
+/// How often a node catches up even without a notification (they are lost while its
+/// listening connection is down).
+const SWEEP: Duration = Duration::from_secs(2);
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// A unique violation on the log's client id: another node recorded the same event.
+fn duplicate_or(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(e),
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn load_roster(&self) -> Result<RosterParts, StoreError> {
+        let db = &self.pool;
+        RosterRows {
+            staff_nodes: sqlx::query_as::<_, PairRow>(rows::SELECT_STAFF_NODES).fetch_all(db).await?,
+            point_nodes: sqlx::query_as::<_, PairRow>(rows::SELECT_POINT_NODES).fetch_all(db).await?,
+            staff: sqlx::query_as(rows::SELECT_STAFF).fetch_all(db).await?,
+            nodes: sqlx::query_as(rows::SELECT_NODES).fetch_all(db).await?,
+            households: sqlx::query_as(rows::SELECT_HOUSEHOLDS).fetch_all(db).await?,
+            residents: sqlx::query_as(rows::SELECT_RESIDENTS).fetch_all(db).await?,
+            points: sqlx::query_as(rows::SELECT_POINTS).fetch_all(db).await?,
+        }
+        .into_parts()
+    }
+
+    async fn insert_roster(&self, r: &RosterParts) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        super::rows::insert_roster!(Postgres, MAX_BINDS, tx, r);
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_action(&self, a: &NewAction, now: OffsetDateTime) -> Result<Action, StoreError> {
+        let sql = "INSERT INTO actions (kind, name, scope, points, planned_open, planned_close, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                   RETURNING id, kind, name, scope, points, planned_open, planned_close, created_at";
+        let row: ActionRow = sqlx::query_as(sql)
+            .bind(a.kind.as_str())
+            .bind(&a.name)
+            .bind(rows::ids_json(&a.scope))
+            .bind(rows::ids_json(&a.points))
+            .bind(a.planned_open.map(to_micros))
+            .bind(a.planned_close.map(to_micros))
+            .bind(to_micros(now))
+            .fetch_one(&self.pool)
+            .await?;
+        let action = Action::try_from(row)?;
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(action.id.to_string()).execute(&self.pool).await?;
+        Ok(action)
+    }
+
+    async fn actions(&self) -> Result<Vec<Action>, StoreError> {
+        let rows: Vec<ActionRow> = sqlx::query_as(rows::SELECT_ACTIONS).fetch_all(&self.pool).await?;
+        rows.into_iter().map(Action::try_from).collect()
+    }
+
+    async fn find_recorded(&self, client_ids: &[Uuid]) -> Result<Vec<Recorded>, StoreError> {
+        let rows: Vec<(Uuid, i64, i64)> =
+            sqlx::query_as("SELECT client_id, action_id, seq FROM events WHERE client_id = ANY($1)")
+                .bind(client_ids)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(client_id, action_id, seq)| Recorded { client_id, action_id, seq }).collect())
+    }
+
+    async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut next = super::counts_by_action(events);
+        // Lock each action's counter row in id order (no deadlock between two nodes'
+        // batches), and give up if another writer appended since our state was folded.
+        let mut actions: Vec<ActionId> = next.keys().copied().collect();
+        actions.sort_unstable();
+        for action in actions {
+            let n = next[&action];
+            let last: Seq =
+                sqlx::query_scalar("UPDATE actions SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq")
+                    .bind(n)
+                    .bind(action)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if last - n != expected.get(&action).copied().unwrap_or(0) {
+                return Err(StoreError::Behind(action));
+            }
+            next.insert(action, last - n + 1);
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(action.to_string()).execute(&mut *tx).await?;
+        }
+        let seqs = super::assign_seqs(events, &mut next);
+        super::rows::insert_events!(Postgres, MAX_BINDS, tx, events, seqs, duplicate_or);
+        tx.commit().await.map_err(duplicate_or)?;
+        Ok(seqs)
+    }
+
+    async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {
+        let sql = "SELECT action_id, seq, client_id, actor_id, device_time, server_time, body FROM events \
+                   WHERE action_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+        let rows: Vec<EventRow> =
+            sqlx::query_as(sql).bind(action).bind(after).bind(limit).fetch_all(&self.pool).await?;
+        rows.into_iter().map(Event::try_from).collect()
+    }
+
+    async fn follow(&self, wake: mpsc::Sender<Wake>) -> Result<(), StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANNEL).await?;
+        let mut sweep = tokio::time::interval(SWEEP);
+        loop {
+            let woke = tokio::select! {
+                n = listener.try_recv() => match n {
+                    Ok(Some(n)) => Wake::Action(n.payload().parse().unwrap_or_default()),
+                    // The connection dropped; the listener reconnects on the next call and
+                    // whatever was notified meanwhile is lost: catch up on everything.
+                    Ok(None) => Wake::All,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the notification connection; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        Wake::All
+                    }
+                },
+                _ = sweep.tick() => Wake::All,
+            };
+            if wake.send(woke).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+}

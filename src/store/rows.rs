@@ -1,0 +1,325 @@
+//! Rows as both backends read them, and their conversion into the model. The SELECTs
+//! here are plain SQL that SQLite and PostgreSQL read alike, so the two backends load the
+//! roster, actions and events with the same statements and the same checks.
+
+use super::{StoreError, from_micros};
+use crate::action::{Action, ActionKind, Event, EventBody, NewEvent};
+use crate::roster::{
+    AreaNode, Flags, Household, IdNumber, Phone, Resident, Role, RosterParts, SamplingPoint, Staff, Token,
+};
+use std::collections::HashMap;
+
+pub const SELECT_STAFF_NODES: &str = "SELECT staff_id AS a, node_id AS b FROM staff_nodes ORDER BY staff_id, node_id";
+pub const SELECT_POINT_NODES: &str = "SELECT point_id AS a, node_id AS b FROM point_nodes ORDER BY point_id, node_id";
+pub const SELECT_STAFF: &str = "SELECT id, name, phone, role, point_id, token FROM staff ORDER BY id";
+pub const SELECT_NODES: &str = "SELECT id, parent_id, level, name, staff_id FROM area_nodes ORDER BY id";
+pub const SELECT_HOUSEHOLDS: &str = "SELECT id, number, address, node_id FROM households ORDER BY id";
+pub const SELECT_RESIDENTS: &str =
+    "SELECT id, household_id, name, id_number, phone, birth_year, flags, note FROM residents ORDER BY id";
+pub const SELECT_POINTS: &str = "SELECT id, name, place FROM sampling_points ORDER BY id";
+pub const SELECT_ACTIONS: &str =
+    "SELECT id, kind, name, scope, points, planned_open, planned_close, created_at FROM actions ORDER BY id";
+
+fn corrupt(what: &str, id: i64, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what} {id}: {e}"))
+}
+
+#[derive(sqlx::FromRow)]
+pub struct PairRow {
+    pub a: i64,
+    pub b: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct StaffRow {
+    id: i64,
+    name: String,
+    phone: Option<String>,
+    role: String,
+    point_id: Option<i64>,
+    token: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct NodeRow {
+    id: i64,
+    parent_id: Option<i64>,
+    level: String,
+    name: String,
+    staff_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct HouseholdRow {
+    id: i64,
+    number: String,
+    address: String,
+    node_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ResidentRow {
+    id: i64,
+    household_id: i64,
+    name: String,
+    id_number: String,
+    phone: Option<String>,
+    birth_year: i32,
+    flags: i64,
+    note: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct PointRow {
+    id: i64,
+    name: String,
+    place: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ActionRow {
+    id: i64,
+    kind: String,
+    name: String,
+    scope: String,
+    points: String,
+    planned_open: Option<i64>,
+    planned_close: Option<i64>,
+    created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    pub action_id: i64,
+    pub seq: i64,
+    pub client_id: uuid::Uuid,
+    pub actor_id: i64,
+    pub device_time: i64,
+    pub server_time: i64,
+    pub body: String,
+}
+
+/// Everything `load_roster` read, before it is checked by `Roster::new`.
+pub struct RosterRows {
+    pub staff_nodes: Vec<PairRow>,
+    pub point_nodes: Vec<PairRow>,
+    pub staff: Vec<StaffRow>,
+    pub nodes: Vec<NodeRow>,
+    pub households: Vec<HouseholdRow>,
+    pub residents: Vec<ResidentRow>,
+    pub points: Vec<PointRow>,
+}
+
+fn grouped(pairs: Vec<PairRow>) -> HashMap<i64, Vec<i64>> {
+    let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
+    for p in pairs {
+        map.entry(p.a).or_default().push(p.b);
+    }
+    map
+}
+
+fn phone(id: i64, s: Option<String>) -> Result<Option<Phone>, StoreError> {
+    s.map(|p| Phone::parse(&p).map_err(|e| corrupt("phone of", id, e))).transpose()
+}
+
+impl RosterRows {
+    pub fn into_parts(self) -> Result<RosterParts, StoreError> {
+        let mut staff_nodes = grouped(self.staff_nodes);
+        let mut point_nodes = grouped(self.point_nodes);
+        let staff = self
+            .staff
+            .into_iter()
+            .map(|r| {
+                Ok(Staff {
+                    id: r.id,
+                    name: r.name,
+                    phone: phone(r.id, r.phone)?,
+                    role: Role::parse(&r.role).ok_or_else(|| corrupt("staff", r.id, format!("role {}", r.role)))?,
+                    nodes: staff_nodes.remove(&r.id).unwrap_or_default(),
+                    point_id: r.point_id,
+                    token: Token(r.token),
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let nodes = self
+            .nodes
+            .into_iter()
+            .map(|r| AreaNode { id: r.id, parent: r.parent_id, level: r.level, name: r.name, staff_id: r.staff_id })
+            .collect();
+        let households = self
+            .households
+            .into_iter()
+            .map(|r| Household { id: r.id, number: r.number, address: r.address, node_id: r.node_id })
+            .collect();
+        let residents = self
+            .residents
+            .into_iter()
+            .map(|r| {
+                Ok(Resident {
+                    id: r.id,
+                    household_id: r.household_id,
+                    name: r.name,
+                    id_number: IdNumber::parse(&r.id_number).map_err(|e| corrupt("ID number of resident", r.id, e))?,
+                    phone: phone(r.id, r.phone)?,
+                    birth_year: r.birth_year,
+                    flags: Flags::from_bits(r.flags),
+                    note: r.note,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let points = self
+            .points
+            .into_iter()
+            .map(|r| SamplingPoint {
+                id: r.id,
+                name: r.name,
+                place: r.place,
+                nodes: point_nodes.remove(&r.id).unwrap_or_default(),
+            })
+            .collect();
+        Ok(RosterParts { nodes, households, residents, staff, points })
+    }
+}
+
+impl TryFrom<ActionRow> for Action {
+    type Error = StoreError;
+
+    fn try_from(r: ActionRow) -> Result<Self, StoreError> {
+        let list = |s: &str| serde_json::from_str::<Vec<i64>>(s).map_err(|e| corrupt("action", r.id, e));
+        Ok(Action {
+            id: r.id,
+            kind: ActionKind::parse(&r.kind).ok_or_else(|| corrupt("action", r.id, format!("kind {}", r.kind)))?,
+            scope: list(&r.scope)?,
+            points: list(&r.points)?,
+            name: r.name,
+            planned_open: r.planned_open.map(from_micros).transpose()?,
+            planned_close: r.planned_close.map(from_micros).transpose()?,
+            created_at: from_micros(r.created_at)?,
+        })
+    }
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+
+    fn try_from(r: EventRow) -> Result<Self, StoreError> {
+        let body: EventBody = serde_json::from_str(&r.body).map_err(|e| corrupt("event", r.seq, e))?;
+        Ok(Event {
+            seq: r.seq,
+            new: NewEvent {
+                action_id: r.action_id,
+                client_id: r.client_id,
+                actor: r.actor_id,
+                device_time: from_micros(r.device_time)?,
+                server_time: from_micros(r.server_time)?,
+                body,
+            },
+        })
+    }
+}
+
+pub fn ids_json(ids: &[i64]) -> String {
+    serde_json::to_string(ids).expect("a list of integers serialises")
+}
+
+pub fn body_json(body: &EventBody) -> String {
+    serde_json::to_string(body).expect("event bodies serialise")
+}
+
+/// Inserts a whole roster with multi-row INSERTs, in the same statements on both
+/// backends (a macro, because sqlx's bind bounds per database make a generic function
+/// unreadable). `$tx` is an open transaction, `$max` the backend's bound-value limit.
+macro_rules! insert_roster {
+    ($db:ty, $max:expr, $tx:ident, $r:ident) => {{
+        for chunk in $r.staff.chunks($max / 6) {
+            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO staff (id, name, phone, role, point_id, token) ");
+            q.push_values(chunk, |mut b, s| {
+                b.push_bind(s.id)
+                    .push_bind(&s.name)
+                    .push_bind(s.phone.as_ref().map($crate::roster::Phone::expose))
+                    .push_bind(s.role.as_str())
+                    .push_bind(s.point_id)
+                    .push_bind(&s.token.0);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        for chunk in $crate::store::parents_first(&$r.nodes).chunks($max / 5) {
+            let mut q =
+                sqlx::QueryBuilder::<$db>::new("INSERT INTO area_nodes (id, parent_id, level, name, staff_id) ");
+            q.push_values(chunk, |mut b, n: &&$crate::roster::AreaNode| {
+                b.push_bind(n.id).push_bind(n.parent).push_bind(&n.level).push_bind(&n.name).push_bind(n.staff_id);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        let staff_nodes: Vec<(i64, i64)> = $r.staff.iter().flat_map(|s| s.nodes.iter().map(|n| (s.id, *n))).collect();
+        let point_nodes: Vec<(i64, i64)> = $r.points.iter().flat_map(|p| p.nodes.iter().map(|n| (p.id, *n))).collect();
+        for chunk in staff_nodes.chunks($max / 2) {
+            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO staff_nodes (staff_id, node_id) ");
+            q.push_values(chunk, |mut b, (s, n)| {
+                b.push_bind(*s).push_bind(*n);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        for chunk in $r.households.chunks($max / 4) {
+            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO households (id, number, address, node_id) ");
+            q.push_values(chunk, |mut b, h| {
+                b.push_bind(h.id).push_bind(&h.number).push_bind(&h.address).push_bind(h.node_id);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        for chunk in $r.residents.chunks($max / 8) {
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO residents (id, household_id, name, id_number, phone, birth_year, flags, note) ",
+            );
+            q.push_values(chunk, |mut b, p| {
+                b.push_bind(p.id)
+                    .push_bind(p.household_id)
+                    .push_bind(&p.name)
+                    .push_bind(p.id_number.expose())
+                    .push_bind(p.phone.as_ref().map($crate::roster::Phone::expose))
+                    .push_bind(p.birth_year)
+                    .push_bind(p.flags.bits())
+                    .push_bind(&p.note);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        if !$r.points.is_empty() {
+            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO sampling_points (id, name, place) ");
+            q.push_values(&$r.points, |mut b, p| {
+                b.push_bind(p.id).push_bind(&p.name).push_bind(&p.place);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        for chunk in point_nodes.chunks($max / 2) {
+            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO point_nodes (point_id, node_id) ");
+            q.push_values(chunk, |mut b, (p, n)| {
+                b.push_bind(*p).push_bind(*n);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use insert_roster;
+
+/// Inserts events with their positions, chunked under `$max` bound values; `$err` maps a
+/// database error (e.g. a unique violation) to a `StoreError`.
+macro_rules! insert_events {
+    ($db:ty, $max:expr, $tx:ident, $events:ident, $seqs:ident, $err:expr) => {{
+        for (chunk, seqs) in $events.chunks($max / 7).zip($seqs.chunks($max / 7)) {
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO events (action_id, seq, client_id, actor_id, device_time, server_time, body) ",
+            );
+            q.push_values(chunk.iter().zip(seqs), |mut b, (e, seq)| {
+                b.push_bind(e.action_id)
+                    .push_bind(*seq)
+                    .push_bind(e.client_id)
+                    .push_bind(e.actor)
+                    .push_bind($crate::store::to_micros(e.device_time))
+                    .push_bind($crate::store::to_micros(e.server_time))
+                    .push_bind($crate::store::rows::body_json(&e.body));
+            });
+            q.build().execute(&mut *$tx).await.map_err($err)?;
+        }
+    }};
+}
+pub(crate) use insert_events;
