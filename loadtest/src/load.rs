@@ -11,7 +11,7 @@ use crate::Clock;
 use crate::roster::Plan;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -36,8 +36,6 @@ pub struct Tally {
     pub ack: Histogram<u64>,
     pub replay_ack: Histogram<u64>,
     pub acked: Vec<Acked>,
-    /// (id, point, resident index, seq) of scans this client may replay.
-    mine: Vec<(Uuid, i64, u32, i64)>,
     pub replays: u64,
     /// Replays answered otherwise than `200 repeat` with the first position.
     pub replay_mismatches: u64,
@@ -55,7 +53,6 @@ impl Default for Tally {
             ack: histogram(),
             replay_ack: histogram(),
             acked: Vec::new(),
-            mine: Vec::new(),
             replays: 0,
             replay_mismatches: 0,
             unexpected: 0,
@@ -102,7 +99,12 @@ pub struct Scans {
     pub replay_share: f64,
     pub v7_ids: bool,
     pub clock: Clock,
+    /// (id, point, resident index, seq) of acknowledged scans that may be replayed. A std
+    /// mutex: held for a push or a pick, never across an `.await`.
+    replayable: Mutex<Vec<(Uuid, i64, u32, i64)>>,
 }
+
+const REPLAYABLE: usize = 65_536;
 
 impl Scans {
     pub fn new(
@@ -129,6 +131,7 @@ impl Scans {
             replay_share,
             v7_ids,
             clock,
+            replayable: Mutex::new(Vec::new()),
         }
     }
 
@@ -183,8 +186,13 @@ impl Scans {
     /// recorded at all.
     pub async fn one(&self, client: usize, due: u64, rng: &mut muster::demo::Rng, t: &mut Tally) -> bool {
         let (point, token) = &self.plan.operators[client % self.plan.operators.len()];
-        if !t.mine.is_empty() && rng.unit() < self.replay_share {
-            let (id, point, resident, seq) = t.mine[rng.below(t.mine.len() as u64) as usize];
+        let replay = (self.replay_share > 0.0 && rng.unit() < self.replay_share)
+            .then(|| {
+                let list = self.replayable.lock().expect("not poisoned");
+                (!list.is_empty()).then(|| list[rng.below(list.len() as u64) as usize])
+            })
+            .flatten();
+        if let Some((id, point, resident, seq)) = replay {
             let Some((status, out)) = self.post(id, resident, point, token, t).await else {
                 return false;
             };
@@ -208,8 +216,12 @@ impl Scans {
             t.unexpected += 1;
         }
         t.acked.push(Acked { sent_us: due, seq: out.seq, resident });
-        if t.mine.len() < 4096 {
-            t.mine.push((id, *point, resident, out.seq));
+        let mut list = self.replayable.lock().expect("not poisoned");
+        if list.len() < REPLAYABLE {
+            list.push((id, *point, resident, out.seq));
+        } else {
+            let k = (i as usize) % REPLAYABLE;
+            list[k] = (id, *point, resident, out.seq);
         }
         true
     }
@@ -281,12 +293,6 @@ pub async fn open_loop(scans: Arc<Scans>, rate: f64, until: Instant, max_in_flig
     all
 }
 
-/// Open loop has no memory of earlier scans per client; replays there come from this
-/// list, filled by [`remember`]. (Closed-loop clients replay their own.)
-pub fn remember(t: &mut Tally, acked: &[(Uuid, i64, u32, i64)]) {
-    t.mine.extend_from_slice(acked);
-}
-
 /// The ceiling: the same closed loop against `/healthz`.
 pub async fn ceiling(http: reqwest::Client, base: String, clients: usize, until: Instant, clock: Clock) -> (u64, Histogram<u64>) {
     let count = Arc::new(AtomicU64::new(0));
@@ -333,11 +339,14 @@ pub async fn missing_readers(
                 let (mut h, mut failed) = (histogram(), 0);
                 while Instant::now() < until {
                     let t0 = clock.now_us();
-                    match http.get(&url).bearer_auth(&token).send().await {
-                        Ok(r) if r.status().is_success() && r.bytes().await.is_ok() => {
-                            h.saturating_record(clock.now_us().saturating_sub(t0).max(1));
-                        }
-                        _ => failed += 1,
+                    let ok = match http.get(&url).bearer_auth(&token).send().await {
+                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                        Err(_) => false,
+                    };
+                    if ok {
+                        h.saturating_record(clock.now_us().saturating_sub(t0).max(1));
+                    } else {
+                        failed += 1;
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }

@@ -124,7 +124,7 @@ fn name(rng: &mut Rng) -> String {
 }
 
 fn phone(rng: &mut Rng) -> Phone {
-    Phone::parse(&format!("1{}{:09}", rng.pick(&["38", "39", "50", "86"]), rng.below(1_000_000_000)))
+    Phone::parse(&format!("1{}{:08}", rng.pick(&["38", "39", "50", "86"]), rng.below(100_000_000)))
         .expect("generated phones are valid")
 }
 

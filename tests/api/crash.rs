@@ -3,7 +3,6 @@
 
 use crate::helpers::spawn_process;
 use muster::action::EventBody;
-use muster::store::Store;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -62,7 +61,7 @@ async fn every_acknowledged_scan_survives_a_kill_9() {
     assert!(acked.len() >= 600 && acked.len() < 2_676, "killed mid-load ({} acknowledged)", acked.len());
 
     app.start_process().await;
-    let store = muster::store::sqlite::SqliteStore::open(app.db_path().to_str().unwrap()).await.unwrap();
+    let store = muster::store::open(&app.db_url).await.unwrap();
     let log = store.read_events(app.action_id, 0, 1_000_000).await.unwrap();
     let logged: HashSet<Uuid> = log.iter().map(|e| e.new.client_id).collect();
     let lost: Vec<&Uuid> = acked.difference(&logged).collect();

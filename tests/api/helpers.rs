@@ -6,7 +6,8 @@ use muster::demo::village;
 use muster::roster::{Role, Roster};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use sqlx::Connection;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -27,9 +28,29 @@ pub struct TestApp {
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<Result<(), muster::ServeError>>>,
     /// The server as a separate process of the real binary, for tests that kill it.
-    process: Option<tokio::process::Child>,
+    process: Option<Node>,
+    /// The PostgreSQL database this test made, dropped with the app.
+    pg_database: Option<String>,
     /// Kept so the database outlives the test's servers.
-    pub dir: TempDir,
+    _dir: TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_database.take() {
+            // Drop runs outside async code: a short-lived runtime on its own thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(mut admin) = sqlx::postgres::PgConnection::connect(&format!("{POSTGRES}/postgres")).await {
+                        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
 }
 
 /// Logs only when `TEST_LOG` is set, so a failing test can be rerun with them.
@@ -39,20 +60,48 @@ fn init_logs() {
     }
 }
 
+/// Where the tests' PostgreSQL server is; each test makes its own database on it.
+const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// A fresh database for one test: a SQLite file in `dir`, or with `MUSTER_TEST_DB=postgres`
+/// a new database on the local PostgreSQL.
+async fn fresh_database(dir: &TempDir, postgres: bool) -> (String, Option<String>) {
+    if !postgres {
+        return (format!("sqlite://{}", dir.path().join("muster.db").display()), None);
+    }
+    let name = format!("muster_test_{}", Uuid::new_v4().simple());
+    let mut admin = sqlx::postgres::PgConnection::connect(&format!("{POSTGRES}/postgres"))
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (scripts/test starts it)");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+    (format!("{POSTGRES}/{name}"), Some(name))
+}
+
+/// Whether this run is the PostgreSQL pass of the suite (`MUSTER_TEST_DB=postgres`).
+fn postgres_pass() -> bool {
+    std::env::var("MUSTER_TEST_DB").as_deref() == Ok("postgres")
+}
+
 /// A server inside the test process.
 pub async fn spawn_app() -> TestApp {
-    spawn(false).await
+    spawn(false, postgres_pass()).await
 }
 
 /// A server run as its own `muster serve` process, which the test can kill.
 pub async fn spawn_process() -> TestApp {
-    spawn(true).await
+    spawn(true, postgres_pass()).await
 }
 
-async fn spawn(as_process: bool) -> TestApp {
+/// A `muster serve` process on a fresh PostgreSQL database, whatever the pass: for the
+/// tests of several nodes on one database.
+pub async fn spawn_on_postgres() -> TestApp {
+    spawn(true, true).await
+}
+
+async fn spawn(as_process: bool, postgres: bool) -> TestApp {
     init_logs();
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db_url = format!("sqlite://{}", dir.path().join("muster.db").display());
+    let (db_url, pg_database) = fresh_database(&dir, postgres).await;
     let store = muster::store::open(&db_url).await.expect("the database opens");
     let village = village::generate(11);
     store.insert_roster(&village.roster).await.expect("the roster is stored");
@@ -68,7 +117,8 @@ async fn spawn(as_process: bool) -> TestApp {
         stop: None,
         server: None,
         process: None,
-        dir,
+        pg_database,
+        _dir: dir,
     };
     if as_process {
         app.start_process().await;
@@ -100,44 +150,17 @@ impl TestApp {
         self.start().await;
     }
 
-    /// Starts `muster serve` on the database and waits for the address it prints.
+    /// Starts `muster serve` on the test's database as a process of its own.
     pub async fn start_process(&mut self) {
-        use tokio::io::AsyncBufReadExt;
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_muster"))
-            .args(["serve", "--db", &self.db_url, "--bind", "127.0.0.1:0"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() {
-                std::process::Stdio::inherit()
-            } else {
-                std::process::Stdio::null()
-            })
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the muster binary starts");
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.expect("stdout is readable") {
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    return url.to_owned();
-                }
-            }
-            panic!("the server ended without saying where it listens");
-        })
-        .await
-        .expect("the server starts within 30 s");
-        self.base = line;
-        self.addr = self.base.trim_start_matches("http://").parse().unwrap();
-        self.process = Some(child);
+        let node = Node::start(&self.db_url).await;
+        self.base = node.base.clone();
+        self.addr = node.addr;
+        self.process = Some(node);
     }
 
     /// `kill -9`: no shutdown, no flush, whatever was in flight.
     pub async fn kill(&mut self) {
-        let mut child = self.process.take().expect("a server process");
-        child.kill().await.expect("the process can be killed");
-    }
-
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("muster.db")
+        self.process.take().expect("a server process").kill().await;
     }
 
     pub fn token(&self, role: Role) -> String {
@@ -188,9 +211,14 @@ impl TestApp {
     }
 
     pub async fn snapshot(&self) -> Value {
+        self.snapshot_at(&self.base).await
+    }
+
+    /// The snapshot as a given node serves it.
+    pub async fn snapshot_at(&self, base: &str) -> Value {
         let r = self
             .client
-            .get(format!("{}/api/actions/{}", self.base, self.action_id))
+            .get(format!("{base}/api/actions/{}", self.action_id))
             .bearer_auth(self.token(Role::Chief))
             .send()
             .await
@@ -200,10 +228,54 @@ impl TestApp {
     }
 
     pub async fn connect(&self, after: Option<i64>) -> Socket {
+        self.connect_at(self.addr, after).await
+    }
+
+    /// A viewer's live feed from a given node.
+    pub async fn connect_at(&self, addr: SocketAddr, after: Option<i64>) -> Socket {
         let after = after.map(|a| format!("&after={a}")).unwrap_or_default();
-        let url =
-            format!("ws://{}/api/actions/{}/live?token={}{after}", self.addr, self.action_id, self.token(Role::Viewer));
+        let url = format!("ws://{addr}/api/actions/{}/live?token={}{after}", self.action_id, self.token(Role::Viewer));
         tokio_tungstenite::connect_async(url).await.expect("the WebSocket connects").0
+    }
+}
+
+/// A `muster serve` process: the real binary, which a test can kill, and of which a
+/// test can run several on one PostgreSQL database.
+pub struct Node {
+    pub base: String,
+    pub addr: SocketAddr,
+    child: tokio::process::Child,
+}
+
+impl Node {
+    /// Starts the binary and waits for the address it prints.
+    pub async fn start(db_url: &str) -> Node {
+        use tokio::io::AsyncBufReadExt;
+        let log = if std::env::var_os("TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() };
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_muster"))
+            .args(["serve", "--db", db_url, "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the muster binary starts");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("stdout is readable") {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    return url.to_owned();
+                }
+            }
+            panic!("the server ended without saying where it listens");
+        })
+        .await
+        .expect("the server starts within 30 s");
+        let addr = base.trim_start_matches("http://").parse().unwrap();
+        Node { base, addr, child }
+    }
+
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("the process can be killed");
     }
 }
 

@@ -2,6 +2,7 @@
 //! own database and port. `helpers` spawns the server; the other modules are the stories.
 
 mod bad_input;
+mod cluster;
 mod crash;
 mod helpers;
 mod live;

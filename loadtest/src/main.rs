@@ -1,0 +1,561 @@
+//! `loadtest`: how fast, how many, how close to the limit one `muster` node goes.
+//!
+//! # Layout
+//! - [`roster`]: a roster of any size written into the database, and the [`roster::Plan`]
+//!   the load acts from (tokens, who answers for whom).
+//! - [`eventlog`]: a long event log written straight into SQLite, for the rebuild figure.
+//! - [`server`]: starting and stopping `muster serve`; CPU and memory from `/proc`.
+//! - [`load`]: HTTP load — scans (closed or open loop, with replays), the `/healthz`
+//!   ceiling, missing-list readers.
+//! - [`live`]: WebSocket dashboards and phones, what they were pushed and when.
+//! - [`report`]: the figures, the verdict, the table and the JSON file.
+//!
+//! Everything the server is asked goes through its public HTTP and WebSocket API; only
+//! the roster (and, on request, a long log) is written into the database beforehand.
+
+#![forbid(unsafe_code)]
+
+mod eventlog;
+mod live;
+mod load;
+mod report;
+mod roster;
+mod server;
+
+use anyhow::{Context, bail, ensure};
+use clap::Parser;
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Microseconds since the run started: every time the tool records is on this clock.
+#[derive(Clone, Copy)]
+pub struct Clock(Instant);
+
+impl Clock {
+    pub fn now_us(&self) -> u64 {
+        self.0.elapsed().as_micros() as u64
+    }
+}
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Load generator and benchmark for Muster (see BENCHMARKS.md)")]
+pub struct Opts {
+    /// A short run for CI (under 30 s with server start): 20,000 residents, 64 clients,
+    /// 6 s of scans. Explicit options still win.
+    #[arg(long)]
+    quick: bool,
+    /// Residents to generate into a fresh database (default 100,000; 20,000 with --quick).
+    #[arg(long)]
+    residents: Option<usize>,
+    /// Sampling points, one operator each (default: one per 2,000 residents, 10 to 1,000).
+    #[arg(long)]
+    points: Option<usize>,
+    /// The database: sqlite://FILE. Generated into when it is empty, used as it is when
+    /// it holds a roster. Default: a new file in the temporary directory, removed after.
+    #[arg(long)]
+    db: Option<String>,
+    /// Drive a server that is already running (needs --db for its roster and tokens).
+    #[arg(long, requires = "db")]
+    url: Option<String>,
+    /// With --url: the server's process id, for its CPU and memory figures.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// The `muster` binary to start (default: the one next to this binary).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Concurrent scan clients in the closed loop (default 256; 64 with --quick).
+    #[arg(long)]
+    clients: Option<usize>,
+    /// Open loop: scans started per second, whatever the answers do (instead of the
+    /// closed loop).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds of scans (0: none; default 20, 6 with --quick).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Seconds of the /healthz ceiling run with the same clients (default: up to 10; 3
+    /// with --quick; 0 skips it).
+    #[arg(long)]
+    ceiling_duration: Option<f64>,
+    /// Share of requests that replay an acknowledged scan's id (default 0.02).
+    #[arg(long)]
+    replay: Option<f64>,
+    /// WebSocket dashboards (default 10; 8 with --quick).
+    #[arg(long)]
+    dashboards: Option<usize>,
+    /// WebSocket phones, grid members round robin (default 100; 40 with --quick).
+    #[arg(long)]
+    phones: Option<usize>,
+    /// Grid members reading their missing list during the scans (default 4; 2 quick).
+    #[arg(long)]
+    missing_readers: Option<usize>,
+    /// Loopback source addresses for WebSocket clients (127.0.0.2 …), for more sockets
+    /// than one address has ephemeral ports.
+    #[arg(long, default_value_t = 4)]
+    source_addrs: usize,
+    /// Write a log of this many events straight into the database before starting the
+    /// server (one action, opened, then scans): the rebuild benchmark.
+    #[arg(long)]
+    log_events: Option<u64>,
+    /// Client ids as UUID v7 (time-ordered) instead of v4 (random, as browsers make).
+    #[arg(long)]
+    v7_ids: bool,
+    /// Skip stopping and restarting the server at the end (the restart figure).
+    #[arg(long)]
+    no_restart: bool,
+    /// Keep the generated database file.
+    #[arg(long)]
+    keep_db: bool,
+    #[arg(long, default_value_t = 2022_04_22)]
+    seed: u64,
+    /// Write the figures as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// The options with the defaults of the chosen mode filled in.
+pub struct Settings {
+    pub residents: usize,
+    pub points: usize,
+    pub clients: usize,
+    pub duration: f64,
+    pub ceiling: f64,
+    pub replay: f64,
+    pub dashboards: usize,
+    pub phones: usize,
+    pub readers: usize,
+}
+
+impl Opts {
+    fn settings(&self) -> Settings {
+        let q = self.quick;
+        let residents = self.residents.unwrap_or(if q { 20_000 } else { 100_000 });
+        let duration = self.duration.unwrap_or(if q { 6.0 } else { 20.0 });
+        Settings {
+            residents,
+            points: self.points.unwrap_or((residents / 2_000).clamp(10, 1_000)),
+            clients: self.clients.unwrap_or(if q { 64 } else { 256 }),
+            duration,
+            ceiling: self
+                .ceiling_duration
+                .unwrap_or(if q { 3.0 } else { duration.min(10.0) }),
+            replay: self.replay.unwrap_or(0.02),
+            dashboards: self.dashboards.unwrap_or(if q { 8 } else { 10 }),
+            phones: self.phones.unwrap_or(if q { 40 } else { 100 }),
+            readers: self.missing_readers.unwrap_or(if q { 2 } else { 4 }),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let opts = Opts::parse();
+    match run(opts).await {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("loadtest failed: {e:#}");
+            println!("verdict: ERROR {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Runs the benchmark; `Ok(false)` on a correctness mismatch.
+async fn run(opts: Opts) -> anyhow::Result<bool> {
+    let wall = Instant::now();
+    let clock = Clock(wall);
+    let s = opts.settings();
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
+    eprintln!("open files limit: {limit}");
+    let mut r = report::Report::default();
+    r.put("settings", json!({
+        "quick": opts.quick, "residents": s.residents, "points": s.points, "clients": s.clients,
+        "rate": opts.rate, "duration_s": s.duration, "ceiling_s": s.ceiling, "replay": s.replay,
+        "dashboards": s.dashboards, "phones": s.phones, "missing_readers": s.readers,
+        "source_addrs": opts.source_addrs, "log_events": opts.log_events, "v7_ids": opts.v7_ids,
+        "open_files_limit": limit,
+    }));
+    r.put("machine", report::machine());
+
+    // 1. The database: a fresh generated roster, or the one already there.
+    let temp_db = opts.db.is_none();
+    let db = opts.db.clone().unwrap_or_else(|| {
+        let file = std::env::temp_dir().join(format!("muster-loadtest-{}.db", std::process::id()));
+        format!("sqlite://{}", file.display())
+    });
+    let db_path = db.strip_prefix("sqlite://").unwrap_or(&db).to_owned();
+    let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
+    let generated_at = Instant::now();
+    let fresh = store.load_roster().await?.nodes.is_empty();
+    let plan = if fresh {
+        ensure!(opts.url.is_none(), "--url needs --db with the server's roster");
+        eprintln!("generating {} residents into {db} …", s.residents);
+        let plan = roster::generate(store.as_ref(), s.residents, s.points, opts.seed).await?;
+        r.put("roster_generation_s", json!(generated_at.elapsed().as_secs_f64()));
+        plan
+    } else {
+        roster::load(store.as_ref()).await?
+    };
+    let plan = Arc::new(plan);
+    r.put("roster", json!({
+        "residents": plan.resident_ids.len(), "grid_members": plan.grid_members.len(),
+        "points": plan.points.len(),
+    }));
+    eprintln!(
+        "roster: {} residents, {} grid members, {} points ({:.1} s)",
+        plan.resident_ids.len(),
+        plan.grid_members.len(),
+        plan.points.len(),
+        generated_at.elapsed().as_secs_f64()
+    );
+    if let Some(events) = opts.log_events {
+        ensure!(opts.url.is_none(), "--log-events writes the log before the server starts");
+        let action = store
+            .create_action(
+                &muster::action::NewAction {
+                    kind: muster::action::ActionKind::Testing,
+                    name: "重建基准 全员核酸".into(),
+                    scope: plan.scope.clone(),
+                    points: plan.points.clone(),
+                    planned_open: None,
+                    planned_close: None,
+                },
+                time::OffsetDateTime::now_utc(),
+            )
+            .await?;
+        eprintln!("writing a log of {events} events straight into {db_path} …");
+        let secs = eventlog::write(&db_path, action.id, events, &plan.resident_ids, &plan.points, 1).await?;
+        r.put("log_generation", json!({"events": events, "seconds": secs, "written": "directly with SQL"}));
+    }
+    drop(store);
+
+    // 2. The server.
+    let log = std::env::temp_dir().join(format!("muster-loadtest-{}.log", std::process::id()));
+    let bin = opts.server_bin.clone().unwrap_or_else(server::default_bin);
+    let (mut spawned, base, pid) = match &opts.url {
+        Some(url) => (None, url.trim_end_matches('/').to_owned(), opts.pid),
+        None => {
+            eprintln!("starting {} (log: {}) …", bin.display(), log.display());
+            let child = server::start(&bin, &db, &log).await?;
+            let (url, pid) = (child.url.clone(), child.pid);
+            r.put("startup", json!({
+                "seconds": child.startup.as_secs_f64(),
+                "log_events": opts.log_events,
+                "rss_mib": server::sample(Some(pid)).rss_kib as f64 / 1024.0,
+            }));
+            eprintln!("server ready at {url} in {:.2} s", child.startup.as_secs_f64());
+            (Some(child), url, Some(pid))
+        }
+    };
+    let after_start = server::sample(pid);
+
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(usize::MAX)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+
+    // 3. The action, planned and opened by the chief through the API.
+    let action = open_action(&http, &base, &plan).await?;
+    let after_open = server::sample(pid);
+    r.put("memory", json!({
+        "rss_after_start_mib": after_start.rss_kib as f64 / 1024.0,
+        "rss_action_open_mib": after_open.rss_kib as f64 / 1024.0,
+        "bytes_per_resident_action_open": after_open.rss_kib as f64 * 1024.0 / plan.resident_ids.len() as f64,
+    }));
+
+    // 4. Dashboards and phones.
+    let addr: std::net::SocketAddr = base
+        .strip_prefix("http://")
+        .context("--url must be http://HOST:PORT")?
+        .parse()
+        .context("--url must name an IP address and port")?;
+    let target = Arc::new(live::Target { server: addr, host: addr.to_string(), action });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut clients: Vec<Arc<Mutex<live::Seen>>> = Vec::new();
+    let mut tasks = Vec::new();
+    let connect_started = Instant::now();
+    for k in 0..s.dashboards + s.phones {
+        let (token, staff) = if k < s.dashboards {
+            (plan.viewer.clone(), None)
+        } else {
+            let (id, token) = &plan.grid_members[(k - s.dashboards) % plan.grid_members.len().max(1)];
+            (token.clone(), Some(*id))
+        };
+        let seen = Arc::new(Mutex::new(live::Seen::default()));
+        clients.push(seen.clone());
+        tasks.push(tokio::spawn(live::client(
+            target.clone(),
+            live::source(k, opts.source_addrs),
+            token,
+            staff,
+            clock,
+            seen,
+            stop_rx.clone(),
+        )));
+        // Pace the connects a little so the accept queue is not the thing measured.
+        if k % 500 == 499 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    wait_for(&clients, Duration::from_secs(300), |c| !c.messages.is_empty()).await;
+    let connect_secs = connect_started.elapsed().as_secs_f64();
+    let with_ws = server::sample(pid);
+    r.put("ws_connected", json!({
+        "seconds_for_all": connect_secs,
+        "rss_mib": with_ws.rss_kib as f64 / 1024.0,
+    }));
+    eprintln!("{} WebSocket clients connected in {connect_secs:.1} s", clients.len());
+
+    // 5. The ceiling: the same clients against /healthz.
+    if s.ceiling > 0.0 {
+        let (a, me) = (server::sample(pid), server::sample(None));
+        let until = tokio::time::Instant::now() + Duration::from_secs_f64(s.ceiling);
+        let started = Instant::now();
+        let (n, h) = load::ceiling(http.clone(), base.clone(), s.clients, until, clock).await;
+        let secs = started.elapsed().as_secs_f64();
+        let (b, me2) = (server::sample(pid), server::sample(None));
+        r.put("ceiling", json!({
+            "requests": n, "seconds": secs, "per_second": n as f64 / secs,
+            "latency": report::hist(&h), "server_cores": server::cores(a, b),
+            "loadtest_cores": server::cores(me, me2),
+        }));
+        eprintln!("ceiling: {:.0} /healthz per second", n as f64 / secs);
+    }
+
+    // 6. Scans, with the missing-list readers alongside.
+    let scans = Arc::new(load::Scans::new(
+        http.clone(),
+        base.clone(),
+        action,
+        plan.clone(),
+        s.replay,
+        opts.v7_ids,
+        clock,
+    ));
+    let metrics_before = report::metrics(&http, &base).await;
+    let (a, me) = (server::sample(pid), server::sample(None));
+    let started = Instant::now();
+    let until = tokio::time::Instant::now() + Duration::from_secs_f64(s.duration);
+    let readers = tokio::spawn(load::missing_readers(
+        http.clone(),
+        base.clone(),
+        action,
+        plan.grid_members.iter().take(s.readers).map(|m| m.1.clone()).collect(),
+        until,
+        clock,
+    ));
+    let tally = if s.duration <= 0.0 {
+        load::Tally::default()
+    } else if let Some(rate) = opts.rate {
+        load::open_loop(scans.clone(), rate, until, 16_384).await
+    } else {
+        load::closed_loop(scans.clone(), s.clients, until).await
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let (b, me2) = (server::sample(pid), server::sample(None));
+    let (missing_h, missing_failed) = readers.await?;
+    let metrics_after = report::metrics(&http, &base).await;
+    eprintln!(
+        "scans: {} new, {} replays in {secs:.1} s ({:.0}/s)",
+        tally.acked.len(),
+        tally.replays,
+        tally.acked.len() as f64 / secs
+    );
+
+    // 7. Drain: every client should reach the final position.
+    let snapshot: serde_json::Value = http
+        .get(format!("{base}/api/actions/{action}"))
+        .bearer_auth(&plan.chief)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let final_seq = snapshot["seq"].as_i64().context("snapshot without seq")?;
+    let drained = wait_for(&clients, Duration::from_secs(30), |c| c.position() >= final_seq).await;
+
+    // 8. Figures and checks.
+    let mut checks = report::Checks::default();
+    let server_scans = snapshot["totals"]["scans"].as_i64().unwrap_or(-1);
+    let server_sampled = snapshot["totals"]["sampled"].as_i64().unwrap_or(-1);
+    let acked = tally.acked.len() as i64;
+    let mut distinct = vec![false; plan.resident_ids.len()];
+    let mut sampled_by_staff: std::collections::HashMap<i64, i64> = Default::default();
+    for a in &tally.acked {
+        if !std::mem::replace(&mut distinct[a.resident as usize], true) {
+            *sampled_by_staff.entry(plan.resident_staff[a.resident as usize]).or_insert(0) += 1;
+        }
+    }
+    let distinct_n = distinct.iter().filter(|d| **d).count() as i64;
+    checks.expect("server scans == scans acknowledged new", server_scans, acked);
+    checks.expect("server sampled == distinct residents acknowledged", server_sampled, distinct_n);
+    checks.expect("log position == 1 (opened) + scans acknowledged new", final_seq, 1 + acked);
+    checks.expect("replays answered other than 200 repeat at the first position", tally.replay_mismatches as i64, 0);
+    checks.expect("new scans answered repeat on their first attempt", tally.unexpected as i64, 0);
+    let mut seqs: Vec<i64> = tally.acked.iter().map(|a| a.seq).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    checks.expect("distinct positions among acknowledged scans", seqs.len() as i64, acked);
+    let views: Vec<live::Seen> = clients.iter().map(|c| c.lock().expect("not poisoned").clone()).collect();
+    let errors: Vec<&str> = views.iter().filter_map(|v| v.error.as_deref()).collect();
+    checks.expect("WebSocket clients with an error", errors.len() as i64, 0);
+    checks.expect("WebSocket clients that reached the final position", drained as i64, views.len() as i64);
+    let wrong_sums = views
+        .iter()
+        .filter(|v| v.position() >= final_seq && (v.scans != server_scans || v.sampled != server_sampled))
+        .count();
+    checks.expect("clients whose snapshot + deltas differ from the server's totals", wrong_sums as i64, 0);
+    let wrong_own = views
+        .iter()
+        .filter(|v| v.position() >= final_seq)
+        .filter_map(|v| {
+            let m = v.staff?;
+            let want = plan.staff_residents.get(&m).copied().unwrap_or(0)
+                - sampled_by_staff.get(&m).copied().unwrap_or(0);
+            (v.own_missing != Some(want)).then_some(m)
+        })
+        .count();
+    checks.expect("phones whose own missing count is wrong", wrong_own as i64, 0);
+    let missing_ok = report::check_missing_lists(&http, &base, action, &plan, &distinct, 3).await?;
+    checks.expect("grid members whose /missing list is not exactly their unsampled residents", missing_ok, 0);
+    if !errors.is_empty() {
+        eprintln!("first WebSocket error: {}", errors[0]);
+    }
+    if !tally.errors.is_empty() {
+        eprintln!("first HTTP errors (retried): {:?}", &tally.errors[..tally.errors.len().min(3)]);
+    }
+
+    let (dash, phone, never) = report::visibility(&tally.acked, &views, &plan);
+    let ceiling = r.get("ceiling").and_then(|c| c["per_second"].as_f64());
+    let per_second = acked as f64 / secs.max(1e-9);
+    let mut connect = load::histogram();
+    let mut first = load::histogram();
+    for v in &views {
+        if v.connect_us > 0 {
+            connect.saturating_record(v.connect_us);
+            first.saturating_record(v.first_us.max(1));
+        }
+    }
+    let ws_bytes: u64 = views.iter().map(|v| v.bytes).sum();
+    let ws_messages: usize = views.iter().map(|v| v.messages.len()).sum();
+    r.put("scans", json!({
+        "mode": if opts.rate.is_some() { "open" } else { "closed" },
+        "acknowledged_new": acked, "replays": tally.replays, "retries": tally.retries,
+        "requests": tally.requests, "seconds": secs, "per_second": per_second,
+        "ratio_to_ceiling": ceiling.map(|c| per_second / c),
+        "ack_latency": report::hist(&tally.ack), "replay_latency": report::hist(&tally.replay_ack),
+        "server_cores": server::cores(a, b), "loadtest_cores": server::cores(me, me2),
+        "server_rss_mib": b.rss_kib as f64 / 1024.0, "server_peak_rss_mib": b.peak_kib as f64 / 1024.0,
+        "writer": report::writer_figures(&metrics_before, &metrics_after),
+    }));
+    r.put("push", json!({
+        "scan_to_dashboard": report::hist(&dash), "scan_to_phone": report::hist(&phone),
+        "never_seen_pairs": never, "ws_connect": report::hist(&connect),
+        "ws_first_snapshot": report::hist(&first), "clients": views.len(),
+        "messages": ws_messages, "bytes": ws_bytes,
+        "mean_message_bytes": ws_bytes as f64 / ws_messages.max(1) as f64,
+    }));
+    r.put("missing_list_get", json!({"latency": report::hist(&missing_h), "failed": missing_failed}));
+
+    // 9. Stop the clients; restart the server on the same database and time it.
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+    if let Some(child) = spawned.take() {
+        if opts.no_restart {
+            child.stop().await?;
+        } else {
+            child.stop().await?;
+            let again = server::start(&bin, &db, &log).await?;
+            let after: serde_json::Value = http
+                .get(format!("{}/api/actions/{action}", again.url))
+                .bearer_auth(&plan.chief)
+                .send()
+                .await?
+                .json()
+                .await?;
+            checks.expect("log position after a restart", after["seq"].as_i64().unwrap_or(-1), final_seq);
+            checks.expect("scans after a restart", after["totals"]["scans"].as_i64().unwrap_or(-1), server_scans);
+            r.put("restart", json!({
+                "seconds": again.startup.as_secs_f64(), "log_events": final_seq,
+                "rss_mib": server::sample(Some(again.pid)).rss_kib as f64 / 1024.0,
+            }));
+            again.stop().await?;
+        }
+    }
+    if temp_db && !opts.keep_db {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{db_path}{suffix}"));
+        }
+        let _ = std::fs::remove_file(&log);
+    }
+
+    r.put("checks", checks.json());
+    r.put("total_seconds", json!(wall.elapsed().as_secs_f64()));
+    report::print(&r, &checks);
+    if let Some(out) = &opts.out {
+        std::fs::write(out, serde_json::to_string_pretty(&r.0)?)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    println!("{}", checks.verdict(acked, tally.replays, wall.elapsed().as_secs_f64()));
+    Ok(checks.ok())
+}
+
+/// Plans and opens a testing action over the whole roster, as the chief.
+async fn open_action(http: &reqwest::Client, base: &str, plan: &roster::Plan) -> anyhow::Result<i64> {
+    let created: serde_json::Value = http
+        .post(format!("{base}/api/actions"))
+        .bearer_auth(&plan.chief)
+        .json(&json!({
+            "kind": "testing", "name": "负载测试 全员核酸",
+            "scope": plan.scope, "points": plan.points,
+        }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("planning the action")?
+        .json()
+        .await?;
+    let id = created["id"].as_i64().context("the new action has no id")?;
+    let opened = http
+        .post(format!("{base}/api/actions/{id}/events"))
+        .bearer_auth(&plan.chief)
+        .json(&json!({"events": [{"id": uuid::Uuid::new_v4(), "type": "action_opened"}]}))
+        .send()
+        .await?;
+    if !opened.status().is_success() {
+        bail!("opening the action failed: {}", opened.text().await.unwrap_or_default());
+    }
+    Ok(id)
+}
+
+/// Waits until `done` holds for every client that has not failed, or `timeout`; returns
+/// how many it holds for.
+async fn wait_for(
+    clients: &[Arc<Mutex<live::Seen>>],
+    timeout: Duration,
+    done: impl Fn(&live::Seen) -> bool,
+) -> usize {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (mut ok, mut waiting) = (0, 0);
+        for c in clients {
+            let c = c.lock().expect("not poisoned");
+            if done(&c) {
+                ok += 1;
+            } else if c.error.is_none() && !c.closed {
+                waiting += 1;
+            }
+        }
+        if waiting == 0 || Instant::now() > deadline {
+            return ok;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
