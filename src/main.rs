@@ -17,11 +17,17 @@ struct Cli {
 enum Command {
     /// Serve an existing database.
     Serve {
-        /// sqlite://FILE (or a file path).
+        /// sqlite://FILE (or a file path), or postgres://USER@HOST/DB.
         #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
         db: String,
         #[arg(long, env = "MUSTER_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
+    },
+    /// Create or update the database schema, then exit (serve and demo also do this).
+    Migrate {
+        /// sqlite://FILE (or a file path), or postgres://USER@HOST/DB.
+        #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
+        db: String,
     },
     /// Generate a demo village in a fresh database, open a testing action, serve it and
     /// play the night through the API.
@@ -76,6 +82,10 @@ async fn main() -> anyhow::Result<()> {
             let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
             let listener = bind(&addr).await?;
             muster::serve(store, listener, shutdown_signal()).await?;
+        }
+        Command::Migrate { db } => {
+            muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
+            println!("{db}: schema up to date");
         }
         Command::Demo { db, bind: addr, speed, seed, no_drill } => {
             let db = db.unwrap_or_else(|| {

@@ -230,6 +230,9 @@ impl Checks {
 }
 
 fn f(v: Option<&Value>) -> String {
+    if let Some(n) = v.and_then(Value::as_i64) {
+        return n.to_string();
+    }
     match v.and_then(Value::as_f64) {
         Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
         Some(x) => format!("{x:.2}"),
