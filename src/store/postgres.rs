@@ -3,7 +3,7 @@
 //! commit order across nodes; each append NOTIFYs its action so the other nodes' writers
 //! catch up from their last position (see [`Store::follow`]).
 
-use super::rows::{self, ActionRow, EventRow, PairRow, RosterRows};
+use super::rows::{self, ActionRow, EventRow};
 use super::{Recorded, Store, StoreError, Wake, to_micros};
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
 use crate::roster::RosterParts;
@@ -47,17 +47,7 @@ fn duplicate_or(e: sqlx::Error) -> StoreError {
 #[async_trait]
 impl Store for PgStore {
     async fn load_roster(&self) -> Result<RosterParts, StoreError> {
-        let db = &self.pool;
-        RosterRows {
-            staff_nodes: sqlx::query_as::<_, PairRow>(rows::SELECT_STAFF_NODES).fetch_all(db).await?,
-            point_nodes: sqlx::query_as::<_, PairRow>(rows::SELECT_POINT_NODES).fetch_all(db).await?,
-            staff: sqlx::query_as(rows::SELECT_STAFF).fetch_all(db).await?,
-            nodes: sqlx::query_as(rows::SELECT_NODES).fetch_all(db).await?,
-            households: sqlx::query_as(rows::SELECT_HOUSEHOLDS).fetch_all(db).await?,
-            residents: sqlx::query_as(rows::SELECT_RESIDENTS).fetch_all(db).await?,
-            points: sqlx::query_as(rows::SELECT_POINTS).fetch_all(db).await?,
-        }
-        .into_parts()
+        rows::load_roster!(&self.pool)
     }
 
     async fn insert_roster(&self, r: &RosterParts) -> Result<(), StoreError> {

@@ -226,6 +226,25 @@ pub fn body_json(body: &EventBody) -> String {
     serde_json::to_string(body).expect("event bodies serialise")
 }
 
+/// Reads the whole roster with the shared SELECTs and checks it into `RosterParts`.
+macro_rules! load_roster {
+    ($db:expr) => {{
+        use $crate::store::rows::*;
+        let db = $db;
+        RosterRows {
+            staff_nodes: sqlx::query_as::<_, PairRow>(SELECT_STAFF_NODES).fetch_all(db).await?,
+            point_nodes: sqlx::query_as::<_, PairRow>(SELECT_POINT_NODES).fetch_all(db).await?,
+            staff: sqlx::query_as(SELECT_STAFF).fetch_all(db).await?,
+            nodes: sqlx::query_as(SELECT_NODES).fetch_all(db).await?,
+            households: sqlx::query_as(SELECT_HOUSEHOLDS).fetch_all(db).await?,
+            residents: sqlx::query_as(SELECT_RESIDENTS).fetch_all(db).await?,
+            points: sqlx::query_as(SELECT_POINTS).fetch_all(db).await?,
+        }
+        .into_parts()
+    }};
+}
+pub(crate) use load_roster;
+
 /// Inserts a whole roster with multi-row INSERTs, in the same statements on both
 /// backends (a macro, because sqlx's bind bounds per database make a generic function
 /// unreadable). `$tx` is an open transaction, `$max` the backend's bound-value limit.

@@ -2,7 +2,7 @@
 //! never a lock to wait for), a small pool reads. WAL with `synchronous=FULL` makes every
 //! commit durable; the writer's batching makes that one fsync per batch, not per event.
 
-use super::rows::{self, ActionRow, EventRow, PairRow, RosterRows};
+use super::rows::{self, ActionRow, EventRow};
 use super::{Recorded, Store, StoreError, to_micros};
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
 use crate::roster::RosterParts;
@@ -42,17 +42,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn load_roster(&self) -> Result<RosterParts, StoreError> {
-        let db = &self.readers;
-        RosterRows {
-            staff_nodes: sqlx::query_as::<_, PairRow>(rows::SELECT_STAFF_NODES).fetch_all(db).await?,
-            point_nodes: sqlx::query_as::<_, PairRow>(rows::SELECT_POINT_NODES).fetch_all(db).await?,
-            staff: sqlx::query_as(rows::SELECT_STAFF).fetch_all(db).await?,
-            nodes: sqlx::query_as(rows::SELECT_NODES).fetch_all(db).await?,
-            households: sqlx::query_as(rows::SELECT_HOUSEHOLDS).fetch_all(db).await?,
-            residents: sqlx::query_as(rows::SELECT_RESIDENTS).fetch_all(db).await?,
-            points: sqlx::query_as(rows::SELECT_POINTS).fetch_all(db).await?,
-        }
-        .into_parts()
+        rows::load_roster!(&self.readers)
     }
 
     async fn insert_roster(&self, r: &RosterParts) -> Result<(), StoreError> {

@@ -1,10 +1,9 @@
 //! Several nodes on one PostgreSQL database: the same answers as one node. These tests
 //! always run on PostgreSQL, whichever backend the rest of the suite uses.
 
-use crate::helpers::{next_message, spawn_on_postgres, Node, TestApp};
-use muster::action::EventBody;
+use crate::helpers::{Node, TestApp, checked_log, next_message, samples_in, spawn_on_postgres};
 use muster::roster::Role;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sqlx::Connection;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,16 +24,6 @@ async fn scan_with_retries(client: &reqwest::Client, base: &str, action: i64, to
     false
 }
 
-/// The log as the database holds it, checked to be gap-free with unique client ids.
-async fn checked_log(app: &TestApp) -> Vec<muster::action::Event> {
-    let store = muster::store::open(&app.db_url).await.unwrap();
-    let log = store.read_events(app.action_id, 0, 1_000_000).await.unwrap();
-    assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1), "positions are gap-free");
-    let ids: HashSet<Uuid> = log.iter().map(|e| e.new.client_id).collect();
-    assert_eq!(ids.len(), log.len(), "no event is in the log twice");
-    log
-}
-
 /// Waits until a node's live state has folded the whole log, then returns its snapshot.
 async fn converged(app: &TestApp, base: &str, seq: i64) -> Value {
     tokio::time::timeout(Duration::from_secs(10), async {
@@ -50,18 +39,6 @@ async fn converged(app: &TestApp, base: &str, seq: i64) -> Value {
     .unwrap_or_else(|_| panic!("{base} did not reach position {seq} within 10 s"))
 }
 
-fn sampled_residents(log: &[muster::action::Event]) -> (usize, usize) {
-    let samples: Vec<i64> = log
-        .iter()
-        .filter_map(|e| match e.new.body {
-            EventBody::ResidentSampled { resident_id, .. } => Some(resident_id),
-            _ => None,
-        })
-        .collect();
-    let distinct: HashSet<i64> = samples.iter().copied().collect();
-    (samples.len(), distinct.len())
-}
-
 #[tokio::test]
 async fn two_nodes_on_one_database_agree_with_each_other_and_with_the_log() {
     let app = Arc::new(spawn_on_postgres().await);
@@ -75,8 +52,7 @@ async fn two_nodes_on_one_database_agree_with_each_other_and_with_the_log() {
     // 4,000 distinct scans (everyone once, then 1,324 re-samples); 1,000 of them are sent
     // to both nodes at once, as a phone that retries on another node would: 5,000 requests.
     let residents = app.residents(2_676);
-    let scans: Vec<(i64, Uuid)> =
-        (0..4_000).map(|i| (residents[i % residents.len()], Uuid::now_v7())).collect();
+    let scans: Vec<(i64, Uuid)> = (0..4_000).map(|i| (residents[i % residents.len()], Uuid::now_v7())).collect();
     let token = app.token(Role::Operator);
     let tasks: Vec<_> = (0..64)
         .map(|t| {
@@ -88,7 +64,8 @@ async fn two_nodes_on_one_database_agree_with_each_other_and_with_the_log() {
                 for (i, resident, id) in mine {
                     let body = json!({ "id": id, "resident_id": resident, "point_id": app.point_of(resident) });
                     let targets: &[&String] = if i % 4 == 0 { &[&bases[0], &bases[1]] } else { &[&bases[i % 2]] };
-                    let sent = targets.iter().map(|base| scan_with_retries(&client, base, app.action_id, &token, &body));
+                    let sent =
+                        targets.iter().map(|base| scan_with_retries(&client, base, app.action_id, &token, &body));
                     for ok in futures_util::future::join_all(sent).await {
                         assert!(ok, "scan acknowledged");
                     }
@@ -102,7 +79,7 @@ async fn two_nodes_on_one_database_agree_with_each_other_and_with_the_log() {
 
     let log = checked_log(&app).await;
     assert_eq!(log.len(), 4_001, "the opening and 4,000 scans, each once");
-    let (samples, distinct) = sampled_residents(&log);
+    let (samples, distinct) = samples_in(&log);
     assert_eq!((samples, distinct), (4_000, 2_676));
     let on_a = converged(&app, &bases[0], 4_001).await;
     let on_b = converged(&app, &bases[1], 4_001).await;
@@ -147,7 +124,8 @@ async fn cutting_the_nodes_database_connections_mid_load_loses_nothing_and_doubl
     let tasks: Vec<_> = (0..64)
         .map(|t| {
             let mine: Vec<i64> = residents.iter().skip(t).step_by(64).copied().collect();
-            let (app, bases, token, acked, count) = (app.clone(), bases.clone(), token.clone(), acked.clone(), count.clone());
+            let (app, bases, token, acked, count) =
+                (app.clone(), bases.clone(), token.clone(), acked.clone(), count.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 for (k, resident) in mine.into_iter().enumerate() {

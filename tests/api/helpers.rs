@@ -5,8 +5,8 @@ use futures_util::StreamExt;
 use muster::demo::village;
 use muster::roster::{Role, Roster};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use sqlx::Connection;
+use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +42,8 @@ impl Drop for TestApp {
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 rt.block_on(async {
-                    if let Ok(mut admin) = sqlx::postgres::PgConnection::connect(&format!("{POSTGRES}/postgres")).await {
+                    if let Ok(mut admin) = sqlx::postgres::PgConnection::connect(&format!("{POSTGRES}/postgres")).await
+                    {
                         let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                         let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
                     }
@@ -237,6 +238,30 @@ impl TestApp {
         let url = format!("ws://{addr}/api/actions/{}/live?token={}{after}", self.action_id, self.token(Role::Viewer));
         tokio_tungstenite::connect_async(url).await.expect("the WebSocket connects").0
     }
+}
+
+/// The action's log as the database holds it, checked to be gap-free with each client id
+/// once.
+pub async fn checked_log(app: &TestApp) -> Vec<muster::action::Event> {
+    let store = muster::store::open(&app.db_url).await.unwrap();
+    let log = store.read_events(app.action_id, 0, 1_000_000).await.unwrap();
+    assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1), "positions are gap-free");
+    let ids: std::collections::HashSet<Uuid> = log.iter().map(|e| e.new.client_id).collect();
+    assert_eq!(ids.len(), log.len(), "no event is in the log twice");
+    log
+}
+
+/// How many samples a log holds, and of how many different residents.
+pub fn samples_in(log: &[muster::action::Event]) -> (usize, usize) {
+    let samples: Vec<i64> = log
+        .iter()
+        .filter_map(|e| match e.new.body {
+            muster::action::EventBody::ResidentSampled { resident_id, .. } => Some(resident_id),
+            _ => None,
+        })
+        .collect();
+    let distinct: std::collections::HashSet<i64> = samples.iter().copied().collect();
+    (samples.len(), distinct.len())
 }
 
 /// A `muster serve` process: the real binary, which a test can kill, and of which a
