@@ -159,24 +159,17 @@ pub async fn client(
         Err(e) => return fail(format!("connect: {e}")),
     };
     let _ = stream.set_nodelay(true);
-    let url = format!(
-        "ws://{}/api/actions/{}/live?token={token}",
-        target.host, target.action
-    );
+    let url = format!("ws://{}/api/actions/{}/live?token={token}", target.host, target.action);
     let request = match url.into_client_request() {
         Ok(r) => r,
         Err(e) => return fail(format!("request: {e}")),
     };
-    let (mut ws, _) = match tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio_tungstenite::client_async(request, stream),
-    )
-    .await
-    {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => return fail(format!("handshake: {e}")),
-        Err(_) => return fail("handshake timed out".into()),
-    };
+    let (mut ws, _) =
+        match tokio::time::timeout(Duration::from_secs(60), tokio_tungstenite::client_async(request, stream)).await {
+            Ok(Ok(ws)) => ws,
+            Ok(Err(e)) => return fail(format!("handshake: {e}")),
+            Err(_) => return fail("handshake timed out".into()),
+        };
     let connected = clock.now_us();
     seen.lock().expect("not poisoned").connect_us = connected - started;
     loop {
@@ -198,8 +191,7 @@ pub async fn client(
             serde_json::from_str::<LiveIn>(text.as_str())
                 .map(|m| (m.kind, m.seq, m.from, m.to, m.totals, Some(m.staff)))
         } else {
-            serde_json::from_str::<DashIn>(text.as_str())
-                .map(|m| (m.kind, m.seq, m.from, m.to, m.totals, None))
+            serde_json::from_str::<DashIn>(text.as_str()).map(|m| (m.kind, m.seq, m.from, m.to, m.totals, None))
         };
         let mut s = seen.lock().expect("not poisoned");
         s.bytes += text.len() as u64;
@@ -229,10 +221,7 @@ pub async fn client(
             }
             ("delta", _, Some(to)) => {
                 if from != Some(s.position()) {
-                    s.error = Some(format!(
-                        "a delta from {from:?} arrived at position {}",
-                        s.position()
-                    ));
+                    s.error = Some(format!("a delta from {from:?} arrived at position {}", s.position()));
                 }
                 s.scans += totals.scans;
                 s.sampled += totals.sampled;

@@ -11,8 +11,8 @@ use crate::Clock;
 use crate::roster::Plan;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -141,14 +141,7 @@ impl Scans {
     }
 
     /// Posts one scan until it is answered; returns the answer and how many tries it took.
-    async fn post(
-        &self,
-        id: Uuid,
-        resident: u32,
-        point: i64,
-        token: &str,
-        t: &mut Tally,
-    ) -> Option<(u16, ScanOut)> {
+    async fn post(&self, id: Uuid, resident: u32, point: i64, token: &str, t: &mut Tally) -> Option<(u16, ScanOut)> {
         let url = format!("{}/api/actions/{}/scans", self.base, self.action);
         let body = serde_json::json!({
             "id": id,
@@ -294,7 +287,13 @@ pub async fn open_loop(scans: Arc<Scans>, rate: f64, until: Instant, max_in_flig
 }
 
 /// The ceiling: the same closed loop against `/healthz`.
-pub async fn ceiling(http: reqwest::Client, base: String, clients: usize, until: Instant, clock: Clock) -> (u64, Histogram<u64>) {
+pub async fn ceiling(
+    http: reqwest::Client,
+    base: String,
+    clients: usize,
+    until: Instant,
+    clock: Clock,
+) -> (u64, Histogram<u64>) {
     let count = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..clients)
         .map(|_| {

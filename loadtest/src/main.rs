@@ -138,9 +138,7 @@ impl Opts {
             points: self.points.unwrap_or((residents / 2_000).clamp(10, 1_000)),
             clients: self.clients.unwrap_or(if q { 64 } else { 256 }),
             duration,
-            ceiling: self
-                .ceiling_duration
-                .unwrap_or(if q { 3.0 } else { duration.min(10.0) }),
+            ceiling: self.ceiling_duration.unwrap_or(if q { 3.0 } else { duration.min(10.0) }),
             replay: self.replay.unwrap_or(0.02),
             dashboards: self.dashboards.unwrap_or(if q { 8 } else { 10 }),
             phones: self.phones.unwrap_or(if q { 40 } else { 100 }),
@@ -171,13 +169,16 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
     eprintln!("open files limit: {limit}");
     let mut r = report::Report::default();
-    r.put("settings", json!({
-        "quick": opts.quick, "residents": s.residents, "points": s.points, "clients": s.clients,
-        "rate": opts.rate, "duration_s": s.duration, "ceiling_s": s.ceiling, "replay": s.replay,
-        "dashboards": s.dashboards, "phones": s.phones, "missing_readers": s.readers,
-        "source_addrs": opts.source_addrs, "log_events": opts.log_events, "v7_ids": opts.v7_ids,
-        "open_files_limit": limit,
-    }));
+    r.put(
+        "settings",
+        json!({
+            "quick": opts.quick, "residents": s.residents, "points": s.points, "clients": s.clients,
+            "rate": opts.rate, "duration_s": s.duration, "ceiling_s": s.ceiling, "replay": s.replay,
+            "dashboards": s.dashboards, "phones": s.phones, "missing_readers": s.readers,
+            "source_addrs": opts.source_addrs, "log_events": opts.log_events, "v7_ids": opts.v7_ids,
+            "open_files_limit": limit,
+        }),
+    );
     r.put("machine", report::machine());
 
     // 1. The database: a fresh generated roster, or the one already there.
@@ -200,10 +201,13 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
         roster::load(store.as_ref()).await?
     };
     let plan = Arc::new(plan);
-    r.put("roster", json!({
-        "residents": plan.resident_ids.len(), "grid_members": plan.grid_members.len(),
-        "points": plan.points.len(),
-    }));
+    r.put(
+        "roster",
+        json!({
+            "residents": plan.resident_ids.len(), "grid_members": plan.grid_members.len(),
+            "points": plan.points.len(),
+        }),
+    );
     eprintln!(
         "roster: {} residents, {} grid members, {} points ({:.1} s)",
         plan.resident_ids.len(),
@@ -241,11 +245,14 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
             eprintln!("starting {} (log: {}) …", bin.display(), log.display());
             let child = server::start(&bin, &db, &log).await?;
             let (url, pid) = (child.url.clone(), child.pid);
-            r.put("startup", json!({
-                "seconds": child.startup.as_secs_f64(),
-                "log_events": opts.log_events,
-                "rss_mib": server::sample(Some(pid)).rss_kib as f64 / 1024.0,
-            }));
+            r.put(
+                "startup",
+                json!({
+                    "seconds": child.startup.as_secs_f64(),
+                    "log_events": opts.log_events,
+                    "rss_mib": server::sample(Some(pid)).rss_kib as f64 / 1024.0,
+                }),
+            );
             eprintln!("server ready at {url} in {:.2} s", child.startup.as_secs_f64());
             (Some(child), url, Some(pid))
         }
@@ -262,11 +269,14 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     // 3. The action, planned and opened by the chief through the API.
     let action = open_action(&http, &base, &plan).await?;
     let after_open = server::sample(pid);
-    r.put("memory", json!({
-        "rss_after_start_mib": after_start.rss_kib as f64 / 1024.0,
-        "rss_action_open_mib": after_open.rss_kib as f64 / 1024.0,
-        "bytes_per_resident_action_open": after_open.rss_kib as f64 * 1024.0 / plan.resident_ids.len() as f64,
-    }));
+    r.put(
+        "memory",
+        json!({
+            "rss_after_start_mib": after_start.rss_kib as f64 / 1024.0,
+            "rss_action_open_mib": after_open.rss_kib as f64 / 1024.0,
+            "bytes_per_resident_action_open": after_open.rss_kib as f64 * 1024.0 / plan.resident_ids.len() as f64,
+        }),
+    );
 
     // 4. Dashboards and phones.
     let addr: std::net::SocketAddr = base
@@ -305,10 +315,13 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     wait_for(&clients, Duration::from_secs(300), |c| !c.messages.is_empty()).await;
     let connect_secs = connect_started.elapsed().as_secs_f64();
     let with_ws = server::sample(pid);
-    r.put("ws_connected", json!({
-        "seconds_for_all": connect_secs,
-        "rss_mib": with_ws.rss_kib as f64 / 1024.0,
-    }));
+    r.put(
+        "ws_connected",
+        json!({
+            "seconds_for_all": connect_secs,
+            "rss_mib": with_ws.rss_kib as f64 / 1024.0,
+        }),
+    );
     eprintln!("{} WebSocket clients connected in {connect_secs:.1} s", clients.len());
 
     // 5. The ceiling: the same clients against /healthz.
@@ -319,24 +332,20 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
         let (n, h) = load::ceiling(http.clone(), base.clone(), s.clients, until, clock).await;
         let secs = started.elapsed().as_secs_f64();
         let (b, me2) = (server::sample(pid), server::sample(None));
-        r.put("ceiling", json!({
-            "requests": n, "seconds": secs, "per_second": n as f64 / secs,
-            "latency": report::hist(&h), "server_cores": server::cores(a, b),
-            "loadtest_cores": server::cores(me, me2),
-        }));
+        r.put(
+            "ceiling",
+            json!({
+                "requests": n, "seconds": secs, "per_second": n as f64 / secs,
+                "latency": report::hist(&h), "server_cores": server::cores(a, b),
+                "loadtest_cores": server::cores(me, me2),
+            }),
+        );
         eprintln!("ceiling: {:.0} /healthz per second", n as f64 / secs);
     }
 
     // 6. Scans, with the missing-list readers alongside.
-    let scans = Arc::new(load::Scans::new(
-        http.clone(),
-        base.clone(),
-        action,
-        plan.clone(),
-        s.replay,
-        opts.v7_ids,
-        clock,
-    ));
+    let scans =
+        Arc::new(load::Scans::new(http.clone(), base.clone(), action, plan.clone(), s.replay, opts.v7_ids, clock));
     let metrics_before = report::metrics(&http, &base).await;
     let (a, me) = (server::sample(pid), server::sample(None));
     let started = Instant::now();
@@ -345,7 +354,13 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
         http.clone(),
         base.clone(),
         action,
-        plan.grid_members.iter().take(s.readers).map(|m| m.1.clone()).collect(),
+        // Spread over the roster: a grid member late in roster order waits longest.
+        plan.grid_members
+            .iter()
+            .step_by((plan.grid_members.len() / s.readers.max(1)).max(1))
+            .take(s.readers)
+            .map(|m| m.1.clone())
+            .collect(),
         until,
         clock,
     ));
@@ -415,8 +430,8 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
         .filter(|v| v.position() >= final_seq)
         .filter_map(|v| {
             let m = v.staff?;
-            let want = plan.staff_residents.get(&m).copied().unwrap_or(0)
-                - sampled_by_staff.get(&m).copied().unwrap_or(0);
+            let want =
+                plan.staff_residents.get(&m).copied().unwrap_or(0) - sampled_by_staff.get(&m).copied().unwrap_or(0);
             (v.own_missing != Some(want)).then_some(m)
         })
         .count();
@@ -443,23 +458,29 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     }
     let ws_bytes: u64 = views.iter().map(|v| v.bytes).sum();
     let ws_messages: usize = views.iter().map(|v| v.messages.len()).sum();
-    r.put("scans", json!({
-        "mode": if opts.rate.is_some() { "open" } else { "closed" },
-        "acknowledged_new": acked, "replays": tally.replays, "retries": tally.retries,
-        "requests": tally.requests, "seconds": secs, "per_second": per_second,
-        "ratio_to_ceiling": ceiling.map(|c| per_second / c),
-        "ack_latency": report::hist(&tally.ack), "replay_latency": report::hist(&tally.replay_ack),
-        "server_cores": server::cores(a, b), "loadtest_cores": server::cores(me, me2),
-        "server_rss_mib": b.rss_kib as f64 / 1024.0, "server_peak_rss_mib": b.peak_kib as f64 / 1024.0,
-        "writer": report::writer_figures(&metrics_before, &metrics_after),
-    }));
-    r.put("push", json!({
-        "scan_to_dashboard": report::hist(&dash), "scan_to_phone": report::hist(&phone),
-        "never_seen_pairs": never, "ws_connect": report::hist(&connect),
-        "ws_first_snapshot": report::hist(&first), "clients": views.len(),
-        "messages": ws_messages, "bytes": ws_bytes,
-        "mean_message_bytes": ws_bytes as f64 / ws_messages.max(1) as f64,
-    }));
+    r.put(
+        "scans",
+        json!({
+            "mode": if opts.rate.is_some() { "open" } else { "closed" },
+            "acknowledged_new": acked, "replays": tally.replays, "retries": tally.retries,
+            "requests": tally.requests, "seconds": secs, "per_second": per_second,
+            "ratio_to_ceiling": ceiling.map(|c| per_second / c),
+            "ack_latency": report::hist(&tally.ack), "replay_latency": report::hist(&tally.replay_ack),
+            "server_cores": server::cores(a, b), "loadtest_cores": server::cores(me, me2),
+            "server_rss_mib": b.rss_kib as f64 / 1024.0, "server_peak_rss_mib": b.peak_kib as f64 / 1024.0,
+            "writer": report::writer_figures(&metrics_before, &metrics_after),
+        }),
+    );
+    r.put(
+        "push",
+        json!({
+            "scan_to_dashboard": report::hist(&dash), "scan_to_phone": report::hist(&phone),
+            "never_seen_pairs": never, "ws_connect": report::hist(&connect),
+            "ws_first_snapshot": report::hist(&first), "clients": views.len(),
+            "messages": ws_messages, "bytes": ws_bytes,
+            "mean_message_bytes": ws_bytes as f64 / ws_messages.max(1) as f64,
+        }),
+    );
     r.put("missing_list_get", json!({"latency": report::hist(&missing_h), "failed": missing_failed}));
 
     // 9. Stop the clients; restart the server on the same database and time it.
@@ -482,10 +503,13 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
                 .await?;
             checks.expect("log position after a restart", after["seq"].as_i64().unwrap_or(-1), final_seq);
             checks.expect("scans after a restart", after["totals"]["scans"].as_i64().unwrap_or(-1), server_scans);
-            r.put("restart", json!({
-                "seconds": again.startup.as_secs_f64(), "log_events": final_seq,
-                "rss_mib": server::sample(Some(again.pid)).rss_kib as f64 / 1024.0,
-            }));
+            r.put(
+                "restart",
+                json!({
+                    "seconds": again.startup.as_secs_f64(), "log_events": final_seq,
+                    "rss_mib": server::sample(Some(again.pid)).rss_kib as f64 / 1024.0,
+                }),
+            );
             again.stop().await?;
         }
     }
@@ -537,11 +561,7 @@ async fn open_action(http: &reqwest::Client, base: &str, plan: &roster::Plan) ->
 
 /// Waits until `done` holds for every client that has not failed, or `timeout`; returns
 /// how many it holds for.
-async fn wait_for(
-    clients: &[Arc<Mutex<live::Seen>>],
-    timeout: Duration,
-    done: impl Fn(&live::Seen) -> bool,
-) -> usize {
+async fn wait_for(clients: &[Arc<Mutex<live::Seen>>], timeout: Duration, done: impl Fn(&live::Seen) -> bool) -> usize {
     let deadline = Instant::now() + timeout;
     loop {
         let (mut ok, mut waiting) = (0, 0);

@@ -51,9 +51,7 @@ pub fn machine() -> Value {
     let mem_kib: u64 = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            s.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0);
     json!({
@@ -86,11 +84,8 @@ pub fn writer_figures(before: &HashMap<String, f64>, after: &HashMap<String, f64
         let n = delta(&format!("{name}_count"));
         (n > 0.0).then(|| delta(&format!("{name}_sum")) / n)
     };
-    let quantiles: Map<String, Value> = after
-        .iter()
-        .filter(|(k, _)| k.contains("quantile"))
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
+    let quantiles: Map<String, Value> =
+        after.iter().filter(|(k, _)| k.contains("quantile")).map(|(k, v)| (k.clone(), json!(v))).collect();
     json!({
         "commits": delta("muster_commit_seconds_count"),
         "mean_batch_events": mean("muster_commit_batch_size"),
@@ -178,11 +173,7 @@ pub async fn check_missing_lists(
             }
         }
         if got != want {
-            eprintln!(
-                "grid member {staff}: /missing lists {} residents, {} expected",
-                got.len(),
-                want.len()
-            );
+            eprintln!("grid member {staff}: /missing lists {} residents, {} expected", got.len(), want.len());
             wrong += 1;
         }
     }
@@ -212,12 +203,8 @@ impl Checks {
     }
 
     pub fn verdict(&self, acked: i64, replays: u64, secs: f64) -> String {
-        let failed: Vec<String> = self
-            .0
-            .iter()
-            .filter(|(_, g, w)| g != w)
-            .map(|(what, g, w)| format!("{what}: {g}, expected {w}"))
-            .collect();
+        let failed: Vec<String> =
+            self.0.iter().filter(|(_, g, w)| g != w).map(|(what, g, w)| format!("{what}: {g}, expected {w}")).collect();
         if failed.is_empty() {
             format!(
                 "verdict: OK {acked} scans acknowledged, {replays} replays, server totals and every pushed screen agree ({} checks, {secs:.1} s)",
@@ -249,25 +236,63 @@ pub fn print(r: &Report, checks: &Checks) {
             p.push(q);
             f(lookup(&r.0, &p))
         };
-        format!("p50 {} · p99 {} · max {} ms (n={})", get("p50_ms"), get("p99_ms"), get("max_ms"), f(lookup(&r.0, &[path, &["count"]].concat())))
+        format!(
+            "p50 {} · p99 {} · max {} ms (n={})",
+            get("p50_ms"),
+            get("p99_ms"),
+            get("max_ms"),
+            f(lookup(&r.0, &[path, &["count"]].concat()))
+        )
     };
     let rows = [
         ("server start-up (spawn → /healthz)", format!("{} s", g(&["startup", "seconds"])), ""),
         ("/healthz ceiling", format!("{} req/s", g(&["ceiling", "per_second"])), ""),
-        ("durable scans", format!("{} /s ({} of ceiling)", g(&["scans", "per_second"]), g(&["scans", "ratio_to_ceiling"])), "≥ 25,000/s, ≥ 0.25"),
+        (
+            "durable scans",
+            format!("{} /s ({} of ceiling)", g(&["scans", "per_second"]), g(&["scans", "ratio_to_ceiling"])),
+            "≥ 25,000/s, ≥ 0.25",
+        ),
         ("scan ack latency", lat(&["scans", "ack_latency"]), "p99 < 50 ms at 5,000/s"),
         ("replay ack latency", lat(&["scans", "replay_latency"]), ""),
-        ("server CPU during scans", format!("{} cores (loadtest {})", g(&["scans", "server_cores"]), g(&["scans", "loadtest_cores"])), ""),
-        ("commit: mean batch, mean time", format!("{} events, {} ms", g(&["scans", "writer", "mean_batch_events"]), g(&["scans", "writer", "mean_commit_ms"])), ""),
+        (
+            "server CPU during scans",
+            format!("{} cores (loadtest {})", g(&["scans", "server_cores"]), g(&["scans", "loadtest_cores"])),
+            "",
+        ),
+        (
+            "commit: mean batch, mean time",
+            format!(
+                "{} events, {} ms",
+                g(&["scans", "writer", "mean_batch_events"]),
+                g(&["scans", "writer", "mean_commit_ms"])
+            ),
+            "",
+        ),
         ("scan → dashboard", lat(&["push", "scan_to_dashboard"]), "p99 ≤ 200 ms"),
         ("scan → phone (own missing count)", lat(&["push", "scan_to_phone"]), ""),
         ("WebSocket connect", lat(&["push", "ws_connect"]), ""),
         ("WebSocket first snapshot", lat(&["push", "ws_first_snapshot"]), ""),
         ("pushed message size (mean)", format!("{} bytes", g(&["push", "mean_message_bytes"])), ""),
         ("GET /missing (grid member)", lat(&["missing_list_get", "latency"]), ""),
-        ("server RSS, action open", format!("{} MiB ({} bytes/resident)", g(&["memory", "rss_action_open_mib"]), g(&["memory", "bytes_per_resident_action_open"])), "< 1,024 bytes/resident"),
-        ("server RSS end of scans (peak)", format!("{} MiB ({})", g(&["scans", "server_rss_mib"]), g(&["scans", "server_peak_rss_mib"])), ""),
-        ("restart with the log", format!("{} s for {} events", g(&["restart", "seconds"]), g(&["restart", "log_events"])), "< 20 s at 10M events"),
+        (
+            "server RSS, action open",
+            format!(
+                "{} MiB ({} bytes/resident)",
+                g(&["memory", "rss_action_open_mib"]),
+                g(&["memory", "bytes_per_resident_action_open"])
+            ),
+            "< 1,024 bytes/resident",
+        ),
+        (
+            "server RSS end of scans (peak)",
+            format!("{} MiB ({})", g(&["scans", "server_rss_mib"]), g(&["scans", "server_peak_rss_mib"])),
+            "",
+        ),
+        (
+            "restart with the log",
+            format!("{} s for {} events", g(&["restart", "seconds"]), g(&["restart", "log_events"])),
+            "< 20 s at 10M events",
+        ),
     ];
     println!();
     println!("{:<36} {:<58} target", "figure", "value");

@@ -12,9 +12,7 @@
 use anyhow::{Context, ensure};
 use muster::demo::Rng;
 use muster::demo::village::new_token;
-use muster::roster::{
-    AreaNode, Flags, Household, IdNumber, Phone, Resident, Role, RosterParts, SamplingPoint, Staff,
-};
+use muster::roster::{AreaNode, Flags, Household, IdNumber, Phone, Resident, Role, RosterParts, SamplingPoint, Staff};
 use muster::store::Store;
 use std::collections::HashMap;
 
@@ -24,9 +22,8 @@ const GRIDS_PER_HEAD: usize = 4;
 const CHUNK: usize = 50_000;
 
 const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"];
-const GIVEN: &[&str] = &[
-    "建国", "秀英", "桂兰", "玉兰", "淑珍", "德山", "志强", "海燕", "丽娟", "春生", "国华", "振华",
-];
+const GIVEN: &[&str] =
+    &["建国", "秀英", "桂兰", "玉兰", "淑珍", "德山", "志强", "海燕", "丽娟", "春生", "国华", "振华"];
 
 /// What the load generator knows about a roster: enough to act as its staff and to
 /// check what the server says, nothing personal.
@@ -76,8 +73,7 @@ impl Plan {
             }
         }
         self.points.extend(parts.points.iter().map(|p| p.id));
-        let household_node: HashMap<i64, i64> =
-            parts.households.iter().map(|h| (h.id, h.node_id)).collect();
+        let household_node: HashMap<i64, i64> = parts.households.iter().map(|h| (h.id, h.node_id)).collect();
         for r in &parts.residents {
             let mut cur = household_node.get(&r.household_id).copied();
             let mut staff = 0;
@@ -134,8 +130,7 @@ fn id_number(i: usize) -> IdNumber {
     let (day, rest) = (rest % 28 + 1, rest / 28);
     let (month, rest) = (rest % 12 + 1, rest / 12);
     let (year, region) = (1940 + rest % 80, 110_101 + rest / 80);
-    IdNumber::from_body(&format!("{region:06}{year:04}{month:02}{day:02}{seq:03}"))
-        .expect("17 generated digits")
+    IdNumber::from_body(&format!("{region:06}{year:04}{month:02}{day:02}{seq:03}")).expect("17 generated digits")
 }
 
 struct Ids {
@@ -145,33 +140,14 @@ struct Ids {
     resident: i64,
 }
 
-fn staff_member(
-    ids: &mut Ids,
-    rng: &mut Rng,
-    role: Role,
-    nodes: Vec<i64>,
-    point_id: Option<i64>,
-) -> Staff {
+fn staff_member(ids: &mut Ids, rng: &mut Rng, role: Role, nodes: Vec<i64>, point_id: Option<i64>) -> Staff {
     ids.staff += 1;
-    Staff {
-        id: ids.staff,
-        name: name(rng),
-        phone: Some(phone(rng)),
-        role,
-        nodes,
-        point_id,
-        token: new_token(),
-    }
+    Staff { id: ids.staff, name: name(rng), phone: Some(phone(rng)), role, nodes, point_id, token: new_token() }
 }
 
 /// Generates a roster of `residents` residents and `points` sampling points into an
 /// empty database, and returns its plan.
-pub async fn generate(
-    store: &dyn Store,
-    residents: usize,
-    points: usize,
-    seed: u64,
-) -> anyhow::Result<Plan> {
+pub async fn generate(store: &dyn Store, residents: usize, points: usize, seed: u64) -> anyhow::Result<Plan> {
     ensure!(residents > 0 && points > 0, "need at least one resident and one point");
     ensure!(
         store.load_roster().await?.nodes.is_empty(),
@@ -241,7 +217,8 @@ pub async fn generate(
             let i = ids.resident as usize;
             ids.resident += 1;
             let roll = rng.below(1000);
-            let flags = Flags { away: roll < 45, bedridden: (45..62).contains(&roll), migrant: (62..85).contains(&roll) };
+            let flags =
+                Flags { away: roll < 45, bedridden: (45..62).contains(&roll), migrant: (62..85).contains(&roll) };
             parts.residents.push(Resident {
                 id: ids.resident,
                 household_id: ids.household,
@@ -275,10 +252,7 @@ pub async fn generate(
 }
 
 async fn write(store: &dyn Store, plan: &mut Plan, parts: RosterParts) -> anyhow::Result<()> {
-    store
-        .insert_roster(&parts)
-        .await
-        .context("inserting a chunk of the generated roster")?;
+    store.insert_roster(&parts).await.context("inserting a chunk of the generated roster")?;
     plan.absorb(&parts);
     Ok(())
 }

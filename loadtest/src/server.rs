@@ -46,18 +46,12 @@ pub async fn start(bin: &Path, db: &str, log: &Path) -> anyhow::Result<Spawned> 
                     break addr.trim().to_owned();
                 }
             }
-            _ => bail!(
-                "the server did not say where it listens; see {}",
-                log.display()
-            ),
+            _ => bail!("the server did not say where it listens; see {}", log.display()),
         }
     };
     // Keep reading stdout so the server never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(600))
-        .build()?;
+    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(600)).build()?;
     loop {
         match http.get(format!("{url}/healthz")).send().await {
             Ok(r) if r.status().is_success() => break,
@@ -72,21 +66,13 @@ pub async fn start(bin: &Path, db: &str, log: &Path) -> anyhow::Result<Spawned> 
             }
         }
     }
-    Ok(Spawned {
-        child,
-        pid,
-        url,
-        startup: started.elapsed(),
-    })
+    Ok(Spawned { child, pid, url, startup: started.elapsed() })
 }
 
 impl Spawned {
     /// SIGTERM, as an operator would stop it, and wait for it to finish.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
-            .status()
-            .await;
+        let _ = Command::new("kill").args(["-TERM", &self.pid.to_string()]).status().await;
         match tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await {
             Ok(status) => {
                 status?;
@@ -122,10 +108,7 @@ pub struct ProcSample {
 /// Reads `/proc/PID` (or `/proc/self` for `None`). Zeros when it cannot.
 pub fn sample(pid: Option<u32>) -> ProcSample {
     let dir = pid.map_or_else(|| "/proc/self".to_owned(), |p| format!("/proc/{p}"));
-    let mut s = ProcSample {
-        at: Some(Instant::now()),
-        ..ProcSample::default()
-    };
+    let mut s = ProcSample { at: Some(Instant::now()), ..ProcSample::default() };
     if let Ok(stat) = std::fs::read_to_string(format!("{dir}/stat")) {
         // Fields after the command name (which may contain spaces) start at field 3.
         if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
@@ -137,12 +120,7 @@ pub fn sample(pid: Option<u32>) -> ProcSample {
     }
     if let Ok(status) = std::fs::read_to_string(format!("{dir}/status")) {
         for line in status.lines() {
-            let kib = || {
-                line.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0)
-            };
+            let kib = || line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
             if line.starts_with("VmRSS:") {
                 s.rss_kib = kib();
             } else if line.starts_with("VmHWM:") {
