@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use muster::demo::{drill, village};
+use muster::roster::import::ReadOptions;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -29,6 +30,28 @@ enum Command {
         #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
         db: String,
     },
+    /// Import the village's roster sheet (.xlsx, or .csv in UTF-8 or GBK) into a database
+    /// no server is serving (on a running server, use the import page), or write a template.
+    Import {
+        /// The roster file.
+        #[arg(required_unless_present = "template")]
+        file: Option<std::path::PathBuf>,
+        /// sqlite://FILE (or a file path), or postgres://USER@HOST/DB.
+        #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
+        db: String,
+        /// The workbook's sheet (default: the first).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// The CSV's encoding, e.g. gbk or utf-8 (default: detected).
+        #[arg(long)]
+        encoding: Option<String>,
+        /// Check everything and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write a template (.xlsx or .csv) with the expected columns and example rows.
+        #[arg(long, value_name = "FILE", conflicts_with = "file")]
+        template: Option<std::path::PathBuf>,
+    },
     /// Generate a demo village in a fresh database, open a testing action, serve it and
     /// play the night through the API.
     Demo {
@@ -46,6 +69,44 @@ enum Command {
         #[arg(long)]
         no_drill: bool,
     },
+}
+
+/// `muster import`: the report on stdout; every problem on stderr and a failing exit.
+async fn import(
+    file: Option<std::path::PathBuf>,
+    db: &str,
+    options: ReadOptions,
+    dry_run: bool,
+    template: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use muster::roster::import::{self, Format, ImportError};
+    let format_of = |p: &std::path::Path| {
+        Format::from_name(&p.to_string_lossy()).with_context(|| format!("{}: name it .xlsx or .csv", p.display()))
+    };
+    if let Some(path) = template {
+        std::fs::write(&path, import::write_sheet(&import::export::template(), format_of(&path)?)?)?;
+        println!("template written to {}", path.display());
+        return Ok(());
+    }
+    let path = file.context("name the roster file")?;
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let started = std::time::Instant::now();
+    let sheet = match import::read_sheet(&bytes, format_of(&path)?, &options) {
+        Err(ImportError::Invalid(problems)) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            anyhow::bail!("{}: {} problem(s); nothing was imported", path.display(), problems.len());
+        }
+        other => other?,
+    };
+    let store = muster::store::open(db).await.with_context(|| format!("cannot open {db}"))?;
+    let current = store.load_roster().await?;
+    let imported = muster::store::import::import(store.as_ref(), &current, &sheet, dry_run).await?;
+    print!("{}", imported.report);
+    let done = if dry_run { "checked (dry run, nothing written)" } else { "imported" };
+    println!("{} residents {done} in {:.2} s", sheet.residents(), started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -86,6 +147,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { db } => {
             muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
             println!("{db}: schema up to date");
+        }
+        Command::Import { file, db, sheet, encoding, dry_run, template } => {
+            import(file, &db, ReadOptions { sheet, encoding }, dry_run, template).await?;
         }
         Command::Demo { db, bind: addr, speed, seed, no_drill } => {
             let db = db.unwrap_or_else(|| {

@@ -4,7 +4,7 @@
 
 use super::event::{Event, EventBody, ExemptReason};
 use super::{Action, Seq};
-use crate::roster::{PointId, Roster, StaffId};
+use crate::roster::{PointId, ResidentId, Roster, StaffId};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -129,6 +129,10 @@ pub struct ActionState {
     pub staff_missing: BTreeMap<StaffId, i64>,
     /// Samples per minute (unix minute → count) over the whole action.
     pub timeline: BTreeMap<i64, i64>,
+    /// The position at which this state was folded again against a new roster (an
+    /// import). Targets may differ from before it, which deltas cannot say (they carry
+    /// no target), so a subscriber at or before it gets a fresh snapshot instead.
+    rebased: Option<Seq>,
     slots: Vec<Slot>,
     resident_staff: Vec<Option<StaffId>>,
     samples: HashMap<Seq, SampleRecord>,
@@ -138,6 +142,15 @@ pub struct ActionState {
 impl ActionState {
     /// The state of an action before any event: everyone in scope is missing.
     pub fn new(action: Action, roster: Arc<Roster>) -> Self {
+        Self::with_named(action, roster, &HashSet::new())
+    }
+
+    /// The state before any event of an action whose log names `named`. A resident
+    /// removed from the roster counts in this action only if its log names them: their
+    /// sample or exemption stays counted (and a correction can still undo it), while the
+    /// removed with no record here leave its target, and new actions never include them.
+    /// Which residents those are is fixed by the log, so a re-fold gives the same state.
+    pub fn with_named(action: Action, roster: Arc<Roster>, named: &HashSet<ResidentId>) -> Self {
         let scope: HashSet<usize> = action.scope.iter().filter_map(|n| roster.node_idx(*n)).collect();
         let mut nodes = vec![Counts::default(); roster.nodes().len()];
         let mut slots = vec![Slot::default(); roster.residents().len()];
@@ -146,7 +159,8 @@ impl ActionState {
         let mut totals = Counts::default();
         for (i, slot) in slots.iter_mut().enumerate() {
             let node = roster.resident_node_idx(i);
-            if !roster.in_subtree_of(node, &scope) {
+            let id = roster.residents()[i].id;
+            if !roster.in_subtree_of(node, &scope) || (roster.is_removed(id) && !named.contains(&id)) {
                 continue;
             }
             slot.in_scope = true;
@@ -176,6 +190,7 @@ impl ActionState {
             points,
             staff_missing,
             timeline: BTreeMap::new(),
+            rebased: None,
             slots,
             resident_staff,
             samples: HashMap::new(),
@@ -290,6 +305,11 @@ impl ActionState {
         self.samples.get(&seq).is_some_and(|r| !r.corrected)
     }
 
+    /// The point where the sample at `seq` was taken.
+    pub fn sample_point(&self, seq: Seq) -> Option<PointId> {
+        self.samples.get(&seq).map(|r| r.point)
+    }
+
     /// Roster indexes of the residents in scope who are still missing, in roster order.
     pub fn missing(&self) -> impl Iterator<Item = usize> + '_ {
         self.slots.iter().enumerate().filter(|(_, s)| s.in_scope && s.status() == Status::Missing).map(|(i, _)| i)
@@ -299,9 +319,15 @@ impl ActionState {
         self.resident_staff[resident_idx]
     }
 
-    /// The changes after `after`, or `None` when they are no longer all kept.
+    /// Marks this state as folded against a new roster at its current position.
+    pub fn mark_rebased(&mut self) {
+        self.rebased = Some(self.seq);
+    }
+
+    /// The changes after `after`, or `None` when they are no longer all kept (or the
+    /// roster changed since `after`).
     pub fn changes_after(&self, after: Seq) -> Option<impl Iterator<Item = &Change>> {
-        if after > self.seq || after < 0 {
+        if after > self.seq || after < 0 || self.rebased.is_some_and(|r| after <= r) {
             return None;
         }
         let oldest_kept = self.changes.front().map_or(self.seq + 1, |c| c.seq);

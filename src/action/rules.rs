@@ -17,6 +17,8 @@ pub enum Rejection {
     UnknownIdNumber,
     #[error("resident {0} lives outside the area this action covers; send them to the point serving their own grid")]
     OutOfScope(ResidentId),
+    #[error("resident {0} was removed from the roster; if they are back, add them to the roster sheet and import it again")]
+    Removed(ResidentId),
     #[error("sampling point {0} does not take part in this action")]
     UnknownPoint(PointId),
     #[error("the action has not been opened yet; open it first")]
@@ -48,6 +50,7 @@ impl ActionState {
         };
         let resident = |id: ResidentId| match self.roster.resident_idx(id) {
             None => Err(Rejection::UnknownResident(id)),
+            Some(_) if self.status(id).is_none() && self.roster.is_removed(id) => Err(Rejection::Removed(id)),
             Some(_) if self.status(id).is_none() => Err(Rejection::OutOfScope(id)),
             Some(_) => Ok(()),
         };

@@ -46,7 +46,7 @@ pub struct Village {
 
 /// A bearer token with 244 random bits.
 pub fn new_token() -> Token {
-    Token(format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()))
+    Token::random()
 }
 
 fn name(rng: &mut Rng) -> String {
@@ -182,7 +182,7 @@ pub fn generate(seed: u64) -> Village {
         planned_open: None,
         planned_close: None,
     };
-    Village { roster: RosterParts { nodes, households, residents, staff, points }, action }
+    Village { roster: RosterParts { nodes, households, residents, staff, points, removed: Default::default() }, action }
 }
 
 #[cfg(test)]

@@ -40,6 +40,10 @@ pub enum ApiError {
 
 fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
     match r {
+    #[error("the roster sheet has {} problem(s); nothing was imported: fix them in the sheet and import it again", .0.len())]
+    RosterInvalid(Vec<crate::roster::import::Problem>),
+    #[error("{0}")]
+    FileUnreadable(String),
         Rejection::UnknownResident(_) | Rejection::UnknownIdNumber => {
             ("unknown_resident", StatusCode::UNPROCESSABLE_ENTITY)
         }
@@ -52,6 +56,7 @@ fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
         Rejection::EmptyReason => ("reason_required", StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
+        Rejection::Removed(_) => ("resident_removed", StatusCode::UNPROCESSABLE_ENTITY),
 
 impl ApiError {
     pub fn code(&self) -> &'static str {
@@ -77,6 +82,8 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RosterInvalid(_) => "roster_invalid",
+            ApiError::FileUnreadable(_) => "file_unreadable",
             ApiError::Rejected(r) => rejection_code(r).1,
             ApiError::RejectedBatch(all) => {
                 let first = all.first().map(|(_, r)| rejection_code(r).1);
@@ -96,6 +103,7 @@ impl ApiError {
             ApiError::RejectedBatch(all) => json!({
                 "errors": all.iter().map(|(i, r)| json!({
                     "index": i, "code": rejection_code(r).0, "message": r.to_string()
+            ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 })).collect::<Vec<_>>()
             }),
             ApiError::IdReused { index, .. } => json!({ "index": index }),
@@ -112,6 +120,7 @@ impl From<AppendError> for ApiError {
             AppendError::Rejected(all) => ApiError::RejectedBatch(all),
             AppendError::IdReused { index, client_id, action_id } => ApiError::IdReused { index, client_id, action_id },
             AppendError::Store(e) => {
+            ApiError::RosterInvalid(problems) => json!({ "problems": problems }),
                 tracing::error!(error = %e, "append failed");
                 ApiError::Unavailable
             }
@@ -134,6 +143,28 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "request failed");
         }
         let mut body = json!({
+impl From<crate::roster::import::ImportError> for ApiError {
+    fn from(e: crate::roster::import::ImportError) -> Self {
+        match e {
+            crate::roster::import::ImportError::Invalid(problems) => ApiError::RosterInvalid(problems),
+            other => ApiError::FileUnreadable(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::import::ImportFailure> for ApiError {
+    fn from(e: crate::store::import::ImportFailure) -> Self {
+        match e {
+            crate::store::import::ImportFailure::Store(e) => {
+                tracing::error!(error = %e, "roster import failed");
+                ApiError::Unavailable
+            }
+            crate::store::import::ImportFailure::Closed => ApiError::Unavailable,
+            e @ crate::store::import::ImportFailure::Roster(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
             "type": format!("https://muster.invalid/problems/{}", self.code()),
             "title": status.canonical_reason().unwrap_or("error"),
             "status": status.as_u16(),

@@ -7,6 +7,7 @@ pub mod actions;
 mod error;
 pub mod extract;
 mod web;
+pub mod import;
 
 pub use error::ApiError;
 
@@ -52,6 +53,7 @@ pub struct AppState {
         healthz,
     )
 )]
+        import::import_roster,
 pub struct ApiDoc;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router {
             let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
             tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("(page)"), request_id = %id)
+        .merge(import::router())
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .with_state(state)

@@ -9,12 +9,21 @@ use crate::action::{Action, ActionId, ActionState, Event, Seq};
 use crate::roster::Roster;
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 use tokio::sync::watch;
 
 /// Events read per query when rebuilding state at start-up.
 const REBUILD_PAGE: i64 = 20_000;
+
+/// The next page of an action's log after `at`, checked to follow on without a gap.
+async fn read_page(store: &dyn Store, id: ActionId, at: Seq) -> Result<Vec<Event>, StoreError> {
+    let events = store.read_events(id, at, REBUILD_PAGE).await?;
+    if events.iter().enumerate().any(|(i, e)| e.seq != at + 1 + i as Seq) {
+        return Err(StoreError::Corrupt(format!("action {id} has a gap in its log after position {at}")));
+    }
+    Ok(events)
+}
 
 /// One action's live state.
 pub struct ActionCell {
@@ -37,9 +46,51 @@ impl ActionCell {
     }
 }
 
+/// The roster live state is folded against, swapped whole by an import.
+///
+/// It dereferences to the current `Arc<Roster>`, so `hub.roster.staff_member(..)`, and
+/// `hub.roster.clone()` for an `Arc` to keep, read the latest version without a lock.
+/// Each version links to the next through a `OnceLock` that is set once (by the writer,
+/// the only task that swaps), so a reader never waits and nothing is held across an
+/// `.await`. The price: every version stays allocated for the life of the process (one
+/// roster per import, a few a night; restarting frees them). A reader that keeps its
+/// `Arc` sees one consistent version while it works.
+pub struct RosterSlot {
+    roster: Arc<Roster>,
+    next: OnceLock<Box<RosterSlot>>,
+}
+
+impl RosterSlot {
+    pub fn new(roster: Arc<Roster>) -> Self {
+        Self { roster, next: OnceLock::new() }
+    }
+
+    fn latest(&self) -> &RosterSlot {
+        let mut slot = self;
+        while let Some(next) = slot.next.get() {
+            slot = next;
+        }
+        slot
+    }
+
+    /// Makes `roster` the current version. Only the writer calls this (one at a time), so
+    /// the latest slot's `next` is always unset here.
+    fn replace(&self, roster: Arc<Roster>) {
+        let _ = self.latest().next.set(Box::new(RosterSlot::new(roster)));
+    }
+}
+
+impl std::ops::Deref for RosterSlot {
+    type Target = Arc<Roster>;
+
+    fn deref(&self) -> &Arc<Roster> {
+        &self.latest().roster
+    }
+}
+
 /// Every action's live state, by id.
 pub struct Hub {
-    pub roster: Arc<Roster>,
+    pub roster: RosterSlot,
     /// A `DashMap` because lookups happen on every request from many tasks while
     /// insertions are rare; entries are `Arc`s cloned out, so no shard lock is held
     /// while a cell's own mutex is taken or across an `.await`.
@@ -48,7 +99,7 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(roster: Arc<Roster>) -> Self {
-        Self { roster, actions: DashMap::new() }
+        Self { roster: RosterSlot::new(roster), actions: DashMap::new() }
     }
 
     pub fn get(&self, id: ActionId) -> Option<Arc<ActionCell>> {
@@ -63,7 +114,7 @@ impl Hub {
 
     /// Registers a new action with no events yet.
     pub fn insert(&self, action: Action) -> Arc<ActionCell> {
-        let state = ActionState::new(action, self.roster.clone());
+        let state = ActionState::new(action, Arc::clone(&self.roster));
         self.insert_state(state)
     }
 
@@ -79,10 +130,17 @@ impl Hub {
     /// or all of them at start-up), then folds every action's log up to its end. Called
     /// at start-up and by the writer only: the writer is the one task that changes state.
     pub async fn refresh(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let mut named = None;
         for action in store.actions().await? {
-            if self.get(action.id).is_none() {
-                self.insert(action);
+            if self.get(action.id).is_some() {
+                continue;
             }
+            // Removed residents count where the log names them: ask the log which.
+            if named.is_none() && !self.roster.parts().removed.is_empty() {
+                named = Some(store.named_residents().await?);
+            }
+            let named = named.as_ref().and_then(|n| n.get(&action.id)).cloned().unwrap_or_default();
+            self.insert_state(ActionState::with_named(action, Arc::clone(&self.roster), &named));
         }
         for id in self.ids() {
             self.catch_up(store, id).await?;
@@ -95,15 +153,42 @@ impl Hub {
         let Some(cell) = self.get(id) else { return Ok(()) };
         loop {
             let at = cell.state().seq;
-            let events = store.read_events(id, at, REBUILD_PAGE).await?;
+            let events = read_page(store, id, at).await?;
             if events.is_empty() {
                 return Ok(());
             }
-            if events.iter().enumerate().any(|(i, e)| e.seq != at + 1 + i as Seq) {
-                return Err(StoreError::Corrupt(format!("action {id} has a gap in its log after position {at}")));
-            }
             self.apply(events);
         }
+    }
+
+    /// Makes `roster` the one live state is folded against, and folds every action's log
+    /// again with it (residents are indexed by their place in the roster). Called by the
+    /// writer only, so no append happens meanwhile; the fold is pure, so the new state is
+    /// what a restart would build. Subscribers are woken and get a fresh snapshot.
+    pub async fn swap_roster(&self, store: &dyn Store, roster: Arc<Roster>) -> Result<(), StoreError> {
+        let named = match roster.parts().removed.is_empty() {
+            true => Default::default(),
+            false => store.named_residents().await?,
+        };
+        self.roster.replace(roster.clone());
+        for id in self.ids() {
+            let Some(cell) = self.get(id) else { continue };
+            let action = cell.state().action.clone();
+            let named = named.get(&id).cloned().unwrap_or_default();
+            let mut state = ActionState::with_named(action, roster.clone(), &named);
+            loop {
+                let events = read_page(store, id, state.seq).await?;
+                if events.is_empty() {
+                    break;
+                }
+                events.iter().for_each(|e| state.apply(e));
+            }
+            state.mark_rebased();
+            let seq = state.seq;
+            *cell.state() = state;
+            cell.position.send_replace(seq);
+        }
+        Ok(())
     }
 
     /// Applies events in log order and wakes subscribers. Events at or before an

@@ -5,12 +5,13 @@
 //! the only way to get a `Roster`, so the rest of the code never sees one that breaks
 //! the rules.
 
+pub mod import;
 mod ids;
 
 pub use ids::{IdNumber, IdNumberError, Phone, PhoneError};
 
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub type NodeId = i64;
 pub type HouseholdId = i64;
@@ -107,6 +108,13 @@ impl Role {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Token(pub String);
 
+impl Token {
+    /// A new bearer token with 244 random bits.
+    pub fn random() -> Self {
+        Token(format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()))
+    }
+}
+
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Token(***)")
@@ -143,6 +151,9 @@ pub struct RosterParts {
     pub residents: Vec<Resident>,
     pub staff: Vec<Staff>,
     pub points: Vec<SamplingPoint>,
+    /// Residents no longer on the village's roster, kept because actions record them
+    /// (see [`import`]): out of new actions, still counted where the log names them.
+    pub removed: BTreeSet<ResidentId>,
 }
 
 /// What makes a set of rows not a roster; the message says which row.
@@ -158,6 +169,8 @@ pub enum RosterError {
     DuplicateIdNumber { id: ResidentId, other: ResidentId, id_number: IdNumber },
     #[error("household number {number} is used by households {a} and {b}")]
     DuplicateHouseholdNumber { number: String, a: HouseholdId, b: HouseholdId },
+    #[error("resident {0} is marked removed but is not in the roster")]
+    UnknownRemoved(ResidentId),
 }
 
 /// A validated roster with the indexes the fold and the API need.
@@ -240,6 +253,9 @@ impl Roster {
                 return Err(RosterError::DuplicateIdNumber { id: r.id, other, id_number: r.id_number.clone() });
             }
         }
+        if let Some(r) = parts.removed.iter().find(|r| !resident_index.contains_key(r)) {
+            return Err(RosterError::UnknownRemoved(*r));
+        }
         for s in &parts.staff {
             for n in &s.nodes {
                 must_exist(&node_index, "staff member", s.id, "area node", *n)?;
@@ -302,6 +318,11 @@ impl Roster {
 
     pub fn resident_idx(&self, id: ResidentId) -> Option<usize> {
         self.resident_index.get(&id).copied()
+    }
+
+    /// Whether a resident was taken off the roster and is kept only for the log's sake.
+    pub fn is_removed(&self, id: ResidentId) -> bool {
+        self.parts.removed.contains(&id)
     }
 
     pub fn resident_by_id_number(&self, id_number: &IdNumber) -> Option<ResidentId> {

@@ -2,15 +2,17 @@
 //! [`writer`] that is the only way events reach the log. SQL lives in the backend
 //! modules and nowhere else; nothing here knows about HTTP or about the fold's rules.
 
+pub mod import;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
 pub mod writer;
 
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
-use crate::roster::{AreaNode, RosterParts};
+use crate::roster::import::RosterChanges;
+use crate::roster::{AreaNode, ResidentId, RosterParts};
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -35,6 +37,9 @@ pub enum StoreError {
 }
 
 /// What a follower tells the writer: some action's log may have grown elsewhere.
+/// Residents named in each action's log.
+pub type NamedResidents = HashMap<ActionId, HashSet<ResidentId>>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Wake {
     Action(ActionId),
@@ -58,6 +63,12 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a whole roster into an empty database.
     async fn insert_roster(&self, roster: &RosterParts) -> Result<(), StoreError>;
     async fn create_action(&self, action: &NewAction, now: OffsetDateTime) -> Result<Action, StoreError>;
+    /// Writes an import's changes in one transaction, so that the stored roster becomes
+    /// `next` (see `roster::import::plan`).
+    async fn update_roster(&self, next: &RosterParts, changes: &RosterChanges) -> Result<(), StoreError>;
+    /// The residents each action's log names (by a sample or an exemption), by action:
+    /// an import keeps them, and the fold keeps counting them after they are removed.
+    async fn named_residents(&self) -> Result<NamedResidents, StoreError>;
     async fn actions(&self) -> Result<Vec<Action>, StoreError>;
     /// Which of these client ids are already in the log, and where.
     async fn find_recorded(&self, client_ids: &[Uuid]) -> Result<Vec<Recorded>, StoreError>;
@@ -99,6 +110,14 @@ pub(crate) fn from_micros(us: i64) -> Result<OffsetDateTime, StoreError> {
 /// How many events each action gets in a batch.
 fn counts_by_action(events: &[NewEvent]) -> HashMap<ActionId, Seq> {
     let mut n = HashMap::new();
+fn group_named(rows: Vec<(ActionId, ResidentId)>) -> NamedResidents {
+    let mut named = NamedResidents::new();
+    for (action, resident) in rows {
+        named.entry(action).or_default().insert(resident);
+    }
+    named
+}
+
     for e in events {
         *n.entry(e.action_id).or_insert(0) += 1;
     }

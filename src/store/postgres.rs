@@ -4,9 +4,10 @@
 //! catch up from their last position (see [`Store::follow`]).
 
 use super::rows::{self, ActionRow, EventRow};
-use super::{Recorded, Store, StoreError, Wake, to_micros};
+use super::{NamedResidents, Recorded, Store, StoreError, Wake, to_micros};
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
 use crate::roster::RosterParts;
+use crate::roster::import::RosterChanges;
 use async_trait::async_trait;
 use sqlx::Postgres;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
@@ -55,6 +56,21 @@ impl Store for PgStore {
         super::rows::insert_roster!(Postgres, MAX_BINDS, tx, r);
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn update_roster(&self, next: &RosterParts, changes: &RosterChanges) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        rows::update_roster!(Postgres, MAX_BINDS, tx, next, changes);
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn named_residents(&self) -> Result<NamedResidents, StoreError> {
+        // The log's bodies are JSON; a resident appears as `resident_id` (samples and
+        // exemptions). Corrections name a sample's position, whose event names the resident.
+        let sql = "SELECT DISTINCT action_id, (body::jsonb ->> 'resident_id')::bigint FROM events \
+                   WHERE body::jsonb ->> 'resident_id' IS NOT NULL";
+        Ok(super::group_named(sqlx::query_as(sql).fetch_all(&self.pool).await?))
     }
 
     async fn create_action(&self, a: &NewAction, now: OffsetDateTime) -> Result<Action, StoreError> {

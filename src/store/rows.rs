@@ -15,7 +15,7 @@ pub const SELECT_STAFF: &str = "SELECT id, name, phone, role, point_id, token FR
 pub const SELECT_NODES: &str = "SELECT id, parent_id, level, name, staff_id FROM area_nodes ORDER BY id";
 pub const SELECT_HOUSEHOLDS: &str = "SELECT id, number, address, node_id FROM households ORDER BY id";
 pub const SELECT_RESIDENTS: &str =
-    "SELECT id, household_id, name, id_number, phone, birth_year, flags, note FROM residents ORDER BY id";
+    "SELECT id, household_id, name, id_number, phone, birth_year, flags, note, removed FROM residents ORDER BY id";
 pub const SELECT_POINTS: &str = "SELECT id, name, place FROM sampling_points ORDER BY id";
 pub const SELECT_ACTIONS: &str =
     "SELECT id, kind, name, scope, points, planned_open, planned_close, created_at FROM actions ORDER BY id";
@@ -67,6 +67,7 @@ pub struct ResidentRow {
     birth_year: i32,
     flags: i64,
     note: String,
+    removed: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -151,6 +152,7 @@ impl RosterRows {
             .into_iter()
             .map(|r| Household { id: r.id, number: r.number, address: r.address, node_id: r.node_id })
             .collect();
+        let removed = self.residents.iter().filter(|r| r.removed).map(|r| r.id).collect();
         let residents = self
             .residents
             .into_iter()
@@ -177,7 +179,7 @@ impl RosterRows {
                 nodes: point_nodes.remove(&r.id).unwrap_or_default(),
             })
             .collect();
-        Ok(RosterParts { nodes, households, residents, staff, points })
+        Ok(RosterParts { nodes, households, residents, staff, points, removed })
     }
 }
 
@@ -245,14 +247,15 @@ macro_rules! load_roster {
 }
 pub(crate) use load_roster;
 
-/// Inserts a whole roster with multi-row INSERTs, in the same statements on both
-/// backends (a macro, because sqlx's bind bounds per database make a generic function
-/// unreadable). `$tx` is an open transaction, `$max` the backend's bound-value limit.
-macro_rules! insert_roster {
-    ($db:ty, $max:expr, $tx:ident, $r:ident) => {{
-        for chunk in $r.staff.chunks($max / 6) {
+/// Writes roster rows with multi-row INSERTs, in the same statements on both backends
+/// (macros, because sqlx's bind bounds per database make generic functions unreadable).
+/// `$rows` is a slice of references; `$tail` follows the VALUES: empty for a plain insert,
+/// [`UPSERT_STAFF`] and the like to update rows that exist (kept ids, changed fields).
+macro_rules! write_rows {
+    ($db:ty, $max:expr, $tx:ident, staff, $rows:expr, $tail:expr) => {
+        for chunk in $rows.chunks($max / 6) {
             let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO staff (id, name, phone, role, point_id, token) ");
-            q.push_values(chunk, |mut b, s| {
+            q.push_values(chunk, |mut b, s: &&$crate::roster::Staff| {
                 b.push_bind(s.id)
                     .push_bind(&s.name)
                     .push_bind(s.phone.as_ref().map($crate::roster::Phone::expose))
@@ -260,37 +263,43 @@ macro_rules! insert_roster {
                     .push_bind(s.point_id)
                     .push_bind(&s.token.0);
             });
-            q.build().execute(&mut *$tx).await?;
+            q.push($tail).build().execute(&mut *$tx).await?;
         }
-        for chunk in $crate::store::parents_first(&$r.nodes).chunks($max / 5) {
+    };
+    ($db:ty, $max:expr, $tx:ident, nodes, $rows:expr, $tail:expr) => {
+        for chunk in $rows.chunks($max / 5) {
             let mut q =
                 sqlx::QueryBuilder::<$db>::new("INSERT INTO area_nodes (id, parent_id, level, name, staff_id) ");
             q.push_values(chunk, |mut b, n: &&$crate::roster::AreaNode| {
                 b.push_bind(n.id).push_bind(n.parent).push_bind(&n.level).push_bind(&n.name).push_bind(n.staff_id);
             });
-            q.build().execute(&mut *$tx).await?;
+            q.push($tail).build().execute(&mut *$tx).await?;
         }
-        let staff_nodes: Vec<(i64, i64)> = $r.staff.iter().flat_map(|s| s.nodes.iter().map(|n| (s.id, *n))).collect();
-        let point_nodes: Vec<(i64, i64)> = $r.points.iter().flat_map(|p| p.nodes.iter().map(|n| (p.id, *n))).collect();
-        for chunk in staff_nodes.chunks($max / 2) {
-            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO staff_nodes (staff_id, node_id) ");
-            q.push_values(chunk, |mut b, (s, n)| {
-                b.push_bind(*s).push_bind(*n);
+    };
+    ($db:ty, $max:expr, $tx:ident, pairs $table:literal, $rows:expr) => {
+        for chunk in $rows.chunks($max / 2) {
+            let mut q = sqlx::QueryBuilder::<$db>::new($table);
+            q.push_values(chunk, |mut b, (a, n): &(i64, i64)| {
+                b.push_bind(*a).push_bind(*n);
             });
             q.build().execute(&mut *$tx).await?;
         }
-        for chunk in $r.households.chunks($max / 4) {
+    };
+    ($db:ty, $max:expr, $tx:ident, households, $rows:expr, $tail:expr) => {
+        for chunk in $rows.chunks($max / 4) {
             let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO households (id, number, address, node_id) ");
-            q.push_values(chunk, |mut b, h| {
+            q.push_values(chunk, |mut b, h: &&$crate::roster::Household| {
                 b.push_bind(h.id).push_bind(&h.number).push_bind(&h.address).push_bind(h.node_id);
             });
-            q.build().execute(&mut *$tx).await?;
+            q.push($tail).build().execute(&mut *$tx).await?;
         }
-        for chunk in $r.residents.chunks($max / 8) {
+    };
+    ($db:ty, $max:expr, $tx:ident, residents, $rows:expr, $removed:expr, $tail:expr) => {
+        for chunk in $rows.chunks($max / 9) {
             let mut q = sqlx::QueryBuilder::<$db>::new(
-                "INSERT INTO residents (id, household_id, name, id_number, phone, birth_year, flags, note) ",
+                "INSERT INTO residents (id, household_id, name, id_number, phone, birth_year, flags, note, removed) ",
             );
-            q.push_values(chunk, |mut b, p| {
+            q.push_values(chunk, |mut b, p: &&$crate::roster::Resident| {
                 b.push_bind(p.id)
                     .push_bind(p.household_id)
                     .push_bind(&p.name)
@@ -298,10 +307,50 @@ macro_rules! insert_roster {
                     .push_bind(p.phone.as_ref().map($crate::roster::Phone::expose))
                     .push_bind(p.birth_year)
                     .push_bind(p.flags.bits())
-                    .push_bind(&p.note);
+                    .push_bind(&p.note)
+                    .push_bind($removed.contains(&p.id));
             });
-            q.build().execute(&mut *$tx).await?;
+            q.push($tail).build().execute(&mut *$tx).await?;
         }
+    };
+    ($db:ty, $max:expr, $tx:ident, delete $sql:literal, $ids:expr) => {
+        for chunk in $ids.chunks($max) {
+            let mut q = sqlx::QueryBuilder::<$db>::new($sql);
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")").build().execute(&mut *$tx).await?;
+        }
+    };
+}
+pub(crate) use write_rows;
+
+pub const UPSERT_STAFF: &str =
+    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone, role = excluded.role, point_id = excluded.point_id";
+pub const UPSERT_NODES: &str = " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, level = excluded.level, \
+     name = excluded.name, staff_id = excluded.staff_id";
+pub const UPSERT_HOUSEHOLDS: &str =
+    " ON CONFLICT (id) DO UPDATE SET number = excluded.number, address = excluded.address, node_id = excluded.node_id";
+pub const UPSERT_RESIDENTS: &str = " ON CONFLICT (id) DO UPDATE SET household_id = excluded.household_id, \
+     name = excluded.name, id_number = excluded.id_number, phone = excluded.phone, birth_year = excluded.birth_year, \
+     flags = excluded.flags, note = excluded.note, removed = excluded.removed";
+
+/// Inserts a whole roster into an empty database. `$tx` is an open transaction, `$max`
+/// the backend's bound-value limit.
+macro_rules! insert_roster {
+    ($db:ty, $max:expr, $tx:ident, $r:ident) => {{
+        use $crate::store::rows::write_rows;
+        let staff: Vec<&$crate::roster::Staff> = $r.staff.iter().collect();
+        write_rows!($db, $max, $tx, staff, staff, "");
+        write_rows!($db, $max, $tx, nodes, $crate::store::parents_first(&$r.nodes), "");
+        let staff_nodes: Vec<(i64, i64)> = $r.staff.iter().flat_map(|s| s.nodes.iter().map(|n| (s.id, *n))).collect();
+        let point_nodes: Vec<(i64, i64)> = $r.points.iter().flat_map(|p| p.nodes.iter().map(|n| (p.id, *n))).collect();
+        write_rows!($db, $max, $tx, pairs "INSERT INTO staff_nodes (staff_id, node_id) ", staff_nodes);
+        let households: Vec<&$crate::roster::Household> = $r.households.iter().collect();
+        write_rows!($db, $max, $tx, households, households, "");
+        let residents: Vec<&$crate::roster::Resident> = $r.residents.iter().collect();
+        write_rows!($db, $max, $tx, residents, residents, $r.removed, "");
         if !$r.points.is_empty() {
             let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO sampling_points (id, name, place) ");
             q.push_values(&$r.points, |mut b, p| {
@@ -309,16 +358,40 @@ macro_rules! insert_roster {
             });
             q.build().execute(&mut *$tx).await?;
         }
-        for chunk in point_nodes.chunks($max / 2) {
-            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO point_nodes (point_id, node_id) ");
-            q.push_values(chunk, |mut b, (p, n)| {
-                b.push_bind(*p).push_bind(*n);
-            });
-            q.build().execute(&mut *$tx).await?;
-        }
+        write_rows!($db, $max, $tx, pairs "INSERT INTO point_nodes (point_id, node_id) ", point_nodes);
     }};
 }
 pub(crate) use insert_roster;
+
+/// Writes an import's changes (`$c`, a `RosterChanges`) to reach roster `$r`, in an
+/// order the foreign keys accept: staff and areas first, residents deleted before their
+/// households, areas deleted last and children first.
+macro_rules! update_roster {
+    ($db:ty, $max:expr, $tx:ident, $r:ident, $c:ident) => {{
+        use $crate::store::rows::{UPSERT_HOUSEHOLDS, UPSERT_NODES, UPSERT_RESIDENTS, UPSERT_STAFF, write_rows};
+        use std::collections::HashMap;
+        fn pick<'a, T>(rows: &'a [T], ids: &[i64], id: impl Fn(&T) -> i64) -> Vec<&'a T> {
+            let by_id: HashMap<i64, &T> = rows.iter().map(|r| (id(r), r)).collect();
+            ids.iter().filter_map(|i| by_id.get(i).copied()).collect()
+        }
+        let staff = pick(&$r.staff, &$c.staff, |s| s.id);
+        write_rows!($db, $max, $tx, staff, staff, UPSERT_STAFF);
+        write_rows!($db, $max, $tx, nodes, pick(&$r.nodes, &$c.nodes, |n| n.id), UPSERT_NODES);
+        write_rows!($db, $max, $tx, households, pick(&$r.households, &$c.households, |h| h.id), UPSERT_HOUSEHOLDS);
+        write_rows!($db, $max, $tx, delete "DELETE FROM residents WHERE id IN (", $c.deleted_residents);
+        let residents = pick(&$r.residents, &$c.residents, |p| p.id);
+        write_rows!($db, $max, $tx, residents, residents, $r.removed, UPSERT_RESIDENTS);
+        write_rows!($db, $max, $tx, delete "DELETE FROM households WHERE id IN (", $c.deleted_households);
+        write_rows!($db, $max, $tx, delete "DELETE FROM staff_nodes WHERE staff_id IN (", $c.staff);
+        write_rows!($db, $max, $tx, delete "DELETE FROM staff_nodes WHERE node_id IN (", $c.deleted_nodes);
+        let pairs: Vec<(i64, i64)> = staff.iter().flat_map(|s| s.nodes.iter().map(|n| (s.id, *n))).collect();
+        write_rows!($db, $max, $tx, pairs "INSERT INTO staff_nodes (staff_id, node_id) ", pairs);
+        for id in &$c.deleted_nodes {
+            write_rows!($db, $max, $tx, delete "DELETE FROM area_nodes WHERE id IN (", [*id]);
+        }
+    }};
+}
+pub(crate) use update_roster;
 
 /// Inserts events with their positions, chunked under `$max` bound values; `$err` maps a
 /// database error (e.g. a unique violation) to a `StoreError`.

@@ -3,9 +3,10 @@
 //! commit durable; the writer's batching makes that one fsync per batch, not per event.
 
 use super::rows::{self, ActionRow, EventRow};
-use super::{Recorded, Store, StoreError, to_micros};
+use super::{NamedResidents, Recorded, Store, StoreError, to_micros};
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
 use crate::roster::RosterParts;
+use crate::roster::import::RosterChanges;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -50,6 +51,21 @@ impl Store for SqliteStore {
         rows::insert_roster!(Sqlite, MAX_BINDS, tx, r);
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn update_roster(&self, next: &RosterParts, changes: &RosterChanges) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        rows::update_roster!(Sqlite, MAX_BINDS, tx, next, changes);
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn named_residents(&self) -> Result<NamedResidents, StoreError> {
+        // The log's bodies are JSON; a resident appears as `resident_id` (samples and
+        // exemptions). Corrections name a sample's position, whose event names the resident.
+        let sql = "SELECT DISTINCT action_id, json_extract(body, '$.resident_id') FROM events \
+                   WHERE json_extract(body, '$.resident_id') IS NOT NULL";
+        Ok(super::group_named(sqlx::query_as(sql).fetch_all(&self.readers).await?))
     }
 
     async fn create_action(&self, a: &NewAction, now: OffsetDateTime) -> Result<Action, StoreError> {

@@ -10,7 +10,9 @@
 //! action moved on elsewhere meanwhile is refused by the store (`Behind`); the writer
 //! catches up, checks again against the new state and retries.
 
+use super::import::ImportFailure;
 use super::{Store, StoreError, Wake};
+use crate::roster::import::{Report, SheetRoster};
 use crate::action::rules::Pending;
 use crate::action::{ActionId, Event, NewEvent, Rejection, Seq};
 use crate::live::Hub;
@@ -66,10 +68,19 @@ struct Request {
     reply: Reply,
 }
 
+/// A roster import: planned, written and swapped into live state by the writer, so no
+/// append is checked against a roster that is being replaced.
+struct RosterJob {
+    sheet: SheetRoster,
+    dry_run: bool,
+    reply: oneshot::Sender<Result<Report, ImportFailure>>,
+}
+
 /// A handle to the writer task; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Request>,
+    imports: mpsc::Sender<RosterJob>,
 }
 
 impl Writer {
@@ -77,6 +88,7 @@ impl Writer {
     /// `Writer` handle is dropped.
     pub fn spawn(store: Arc<dyn Store>, hub: Arc<Hub>) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let (imports, jobs) = mpsc::channel(4);
         let (wake, woken) = mpsc::channel(64);
         let follower = store.clone();
         tokio::spawn(async move {
@@ -84,8 +96,16 @@ impl Writer {
                 tracing::error!(error = %e, "following other nodes stopped; this node serves only its own writes");
             }
         });
-        let task = tokio::spawn(run(store, hub, rx, woken));
-        (Self { tx }, task)
+        let task = tokio::spawn(run(store, hub, rx, jobs, woken));
+        (Self { tx, imports }, task)
+    }
+
+    /// Imports a roster sheet (or, with `dry_run`, only plans it) and answers with the
+    /// report once the new roster is stored and live state is folded against it.
+    pub async fn import(&self, sheet: SheetRoster, dry_run: bool) -> Result<Report, ImportFailure> {
+        let (reply, answer) = oneshot::channel();
+        self.imports.send(RosterJob { sheet, dry_run, reply }).await.map_err(|_| ImportFailure::Closed)?;
+        answer.await.map_err(|_| ImportFailure::Closed)?
     }
 
     /// Appends the events of one request, all or nothing, and answers once they are
@@ -97,7 +117,13 @@ impl Writer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, hub: Arc<Hub>, mut rx: mpsc::Receiver<Request>, mut woken: mpsc::Receiver<Wake>) {
+async fn run(
+    store: Arc<dyn Store>,
+    hub: Arc<Hub>,
+    mut rx: mpsc::Receiver<Request>,
+    mut jobs: mpsc::Receiver<RosterJob>,
+    mut woken: mpsc::Receiver<Wake>,
+) {
     let mut following = true;
     loop {
         let mut wakes = HashSet::new();
@@ -114,6 +140,10 @@ async fn run(store: Arc<dyn Store>, hub: Arc<Hub>, mut rx: mpsc::Receiver<Reques
                     batch.push(r);
                 }
             }
+            Some(job) = jobs.recv() => {
+                let result = import_roster(store.as_ref(), &hub, &job.sheet, job.dry_run).await;
+                let _ = job.reply.send(result);
+            }
             wake = woken.recv(), if following => match wake {
                 Some(w) => { wakes.insert(w); }
                 None => following = false,
@@ -129,6 +159,18 @@ async fn run(store: Arc<dyn Store>, hub: Arc<Hub>, mut rx: mpsc::Receiver<Reques
             commit(store.as_ref(), &hub, batch).await;
         }
     }
+}
+
+/// Plans and writes an import, then folds every action again against the new roster.
+async fn import_roster(store: &dyn Store, hub: &Hub, sheet: &SheetRoster, dry_run: bool) -> Result<Report, ImportFailure> {
+    let current = Arc::clone(&hub.roster);
+    let imported = super::import::import(store, current.parts(), sheet, dry_run).await?;
+    if let Some(roster) = imported.roster {
+        hub.swap_roster(store, roster).await.inspect_err(|e| {
+            tracing::error!(error = %e, "the roster was imported but live state could not be folded again; restart");
+        })?;
+    }
+    Ok(imported.report)
 }
 
 /// Reads what other nodes appended. Failures are logged: the next wake tries again.

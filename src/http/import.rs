@@ -1,0 +1,92 @@
+//! Roster import for admins: the spreadsheet as the request body, the report (or every
+//! problem in the sheet, as `422 roster_invalid`) as the answer. The file is parsed off
+//! the runtime (`spawn_blocking`), then planned, written and swapped into live state by
+//! the writer. Also the template, for the page's download link.
+
+use super::extract::Caller;
+use super::{ApiError, AppState};
+use crate::roster::Role;
+use crate::roster::import::{self, Format, ReadOptions, Report};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+/// Largest roster file accepted: 100,000 residents fit in a few MiB of xlsx.
+pub const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/roster/import", post(import_roster).layer(DefaultBodyLimit::max(IMPORT_LIMIT)))
+        .route("/api/roster/template", get(template))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// The file's name, whose extension gives the format (`花名册.xlsx`).
+    pub filename: Option<String>,
+    /// `xlsx` or `csv`, when there is no file name.
+    pub format: Option<String>,
+    /// The workbook's sheet; default the first.
+    pub sheet: Option<String>,
+    /// A CSV's encoding (`gbk`, `utf-8`); default detected.
+    pub encoding: Option<String>,
+    /// Check everything and write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+fn format_of(q: &ImportQuery) -> Result<Format, ApiError> {
+    let named = q.format.as_deref().map(|f| format!("x.{f}")).or_else(|| q.filename.clone()).unwrap_or_default();
+    Format::from_name(&named).ok_or_else(|| ApiError::from(import::ImportError::UnknownFormat(named)))
+}
+
+/// Imports the roster sheet in the body (admin, chief).
+#[utoipa::path(
+    post,
+    path = "/api/roster/import",
+    params(ImportQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 200, body = Report),
+        (status = 422, description = "roster_invalid with `problems`: [{row, column, value, code, problem, fix}]"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(bytes = body.len(), dry_run = q.dry_run))]
+pub async fn import_roster(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> Result<Json<Report>, ApiError> {
+    caller.require(&[Role::Admin, Role::Chief])?;
+    let format = format_of(&q)?;
+    let options = ReadOptions { sheet: q.sheet.clone(), encoding: q.encoding.clone() };
+    let sheet = tokio::task::spawn_blocking(move || import::read_sheet(&body, format, &options))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(Json(state.writer.import(sheet, q.dry_run).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TemplateQuery {
+    pub format: Option<String>,
+}
+
+/// The template: the expected columns and fictitious example rows.
+pub async fn template(Query(q): Query<TemplateQuery>) -> Result<Response, ApiError> {
+    let format = match q.format.as_deref() {
+        Some("csv") => Format::Csv,
+        _ => Format::Xlsx,
+    };
+    let (name, mime) = match format {
+        Format::Csv => ("roster-template.csv", "text/csv; charset=utf-8"),
+        Format::Xlsx => ("roster-template.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    };
+    let bytes = import::write_sheet(&import::export::template(), format)?;
+    let disposition = format!("attachment; filename=\"{name}\"");
+    Ok(([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+}
