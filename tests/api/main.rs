@@ -7,4 +7,5 @@ mod crash;
 mod helpers;
 mod live;
 mod recording;
+mod import;
 mod restart;
