@@ -1,0 +1,135 @@
+// The roster import page: sends the chosen file to POST /api/roster/import (the file as
+// the body, its name in the query), first as a dry run, and shows the server's report or
+// every problem it found as a table. Problems are shown in Chinese by their code, with
+// the server's English text as the fallback.
+
+const TOKEN_KEY = "muster.token";
+
+/** The token from `?token=` (kept, and taken out of the address bar) or from storage. */
+function token() {
+  const url = new URL(location.href);
+  const fromLink = url.searchParams.get("token");
+  if (fromLink) {
+    try { localStorage.setItem(TOKEN_KEY, fromLink); } catch { /* storage off: this visit only */ }
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url.pathname + url.search);
+    return fromLink;
+  }
+  try { return localStorage.getItem(TOKEN_KEY); } catch { return null; }
+}
+
+const PROBLEMS = {
+  header_missing: ["找不到表头", "在数据上方放一行表头，至少包含 户号、姓名、身份证号"],
+  column_missing: ["缺少这一列", "加上这一列（表头写法见模板）"],
+  id_missing: ["身份证号为空", "填写18位身份证号"],
+  id_invalid: ["身份证号不正确", "对照身份证核对每一位数字（最后一位可为 X）"],
+  id_number_shortened: ["Excel 把身份证号存成了数字，后几位丢失", "把身份证号一列设为“文本”格式，重新填写后再导出"],
+  id_duplicate: ["同一身份证号出现了两次", "一人一行：删除重复行，或改正其中一个号码"],
+  name_missing: ["姓名为空", "填写姓名"],
+  phone_malformed: ["电话号码格式不对", "填写一个号码：1开头的11位手机号，或 010-69961234 这样的座机"],
+  household_missing: ["这一行没有户号，上方也没有所属的户", "填写户号，或把这一行移到所属户的第一行下面"],
+  household_in_two_grids: ["同一户出现在两个网格", "一户只属于一个网格：改正其中一行的网格"],
+  grid_member_conflict: ["同一网格有两个网格员", "每个网格只写一位网格员"],
+  birth_date_malformed: ["出生日期无法识别", "写成 1949-12-31（或只写年份）"],
+  birth_date_mismatch: ["出生年份与身份证号不一致", "核对出生日期和身份证号"],
+  status_unknown: ["状态无法识别", "填写 外出、卧床 或 流动人口（多个用、分隔），或留空"],
+  no_residents: ["表头下面没有村民", "表头下面每行一位村民"],
+};
+
+const FLAGS = { away: "外出", bedridden: "卧床", migrant: "流动人口" };
+
+function cell(tr, text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  tr.append(td);
+}
+
+function table(head, rows) {
+  const t = document.createElement("table");
+  const tr = document.createElement("tr");
+  for (const h of head) {
+    const th = document.createElement("th");
+    th.textContent = h;
+    tr.append(th);
+  }
+  t.append(tr);
+  for (const r of rows) {
+    const row = document.createElement("tr");
+    r.forEach((v, i) => cell(row, String(v), typeof v === "number" && i > 0 ? "num" : ""));
+    t.append(row);
+  }
+  return t;
+}
+
+function showProblems(problems) {
+  const rows = problems.map((p) => {
+    const [problem, fix] = PROBLEMS[p.code] ?? [p.problem, p.fix];
+    return [p.row, p.column, p.value, problem, fix];
+  });
+  return table(["行", "列", "内容", "问题", "如何修改"], rows);
+}
+
+function showReport(r) {
+  const line = (label, c) => [label, c.added, c.changed, c.removed, c.unchanged];
+  const parts = [
+    table(["", "新增", "变更", "移除", "未变"], [
+      line("村民", r.residents),
+      line("户", r.households),
+      line("区域（网格）", r.areas),
+    ]),
+  ];
+  const extra = document.createElement("p");
+  extra.textContent = `新增网格员 ${r.grid_members_added} 人` +
+    (r.kept_for_history ? `；移除的村民中有 ${r.kept_for_history} 人已有记录，标记为“已移出花名册”并保留历史` : "");
+  parts.push(extra);
+  if (r.flags_from_notes.length) {
+    const h = document.createElement("h2");
+    h.textContent = `根据备注识别的状态（${r.flags_from_notes.length}），请核对`;
+    const flags = (f) => Object.keys(FLAGS).filter((k) => f[k]).map((k) => FLAGS[k]).join("、");
+    parts.push(h, table(["行", "列", "内容", "状态"], r.flags_from_notes.map((n) => [n.row, n.column, n.value, flags(n.flags)])));
+  }
+  return parts;
+}
+
+async function send(file, sheet, dryRun) {
+  const query = new URLSearchParams({ filename: file.name, dry_run: String(dryRun) });
+  if (sheet) query.set("sheet", sheet);
+  const response = await fetch(`/api/roster/import?${query}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token() ?? ""}`, "Content-Type": "application/octet-stream" },
+    body: file,
+  });
+  return { status: response.status, body: await response.json().catch(() => ({})) };
+}
+
+const status = document.getElementById("status");
+const result = document.getElementById("result");
+
+document.getElementById("form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const file = document.getElementById("file").files[0];
+  if (!file) return;
+  const dryRun = event.submitter?.value !== "import";
+  status.className = "";
+  status.textContent = dryRun ? "检查中…" : "导入中…";
+  result.replaceChildren();
+  try {
+    const { status: code, body } = await send(file, document.getElementById("sheet").value.trim(), dryRun);
+    if (code === 200) {
+      status.className = "good";
+      status.textContent = dryRun ? "检查通过，没有写入。确认无误后点“导入”。" : "导入完成。";
+      result.replaceChildren(...showReport(body));
+    } else if (body.code === "roster_invalid") {
+      status.className = "bad";
+      status.textContent = `发现 ${body.problems.length} 个问题，什么都没有导入。请在表格中改正后重新上传。`;
+      result.replaceChildren(showProblems(body.problems));
+    } else {
+      status.className = "bad";
+      status.textContent = body.message ?? `失败（${code}）`;
+    }
+  } catch (e) {
+    status.className = "bad";
+    status.textContent = `无法连接服务器：${e.message}`;
+  }
+});
