@@ -337,7 +337,7 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
             json!({
                 "requests": n, "seconds": secs, "per_second": n as f64 / secs,
                 "latency": report::hist(&h), "server_cores": server::cores(a, b),
-                "loadtest_cores": server::cores(me, me2),
+                "loadtest_cores": server::cores(me, me2), "other_cores": server::other_cores((a, b), (me, me2)),
             }),
         );
         eprintln!("ceiling: {:.0} /healthz per second", n as f64 / secs);
@@ -467,6 +467,8 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
             "ratio_to_ceiling": ceiling.map(|c| per_second / c),
             "ack_latency": report::hist(&tally.ack), "replay_latency": report::hist(&tally.replay_ack),
             "server_cores": server::cores(a, b), "loadtest_cores": server::cores(me, me2),
+            "other_cores": server::other_cores((a, b), (me, me2)),
+            "server_write_bytes_per_scan": (b.write_bytes.saturating_sub(a.write_bytes)) as f64 / acked.max(1) as f64,
             "server_rss_mib": b.rss_kib as f64 / 1024.0, "server_peak_rss_mib": b.peak_kib as f64 / 1024.0,
             "writer": report::writer_figures(&metrics_before, &metrics_after),
         }),

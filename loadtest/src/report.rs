@@ -256,9 +256,15 @@ pub fn print(r: &Report, checks: &Checks) {
         ("replay ack latency", lat(&["scans", "replay_latency"]), ""),
         (
             "server CPU during scans",
-            format!("{} cores (loadtest {})", g(&["scans", "server_cores"]), g(&["scans", "loadtest_cores"])),
+            format!(
+                "{} cores (loadtest {}, other processes {})",
+                g(&["scans", "server_cores"]),
+                g(&["scans", "loadtest_cores"]),
+                g(&["scans", "other_cores"])
+            ),
             "",
         ),
+        ("server disk writes per scan", format!("{} bytes", g(&["scans", "server_write_bytes_per_scan"])), ""),
         (
             "commit: mean batch, mean time",
             format!(

@@ -103,6 +103,11 @@ pub struct ProcSample {
     pub rss_kib: u64,
     /// Peak resident set size (VmHWM).
     pub peak_kib: u64,
+    /// Bytes the process caused to be written to storage (`/proc/PID/io`).
+    pub write_bytes: u64,
+    /// CPU seconds of the whole machine, all processes (`/proc/stat`): what is left after
+    /// the server and this tool is other load on the machine, which makes a run noisy.
+    pub machine_cpu: f64,
 }
 
 /// Reads `/proc/PID` (or `/proc/self` for `None`). Zeros when it cannot.
@@ -116,6 +121,18 @@ pub fn sample(pid: Option<u32>) -> ProcSample {
             let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
             // utime and stime are fields 14 and 15: indexes 11 and 12 after the name.
             s.cpu = (ticks(11) + ticks(12)) / clock_ticks();
+        }
+    }
+    if let Ok(io) = std::fs::read_to_string(format!("{dir}/io")) {
+        s.write_bytes =
+            io.lines().find_map(|l| l.strip_prefix("write_bytes:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    }
+    if let Ok(stat) = std::fs::read_to_string("/proc/stat") {
+        // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+        if let Some(line) = stat.lines().next() {
+            let f: Vec<f64> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+            let busy: f64 = f.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum();
+            s.machine_cpu = busy / clock_ticks();
         }
     }
     if let Ok(status) = std::fs::read_to_string(format!("{dir}/status")) {
@@ -135,6 +152,20 @@ pub fn sample(pid: Option<u32>) -> ProcSample {
 pub fn cores(from: ProcSample, to: ProcSample) -> f64 {
     match (from.at, to.at) {
         (Some(a), Some(b)) if b > a => (to.cpu - from.cpu) / (b - a).as_secs_f64(),
+        _ => 0.0,
+    }
+}
+
+/// Cores busy with processes other than the server and this tool between two pairs of
+/// samples (server, self).
+pub fn other_cores(server: (ProcSample, ProcSample), me: (ProcSample, ProcSample)) -> f64 {
+    let (a, b) = server;
+    match (me.0.at, me.1.at) {
+        (Some(x), Some(y)) if y > x => {
+            let secs = (y - x).as_secs_f64();
+            let all = (me.1.machine_cpu - me.0.machine_cpu) / secs;
+            (all - cores(me.0, me.1) - if a.at.is_some() { cores(a, b) } else { 0.0 }).max(0.0)
+        }
         _ => 0.0,
     }
 }
