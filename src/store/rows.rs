@@ -326,8 +326,8 @@ macro_rules! write_rows {
 }
 pub(crate) use write_rows;
 
-pub const UPSERT_STAFF: &str =
-    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone, role = excluded.role, point_id = excluded.point_id";
+pub const UPSERT_STAFF: &str = " ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone, \
+     role = excluded.role, point_id = excluded.point_id";
 pub const UPSERT_NODES: &str = " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, level = excluded.level, \
      name = excluded.name, staff_id = excluded.staff_id";
 pub const UPSERT_HOUSEHOLDS: &str =

@@ -12,10 +12,10 @@
 
 use super::import::ImportFailure;
 use super::{Store, StoreError, Wake};
-use crate::roster::import::{Report, SheetRoster};
 use crate::action::rules::Pending;
 use crate::action::{ActionId, Event, NewEvent, Rejection, Seq};
 use crate::live::Hub;
+use crate::roster::import::{Report, SheetRoster};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -162,7 +162,12 @@ async fn run(
 }
 
 /// Plans and writes an import, then folds every action again against the new roster.
-async fn import_roster(store: &dyn Store, hub: &Hub, sheet: &SheetRoster, dry_run: bool) -> Result<Report, ImportFailure> {
+async fn import_roster(
+    store: &dyn Store,
+    hub: &Hub,
+    sheet: &SheetRoster,
+    dry_run: bool,
+) -> Result<Report, ImportFailure> {
     let current = Arc::clone(&hub.roster);
     let imported = super::import::import(store, current.parts(), sheet, dry_run).await?;
     if let Some(roster) = imported.roster {

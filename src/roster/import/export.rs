@@ -11,7 +11,8 @@ fn header(f: Field) -> String {
     ALIASES.iter().find(|(g, _)| *g == f).map(|(_, names)| names[0].to_owned()).unwrap_or_default()
 }
 
-const HOUSEHOLD_FIELDS: [Field; 5] = [Field::GridMember, Field::GridMemberPhone, Field::Household, Field::Head, Field::Address];
+const HOUSEHOLD_FIELDS: [Field; 5] =
+    [Field::GridMember, Field::GridMemberPhone, Field::Household, Field::Head, Field::Address];
 const RESIDENT_FIELDS: [Field; 8] =
     [Field::Name, Field::Relation, Field::Sex, Field::IdNumber, Field::Birth, Field::Phone, Field::Status, Field::Note];
 
@@ -130,31 +131,65 @@ pub fn export(parts: &RosterParts) -> Sheet {
 pub fn template() -> Sheet {
     let id = |body: &str| IdNumber::from_body(body).map(|i| i.expose().to_owned()).unwrap_or_default();
     let levels = ["村", "片区", "网格"].map(String::from).to_vec();
-    let (east, west) = (
-        ["示范村", "东片区", "第1网格"].map(String::from),
-        ["示范村", "西片区", "第2网格"].map(String::from),
-    );
+    let (east, west) =
+        (["示范村", "东片区", "第1网格"].map(String::from), ["示范村", "西片区", "第2网格"].map(String::from));
     let s = String::from;
     let lines = vec![
         Line {
             path: &east,
             household: [s("李春生"), s("13800000001"), s("SF0001"), s("王建国"), s("示范村东街1号")],
-            resident: [s("王建国"), s("户主"), s("男"), id("11011719560312001"), s("1956-03-12"), s("13900000001"), s(""), s("")],
+            resident: [
+                s("王建国"),
+                s("户主"),
+                s("男"),
+                id("11011719560312001"),
+                s("1956-03-12"),
+                s("13900000001"),
+                s(""),
+                s(""),
+            ],
         },
         Line {
             path: &east,
             household: [s("李春生"), s("13800000001"), s("SF0001"), s("王建国"), s("示范村东街1号")],
-            resident: [s("刘秀英"), s("配偶"), s("女"), id("11011719580721002"), s("1958-07-21"), s(""), s(""), s("长期卧床")],
+            resident: [
+                s("刘秀英"),
+                s("配偶"),
+                s("女"),
+                id("11011719580721002"),
+                s("1958-07-21"),
+                s(""),
+                s(""),
+                s("长期卧床"),
+            ],
         },
         Line {
             path: &east,
             household: [s("李春生"), s("13800000001"), s("SF0001"), s("王建国"), s("示范村东街1号")],
-            resident: [s("王浩然"), s("子"), s("男"), id("11011719900105003"), s("1990-01-05"), s("13900000003"), s("外出"), s("外出务工")],
+            resident: [
+                s("王浩然"),
+                s("子"),
+                s("男"),
+                id("11011719900105003"),
+                s("1990-01-05"),
+                s("13900000003"),
+                s("外出"),
+                s("外出务工"),
+            ],
         },
         Line {
             path: &west,
             household: [s("赵红梅"), s("13800000002"), s("SF0002"), s("陈玉兰"), s("示范村西街8号")],
-            resident: [s("陈玉兰"), s("户主"), s("女"), id("11011719450909004"), s("1945-09-09"), s("010-69961234"), s(""), s("")],
+            resident: [
+                s("陈玉兰"),
+                s("户主"),
+                s("女"),
+                id("11011719450909004"),
+                s("1945-09-09"),
+                s("010-69961234"),
+                s(""),
+                s(""),
+            ],
         },
     ];
     sheet(levels, lines)

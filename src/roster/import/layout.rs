@@ -32,7 +32,10 @@ pub enum Field {
 /// Header spellings, compared after [`header_key`] (no spaces, half-width, lowercase,
 /// no parenthesised remarks). The first is what the template writes.
 pub const ALIASES: &[(Field, &[&str])] = &[
-    (Field::Household, &["户号", "户编号", "家庭户号", "户籍号", "家庭编号", "household", "householdnumber", "householdno"]),
+    (
+        Field::Household,
+        &["户号", "户编号", "家庭户号", "户籍号", "家庭编号", "household", "householdnumber", "householdno"],
+    ),
     (Field::Head, &["户主姓名", "户主", "head", "headofhousehold"]),
     (Field::Name, &["姓名", "居民姓名", "村民姓名", "人员姓名", "name"]),
     (Field::Relation, &["与户主关系", "关系", "家庭关系", "relation", "relationtohead"]),
@@ -50,8 +53,29 @@ pub const ALIASES: &[(Field, &[&str])] = &[
 
 /// Area levels by name; a header ending in one of [`AREA_SUFFIXES`] is one too.
 const AREA_NAMES: &[&str] = &[
-    "镇", "乡", "乡镇", "街道", "社区", "村", "行政村", "自然村", "村组", "片区", "分网格", "网格", "小组", "村民小组",
-    "组", "楼栋", "town", "village", "community", "area", "zone", "grid", "group",
+    "镇",
+    "乡",
+    "乡镇",
+    "街道",
+    "社区",
+    "村",
+    "行政村",
+    "自然村",
+    "村组",
+    "片区",
+    "分网格",
+    "网格",
+    "小组",
+    "村民小组",
+    "组",
+    "楼栋",
+    "town",
+    "village",
+    "community",
+    "area",
+    "zone",
+    "grid",
+    "group",
 ];
 const AREA_SUFFIXES: &[&str] = &["网格", "片区", "小组", "自然村", "社区", "行政村"];
 
@@ -189,11 +213,8 @@ pub fn parse(table: &Table) -> Result<SheetRoster, Vec<Problem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let title = table.rows[..header_at]
-        .iter()
-        .flat_map(|r| r.cells.iter())
-        .map(|c| normalize(&c.text))
-        .find(|t| !t.is_empty());
+    let title =
+        table.rows[..header_at].iter().flat_map(|r| r.cells.iter()).map(|c| normalize(&c.text)).find(|t| !t.is_empty());
     let mut reader = RowReader::new(&cols);
     for row in &table.rows[header_at + 1..] {
         reader.read(row.number, &row.cells);
@@ -245,6 +266,14 @@ impl<'a> RowReader<'a> {
 
     fn problem(&mut self, row: u32, f: Field, value: &str, code: &'static str, problem: String, fix: &str) {
         self.problems.push(Problem::new(row, &self.cols.name(f), value, code, problem, fix));
+    }
+
+    /// A phone number, if the cell has one; a malformed one is a problem.
+    fn phone(&mut self, row: u32, f: Field, text: &str) -> Option<Phone> {
+        if text.is_empty() {
+            return None;
+        }
+        Phone::parse(text).inspect_err(|e| self.problem(row, f, text, "phone_malformed", e.to_string(), PHONE_FIX)).ok()
     }
 
     fn read(&mut self, row: u32, cells: &[Cell]) {
@@ -345,20 +374,18 @@ impl<'a> RowReader<'a> {
         if name.is_empty() {
             return;
         }
-        let phone = match phone.is_empty() {
-            true => None,
-            false => match Phone::parse(&phone) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    self.problem(row, Field::GridMemberPhone, &phone, "phone_malformed", e.to_string(), PHONE_FIX);
-                    None
-                }
-            },
-        };
+        let phone = self.phone(row, Field::GridMemberPhone, &phone);
         match self.grid_members.get(path) {
             Some((other, _, first)) if *other != name => {
                 let problem = format!("{} has grid member {other} on row {first} and {name} here", show_path(path));
-                self.problem(row, Field::GridMember, &name, "grid_member_conflict", problem, "one grid member per grid: keep one name");
+                self.problem(
+                    row,
+                    Field::GridMember,
+                    &name,
+                    "grid_member_conflict",
+                    problem,
+                    "one grid member per grid: keep one name",
+                );
             }
             Some(_) => {}
             None => {
@@ -375,16 +402,7 @@ impl<'a> RowReader<'a> {
         let id_number = self.id_number(row, cells);
         let phone_text: String = self.text(cells, Field::Phone);
         let phone_text = phone_text.split([',', '，', '/', '、', ';', '；']).next().unwrap_or("").replace(' ', "");
-        let phone = match phone_text.is_empty() {
-            true => None,
-            false => match Phone::parse(&phone_text) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    self.problem(row, Field::Phone, &phone_text, "phone_malformed", e.to_string(), PHONE_FIX);
-                    None
-                }
-            },
-        };
+        let phone = self.phone(row, Field::Phone, &phone_text);
         let birth = self.text(cells, Field::Birth);
         let birth_cell = cell(cells, self.cols.fields.get(&Field::Birth).copied());
         let birth_year = match (birth.is_empty(), birth_year(&birth, birth_cell.is_some_and(|c| c.number))) {
@@ -401,14 +419,28 @@ impl<'a> RowReader<'a> {
             && y != id_number.birth_year()
         {
             let problem = format!("the birth year is {y} but the ID number says {}", id_number.birth_year());
-            self.problem(row, Field::Birth, &birth, "birth_date_mismatch", problem, "check the birth date and the ID number");
+            self.problem(
+                row,
+                Field::Birth,
+                &birth,
+                "birth_date_mismatch",
+                problem,
+                "check the birth date and the ID number",
+            );
         }
         let (mut flags, status) = (Flags::default(), self.text(cells, Field::Status));
         if !status.is_empty() && !PLAIN.contains(&status.as_str()) {
             flags = flags_in(&status);
             if flags == Flags::default() {
                 let fix = "write 外出 (away), 卧床 (bedridden) or 流动人口 (migrant), several separated by 、, or leave it blank";
-                self.problem(row, Field::Status, &status, "status_unknown", "this status is not one Muster knows".into(), fix);
+                self.problem(
+                    row,
+                    Field::Status,
+                    &status,
+                    "status_unknown",
+                    "this status is not one Muster knows".into(),
+                    fix,
+                );
             }
         }
         let mut note = self.text(cells, Field::Note);
@@ -419,8 +451,17 @@ impl<'a> RowReader<'a> {
             migrant: from_note.migrant && !flags.migrant,
         };
         if inferred != Flags::default() {
-            self.notices.push(Notice { row, column: self.cols.name(Field::Note), value: note.clone(), flags: inferred });
-            flags = Flags { away: flags.away || inferred.away, bedridden: flags.bedridden || inferred.bedridden, migrant: flags.migrant || inferred.migrant };
+            self.notices.push(Notice {
+                row,
+                column: self.cols.name(Field::Note),
+                value: note.clone(),
+                flags: inferred,
+            });
+            flags = Flags {
+                away: flags.away || inferred.away,
+                bedridden: flags.bedridden || inferred.bedridden,
+                migrant: flags.migrant || inferred.migrant,
+            };
         }
         for &c in &self.cols.extra {
             let v = cell(cells, Some(c)).map(|c| normalize(&c.text)).unwrap_or_default();
@@ -429,14 +470,29 @@ impl<'a> RowReader<'a> {
                 note = format!("{note}{sep}{}: {v}", self.cols.header(c));
             }
         }
-        (!name.is_empty()).then(|| SheetResident { row, name, birth_year: id_number.birth_year(), id_number, phone, flags, note })
+        (!name.is_empty()).then(|| SheetResident {
+            row,
+            name,
+            birth_year: id_number.birth_year(),
+            id_number,
+            phone,
+            flags,
+            note,
+        })
     }
 
     fn id_number(&mut self, row: u32, cells: &[Cell]) -> Option<IdNumber> {
         let c = cell(cells, self.cols.fields.get(&Field::IdNumber).copied()).cloned().unwrap_or_default();
         let raw: String = normalize(&c.text).chars().filter(|c| !c.is_whitespace() && !"'\"`".contains(*c)).collect();
         if raw.is_empty() {
-            self.problem(row, Field::IdNumber, "", "id_missing", "the ID number is blank".into(), "write the 18-character ID number");
+            self.problem(
+                row,
+                Field::IdNumber,
+                "",
+                "id_missing",
+                "the ID number is blank".into(),
+                "write the 18-character ID number",
+            );
             return None;
         }
         let shown = mask(&raw);
@@ -459,7 +515,9 @@ impl<'a> RowReader<'a> {
             self.problem(row, Field::IdNumber, &shown, "id_number_shortened", problem, fix);
         } else {
             let fix = match problem {
-                IdNumberError::CheckDigit { .. } => "compare the number with the ID card: one of the digits is mistyped",
+                IdNumberError::CheckDigit { .. } => {
+                    "compare the number with the ID card: one of the digits is mistyped"
+                }
                 _ => "write the 18-character number from the ID card (digits, and X as the last character only)",
             };
             self.problem(row, Field::IdNumber, &shown, "id_invalid", problem.to_string(), fix);
@@ -525,7 +583,9 @@ fn mask(raw: &str) -> String {
 fn excel_shortened(c: &Cell, raw: &str, problem: &IdNumberError) -> bool {
     let digits = raw.chars().filter(char::is_ascii_digit).count();
     let scientific = raw.contains(['E', 'e']) && raw.contains('.') && digits >= 3;
-    (c.number && digits >= 15) || scientific || (matches!(problem, IdNumberError::CheckDigit { .. }) && raw.ends_with("000"))
+    (c.number && digits >= 15)
+        || scientific
+        || (matches!(problem, IdNumberError::CheckDigit { .. }) && raw.ends_with("000"))
 }
 
 fn flags_in(text: &str) -> Flags {
@@ -568,7 +628,9 @@ mod tests {
 
     #[test]
     fn birth_dates_come_in_many_shapes() {
-        for (s, y) in [("1949-12-31", 1949), ("1949.12", 1949), ("19491231", 1949), ("1949年12月", 1949), ("1949", 1949)] {
+        for (s, y) in
+            [("1949-12-31", 1949), ("1949.12", 1949), ("19491231", 1949), ("1949年12月", 1949), ("1949", 1949)]
+        {
             assert_eq!(birth_year(s, false), Some(y), "{s}");
         }
         assert_eq!(birth_year("18264", true), Some(1950));

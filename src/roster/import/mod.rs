@@ -74,6 +74,9 @@ pub struct Counts {
     pub unchanged: usize,
 }
 
+/// How many statuses read from notes the text report lists.
+const SHOWN_NOTICES: usize = 20;
+
 /// What an import did (or, on a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Report {
@@ -90,18 +93,28 @@ pub struct Report {
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let line = |c: &Counts| format!("{} added, {} changed, {} removed, {} unchanged", c.added, c.changed, c.removed, c.unchanged);
+        let line = |c: &Counts| {
+            format!("{} added, {} changed, {} removed, {} unchanged", c.added, c.changed, c.removed, c.unchanged)
+        };
         writeln!(f, "residents:  {}", line(&self.residents))?;
         if self.kept_for_history > 0 {
-            writeln!(f, "            {} of the removed are kept, marked removed: actions record them", self.kept_for_history)?;
+            writeln!(
+                f,
+                "            {} of the removed are kept, marked removed: actions record them",
+                self.kept_for_history
+            )?;
         }
         writeln!(f, "households: {}", line(&self.households))?;
         writeln!(f, "areas:      {}", line(&self.areas))?;
         writeln!(f, "grid members added: {}", self.grid_members_added)?;
         if !self.flags_from_notes.is_empty() {
             writeln!(f, "statuses read from notes ({}), please confirm:", self.flags_from_notes.len())?;
-            for n in &self.flags_from_notes {
+            // The first few here; the web page and the JSON report list them all.
+            for n in self.flags_from_notes.iter().take(SHOWN_NOTICES) {
                 writeln!(f, "  row {}, {} [{}]: {}", n.row, n.column, n.value, export::status(n.flags))?;
+            }
+            if self.flags_from_notes.len() > SHOWN_NOTICES {
+                writeln!(f, "  … and {} more", self.flags_from_notes.len() - SHOWN_NOTICES)?;
             }
         }
         Ok(())

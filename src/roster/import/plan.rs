@@ -125,7 +125,13 @@ pub fn plan(current: &RosterParts, keep: &Keep, sheet: &SheetRoster) -> Plan {
                 Some(&i) => i,
                 None => {
                     let id = node_ids.next();
-                    let node = AreaNode { id, parent: Some(parent), level: level_name.clone(), name: name.clone(), staff_id: None };
+                    let node = AreaNode {
+                        id,
+                        parent: Some(parent),
+                        level: level_name.clone(),
+                        name: name.clone(),
+                        staff_id: None,
+                    };
                     parts.nodes.push(node);
                     children.insert((parent, name.clone()), parts.nodes.len() - 1);
                     parts.nodes.len() - 1

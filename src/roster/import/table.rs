@@ -86,10 +86,11 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ImportError> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
     let names = book.sheet_names();
     let name = match sheet {
-        Some(s) => names.iter().find(|n| n.as_str() == s).cloned().ok_or_else(|| ImportError::NoSuchSheet {
-            sheet: s.to_owned(),
-            sheets: names.clone(),
-        })?,
+        Some(s) => names
+            .iter()
+            .find(|n| n.as_str() == s)
+            .cloned()
+            .ok_or_else(|| ImportError::NoSuchSheet { sheet: s.to_owned(), sheets: names.clone() })?,
         None => names.first().cloned().ok_or_else(|| ImportError::Unreadable("the workbook has no sheet".into()))?,
     };
     let range = book.worksheet_range(&name).map_err(unreadable)?;

@@ -122,12 +122,10 @@ fn every_problem_is_reported_at_its_row_and_column() {
         id("11011719900105007"),
         id("11011719900105008"),
     );
-    let Err(ImportError::Invalid(problems)) = read_sheet(csv.as_bytes(), Format::Csv, &ReadOptions::default())
-    else {
+    let Err(ImportError::Invalid(problems)) = read_sheet(csv.as_bytes(), Format::Csv, &ReadOptions::default()) else {
         panic!("problems expected")
     };
-    let found: Vec<(u32, &str, &str)> =
-        problems.iter().map(|p| (p.row, p.column.as_str(), p.code.as_str())).collect();
+    let found: Vec<(u32, &str, &str)> = problems.iter().map(|p| (p.row, p.column.as_str(), p.code.as_str())).collect();
     assert_eq!(
         found,
         [
@@ -152,7 +150,10 @@ fn a_sheet_without_the_needed_columns_says_which() {
     else {
         panic!("problems expected")
     };
-    assert_eq!((problems[0].row, problems[0].column.as_str(), problems[0].code.as_str()), (1, "户号", "column_missing"));
+    assert_eq!(
+        (problems[0].row, problems[0].column.as_str(), problems[0].code.as_str()),
+        (1, "户号", "column_missing")
+    );
 }
 
 #[test]
