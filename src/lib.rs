@@ -2,6 +2,7 @@
 //! action must reach all of them tonight.
 //!
 //! # Layout
+//! - [`auth`]: sessions, pairing codes, passwords, sign-in limits, the audit log.
 //! - [`roster`]: grids, households, residents, staff, sampling points; the rules of the model.
 //! - [`action`]: actions, the one event type, the pure fold into live state, the views.
 //! - [`store`]: the storage trait, the SQLite backend and the group-commit writer.
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod action;
+pub mod auth;
 pub mod demo;
 pub mod http;
 pub mod live;
@@ -51,8 +53,10 @@ pub async fn serve(
 
     let (writer, writer_task) = store::writer::Writer::spawn(store.clone(), hub.clone());
     let (stop, stopped) = watch::channel(false);
-    let state = http::AppState { store, hub, writer, metrics: http::metrics_handle(), shutdown: stopped };
-    let app = http::router(state);
+    let auth = Arc::new(auth::Auth::new(store.accounts()));
+    tokio::spawn(sync_revocations(auth.clone(), stopped.clone()));
+    let state = http::AppState { store, hub, writer, auth, metrics: http::metrics_handle(), shutdown: stopped };
+    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -62,6 +66,20 @@ pub async fn serve(
     // Every handle to the writer was in the router, now dropped: the task drains and ends.
     let _ = writer_task.await;
     Ok(())
+}
+
+/// Every two seconds, drops sessions other nodes revoked (one node revokes at once).
+async fn sync_revocations(auth: Arc<auth::Auth>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = auth.sync_revocations().await {
+            tracing::warn!(error = %e, "could not read revoked sessions; will retry");
+        }
+    }
 }
 
 /// Raises this process's open-file soft limit to the hard limit (each socket is a file

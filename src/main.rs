@@ -174,12 +174,18 @@ async fn main() -> anyhow::Result<()> {
             );
             let listener = bind(&addr).await?;
             let base = format!("http://{}", listener.local_addr()?);
-            print_links(&roster, &base);
+            let auth = muster::auth::Auth::new(store.accounts());
+            print_links(&roster, &auth, &base).await?;
+            // The drill's phones and points, signed in the way a paired phone is.
+            let mut tokens = std::collections::HashMap::new();
+            for s in roster.staff() {
+                tokens.insert(s.id, auth.issue(s.id, "demo drill").await?.1);
+            }
             let server = tokio::spawn(muster::serve(store, listener, shutdown_signal()));
             if no_drill {
-                open_action(&roster, &base, action.id).await?;
+                open_action(&roster, &tokens, &base, action.id).await?;
             } else {
-                let opts = drill::DrillOptions { base_url: base.clone(), action_id: action.id, speed, seed };
+                let opts = drill::DrillOptions { base_url: base.clone(), tokens, action_id: action.id, speed, seed };
                 tokio::spawn(async move {
                     let report = drill::run(roster, opts).await;
                     println!("drill finished: {} requests recorded, {} refused", report.posted, report.failed);
@@ -191,8 +197,8 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One sign-in link per role, so a person can try each screen.
-fn print_links(roster: &muster::roster::Roster, base: &str) {
+/// One pairing link per role, so a person can bring a browser into service as each.
+async fn print_links(roster: &muster::roster::Roster, auth: &muster::auth::Auth, base: &str) -> anyhow::Result<()> {
     use muster::roster::Role;
     let labels = [
         (Role::Chief, "command centre"),
@@ -203,21 +209,29 @@ fn print_links(roster: &muster::roster::Roster, base: &str) {
         (Role::Medic, "home-visit team"),
         (Role::Admin, "administrator"),
     ];
-    println!("sign-in links (one per role):");
+    let admin = roster.staff().iter().find(|s| s.role == Role::Admin).map_or(0, |s| s.id);
+    println!("pairing links (one per role; each works once, for 24 hours):");
     for (role, label) in labels {
         if let Some(s) = roster.staff().iter().find(|s| s.role == role) {
-            println!("  {label} ({}) staff #{}: {base}/?token={}", role.as_str(), s.id, s.token.0);
+            let (code, _) = auth.create_pairing(s.id, admin).await?;
+            println!("  {label} ({}) staff #{}: {base}/pair.html?code={code}", role.as_str(), s.id);
         }
     }
+    Ok(())
 }
 
 /// With `--no-drill` the action is opened by the chief through the API, as in real use.
-async fn open_action(roster: &muster::roster::Roster, base: &str, action: i64) -> anyhow::Result<()> {
+async fn open_action(
+    roster: &muster::roster::Roster,
+    tokens: &std::collections::HashMap<i64, String>,
+    base: &str,
+    action: i64,
+) -> anyhow::Result<()> {
     let chief = roster.staff().iter().find(|s| s.role == muster::roster::Role::Chief).context("no chief")?;
     let body = serde_json::json!({ "events": [{ "id": uuid::Uuid::now_v7(), "type": "action_opened" }] });
     let response = reqwest::Client::new()
         .post(format!("{base}/api/actions/{action}/events"))
-        .bearer_auth(&chief.token.0)
+        .bearer_auth(&tokens[&chief.id])
         .json(&body)
         .send()
         .await?;

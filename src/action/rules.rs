@@ -17,7 +17,9 @@ pub enum Rejection {
     UnknownIdNumber,
     #[error("resident {0} lives outside the area this action covers; send them to the point serving their own grid")]
     OutOfScope(ResidentId),
-    #[error("resident {0} was removed from the roster; if they are back, add them to the roster sheet and import it again")]
+    #[error(
+        "resident {0} was removed from the roster; if they are back, add them to the roster sheet and import it again"
+    )]
     Removed(ResidentId),
     #[error("sampling point {0} does not take part in this action")]
     UnknownPoint(PointId),

@@ -6,7 +6,8 @@
 //! times are the drill's simulated clock, so the live screen shows the night's own pace.
 
 use super::Rng;
-use crate::roster::{Role, Roster};
+use crate::roster::{Role, Roster, StaffId};
+use std::collections::HashMap;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,8 @@ const CONCURRENCY: usize = 32;
 #[derive(Debug, Clone)]
 pub struct DrillOptions {
     pub base_url: String,
+    /// A signed-in session per staff member who acts in the drill.
+    pub tokens: HashMap<StaffId, String>,
     pub action_id: i64,
     /// Simulated seconds per real second.
     pub speed: f64,
@@ -71,7 +74,7 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
             .staff()
             .iter()
             .find(|s| s.role == role && (point.is_none() || s.point_id == point))
-            .map(|s| s.token.0.clone())
+            .and_then(|s| opts.tokens.get(&s.id).cloned())
             .unwrap_or_default()
     };
     let chief = token_of(Role::Chief, None);
@@ -90,7 +93,7 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
         let point = roster.points().iter().find(|p| p.nodes.contains(&grid.id)).map_or(1, |p| p.id);
         if r.flags.away {
             let t = 60.0 + rng.unit() * 1800.0;
-            let member = grid.staff_id.and_then(|s| roster.staff_member(s)).map(|s| s.token.0.clone());
+            let member = grid.staff_id.and_then(|s| opts.tokens.get(&s).cloned());
             steps.push(Step {
                 at: t,
                 token: member.unwrap_or_else(|| chief.clone()),

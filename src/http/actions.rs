@@ -5,6 +5,8 @@ use super::extract::{ApiJson, Caller};
 use super::{ApiError, AppState};
 use crate::action::event::to_log_precision;
 use crate::action::view::{Snapshot, Totals};
+use crate::action::ActionState;
+use crate::live::ActionCell;
 use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::store::writer::Outcome;
@@ -28,7 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/actions/{id}/live", get(live))
 }
 
-/// Who may record which kind of event (scope within the area tree comes with accounts).
+/// Who may record which kind of event; where in the roster is checked by [`authorize`].
 fn may_record(role: Role, body: &EventBody) -> bool {
     use Role::*;
     match body {
@@ -41,19 +43,62 @@ fn may_record(role: Role, body: &EventBody) -> bool {
     }
 }
 
+/// Whether the caller may record this event in this action: their role, and their part of
+/// the roster (a grid member their own grids, an operator their own point). Unknown
+/// residents are left to the rules, which answer `unknown_resident`.
+fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(), ApiError> {
+    let role = caller.staff.role;
+    let denied = |why: String| Err(ApiError::OutOfScope(why));
+    if !may_record(role, body) {
+        return Err(ApiError::Forbidden(role.as_str()));
+    }
+    let roster = &state.roster;
+    let scope = &caller.scope;
+    let resident_covered = |id: i64| roster.resident_idx(id).is_none_or(|i| scope.covers_resident(roster, i));
+    match body {
+        EventBody::ActionOpened | EventBody::ActionClosed => {
+            let covered = state.action.scope.iter().filter_map(|n| roster.node_idx(*n)).all(|i| scope.covers_node(roster, i));
+            if !covered {
+                return denied("this action covers areas outside yours; its chief opens and closes it".into());
+            }
+        }
+        EventBody::ResidentSampled { resident_id, point_id, .. } => {
+            if role == Role::Operator && scope.point != Some(*point_id) {
+                return denied(format!("you record samples for your own point, not point {point_id}"));
+            }
+            if role != Role::Operator && !resident_covered(*resident_id) {
+                return denied(format!("resident {resident_id} is not in the area you answer for"));
+            }
+        }
+        EventBody::ExemptionSet { resident_id, .. } | EventBody::ExemptionCleared { resident_id } => {
+            if !resident_covered(*resident_id) {
+                return denied(format!("resident {resident_id} is not in the area you answer for"));
+            }
+        }
+        EventBody::Correction { target_seq, .. } => {
+            if role == Role::Operator && state.sample_point(*target_seq).is_some_and(|p| scope.point != Some(p)) {
+                return denied(format!("sample {target_seq} was taken at another point; its operator corrects it"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Device times further ahead of the server than this are refused as a wrong clock.
 const CLOCK_SKEW: time::Duration = time::Duration::hours(24);
 
 fn new_event(
     caller: &Caller,
-    action_id: ActionId,
+    cell: &ActionCell,
     client_id: Uuid,
     device_time: Option<OffsetDateTime>,
     body: EventBody,
 ) -> Result<NewEvent, ApiError> {
-    if !may_record(caller.0.role, &body) {
-        return Err(ApiError::Forbidden(caller.0.role.as_str()));
-    }
+    let action_id = {
+        let state = cell.state();
+        authorize(caller, &state, &body)?;
+        state.action.id
+    };
     let server_time = to_log_precision(OffsetDateTime::now_utc());
     let device_time = device_time.map_or(server_time, to_log_precision);
     if device_time > server_time + CLOCK_SKEW {
@@ -62,11 +107,15 @@ fn new_event(
             message: "device_time is more than a day ahead of the server: check the phone's clock".into(),
         });
     }
-    Ok(NewEvent { action_id, client_id, actor: caller.0.id, device_time, server_time, body })
+    Ok(NewEvent { action_id, client_id, actor: caller.staff.id, device_time, server_time, body })
 }
 
-fn action_cell(state: &AppState, id: ActionId) -> Result<Arc<crate::live::ActionCell>, ApiError> {
-    state.hub.get(id).ok_or_else(|| ApiError::NotFound { what: "action", id: id.to_string() })
+/// The action if the caller may know it exists: otherwise 404, as for an unknown one.
+fn action_cell(state: &AppState, caller: &Caller, id: ActionId) -> Result<Arc<ActionCell>, ApiError> {
+    let not_found = || ApiError::NotFound { what: "action", id: id.to_string() };
+    let cell = state.hub.get(id).ok_or_else(not_found)?;
+    let visible = caller.scope.sees(&state.hub.roster, &cell.state().action);
+    if visible { Ok(cell) } else { Err(not_found()) }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -78,29 +127,23 @@ pub struct ActionSummary {
     pub totals: Totals,
 }
 
-/// Every action, with its phase and totals.
+/// The actions the caller has a part in, with phase and totals (of their part).
 #[utoipa::path(get, path = "/api/actions", responses((status = 200, body = Vec<ActionSummary>)))]
-pub async fn list_actions(State(state): State<AppState>, _caller: Caller) -> Json<Vec<ActionSummary>> {
+pub async fn list_actions(State(state): State<AppState>, caller: Caller) -> Json<Vec<ActionSummary>> {
+    let roster = &state.hub.roster;
     let summaries = state
         .hub
         .ids()
         .into_iter()
-        .filter_map(|id| state.hub.get(id))
+        .filter_map(|id| action_cell(&state, &caller, id).ok())
         .map(|cell| {
-            let s = cell.state();
-            let snap_totals = Totals {
-                target: s.totals.target,
-                sampled: s.totals.sampled,
-                exempt: s.totals.exempt,
-                missing: s.totals.missing(),
-                scans: s.scans,
-            };
-            let phase = serde_json::to_value(s.phase).ok().and_then(|v| v.as_str().map(String::from));
+            let snapshot = caller.scope.snapshot(roster, cell.state().snapshot());
+            let phase = serde_json::to_value(snapshot.pace.phase).ok().and_then(|v| v.as_str().map(String::from));
             ActionSummary {
-                action: s.action.clone(),
                 phase: phase.unwrap_or_default(),
-                seq: s.seq,
-                totals: snap_totals,
+                seq: snapshot.seq,
+                totals: snapshot.totals,
+                action: snapshot.action,
             }
         })
         .collect();
@@ -130,6 +173,9 @@ pub async fn create_action(
     caller.require(&[Role::Admin, Role::Chief])?;
     let roster = &state.hub.roster;
     let invalid = |field: &str, message: String| ApiError::InvalidField { field: field.into(), message };
+    if let Some(n) = body.scope.iter().find(|n| roster.node_idx(**n).is_some_and(|i| !caller.scope.covers_node(roster, i))) {
+        return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
+    }
     if body.name.trim().is_empty() {
         return Err(invalid("name", "give the action a name, e.g. 第3轮全员核酸".into()));
     }
@@ -160,10 +206,11 @@ pub async fn create_action(
 #[utoipa::path(get, path = "/api/actions/{id}", params(("id" = i64, Path)), responses((status = 200, body = Snapshot)))]
 pub async fn get_action(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<ActionId>,
 ) -> Result<Json<Snapshot>, ApiError> {
-    Ok(Json(action_cell(&state, id)?.state().snapshot()))
+    let snapshot = action_cell(&state, &caller, id)?.state().snapshot();
+    Ok(Json(caller.scope.snapshot(&state.hub.roster, snapshot)))
 }
 
 /// One event of a batch: its client-made id, when the person acted, and what happened.
@@ -236,13 +283,13 @@ pub async fn post_events(
     Path(id): Path<ActionId>,
     ApiJson(body): ApiJson<EventsIn>,
 ) -> Result<Json<EventsOut>, ApiError> {
-    action_cell(&state, id)?;
+    let cell = action_cell(&state, &caller, id)?;
     tracing::Span::current().record("events", body.events.len());
     let ids: Vec<Uuid> = body.events.iter().map(|e| e.id).collect();
     let events = body
         .events
         .into_iter()
-        .map(|e| new_event(&caller, id, e.id, e.device_time, e.body))
+        .map(|e| new_event(&caller, &cell, e.id, e.device_time, e.body))
         .collect::<Result<Vec<_>, _>>()?;
     let outcomes = state.writer.append(events).await?;
     Ok(Json(EventsOut { results: ids.into_iter().zip(outcomes).map(|(i, o)| result(i, o)).collect() }))
@@ -291,7 +338,7 @@ pub async fn post_scan(
     Path(id): Path<ActionId>,
     ApiJson(body): ApiJson<ScanIn>,
 ) -> Result<Response, ApiError> {
-    action_cell(&state, id)?;
+    let cell = action_cell(&state, &caller, id)?;
     let roster = state.hub.roster.clone();
     let resident_id = match (body.resident_id, &body.id_number) {
         (Some(r), None) => r,
@@ -313,7 +360,7 @@ pub async fn post_scan(
     };
     let sampled =
         EventBody::ResidentSampled { resident_id, point_id: body.point_id, at_home: body.at_home, tube: body.tube };
-    let event = new_event(&caller, id, body.id, body.device_time, sampled)?;
+    let event = new_event(&caller, &cell, body.id, body.device_time, sampled)?;
     let outcome = state.writer.append(vec![event]).await?.remove(0);
     let resident = roster
         .resident_idx(resident_id)
@@ -385,16 +432,27 @@ pub async fn missing(
             message: "cursor must be the `next` value of the previous page".into(),
         })?,
     };
-    let cell = action_cell(&state, id)?;
-    let s = cell.state();
+    let cell = action_cell(&state, &caller, id)?;
+    let (residents, next) = missing_page(&cell.state(), &caller, after, limit);
+    let unmasked = residents.iter().filter(|r| r.phone.as_deref().is_some_and(|p| !p.contains('*'))).count();
+    if unmasked > 0 {
+        let detail = format!("missing list of action {id}: {unmasked} phone numbers");
+        state.auth.audit(caller.staff.id, "read_phones", &detail).await?;
+    }
+    Ok(Json(MissingPage { residents, next }))
+}
+
+/// One page of the missing residents the caller answers for, from `after` (a roster index).
+fn missing_page(s: &ActionState, caller: &Caller, after: usize, limit: usize) -> (Vec<MissingResident>, Option<String>) {
     let roster = &s.roster;
-    let own_only = caller.0.role == Role::GridMember;
-    let show_phone = matches!(caller.0.role, Role::Chief | Role::GridMember);
+    // Phones are shown whole to those who must call: the chief, and a grid member for
+    // their own residents. Each such read is audited below.
+    let show_phone = matches!(caller.staff.role, Role::Chief | Role::GridMember);
     let mut residents = Vec::with_capacity(limit);
     let mut next = None;
     for idx in s.missing().skip_while(|i| *i < after) {
         let staff = s.responsible_staff(idx);
-        if own_only && staff != Some(caller.0.id) {
+        if !caller.scope.covers_resident(roster, idx) {
             continue;
         }
         if residents.len() == limit {
@@ -415,7 +473,7 @@ pub async fn missing(
             bedridden: r.flags.bedridden,
         });
     }
-    Ok(Json(MissingPage { residents, next }))
+    (residents, next)
 }
 
 #[derive(Deserialize)]
@@ -431,12 +489,17 @@ pub struct LiveQuery {
     responses((status = 101, description = "switching to the WebSocket protocol")))]
 pub async fn live(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<ActionId>,
     Query(q): Query<LiveQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let cell = action_cell(&state, id)?;
-    let shutdown = state.shutdown.clone();
-    Ok(ws.on_upgrade(move |socket| crate::live::ws::serve(socket, cell, q.after, shutdown)))
+    let cell = action_cell(&state, &caller, id)?;
+    let subscriber = crate::live::ws::Subscriber {
+        scope: caller.scope,
+        session: caller.session.id,
+        auth: state.auth.clone(),
+        shutdown: state.shutdown.clone(),
+    };
+    Ok(ws.on_upgrade(move |socket| crate::live::ws::serve(socket, cell, q.after, subscriber)))
 }

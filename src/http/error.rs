@@ -16,6 +16,14 @@ pub enum ApiError {
     Unauthorized,
     #[error("your role ({0}) may not do this")]
     Forbidden(&'static str),
+    #[error("{0}")]
+    OutOfScope(String),
+    #[error("this code has expired or was already used; ask your chief for a new one")]
+    PairingCodeInvalid,
+    #[error("the phone number or the password is wrong")]
+    SignInFailed,
+    #[error("too many attempts; wait {0} seconds and try again")]
+    TooManyAttempts(u64),
     #[error("{what} {id} does not exist")]
     NotFound { what: &'static str, id: String },
     #[error("the request body is not valid JSON: {0}")]
@@ -32,6 +40,10 @@ pub enum ApiError {
         "event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event"
     )]
     IdReused { index: usize, client_id: uuid::Uuid, action_id: i64 },
+    #[error("the roster sheet has {} problem(s); nothing was imported: fix them in the sheet and import it again", .0.len())]
+    RosterInvalid(Vec<crate::roster::import::Problem>),
+    #[error("{0}")]
+    FileUnreadable(String),
     #[error("the database is not available; nothing was recorded, try again shortly")]
     Unavailable,
     #[error("internal error; it has been logged")]
@@ -40,14 +52,11 @@ pub enum ApiError {
 
 fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
     match r {
-    #[error("the roster sheet has {} problem(s); nothing was imported: fix them in the sheet and import it again", .0.len())]
-    RosterInvalid(Vec<crate::roster::import::Problem>),
-    #[error("{0}")]
-    FileUnreadable(String),
         Rejection::UnknownResident(_) | Rejection::UnknownIdNumber => {
             ("unknown_resident", StatusCode::UNPROCESSABLE_ENTITY)
         }
         Rejection::OutOfScope(_) => ("out_of_scope", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::Removed(_) => ("resident_removed", StatusCode::UNPROCESSABLE_ENTITY),
         Rejection::UnknownPoint(_) => ("unknown_point", StatusCode::UNPROCESSABLE_ENTITY),
         Rejection::NotOpen => ("action_not_open", StatusCode::CONFLICT),
         Rejection::Closed => ("action_closed", StatusCode::CONFLICT),
@@ -56,13 +65,16 @@ fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
         Rejection::EmptyReason => ("reason_required", StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
-        Rejection::Removed(_) => ("resident_removed", StatusCode::UNPROCESSABLE_ENTITY),
 
 impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::OutOfScope(_) => "out_of_your_scope",
+            ApiError::PairingCodeInvalid => "pairing_code_invalid",
+            ApiError::SignInFailed => "sign_in_failed",
+            ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::NotFound { .. } => "not_found",
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
@@ -70,6 +82,8 @@ impl ApiError {
             ApiError::Rejected(r) => rejection_code(r).0,
             ApiError::RejectedBatch(_) => "events_rejected",
             ApiError::IdReused { .. } => "event_id_reused",
+            ApiError::RosterInvalid(_) => "roster_invalid",
+            ApiError::FileUnreadable(_) => "file_unreadable",
             ApiError::Unavailable => "storage_unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -77,19 +91,19 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized | ApiError::PairingCodeInvalid | ApiError::SignInFailed => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::OutOfScope(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RosterInvalid(_) => "roster_invalid",
-            ApiError::FileUnreadable(_) => "file_unreadable",
             ApiError::Rejected(r) => rejection_code(r).1,
             ApiError::RejectedBatch(all) => {
                 let first = all.first().map(|(_, r)| rejection_code(r).1);
                 first.unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
             }
             ApiError::IdReused { .. } => StatusCode::CONFLICT,
+            ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,10 +117,11 @@ impl ApiError {
             ApiError::RejectedBatch(all) => json!({
                 "errors": all.iter().map(|(i, r)| json!({
                     "index": i, "code": rejection_code(r).0, "message": r.to_string()
-            ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 })).collect::<Vec<_>>()
             }),
             ApiError::IdReused { index, .. } => json!({ "index": index }),
+            ApiError::RosterInvalid(problems) => json!({ "problems": problems }),
+            ApiError::TooManyAttempts(seconds) => json!({ "retry_after": seconds }),
             _ => json!({}),
         }
     }
@@ -120,7 +135,6 @@ impl From<AppendError> for ApiError {
             AppendError::Rejected(all) => ApiError::RejectedBatch(all),
             AppendError::IdReused { index, client_id, action_id } => ApiError::IdReused { index, client_id, action_id },
             AppendError::Store(e) => {
-            ApiError::RosterInvalid(problems) => json!({ "problems": problems }),
                 tracing::error!(error = %e, "append failed");
                 ApiError::Unavailable
             }
@@ -129,20 +143,6 @@ impl From<AppendError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let message = self.to_string();
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "request failed");
-        }
-        let mut body = json!({
 impl From<crate::roster::import::ImportError> for ApiError {
     fn from(e: crate::roster::import::ImportError) -> Self {
         match e {
@@ -165,6 +165,20 @@ impl From<crate::store::import::ImportFailure> for ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = self.to_string();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let mut body = json!({
             "type": format!("https://muster.invalid/problems/{}", self.code()),
             "title": status.canonical_reason().unwrap_or("error"),
             "status": status.as_u16(),
@@ -175,6 +189,11 @@ impl From<crate::store::import::ImportFailure> for ApiError {
         if let (Value::Object(body), Value::Object(extra)) = (&mut body, self.details()) {
             body.extend(extra);
         }
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        let mut response =
+            (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+        if let ApiError::TooManyAttempts(seconds) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

@@ -3,6 +3,7 @@
 //! the accounts issue changes one file.
 
 use super::{ApiError, AppState};
+use crate::auth::{Scope, Session};
 use crate::roster::{Role, Staff};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -13,14 +14,19 @@ use serde::de::DeserializeOwned;
 /// Largest request body accepted, in bytes. A batch of a few thousand events fits.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The staff member making the request, from `Authorization: Bearer TOKEN` or, where a
-/// browser cannot set headers (WebSocket, a link opened on a phone), `?token=TOKEN`.
+/// The staff member making the request and what they answer for. The token comes from
+/// `Authorization: Bearer TOKEN` or, where a browser cannot set headers (WebSocket),
+/// `?token=TOKEN`; it names a live session (see `crate::auth`).
 #[derive(Debug, Clone)]
-pub struct Caller(pub Staff);
+pub struct Caller {
+    pub staff: Staff,
+    pub session: Session,
+    pub scope: Scope,
+}
 
 impl Caller {
     pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if allowed.contains(&self.0.role) { Ok(()) } else { Err(ApiError::Forbidden(self.0.role.as_str())) }
+        if allowed.contains(&self.staff.role) { Ok(()) } else { Err(ApiError::Forbidden(self.staff.role.as_str())) }
     }
 }
 
@@ -39,8 +45,15 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = token_from(parts).ok_or(ApiError::Unauthorized)?;
-        let staff = state.hub.roster.staff_by_token(token).ok_or(ApiError::Unauthorized)?;
-        Ok(Caller(staff.clone()))
+        let session = state.auth.verify(token).await.map_err(|e| {
+            tracing::error!(error = %e, "could not look a session up");
+            ApiError::Unavailable
+        })?;
+        let session = session.ok_or(ApiError::Unauthorized)?;
+        let roster = &state.hub.roster;
+        let staff = roster.staff_member(session.staff_id).ok_or(ApiError::Unauthorized)?.clone();
+        let scope = Scope::of(&staff, roster);
+        Ok(Caller { staff, session, scope })
     }
 }
 

@@ -4,10 +4,12 @@
 //! No SQL here and no rules of the fold.
 
 pub mod actions;
+pub mod auth;
 mod error;
 pub mod extract;
-mod web;
 pub mod import;
+pub mod staff;
+mod web;
 
 pub use error::ApiError;
 
@@ -34,6 +36,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hub: Arc<Hub>,
     pub writer: Writer,
+    pub auth: Arc<crate::auth::Auth>,
     pub metrics: PrometheusHandle,
     /// Flips to `true` when the server is stopping: open WebSockets close on it.
     pub shutdown: watch::Receiver<bool>,
@@ -50,10 +53,20 @@ pub struct AppState {
         actions::post_scan,
         actions::missing,
         actions::live,
+        import::import_roster,
+        auth::pair,
+        auth::login,
+        auth::logout,
+        staff::list_staff,
+        staff::list_nodes,
+        staff::create_pairing_code,
+        staff::set_password,
+        staff::revoke_session,
+        staff::audit,
+        me,
         healthz,
     )
 )]
-        import::import_roster,
 pub struct ApiDoc;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -61,6 +74,9 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(actions::router())
+        .merge(import::router())
+        .merge(auth::router())
+        .merge(staff::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/healthz", get(healthz))
@@ -74,7 +90,6 @@ pub fn router(state: AppState) -> Router {
             let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
             tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("(page)"), request_id = %id)
-        .merge(import::router())
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .with_state(state)
@@ -86,18 +101,21 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-#[derive(serde::Serialize)]
-struct Me {
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Me {
     id: i64,
     name: String,
     role: crate::roster::Role,
     nodes: Vec<i64>,
     point_id: Option<i64>,
+    session_id: String,
 }
 
-async fn me(caller: extract::Caller) -> Json<Me> {
-    let s = caller.0;
-    Json(Me { id: s.id, name: s.name, role: s.role, nodes: s.nodes, point_id: s.point_id })
+/// Who this token belongs to, and their part of the roster.
+#[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me)))]
+pub async fn me(caller: extract::Caller) -> Json<Me> {
+    let s = caller.staff;
+    Json(Me { id: s.id, name: s.name, role: s.role, nodes: s.nodes, point_id: s.point_id, session_id: caller.session.id })
 }
 
 async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -7,6 +7,7 @@
 use super::ActionCell;
 use crate::action::Seq;
 use crate::action::view::{Delta, Snapshot};
+use crate::auth::{Auth, Scope};
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -27,12 +28,22 @@ pub enum LiveMessage {
     Delta(Delta),
 }
 
-/// Renders what a subscriber at `after` needs next, and the position it brings them to.
-fn next_message(cell: &ActionCell, after: Option<Seq>) -> (Utf8Bytes, Seq) {
+/// Who is watching: what they may see, and what ends the connection.
+pub struct Subscriber {
+    pub scope: Scope,
+    /// The session the socket was opened with; revoking it closes the socket at once.
+    pub session: String,
+    pub auth: Arc<Auth>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Renders what a subscriber at `after` needs next, cut to their scope, and the position
+/// it brings them to.
+fn next_message(cell: &ActionCell, after: Option<Seq>, scope: &Scope) -> (Utf8Bytes, Seq) {
     let state = cell.state();
     let message = match after.and_then(|a| state.delta(a)) {
-        Some(delta) => LiveMessage::Delta(delta),
-        None => LiveMessage::Snapshot(state.snapshot()),
+        Some(delta) => LiveMessage::Delta(scope.delta(&state.roster, delta)),
+        None => LiveMessage::Snapshot(scope.snapshot(&state.roster, state.snapshot())),
     };
     let seq = state.seq;
     drop(state);
@@ -40,11 +51,13 @@ fn next_message(cell: &ActionCell, after: Option<Seq>) -> (Utf8Bytes, Seq) {
     (text.into(), seq)
 }
 
-pub async fn serve(socket: WebSocket, cell: Arc<ActionCell>, after: Option<Seq>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(socket: WebSocket, cell: Arc<ActionCell>, after: Option<Seq>, who: Subscriber) {
     metrics::gauge!("muster_ws_connections").increment(1.0);
+    let Subscriber { scope, session, auth, mut shutdown } = who;
+    let mut revocations = auth.revocations();
     let (mut sink, mut stream) = socket.split();
     let mut position = cell.subscribe();
-    let (first, mut sent) = next_message(&cell, after);
+    let (first, mut sent) = next_message(&cell, after, &scope);
     let mut last_send = Instant::now();
     if send(&mut sink, first).await {
         loop {
@@ -55,12 +68,19 @@ pub async fn serve(socket: WebSocket, cell: Arc<ActionCell>, after: Option<Seq>,
                     Some(Ok(_)) => continue,
                 },
                 _ = shutdown.changed() => break,
+                revoked = revocations.recv() => match revoked {
+                    Ok(id) if id == session => break,
+                    Ok(_) => continue,
+                    // Missed some: ask whether ours was among them.
+                    Err(_) if auth.is_revoked(&session) => break,
+                    Err(_) => continue,
+                },
             }
             tokio::time::sleep_until(last_send + COALESCE).await;
             if *position.borrow_and_update() == sent {
                 continue;
             }
-            let (message, seq) = next_message(&cell, Some(sent));
+            let (message, seq) = next_message(&cell, Some(sent), &scope);
             if !send(&mut sink, message).await {
                 break;
             }

@@ -5,8 +5,8 @@
 //! the only way to get a `Roster`, so the rest of the code never sees one that breaks
 //! the rules.
 
-pub mod import;
 mod ids;
+pub mod import;
 
 pub use ids::{IdNumber, IdNumberError, Phone, PhoneError};
 

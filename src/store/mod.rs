@@ -2,6 +2,7 @@
 //! [`writer`] that is the only way events reach the log. SQL lives in the backend
 //! modules and nowhere else; nothing here knows about HTTP or about the fold's rules.
 
+pub mod accounts;
 pub mod import;
 pub mod postgres;
 mod rows;
@@ -36,10 +37,10 @@ pub enum StoreError {
     Conflict,
 }
 
-/// What a follower tells the writer: some action's log may have grown elsewhere.
 /// Residents named in each action's log.
 pub type NamedResidents = HashMap<ActionId, HashSet<ResidentId>>;
 
+/// What a follower tells the writer: some action's log may have grown elsewhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Wake {
     Action(ActionId),
@@ -62,13 +63,13 @@ pub trait Store: Send + Sync + 'static {
     async fn load_roster(&self) -> Result<RosterParts, StoreError>;
     /// Writes a whole roster into an empty database.
     async fn insert_roster(&self, roster: &RosterParts) -> Result<(), StoreError>;
-    async fn create_action(&self, action: &NewAction, now: OffsetDateTime) -> Result<Action, StoreError>;
     /// Writes an import's changes in one transaction, so that the stored roster becomes
     /// `next` (see `roster::import::plan`).
     async fn update_roster(&self, next: &RosterParts, changes: &RosterChanges) -> Result<(), StoreError>;
     /// The residents each action's log names (by a sample or an exemption), by action:
     /// an import keeps them, and the fold keeps counting them after they are removed.
     async fn named_residents(&self) -> Result<NamedResidents, StoreError>;
+    async fn create_action(&self, action: &NewAction, now: OffsetDateTime) -> Result<Action, StoreError>;
     async fn actions(&self) -> Result<Vec<Action>, StoreError>;
     /// Which of these client ids are already in the log, and where.
     async fn find_recorded(&self, client_ids: &[Uuid]) -> Result<Vec<Recorded>, StoreError>;
@@ -78,6 +79,8 @@ pub trait Store: Send + Sync + 'static {
     async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError>;
     /// Events of one action after `after`, in order, at most `limit`.
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError>;
+    /// The database handle for staff accounts (sessions, pairing codes, audit log).
+    fn accounts(&self) -> accounts::DbPool;
     /// Runs for as long as the database is shared, telling `wake` when another node may
     /// have appended. A database only this process writes returns at once.
     async fn follow(&self, wake: tokio::sync::mpsc::Sender<Wake>) -> Result<(), StoreError> {
@@ -98,18 +101,15 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     Ok(Arc::new(sqlite::SqliteStore::open(path).await?))
 }
 
-pub(crate) fn to_micros(t: OffsetDateTime) -> i64 {
+pub fn to_micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000) as i64
 }
 
-pub(crate) fn from_micros(us: i64) -> Result<OffsetDateTime, StoreError> {
+pub fn from_micros(us: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
         .map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
 }
 
-/// How many events each action gets in a batch.
-fn counts_by_action(events: &[NewEvent]) -> HashMap<ActionId, Seq> {
-    let mut n = HashMap::new();
 fn group_named(rows: Vec<(ActionId, ResidentId)>) -> NamedResidents {
     let mut named = NamedResidents::new();
     for (action, resident) in rows {
@@ -118,6 +118,9 @@ fn group_named(rows: Vec<(ActionId, ResidentId)>) -> NamedResidents {
     named
 }
 
+/// How many events each action gets in a batch.
+fn counts_by_action(events: &[NewEvent]) -> HashMap<ActionId, Seq> {
+    let mut n = HashMap::new();
     for e in events {
         *n.entry(e.action_id).or_insert(0) += 1;
     }

@@ -133,6 +133,10 @@ impl Store for PgStore {
         Ok(seqs)
     }
 
+    fn accounts(&self) -> super::accounts::DbPool {
+        super::accounts::DbPool::Postgres(self.pool.clone())
+    }
+
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {
         let sql = "SELECT action_id, seq, client_id, actor_id, device_time, server_time, body FROM events \
                    WHERE action_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";

@@ -129,6 +129,10 @@ impl Store for SqliteStore {
         Ok(seqs)
     }
 
+    fn accounts(&self) -> super::accounts::DbPool {
+        super::accounts::DbPool::Sqlite(self.writer.clone())
+    }
+
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {
         let sql = "SELECT action_id, seq, client_id, actor_id, device_time, server_time, body FROM events \
                    WHERE action_id = ? AND seq > ? ORDER BY seq LIMIT ?";

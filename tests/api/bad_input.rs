@@ -41,7 +41,9 @@ async fn bad_scans_get_a_clear_code_and_leave_the_log_untouched() {
     let op = app.token(Role::Operator);
 
     refused((422, "unknown_resident"), app.scan_as(&op, Uuid::now_v7(), 999_999, 1).await).await;
-    refused((422, "unknown_point"), app.scan_as(&op, Uuid::now_v7(), 2, 77).await).await;
+    let chief = app.token(Role::Chief);
+    refused((422, "unknown_point"), app.scan_as(&chief, Uuid::now_v7(), 2, 77).await).await;
+    refused((403, "out_of_your_scope"), app.scan_as(&op, Uuid::now_v7(), 2, 77).await).await;
     let body = refused((400, "invalid_json"), post_raw(&app, Some(&op), "scans", "{\"id\": ").await).await;
     assert!(body["message"].as_str().unwrap().contains("line 1"), "says where: {body}");
     let body = refused(

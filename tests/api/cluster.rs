@@ -53,16 +53,16 @@ async fn two_nodes_on_one_database_agree_with_each_other_and_with_the_log() {
     // to both nodes at once, as a phone that retries on another node would: 5,000 requests.
     let residents = app.residents(2_676);
     let scans: Vec<(i64, Uuid)> = (0..4_000).map(|i| (residents[i % residents.len()], Uuid::now_v7())).collect();
-    let token = app.token(Role::Operator);
     let tasks: Vec<_> = (0..64)
         .map(|t| {
             let mine: Vec<(usize, i64, Uuid)> =
                 scans.iter().enumerate().skip(t).step_by(64).map(|(i, (r, id))| (i, *r, *id)).collect();
-            let (app, bases, token) = (app.clone(), bases.clone(), token.clone());
+            let (app, bases) = (app.clone(), bases.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 for (i, resident, id) in mine {
                     let body = json!({ "id": id, "resident_id": resident, "point_id": app.point_of(resident) });
+                    let token = app.operator_of(app.point_of(resident));
                     let targets: &[&String] = if i % 4 == 0 { &[&bases[0], &bases[1]] } else { &[&bases[i % 2]] };
                     let sent =
                         targets.iter().map(|base| scan_with_retries(&client, base, app.action_id, &token, &body));
@@ -119,18 +119,17 @@ async fn cutting_the_nodes_database_connections_mid_load_loses_nothing_and_doubl
     let bases = [app.base.clone(), b.base.clone()];
     let acked = Arc::new(Mutex::new(Vec::<Uuid>::new()));
     let count = Arc::new(AtomicUsize::new(0));
-    let token = app.token(Role::Operator);
     let residents = app.residents(2_000);
     let tasks: Vec<_> = (0..64)
         .map(|t| {
             let mine: Vec<i64> = residents.iter().skip(t).step_by(64).copied().collect();
-            let (app, bases, token, acked, count) =
-                (app.clone(), bases.clone(), token.clone(), acked.clone(), count.clone());
+            let (app, bases, acked, count) = (app.clone(), bases.clone(), acked.clone(), count.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 for (k, resident) in mine.into_iter().enumerate() {
                     let id = Uuid::now_v7();
                     let body = json!({ "id": id, "resident_id": resident, "point_id": app.point_of(resident) });
+                    let token = app.operator_of(app.point_of(resident));
                     if scan_with_retries(&client, &bases[(t + k) % 2], app.action_id, &token, &body).await {
                         acked.lock().unwrap().push(id);
                         count.fetch_add(1, Ordering::SeqCst);

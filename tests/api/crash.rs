@@ -13,16 +13,16 @@ async fn every_acknowledged_scan_survives_a_kill_9() {
     let mut app = spawn_process().await;
     let acked = Arc::new(Mutex::new(Vec::<Uuid>::new()));
     let count = Arc::new(AtomicUsize::new(0));
-    let residents: Vec<(i64, i64)> = app.residents(2_676).into_iter().map(|r| (r, app.point_of(r))).collect();
+    let residents: Vec<(i64, i64, String)> =
+        app.residents(2_676).into_iter().map(|r| (r, app.point_of(r), app.operator_of(app.point_of(r)))).collect();
     let (base, action) = (app.base.clone(), app.action_id);
-    let token = app.token(muster::roster::Role::Operator);
     let tasks: Vec<_> = (0..64)
         .map(|i| {
-            let mine: Vec<(i64, i64)> = residents.iter().skip(i).step_by(64).copied().collect();
-            let (acked, count, base, token) = (acked.clone(), count.clone(), base.clone(), token.clone());
+            let mine: Vec<(i64, i64, String)> = residents.iter().skip(i).step_by(64).cloned().collect();
+            let (acked, count, base) = (acked.clone(), count.clone(), base.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
-                for (resident, point) in mine {
+                for (resident, point, token) in mine {
                     let id = Uuid::now_v7();
                     let body = serde_json::json!({ "id": id, "resident_id": resident, "point_id": point });
                     match client

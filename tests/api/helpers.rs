@@ -25,6 +25,8 @@ pub struct TestApp {
     pub roster: Arc<Roster>,
     pub action_id: i64,
     pub client: reqwest::Client,
+    /// A signed-in session per staff member.
+    tokens: std::collections::HashMap<i64, String>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<Result<(), muster::ServeError>>>,
     /// The server as a separate process of the real binary, for tests that kill it.
@@ -108,7 +110,13 @@ async fn spawn(as_process: bool, postgres: bool) -> TestApp {
     store.insert_roster(&village.roster).await.expect("the roster is stored");
     let action = store.create_action(&village.action, time::OffsetDateTime::now_utc()).await.expect("action");
     let roster = Arc::new(Roster::new(village.roster).expect("a valid roster"));
+    let auth = muster::auth::Auth::new(store.accounts());
+    let mut tokens = std::collections::HashMap::new();
+    for s in roster.staff() {
+        tokens.insert(s.id, auth.issue(s.id, "test").await.expect("a session").1);
+    }
     let mut app = TestApp {
+        tokens,
         base: String::new(),
         addr: "127.0.0.1:0".parse().unwrap(),
         db_url,
@@ -165,7 +173,19 @@ impl TestApp {
     }
 
     pub fn token(&self, role: Role) -> String {
-        self.roster.staff().iter().find(|s| s.role == role).expect("a staff member with the role").token.0.clone()
+        let staff = self.roster.staff().iter().find(|s| s.role == role).expect("a staff member with the role");
+        self.token_of(staff.id)
+    }
+
+    /// A new session (as if another device were paired) for one staff member.
+    pub async fn new_session(&self, staff_id: i64) -> String {
+        let store = muster::store::open(&self.db_url).await.unwrap();
+        muster::auth::Auth::new(store.accounts()).issue(staff_id, "test device").await.unwrap().1
+    }
+
+    /// The session token of one staff member.
+    pub fn token_of(&self, staff_id: i64) -> String {
+        self.tokens[&staff_id].clone()
     }
 
     /// The point serving a resident's grid (where the drill would send them).
@@ -191,7 +211,14 @@ impl TestApp {
     }
 
     pub async fn scan(&self, client_id: Uuid, resident_id: i64) -> reqwest::Response {
-        self.scan_as(&self.token(Role::Operator), client_id, resident_id, self.point_of(resident_id)).await
+        let point = self.point_of(resident_id);
+        self.scan_as(&self.operator_of(point), client_id, resident_id, point).await
+    }
+
+    /// The token of the operator working at a sampling point.
+    pub fn operator_of(&self, point: i64) -> String {
+        let op = self.roster.staff().iter().find(|s| s.role == Role::Operator && s.point_id == Some(point));
+        self.token_of(op.expect("every point has an operator").id)
     }
 
     /// Records one event (`{"type": ...}` plus its fields) with a fresh id.

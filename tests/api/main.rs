@@ -1,11 +1,14 @@
 //! Integration tests against a real server on a real database file, each test with its
 //! own database and port. `helpers` spawns the server; the other modules are the stories.
 
+mod accounts;
+mod authz;
 mod bad_input;
 mod cluster;
 mod crash;
 mod helpers;
-mod live;
-mod recording;
 mod import;
+mod live;
+mod privacy;
+mod recording;
 mod restart;

@@ -11,9 +11,9 @@ async fn state_after_a_restart_equals_state_before() {
     for r in 1..=40 {
         assert_eq!(app.scan(Uuid::now_v7(), r).await.status(), 201);
     }
-    let r = app.record(Role::GridMember, json!({ "type": "exemption_set", "resident_id": 41, "reason": "away" })).await;
+    let r = app.record(Role::Chief, json!({ "type": "exemption_set", "resident_id": 41, "reason": "away" })).await;
     assert_eq!(r.status(), 200);
-    let r = app.record(Role::Operator, json!({ "type": "correction", "target_seq": 5, "reason": "扫错人" })).await;
+    let r = app.record(Role::Chief, json!({ "type": "correction", "target_seq": 5, "reason": "扫错人" })).await;
     assert_eq!(r.status(), 200);
     let before = app.snapshot().await;
 

@@ -103,7 +103,7 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
       clearTimeout(timer);
       reject(new Error(
         `muster demo did not become ready: ${why}\n` +
-        `expected stdout lines: "listening on http://…", one with "(chief)…: http…?token=…" and one with "(operator)…: http…?token=…"; ` +
+        `expected stdout lines: "listening on http://…", one with "(chief)…: http…?code=…" and one with "(operator)…: http…?code=…"; ` +
         `seen so far: listening=${found.baseUrl ?? 'none'}, chief=${found.chief ? 'yes' : 'no'}, operator=${found.operator ? 'yes' : 'no'}\n` +
         `command: ${bin} ${args.join(' ')}\n${logs()}`,
       ));
@@ -119,8 +119,8 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
       const role = line.match(/\((chief|operator)\)[^:]*: (http\S+)/);
       if (role && !found[role[1]]) {
         const url = role[2];
-        const token = new URL(url).searchParams.get('token');
-        if (token) found[role[1]] = { url, token, line };
+        const code = new URL(url).searchParams.get('code');
+        if (code) found[role[1]] = { pairingUrl: url, code, line };
       }
       if (found.baseUrl && found.chief && found.operator) {
         clearTimeout(timer);
@@ -131,6 +131,20 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
 
   try {
     await ready;
+    // Bring each role into service as a phone would: redeem its pairing code for a token.
+    for (const who of ['chief', 'operator']) {
+      const res = await fetch(`${found.baseUrl}/api/auth/pair`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ code: found[who].code, device: 'browser test' }),
+      });
+      const body = await res.json();
+      if (res.status !== 200 || !body.token) {
+        throw new Error(`pairing the ${who} failed: HTTP ${res.status} ${JSON.stringify(body)}`);
+      }
+      found[who].token = body.token;
+      found[who].url = `${found.baseUrl}/?token=${encodeURIComponent(body.token)}`;
+    }
   } catch (err) {
     await stop();
     throw err;

@@ -1,0 +1,250 @@
+//! Who is calling. Sessions bound to a device (the token is `<id>.<secret>`; only the
+//! secret's SHA-256 is stored, compared in constant time), one-time pairing codes that
+//! bring a phone into service, passwords (argon2id, hashed off the async runtime) for
+//! staff at a computer, sign-in rate limits, revocation that reaches open WebSockets, and
+//! the audit log. It never logs a token, a code or a password, and knows nothing of HTTP.
+
+use crate::roster::StaffId;
+use crate::store::accounts::{AuditRow, DbPool, SessionRow};
+use crate::store::{to_micros, StoreError};
+use dashmap::DashMap;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use tokio::sync::broadcast;
+
+pub mod scope;
+pub use scope::Scope;
+
+/// How long a device stays signed in.
+pub const SESSION_TTL: time::Duration = time::Duration::days(14);
+/// How long a pairing code can be used: an evening's handing out of printed sheets.
+pub const PAIRING_TTL: time::Duration = time::Duration::hours(24);
+/// Pairing code letters: no 0/O, 1/I/L, so a code read aloud or typed is not misread.
+const CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789X";
+
+/// A signed-in device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub staff_id: StaffId,
+}
+
+/// A sign-in limit was reached; try again after this many seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited(pub u64);
+
+pub struct Auth {
+    db: DbPool,
+    /// Sessions this node has looked up, by id. Revocations mark them here at once;
+    /// other nodes' revocations arrive through [`Auth::sync_revocations`].
+    cache: DashMap<String, SessionRow>,
+    /// Ids of revoked sessions, for open WebSockets to close themselves.
+    revoked: broadcast::Sender<String>,
+    /// Sign-in attempts per key in the current window. A std mutex: held for a map
+    /// update only, never across an `.await`.
+    attempts: Mutex<HashMap<String, (Instant, u32)>>,
+    last_sync: Mutex<i64>,
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random source works");
+    bytes
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// `abcd efgh`, `ABCD-EFGH` and `abcdefgh` are the same code.
+fn normalize_code(code: &str) -> String {
+    code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+impl Auth {
+    pub fn new(db: DbPool) -> Self {
+        Self {
+            db,
+            cache: DashMap::new(),
+            revoked: broadcast::channel(1024).0,
+            attempts: Mutex::new(HashMap::new()),
+            last_sync: Mutex::new(to_micros(now())),
+        }
+    }
+
+    /// Signs a device in for a staff member; returns the session and its token, which is
+    /// shown once and never stored.
+    pub async fn issue(&self, staff_id: StaffId, device: &str) -> Result<(Session, String), StoreError> {
+        let id = hex(&random_bytes::<16>());
+        let secret = hex(&random_bytes::<32>());
+        let at = now();
+        let row = SessionRow {
+            id: id.clone(),
+            secret_hash: sha256(secret.as_bytes()),
+            staff_id,
+            device: device.chars().take(120).collect(),
+            created_at: to_micros(at),
+            expires_at: to_micros(at + SESSION_TTL),
+            revoked_at: None,
+        };
+        self.db.insert_session(&row).await?;
+        self.cache.insert(id.clone(), row);
+        Ok((Session { id: id.clone(), staff_id }, format!("{id}.{secret}")))
+    }
+
+    /// The session a token belongs to, if it is live.
+    pub async fn verify(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        let Some((id, secret)) = token.split_once('.') else { return Ok(None) };
+        let row = match self.cache.get(id) {
+            Some(row) => row.clone(),
+            None => match self.db.find_session(id).await? {
+                Some(row) => {
+                    self.cache.insert(id.to_owned(), row.clone());
+                    row
+                }
+                None => return Ok(None),
+            },
+        };
+        let matches: bool = sha256(secret.as_bytes()).ct_eq(&row.secret_hash).into();
+        let live = row.revoked_at.is_none() && row.expires_at > to_micros(now());
+        Ok((matches && live).then(|| Session { id: row.id, staff_id: row.staff_id }))
+    }
+
+    /// Ends a session at once, here and on open WebSockets; whether it was live.
+    pub async fn revoke(&self, session_id: &str) -> Result<bool, StoreError> {
+        let at = to_micros(now());
+        let was_live = self.db.revoke_session(session_id, at).await?;
+        self.forget(session_id, at);
+        Ok(was_live)
+    }
+
+    fn forget(&self, session_id: &str, at: i64) {
+        if let Some(mut row) = self.cache.get_mut(session_id) {
+            row.revoked_at = Some(at);
+        }
+        let _ = self.revoked.send(session_id.to_owned());
+    }
+
+    /// Picks up sessions revoked by other nodes since the last call.
+    pub async fn sync_revocations(&self) -> Result<(), StoreError> {
+        let since = *self.last_sync.lock().expect("not poisoned");
+        let at = to_micros(now());
+        // A little overlap: a revocation committed just before `since` is not missed.
+        for id in self.db.revoked_since(since - 5_000_000).await? {
+            let known_revoked = self.cache.get(&id).is_some_and(|r| r.revoked_at.is_some());
+            if !known_revoked {
+                self.forget(&id, at);
+            }
+        }
+        *self.last_sync.lock().expect("not poisoned") = at;
+        Ok(())
+    }
+
+    /// Revocations as they happen, for WebSocket sessions to watch.
+    pub fn revocations(&self) -> broadcast::Receiver<String> {
+        self.revoked.subscribe()
+    }
+
+    pub fn is_revoked(&self, session_id: &str) -> bool {
+        self.cache.get(session_id).is_none_or(|r| r.revoked_at.is_some())
+    }
+
+    /// Whose session this is (revoked or not), if it exists.
+    pub async fn session_owner(&self, session_id: &str) -> Result<Option<StaffId>, StoreError> {
+        Ok(self.db.find_session(session_id).await?.map(|r| r.staff_id))
+    }
+
+    pub async fn sessions_of(&self, staff: &[StaffId]) -> Result<Vec<SessionRow>, StoreError> {
+        self.db.sessions_of(staff, to_micros(now())).await
+    }
+
+    /// A one-time code that signs one phone in as `staff_id`: `ABCD-EFGH` (40 bits).
+    pub async fn create_pairing(&self, staff_id: StaffId, by: StaffId) -> Result<(String, OffsetDateTime), StoreError> {
+        let letters: String = random_bytes::<8>().iter().map(|b| CODE_ALPHABET[(b & 31) as usize] as char).collect();
+        let at = now();
+        let expires = at + PAIRING_TTL;
+        self.db.insert_pairing(&sha256(letters.as_bytes()), staff_id, by, to_micros(at), to_micros(expires)).await?;
+        Ok((format!("{}-{}", &letters[..4], &letters[4..]), expires))
+    }
+
+    /// Uses a pairing code to sign this device in. `None` when the code is unknown, used
+    /// or expired — deliberately the same answer, so a guesser learns nothing.
+    pub async fn redeem(&self, code: &str, device: &str) -> Result<Option<(Session, String)>, StoreError> {
+        let code = normalize_code(code);
+        match self.db.redeem_pairing(&sha256(code.as_bytes()), to_micros(now())).await? {
+            Some(staff_id) => Ok(Some(self.issue(staff_id, device).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets a staff member's password (argon2id, on a blocking thread).
+    pub async fn set_password(&self, staff_id: StaffId, password: String) -> Result<(), StoreError> {
+        use argon2::password_hash::PasswordHasher;
+        let hash = tokio::task::spawn_blocking(move || {
+            argon2::Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string())
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("password hashing stopped: {e}")))?
+        .map_err(|e| StoreError::Corrupt(format!("password hashing failed: {e}")))?;
+        self.db.set_password_hash(staff_id, &hash).await
+    }
+
+    /// Whether `password` is this staff member's. Takes as long whether or not they have
+    /// a password, so timing does not tell which accounts have one.
+    pub async fn check_password(&self, staff_id: StaffId, password: String) -> Result<bool, StoreError> {
+        use argon2::password_hash::phc::PasswordHash;
+        use argon2::password_hash::PasswordVerifier;
+        // A real hash of a random password, to verify against when there is none.
+        const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Uo2DHW3jqHbt6AJ1rWXbVLx5YHO0s0sNBn3hFF+0Uk";
+        let stored = self.db.password_hash(staff_id).await?;
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| DECOY.to_owned());
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash)
+                .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        })
+        .await
+        .unwrap_or(false);
+        Ok(known && ok)
+    }
+
+    /// Counts an attempt under `key`; refuses once `max` attempts were made in `window`.
+    pub fn limit(&self, key: &str, max: u32, window: Duration) -> Result<(), Limited> {
+        let mut attempts = self.attempts.lock().expect("not poisoned");
+        let now = Instant::now();
+        if attempts.len() > 100_000 {
+            attempts.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let (start, count) = attempts.entry(key.to_owned()).or_insert((now, 0));
+        if now.duration_since(*start) >= window {
+            *start = now;
+            *count = 0;
+        }
+        *count += 1;
+        if *count > max {
+            return Err(Limited((window - now.duration_since(*start)).as_secs().max(1)));
+        }
+        Ok(())
+    }
+
+    /// Records who did what to personal data or to accounts.
+    pub async fn audit(&self, staff_id: StaffId, what: &str, detail: &str) -> Result<(), StoreError> {
+        self.db.audit(to_micros(now()), staff_id, what, detail).await
+    }
+
+    pub async fn audit_page(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        self.db.audit_page(before, limit).await
+    }
+}

@@ -1,0 +1,283 @@
+//! Staff administration for admins and chiefs: who is on duty, pairing codes (with QR
+//! codes for a printable sheet), revoking a lost phone, passwords, and the audit log.
+//! A chief sees the staff of their own area; an admin sees everyone.
+
+use super::extract::{ApiJson, Caller};
+use super::{ApiError, AppState};
+use crate::roster::{NodeId, Role, Staff, StaffId};
+use crate::store::from_micros;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/staff", get(list_staff))
+        .route("/api/nodes", get(list_nodes))
+        .route("/api/staff/{id}/pairing-codes", post(create_pairing_code))
+        .route("/api/staff/{id}/password", put(set_password))
+        .route("/api/sessions/{id}/revoke", post(revoke_session))
+        .route("/api/audit", get(audit))
+}
+
+const MANAGERS: &[Role] = &[Role::Admin, Role::Chief];
+
+/// A staff member the caller manages, or 404 (whether others exist is not theirs to know).
+fn managed<'a>(state: &'a AppState, caller: &Caller, id: StaffId) -> Result<&'a Staff, ApiError> {
+    caller.require(MANAGERS)?;
+    let roster = &state.hub.roster;
+    roster
+        .staff_member(id)
+        .filter(|s| caller.scope.all || caller.scope.covers_staff(roster, s.id))
+        .ok_or_else(|| ApiError::NotFound { what: "staff member", id: id.to_string() })
+}
+
+fn rfc3339(us: i64) -> String {
+    from_micros(us)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NodeRef {
+    pub id: NodeId,
+    pub name: String,
+    pub level: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PointRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub device: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StaffView {
+    pub id: StaffId,
+    pub name: String,
+    pub role: Role,
+    /// Masked unless the caller is the chief or an admin.
+    pub phone: Option<String>,
+    pub nodes: Vec<NodeRef>,
+    pub point: Option<PointRef>,
+    pub sessions: Vec<SessionView>,
+}
+
+/// The staff the caller manages, with their signed-in devices.
+#[utoipa::path(get, path = "/api/staff", responses((status = 200, body = Vec<StaffView>)))]
+pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<StaffView>>, ApiError> {
+    caller.require(MANAGERS)?;
+    let roster = state.hub.roster.clone();
+    let staff: Vec<&Staff> =
+        roster.staff().iter().filter(|s| caller.scope.all || caller.scope.covers_staff(&roster, s.id)).collect();
+    let ids: Vec<StaffId> = staff.iter().map(|s| s.id).collect();
+    let sessions = state.auth.sessions_of(&ids).await?;
+    let show_phone = caller.scope.all;
+    let views = staff
+        .into_iter()
+        .map(|s| StaffView {
+            id: s.id,
+            name: s.name.clone(),
+            role: s.role,
+            phone: s.phone.as_ref().map(|p| if show_phone { p.expose().to_owned() } else { p.masked() }),
+            nodes: s
+                .nodes
+                .iter()
+                .filter_map(|n| roster.node_idx(*n).map(|i| &roster.nodes()[i]))
+                .map(|n| NodeRef { id: n.id, name: n.name.clone(), level: n.level.clone() })
+                .collect(),
+            point: s.point_id.and_then(|p| roster.point(p)).map(|p| PointRef { id: p.id, name: p.name.clone() }),
+            sessions: sessions
+                .iter()
+                .filter(|r| r.staff_id == s.id)
+                .map(|r| SessionView {
+                    id: r.id.clone(),
+                    device: r.device.clone(),
+                    created_at: rfc3339(r.created_at),
+                    expires_at: rfc3339(r.expires_at),
+                })
+                .collect(),
+        })
+        .collect();
+    if show_phone {
+        state.auth.audit(caller.staff.id, "read_phones", "staff list").await?;
+    }
+    Ok(Json(views))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NodeView {
+    pub id: NodeId,
+    pub parent: Option<NodeId>,
+    pub level: String,
+    pub name: String,
+    pub staff_id: Option<StaffId>,
+}
+
+/// The area tree the caller manages.
+#[utoipa::path(get, path = "/api/nodes", responses((status = 200, body = Vec<NodeView>)))]
+pub async fn list_nodes(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<NodeView>>, ApiError> {
+    caller.require(MANAGERS)?;
+    let roster = &state.hub.roster;
+    let nodes = roster
+        .nodes()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| caller.scope.covers_node(roster, *i))
+        .map(|(_, n)| NodeView {
+            id: n.id,
+            parent: n.parent,
+            level: n.level.clone(),
+            name: n.name.clone(),
+            staff_id: n.staff_id,
+        })
+        .collect();
+    Ok(Json(nodes))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PairingCode {
+    /// `ABCD-EFGH`: works once, until `expires_at`.
+    pub code: String,
+    /// The link the QR code holds.
+    pub url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The QR code of `url`, as SVG.
+    pub qr_svg: String,
+}
+
+/// A one-time pairing code (and its QR code) that signs one phone in as this staff member.
+#[utoipa::path(post, path = "/api/staff/{id}/pairing-codes", params(("id" = i64, Path)),
+    responses((status = 201, body = PairingCode)))]
+pub async fn create_pairing_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<StaffId>,
+) -> Result<(StatusCode, Json<PairingCode>), ApiError> {
+    let staff = managed(&state, &caller, id)?;
+    let (code, expires_at) = state.auth.create_pairing(staff.id, caller.staff.id).await?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
+    let url = format!("http://{host}/pair.html?code={code}");
+    let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;
+    let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).build();
+    state.auth.audit(caller.staff.id, "pairing_code", &format!("for staff {}", staff.id)).await?;
+    Ok((StatusCode::CREATED, Json(PairingCode { code, url, expires_at, qr_svg })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordIn {
+    pub password: String,
+}
+
+/// Sets a password for signing in at a computer (admins only).
+#[utoipa::path(put, path = "/api/staff/{id}/password", params(("id" = i64, Path)), request_body = PasswordIn,
+    responses((status = 204)))]
+pub async fn set_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<StaffId>,
+    ApiJson(body): ApiJson<PasswordIn>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let staff = managed(&state, &caller, id)?;
+    if body.password.chars().count() < 10 {
+        return Err(ApiError::InvalidField {
+            field: "password".into(),
+            message: "a password needs at least 10 characters".into(),
+        });
+    }
+    state.auth.set_password(staff.id, body.password).await?;
+    state.auth.audit(caller.staff.id, "set_password", &format!("for staff {}", staff.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs a device out at once (a lost phone): its token stops working, its open live
+/// feeds close. Staff may also end their own sessions.
+#[utoipa::path(post, path = "/api/sessions/{id}/revoke", params(("id" = String, Path)), responses((status = 204)))]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let not_found = || ApiError::NotFound { what: "session", id: id.clone() };
+    let owner = state.auth.session_owner(&id).await?.ok_or_else(not_found)?;
+    if owner != caller.staff.id {
+        managed(&state, &caller, owner).map_err(|_| not_found())?;
+    }
+    state.auth.revoke(&id).await?;
+    state.auth.audit(caller.staff.id, "revoke_session", &format!("a device of staff {owner}")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub staff_id: StaffId,
+    pub staff_name: String,
+    pub what: String,
+    pub detail: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub next: Option<String>,
+}
+
+/// Who read unmasked personal data, made pairing codes, revoked devices, set passwords.
+#[utoipa::path(get, path = "/api/audit", params(AuditQuery), responses((status = 200, body = AuditPage)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    caller.require(MANAGERS)?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let before = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::InvalidField {
+            field: "cursor".into(),
+            message: "cursor must be the `next` value of the previous page".into(),
+        })?),
+    };
+    let rows = state.auth.audit_page(before, limit).await?;
+    let roster = &state.hub.roster;
+    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id.to_string())).flatten();
+    let entries = rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            id: r.id,
+            at: rfc3339(r.at),
+            staff_id: r.staff_id,
+            staff_name: roster.staff_member(r.staff_id).map(|s| s.name.clone()).unwrap_or_default(),
+            what: r.what,
+            detail: r.detail,
+        })
+        .collect();
+    Ok(Json(AuditPage { entries, next }))
+}

@@ -1,0 +1,153 @@
+//! Persistence of staff accounts: sessions, pairing codes, password hashes and the audit
+//! log. Low-volume SQL written once for both backends: [`on_pool!`] runs the same
+//! statement (with `$n` placeholders, which SQLite reads too) on whichever pool this is.
+//! What the rows mean (hashing, expiry, rate limits) is `crate::auth`'s business.
+
+use super::StoreError;
+use sqlx::{PgPool, SqlitePool};
+
+/// A handle to the database for account data; cheap to clone.
+#[derive(Clone)]
+pub enum DbPool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Evaluates `$body` with `$p` bound to the concrete pool, once per backend.
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            DbPool::Sqlite($p) => $body,
+            DbPool::Postgres($p) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub secret_hash: Vec<u8>,
+    pub staff_id: i64,
+    pub device: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub staff_id: i64,
+    pub what: String,
+    pub detail: String,
+}
+
+const SESSION_COLUMNS: &str = "id, secret_hash, staff_id, device, created_at, expires_at, revoked_at";
+
+impl DbPool {
+    pub async fn insert_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        let sql = "INSERT INTO sessions (id, secret_hash, staff_id, device, created_at, expires_at, revoked_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        on_pool!(self, |p| sqlx::query(sql)
+            .bind(&s.id)
+            .bind(&s.secret_hash)
+            .bind(s.staff_id)
+            .bind(&s.device)
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .bind(s.revoked_at)
+            .execute(p)
+            .await
+            .map(|_| ())?);
+        Ok(())
+    }
+
+    pub async fn find_session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"));
+        Ok(on_pool!(self, |p| sqlx::query_as(sql).bind(id).fetch_optional(p).await?))
+    }
+
+    /// Live sessions (not revoked, not expired) of the given staff.
+    pub async fn sessions_of(&self, staff: &[i64], now: i64) -> Result<Vec<SessionRow>, StoreError> {
+        let mut found = Vec::new();
+        for id in staff {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions \
+                 WHERE staff_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at"
+            ));
+            let rows: Vec<SessionRow> = on_pool!(self, |p| sqlx::query_as(sql).bind(id).bind(now).fetch_all(p).await?);
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// Revokes one session; whether it was live.
+    pub async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        let sql = "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+        let n = on_pool!(self, |p| sqlx::query(sql).bind(at).bind(id).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Sessions revoked at or after `since` (for nodes to drop them from their caches).
+    pub async fn revoked_since(&self, since: i64) -> Result<Vec<String>, StoreError> {
+        let sql = "SELECT id FROM sessions WHERE revoked_at >= $1";
+        Ok(on_pool!(self, |p| sqlx::query_scalar(sql).bind(since).fetch_all(p).await?))
+    }
+
+    pub async fn insert_pairing(
+        &self,
+        code_hash: &[u8],
+        staff_id: i64,
+        by: i64,
+        at: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO pairing_codes (code_hash, staff_id, created_by, created_at, expires_at) \
+                   VALUES ($1, $2, $3, $4, $5)";
+        on_pool!(self, |p| sqlx::query(sql)
+            .bind(code_hash)
+            .bind(staff_id)
+            .bind(by)
+            .bind(at)
+            .bind(expires_at)
+            .execute(p)
+            .await
+            .map(|_| ())?);
+        Ok(())
+    }
+
+    /// Uses a pairing code: the staff member it was made for, if it is unused and not
+    /// expired. One statement, so two phones racing with one code cannot both win.
+    pub async fn redeem_pairing(&self, code_hash: &[u8], now: i64) -> Result<Option<i64>, StoreError> {
+        let sql = "UPDATE pairing_codes SET used_at = $1 \
+                   WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING staff_id";
+        Ok(on_pool!(self, |p| sqlx::query_scalar(sql).bind(now).bind(code_hash).fetch_optional(p).await?))
+    }
+
+    pub async fn set_password_hash(&self, staff_id: i64, hash: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE staff SET password_hash = $1 WHERE id = $2";
+        on_pool!(self, |p| sqlx::query(sql).bind(hash).bind(staff_id).execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
+    pub async fn password_hash(&self, staff_id: i64) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT password_hash FROM staff WHERE id = $1";
+        let found: Option<Option<String>> =
+            on_pool!(self, |p| sqlx::query_scalar(sql).bind(staff_id).fetch_optional(p).await?);
+        Ok(found.flatten())
+    }
+
+    pub async fn audit(&self, at: i64, staff_id: i64, what: &str, detail: &str) -> Result<(), StoreError> {
+        let sql = "INSERT INTO audit_log (at, staff_id, what, detail) VALUES ($1, $2, $3, $4)";
+        on_pool!(self, |p| sqlx::query(sql).bind(at).bind(staff_id).bind(what).bind(detail).execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
+    /// Newest first, before the entry `before` (exclusive) when given.
+    pub async fn audit_page(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let sql = "SELECT id, at, staff_id, what, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2";
+        let before = before.unwrap_or(i64::MAX);
+        Ok(on_pool!(self, |p| sqlx::query_as(sql).bind(before).bind(limit).fetch_all(p).await?))
+    }
+}

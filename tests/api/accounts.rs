@@ -1,0 +1,187 @@
+//! Staff accounts: pairing a phone, signing in with a password, revoking a lost phone.
+
+use crate::helpers::{next_message, spawn_app, TestApp};
+use muster::roster::Role;
+use serde_json::{json, Value};
+use sha2::Digest;
+use std::time::Duration;
+
+async fn pairing_code(app: &TestApp, staff_id: i64) -> Value {
+    let r = app
+        .client
+        .post(format!("{}/api/staff/{staff_id}/pairing-codes", app.base))
+        .bearer_auth(app.token(Role::Chief))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
+async fn pair(app: &TestApp, code: &str) -> reqwest::Response {
+    app.client.post(format!("{}/api/auth/pair", app.base)).json(&json!({ "code": code, "device": "Redmi 9A" })).send().await.unwrap()
+}
+
+async fn me(app: &TestApp, token: &str) -> reqwest::StatusCode {
+    app.client.get(format!("{}/api/me", app.base)).bearer_auth(token).send().await.unwrap().status()
+}
+
+fn grid_member(app: &TestApp) -> i64 {
+    app.roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap().id
+}
+
+#[tokio::test]
+async fn a_pairing_code_signs_one_phone_in_once() {
+    let app = spawn_app().await;
+    let member = grid_member(&app);
+    let code = pairing_code(&app, member).await;
+    let code = code["code"].as_str().unwrap();
+    assert!(code.len() == 9 && code.as_bytes()[4] == b'-', "a short code like ABCD-EFGH: {code}");
+
+    // Typed in lowercase without the dash, as an older person might.
+    let typed = code.replace('-', "").to_lowercase();
+    let paired = pair(&app, &typed).await;
+    assert_eq!(paired.status(), 200);
+    let paired: Value = paired.json().await.unwrap();
+    assert_eq!(paired["staff"]["id"], member);
+    let token = paired["token"].as_str().unwrap();
+    assert_eq!(me(&app, token).await, 200);
+
+    let again = pair(&app, code).await;
+    assert_eq!(again.status(), 401);
+    assert_eq!(again.json::<Value>().await.unwrap()["code"], "pairing_code_invalid");
+}
+
+#[tokio::test]
+async fn an_expired_pairing_code_is_refused() {
+    let app = spawn_app().await;
+    let store = muster::store::open(&app.db_url).await.unwrap();
+    let long_ago = muster::store::to_micros(time::OffsetDateTime::now_utc() - time::Duration::days(2));
+    let hash = sha2::Sha256::digest(b"OLDCODE2").to_vec();
+    store.accounts().insert_pairing(&hash, grid_member(&app), 1, long_ago, long_ago + 3_600_000_000).await.unwrap();
+    let r = pair(&app, "OLDC-ODE2").await;
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn a_revoked_phone_stops_working_at_once_and_its_live_feed_closes() {
+    let app = spawn_app().await;
+    let member = grid_member(&app);
+    let code = pairing_code(&app, member).await;
+    let paired: Value = pair(&app, code["code"].as_str().unwrap()).await.json().await.unwrap();
+    let token = paired["token"].as_str().unwrap();
+    let url = format!("ws://{}/api/actions/{}/live?token={token}", app.addr, app.action_id);
+    let mut socket = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    assert_eq!(next_message(&mut socket).await["type"], "snapshot");
+
+    let session = app.client.get(format!("{}/api/me", app.base)).bearer_auth(token).send().await.unwrap();
+    let session = session.json::<Value>().await.unwrap()["session_id"].as_str().unwrap().to_owned();
+    let revoked = app
+        .client
+        .post(format!("{}/api/sessions/{session}/revoke", app.base))
+        .bearer_auth(app.token(Role::Chief))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(me(&app, token).await, 401);
+
+    // The open socket is closed by the server, without any further event.
+    let closed = tokio::time::timeout(Duration::from_secs(2), async {
+        use futures_util::StreamExt;
+        while let Some(Ok(m)) = socket.next().await {
+            if m.is_close() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the live feed of a revoked phone closes at once");
+}
+
+#[tokio::test]
+async fn staff_at_a_computer_sign_in_with_a_password_and_guessing_is_limited() {
+    let app = spawn_app().await;
+    let chief = app.roster.staff().iter().find(|s| s.role == Role::Chief).unwrap();
+    let phone = chief.phone.as_ref().unwrap().expose().to_owned();
+    let set = app
+        .client
+        .put(format!("{}/api/staff/{}/password", app.base, chief.id))
+        .bearer_auth(app.token(Role::Admin))
+        .json(&json!({ "password": "村委会2022春" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 400, "10 characters at least");
+    let set = app
+        .client
+        .put(format!("{}/api/staff/{}/password", app.base, chief.id))
+        .bearer_auth(app.token(Role::Admin))
+        .json(&json!({ "password": "大华山村委会2022春夜" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 204);
+
+    let login = |password: &'static str| {
+        let (client, base, phone) = (app.client.clone(), app.base.clone(), phone.clone());
+        async move {
+            client.post(format!("{base}/api/auth/login")).json(&json!({ "phone": phone, "password": password })).send().await.unwrap()
+        }
+    };
+    let ok = login("大华山村委会2022春夜").await;
+    assert_eq!(ok.status(), 200);
+    let token = ok.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    assert_eq!(me(&app, &token).await, 200);
+
+    for _ in 0..4 {
+        assert_eq!(login("wrong guess").await.status(), 401);
+    }
+    let limited = login("another guess").await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(limited.json::<Value>().await.unwrap()["code"], "too_many_attempts");
+    // Even the right password waits out the window now.
+    assert_eq!(login("大华山村委会2022春夜").await.status(), 429);
+}
+
+#[tokio::test]
+async fn a_grid_member_sees_only_their_own_part_of_the_live_state() {
+    let app = spawn_app().await;
+    let member = app.roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap();
+    let grid = member.nodes[0];
+    let r = app.client.get(format!("{}/api/actions/{}", app.base, app.action_id)).bearer_auth(app.token_of(member.id)).send().await.unwrap();
+    let snap: Value = r.json().await.unwrap();
+    let nodes: Vec<i64> = snap["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_i64().unwrap()).collect();
+    assert_eq!(nodes, vec![grid], "only their own grid");
+    let in_grid = app.roster.residents().iter().filter(|r| app.roster.household(r.household_id).unwrap().node_id == grid).count();
+    assert_eq!(snap["totals"]["target"], in_grid as i64, "totals are their grid's, not the village's");
+    assert_eq!(snap["points"], json!([]));
+    assert_eq!(snap["timeline"], json!([]));
+    let staff: Vec<i64> = snap["staff"].as_array().unwrap().iter().map(|s| s["id"].as_i64().unwrap()).collect();
+    assert_eq!(staff, vec![member.id]);
+
+    let missing: Value = app
+        .client
+        .get(format!("{}/api/actions/{}/missing?limit=1000", app.base, app.action_id))
+        .bearer_auth(app.token_of(member.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(missing["residents"].as_array().unwrap().len(), in_grid);
+    let audit: Value = app
+        .client
+        .get(format!("{}/api/audit", app.base))
+        .bearer_auth(app.token(Role::Admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = &audit["entries"][0];
+    assert_eq!((first["staff_id"].as_i64(), first["what"].as_str()), (Some(member.id), Some("read_phones")));
+}

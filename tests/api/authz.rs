@@ -1,0 +1,260 @@
+//! The authorization matrix, generated from the OpenAPI document: every route, for every
+//! role, in and out of the caller's part of the roster, against the expected answer. A
+//! route the document lists and this table does not fails the test.
+
+use crate::helpers::{spawn_app, TestApp};
+use muster::roster::Role;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+const ROLES: [Role; 7] =
+    [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer];
+
+/// What a role should get.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    /// Served (any status but 401, 403 and 404).
+    Allow,
+    /// Refused: 403, or 404 where existence itself is private.
+    Deny,
+    /// One of these statuses whoever asks (public routes given bad credentials).
+    Status(&'static [u16]),
+}
+
+struct Case {
+    label: &'static str,
+    method: &'static str,
+    /// The concrete path (ids filled in).
+    path: String,
+    body: Option<Value>,
+    /// Roles allowed; every other role is denied.
+    allowed: &'static [Role],
+    /// Overrides `allowed`: the same answer for everyone.
+    status: Option<&'static [u16]>,
+    /// Needs a session of its own (the request ends or revokes it).
+    fresh_session: bool,
+}
+
+impl Case {
+    fn new(label: &'static str, method: &'static str, path: String, allowed: &'static [Role]) -> Self {
+        Case { label, method, path, body: None, allowed, status: None, fresh_session: false }
+    }
+
+    fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    fn expect(&self, role: Role) -> Expect {
+        match self.status {
+            Some(s) => Expect::Status(s),
+            None if self.allowed.contains(&role) => Expect::Allow,
+            None => Expect::Deny,
+        }
+    }
+}
+
+const ALL: &[Role] = &ROLES;
+const MANAGERS: &[Role] = &[Role::Admin, Role::Chief];
+
+/// The table: for each documented route (`METHOD /path/{template}`), its cases.
+async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>)> {
+    let a = app.action_id;
+    let roster = &app.roster;
+    // Grid member #3 answers for grid 3 (in sub-grid 2, headed by #2); point 1 serves grid 3.
+    let member = roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap();
+    let grid = member.nodes[0];
+    let mine = roster.residents().iter().find(|r| roster.household(r.household_id).unwrap().node_id == grid).unwrap().id;
+    let far = roster.residents().last().unwrap().id;
+    let point = app.point_of(mine);
+    let other_point = roster.points().iter().map(|p| p.id).find(|p| *p != point).unwrap();
+    let exemption = |r: i64| json!({ "events": [{ "id": Uuid::now_v7(), "type": "exemption_set", "resident_id": r, "reason": "away" }] });
+    let scan = |r: i64, p: i64| json!({ "id": Uuid::now_v7(), "resident_id": r, "point_id": p });
+    let revoke_target = app.new_session(member.id).await.split('.').next().unwrap().to_owned();
+    vec![
+        ("GET /healthz", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/healthz".into(), ALL) }]),
+        ("GET /api/me", vec![Case::new("anyone signed in", "GET", "/api/me".into(), ALL)]),
+        ("GET /api/actions", vec![Case::new("list", "GET", "/api/actions".into(), ALL)]),
+        (
+            "POST /api/actions",
+            vec![Case::new("plan an action", "POST", "/api/actions".into(), MANAGERS)
+                .body(json!({ "kind": "testing", "name": "第2轮", "scope": [grid], "points": [point] }))],
+        ),
+        (
+            "GET /api/actions/{id}",
+            vec![
+                Case::new("the village's action", "GET", format!("/api/actions/{a}"), ALL),
+                Case::new("another area's action", "GET", format!("/api/actions/{other_action}"),
+                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer]),
+            ],
+        ),
+        (
+            "POST /api/actions/{id}/events",
+            vec![
+                Case::new("exempt one of mine", "POST", format!("/api/actions/{a}/events"),
+                    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember]).body(exemption(mine)),
+                Case::new("exempt someone elsewhere", "POST", format!("/api/actions/{a}/events"), MANAGERS)
+                    .body(exemption(far)),
+            ],
+        ),
+        (
+            "POST /api/actions/{id}/scans",
+            vec![
+                Case::new("scan at my point", "POST", format!("/api/actions/{a}/scans"),
+                    &[Role::Admin, Role::Chief, Role::Operator, Role::Medic]).body(scan(mine, point)),
+                Case::new("scan at another point", "POST", format!("/api/actions/{a}/scans"),
+                    &[Role::Admin, Role::Chief, Role::Medic]).body(scan(far, other_point)),
+            ],
+        ),
+        (
+            "GET /api/actions/{id}/missing",
+            vec![
+                Case::new("missing in my area", "GET", format!("/api/actions/{a}/missing"),
+                    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic]),
+                Case::new("missing in another area's action", "GET", format!("/api/actions/{other_action}/missing"),
+                    &[Role::Admin, Role::Chief, Role::Medic]),
+            ],
+        ),
+        (
+            "GET /api/actions/{id}/live",
+            vec![
+                Case::new("the village's live feed", "WS", format!("/api/actions/{a}/live"), ALL),
+                Case::new("another area's live feed", "WS", format!("/api/actions/{other_action}/live"),
+                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer]),
+            ],
+        ),
+        (
+            "POST /api/auth/pair",
+            vec![Case { status: Some(&[401]), ..Case::new("a wrong code", "POST", "/api/auth/pair".into(), ALL)
+                .body(json!({ "code": "ZZZZ-ZZZZ" })) }],
+        ),
+        (
+            "POST /api/auth/login",
+            // Five tries per account a minute: the later roles' tries are refused as too many.
+            vec![Case { status: Some(&[401, 429]), ..Case::new("a wrong password", "POST", "/api/auth/login".into(), ALL)
+                .body(json!({ "phone": "13800000000", "password": "not the password" })) }],
+        ),
+        (
+            "POST /api/auth/logout",
+            vec![Case { fresh_session: true, ..Case::new("sign out", "POST", "/api/auth/logout".into(), ALL) }],
+        ),
+        (
+            "POST /api/roster/import",
+            vec![Case::new("a dry run of an empty sheet", "POST", "/api/roster/import?dry_run=true".into(), MANAGERS)],
+        ),
+        ("GET /api/staff", vec![Case::new("staff list", "GET", "/api/staff".into(), MANAGERS)]),
+        ("GET /api/nodes", vec![Case::new("area tree", "GET", "/api/nodes".into(), MANAGERS)]),
+        ("GET /api/audit", vec![Case::new("audit log", "GET", "/api/audit".into(), MANAGERS)]),
+        (
+            "POST /api/staff/{id}/pairing-codes",
+            vec![Case::new("pair a grid member's phone", "POST", format!("/api/staff/{}/pairing-codes", member.id), MANAGERS)],
+        ),
+        (
+            "PUT /api/staff/{id}/password",
+            vec![Case::new("set a password", "PUT", format!("/api/staff/{}/password", member.id), &[Role::Admin])
+                .body(json!({ "password": "long enough password" }))],
+        ),
+        (
+            "POST /api/sessions/{id}/revoke",
+            vec![Case::new("revoke a grid member's phone", "POST", format!("/api/sessions/{}/revoke", revoke_target), &[Role::Admin, Role::Chief, Role::GridMember])],
+        ),
+    ]
+}
+
+async fn ask(app: &TestApp, token: &str, case: &Case) -> u16 {
+    if case.method == "WS" {
+        let url = format!("ws://{}{}?token={token}", app.addr, case.path);
+        return match tokio_tungstenite::connect_async(url).await {
+            Ok(_) => 101,
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+            Err(e) => panic!("WebSocket {}: {e}", case.path),
+        };
+    }
+    let method = reqwest::Method::from_bytes(case.method.as_bytes()).unwrap();
+    let mut req = app.client.request(method, format!("{}{}", app.base, case.path)).bearer_auth(token);
+    if let Some(b) = &case.body {
+        req = req.json(b);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_as_the_table_says() {
+    let app = spawn_app().await;
+    // A second action over a sub-grid that is not the grid member's, using another point.
+    let member = app.roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap();
+    let member_grid = app.roster.node_idx(member.nodes[0]).unwrap();
+    let elsewhere = app
+        .roster
+        .nodes()
+        .iter()
+        .enumerate()
+        .find(|(i, n)| n.parent == Some(1) && !app.roster.ancestors(member_grid).contains(i))
+        .unwrap()
+        .1
+        .id;
+    let operator_point = app.roster.staff().iter().find(|s| s.role == Role::Operator).unwrap().point_id.unwrap();
+    let other_point = app.roster.points().iter().map(|p| p.id).find(|p| *p != operator_point).unwrap();
+    let created = app
+        .client
+        .post(format!("{}/api/actions", app.base))
+        .bearer_auth(app.token(Role::Chief))
+        .json(&json!({ "kind": "testing", "name": "第2轮", "scope": [elsewhere], "points": [other_point] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let other_action = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+
+    let doc: Value = app.client.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let documented: BTreeSet<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| format!("{} {path}", m.to_uppercase())))
+        .collect();
+    let table = table(&app, other_action).await;
+    let covered: BTreeSet<String> = table.iter().map(|(route, _)| route.to_string()).collect();
+    let missing: Vec<&String> = documented.difference(&covered).collect();
+    assert!(missing.is_empty(), "routes with no entry in the authorization table: {missing:?}");
+    let stale: Vec<&String> = covered.difference(&documented).collect();
+    assert!(stale.is_empty(), "table entries for routes that are not documented: {stale:?}");
+
+    let mut wrong = Vec::new();
+    for (route, cases) in &table {
+        for case in cases {
+            for role in ROLES {
+                let staff = app.roster.staff().iter().find(|s| s.role == role).unwrap().id;
+                let token = if case.fresh_session { app.new_session(staff).await } else { app.token_of(staff) };
+                let status = ask(&app, &token, case).await;
+                let ok = match case.expect(role) {
+                    Expect::Allow => !matches!(status, 401 | 403 | 404),
+                    Expect::Deny => matches!(status, 403 | 404),
+                    Expect::Status(s) => s.contains(&status),
+                };
+                if !ok {
+                    wrong.push(format!("{route} [{}] as {}: got {status}, expected {:?}", case.label, role.as_str(), case.expect(role)));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} answers differ from the table:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_token_get_401_on_every_protected_route() {
+    let app = spawn_app().await;
+    for path in ["/api/me", "/api/actions", &format!("/api/actions/{}", app.action_id), "/api/staff", "/api/audit"] {
+        for token in [None, Some("garbage"), Some("0123.4567"), Some("")] {
+            let mut req = app.client.get(format!("{}{path}", app.base));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), 401, "{path} with {token:?}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "unauthorized");
+        }
+    }
+}
