@@ -116,13 +116,14 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
       if (process.env.TEST_LOG) process.stderr.write(`[muster:stdout] ${line}\n`);
       const listen = line.match(/listening on (http:\/\/\S+)/);
       if (listen && !found.baseUrl) found.baseUrl = listen[1].replace(/\/+$/, '');
-      const role = line.match(/\((chief|operator)\)[^:]*: (http\S+)/);
+      const role = line.match(/\((\w+)\)[^:]*: (http\S+)/);
       if (role && !found[role[1]]) {
         const url = role[2];
         const code = new URL(url).searchParams.get('code');
         if (code) found[role[1]] = { pairingUrl: url, code, line };
       }
-      if (found.baseUrl && found.chief && found.operator) {
+      // The admin's link is printed last: once it is here, every role's is.
+      if (found.baseUrl && found.chief && found.operator && found.admin) {
         clearTimeout(timer);
         resolve();
       }
