@@ -119,7 +119,7 @@ impl Auth {
         };
         let matches: bool = sha256(secret.as_bytes()).ct_eq(&row.secret_hash).into();
         let live = row.revoked_at.is_none() && row.expires_at > to_micros(now());
-        Ok((matches && live).then(|| Session { id: row.id, staff_id: row.staff_id }))
+        Ok((matches && live).then_some(Session { id: row.id, staff_id: row.staff_id }))
     }
 
     /// Ends a session at once, here and on open WebSockets; whether it was live.

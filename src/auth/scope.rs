@@ -49,10 +49,8 @@ impl Scope {
         if self.all {
             return true;
         }
-        if let Some(p) = self.point {
-            if action.points.contains(&p) {
-                return true;
-            }
+        if self.point.is_some_and(|p| action.points.contains(&p)) {
+            return true;
         }
         let action_roots: HashSet<usize> = action.scope.iter().filter_map(|n| roster.node_idx(*n)).collect();
         action_roots.iter().any(|&a| self.covers_node(roster, a))

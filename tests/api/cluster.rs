@@ -2,7 +2,6 @@
 //! always run on PostgreSQL, whichever backend the rest of the suite uses.
 
 use crate::helpers::{Node, TestApp, checked_log, next_message, samples_in, spawn_on_postgres};
-use muster::roster::Role;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::collections::HashSet;
