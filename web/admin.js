@@ -6,19 +6,18 @@
 //     cards to hand out at the assembly point before a night action.
 //   操作记录 Audit log — who read unmasked personal data, made codes, revoked devices.
 //
-// Layout of this file: sign-in and API · the area tree · staff tab · pairing codes ·
-// sheet tab · audit tab · dialogs and messages · start-up.
+// Layout of this file: signing out · the area tree · staff tab · pairing codes ·
+// sheet tab · audit tab · dialogs and messages · start-up. The token, the API and the
+// language buttons are session.js's, shared with the other pages.
 // All text from the server goes in through textContent, never innerHTML; the one piece
 // of markup we take from the server (the QR code's SVG) goes in as an <img> data URL,
 // where it cannot run script or touch the page.
 
+import { fmtDateTime, fmtDayTime, fmtInt, fmtWait, getLang, problemText, roleLabel, t, toDate } from "./i18n.js";
 import {
-  applyTranslations, fmtDateTime, fmtDayTime, fmtInt, fmtWait, getLang, problemText, setLang, t, toDate,
-} from "./i18n.js";
+  $, MANAGER_ROLES, api, el, forgetToken, problemOf, serverDetail, startSession, wireLanguage,
+} from "./session.js";
 
-const TOKEN_KEY = "muster.token";
-/** Who may use this page; the server enforces it, this only picks what to show. */
-const MANAGER_ROLES = ["admin", "chief"];
 /** Within an area, the person in charge first, then down the chain. */
 const ROLE_ORDER = ["chief", "admin", "grid_head", "grid_member", "medic", "operator", "viewer"];
 const TABS = ["staff", "sheet", "audit"];
@@ -32,11 +31,8 @@ const RETRY_LOAD_S = 5;
 /** Good news fades by itself; errors stay until closed, so nobody misses one. */
 const FLASH_MS = 6000;
 
-const $ = (id) => document.getElementById(id);
-
 /** Everything the page knows; render functions read it, loaders and handlers write it. */
 const page = {
-  token: null,
   me: null,
   staff: [],
   /** The area tree built from /api/nodes (see buildTree), or null before it loads. */
@@ -55,90 +51,10 @@ const page = {
   notice: { title: "notice.loading", body: null, vars: {} },
 };
 
-// ---------------------------------------------------------------- sign-in and API
+// ---------------------------------------------------------------- signing out
 
-/**
- * The token from `?token=` (a link from the chief), kept in localStorage like the command
- * centre does and removed from the address bar; otherwise the one already stored.
- */
-function takeToken() {
-  const url = new URL(location.href);
-  const fromLink = url.searchParams.get("token");
-  if (fromLink) {
-    try {
-      localStorage.setItem(TOKEN_KEY, fromLink);
-    } catch {
-      // Storage disabled: the token still works for this visit.
-    }
-    url.searchParams.delete("token");
-    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
-    return fromLink;
-  }
-  try {
-    return localStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
-
-function forgetToken() {
-  page.token = null;
-  try {
-    localStorage.removeItem(TOKEN_KEY);
-  } catch {
-    // Nothing stored, nothing to forget.
-  }
-}
-
-/** A failed request: `problem` is the server's { code, message } plus status and retryAfter. */
-class ApiProblem extends Error {
-  constructor(problem) {
-    super(problem.message || problem.code || `HTTP ${problem.status}`);
-    this.problem = problem;
-  }
-}
-
-function problemOf(error) {
-  return error instanceof ApiProblem ? error.problem : { code: "network", status: 0 };
-}
-
-/** Seconds from a Retry-After header (a number of seconds, or an HTTP date), or null. */
-function retryAfterSeconds(res) {
-  const value = res.headers.get("Retry-After");
-  if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(1, Math.ceil((at - Date.now()) / 1000));
-}
-
-/**
- * One request with our token; JSON back (null for 204). Throws ApiProblem. A 401 from
- * any call means the token is gone (expired, or this device was revoked): the page
- * switches to "please sign in" there and then, whoever asked.
- */
-async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${page.token}`, Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let res;
-  try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
-  } catch {
-    throw new ApiProblem({ code: "network", status: 0 });
-  }
-  let json = null;
-  try {
-    json = res.status === 204 ? null : await res.json();
-  } catch {
-    // Not JSON (a proxy's error page): the status says enough.
-  }
-  if (res.ok) return json;
-  const problem = { ...(json ?? {}), status: res.status, retryAfter: retryAfterSeconds(res) };
-  if (res.status === 401) signedOut();
-  throw new ApiProblem(problem);
-}
-
+/** The session's answer to a 401, and the page with no token at all. */
 function signedOut() {
-  forgetToken();
   closeDialogs();
   page.notice = { title: "admin.signInTitle", body: "admin.signInBody", vars: {}, login: true };
   renderNotice();
@@ -229,12 +145,6 @@ function subtree(id) {
 }
 
 // ---------------------------------------------------------------- staff tab
-
-function roleLabel(role) {
-  const key = `role.${role}`;
-  const label = t(key);
-  return label === key ? String(role ?? "") : label;
-}
 
 function roleRank(role) {
   const i = ROLE_ORDER.indexOf(role);
@@ -784,13 +694,6 @@ function detailText(detail) {
 
 // ---------------------------------------------------------------- dialogs and messages
 
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text != null) e.textContent = text;
-  return e;
-}
-
 /** Ask before doing something that cannot be undone; resolves true for OK only. */
 function confirmDialog(text, warning) {
   const dialog = $("confirm-dialog");
@@ -850,7 +753,8 @@ function closeDialogs() {
 
 /** Our words, then the server's own message when it says something more. */
 function withServerMessage(text, problem) {
-  return problem.message && problem.message !== text ? `${text}（${problem.message}）` : text;
+  const detail = serverDetail(problem, text);
+  return detail ? `${text}（${detail}）` : text;
 }
 
 let flashTimer = 0;
@@ -899,15 +803,6 @@ function showTab(tab) {
   if (page.tab === "audit" && !page.audit.loaded) loadAudit(false);
 }
 
-function showLanguage() {
-  applyTranslations();
-  document.title = t("admin.pageTitle");
-  $("staff-filter").placeholder = t("admin.filterHint");
-  for (const button of document.querySelectorAll("[data-lang]")) {
-    button.setAttribute("aria-pressed", String(button.dataset.lang === getLang()));
-  }
-}
-
 /** Everything drawn from data, again, in the new language. Printed cards keep theirs. */
 function renderAll() {
   renderNotice();
@@ -916,14 +811,14 @@ function renderAll() {
   renderAudit();
 }
 
+/** Fixed text that data-i18n cannot reach. */
+function relabel() {
+  document.title = t("admin.pageTitle");
+  $("staff-filter").placeholder = t("admin.filterHint");
+}
+
 function wire() {
-  for (const button of document.querySelectorAll("[data-lang]")) {
-    button.addEventListener("click", () => {
-      setLang(button.dataset.lang);
-      showLanguage();
-      renderAll();
-    });
-  }
+  wireLanguage({ relabel, redraw: renderAll });
   for (const name of TABS) $(`tab-${name}`).addEventListener("click", () => showTab(name));
   $("sign-out").addEventListener("click", signOut);
   $("staff-filter").addEventListener("input", (event) => {
@@ -990,10 +885,8 @@ function loadFailed(problem) {
 }
 
 function start() {
-  showLanguage();
   wire();
-  page.token = takeToken();
-  if (!page.token) {
+  if (!startSession(signedOut)) {
     signedOut();
     return;
   }

@@ -3,16 +3,16 @@
 // it over one WebSocket (a snapshot, then deltas whose counts add up) and draws the
 // totals, the sampling points, the area tree, the chart and who has residents missing.
 //
-// Layout of this file: sign-in and API · the live state (snapshot + deltas) · the live
-// feed (WebSocket with reconnect) · rendering (one pass per animation frame) · start-up.
+// Layout of this file: the live state (snapshot + deltas) · the live feed (WebSocket
+// with reconnect) · rendering (one pass per animation frame) · start-up. The token, the
+// API and the language buttons are session.js's, shared with the other pages.
 // All text from the server goes in through textContent, never innerHTML.
 
 import {
-  applyTranslations, fmtAgo, fmtClock, fmtDateTime, fmtInt, fmtPercent, fmtRate, fmtTime,
-  getLang, setLang, t, toDate,
+  fmtAgo, fmtClock, fmtDateTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, roleLabel, t, toDate,
 } from "./i18n.js";
+import { $, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
 
-const TOKEN_KEY = "muster.token";
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 5000;
 /** The chart is the costliest thing to draw and nobody reads it faster than this. */
@@ -24,11 +24,8 @@ const IDLE_POINT_MINUTES = 10;
 /** Tree levels open by default: the village and its first level of grids. */
 const OPEN_DEPTHS = 2;
 
-const $ = (id) => document.getElementById(id);
-
 /** Everything the page knows; render functions read it, message handlers write it. */
 const page = {
-  token: null,
   me: null,
   actions: [],
   actionId: null,
@@ -40,58 +37,6 @@ const page = {
   notice: { title: "notice.loading", body: null, vars: {} },
   feed: null,
 };
-
-// ---------------------------------------------------------------- sign-in and API
-
-/**
- * The token from `?token=` (the chief's link), kept in localStorage so a reload or a
- * bookmark works, and removed from the address bar so it is not shown on a wall screen
- * or copied along with the URL.
- */
-function takeToken() {
-  const url = new URL(location.href);
-  const fromLink = url.searchParams.get("token");
-  if (fromLink) {
-    try {
-      localStorage.setItem(TOKEN_KEY, fromLink);
-    } catch {
-      // Storage disabled: the token still works for this visit.
-    }
-    url.searchParams.delete("token");
-    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
-    return fromLink;
-  }
-  try {
-    return localStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
-
-function forgetToken() {
-  page.token = null;
-  try {
-    localStorage.removeItem(TOKEN_KEY);
-  } catch {
-    // Nothing stored, nothing to forget.
-  }
-}
-
-class HttpError extends Error {
-  constructor(status, path) {
-    super(`${path}: HTTP ${status}`);
-    this.status = status;
-  }
-}
-
-async function getJson(path) {
-  const res = await fetch(path, {
-    headers: { Authorization: `Bearer ${page.token}`, Accept: "application/json" },
-    cache: "no-store",
-  });
-  if (!res.ok) throw new HttpError(res.status, path);
-  return res.json();
-}
 
 // ---------------------------------------------------------------- the live state
 
@@ -210,7 +155,7 @@ class LiveFeed {
 
   #url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = new URLSearchParams({ token: page.token });
+    const query = new URLSearchParams({ token: sessionToken() });
     const seq = this.handlers.seq();
     if (seq != null) query.set("after", String(seq));
     return `${scheme}//${location.host}/api/actions/${encodeURIComponent(this.actionId)}/live?${query}`;
@@ -310,20 +255,23 @@ function setStatus(status) {
   schedule();
 }
 
-/** A connection closed before any message: if it is the token, say so instead of retrying. */
+/**
+ * A connection closed before any message: if it is the token, say so instead of
+ * retrying (a 401 calls signedOut() on its own); anything else, the feed retries.
+ */
 async function checkStillSignedIn() {
   try {
-    await getJson("/api/me");
-  } catch (e) {
-    if (e instanceof HttpError && e.status === 401) signedOut();
+    await api("GET", "/api/me");
+  } catch {
+    // Not signed out: the feed's own retry goes on.
   }
 }
 
+/** The session's answer to a 401, and the page with no token at all. */
 function signedOut() {
   page.feed?.stop();
   page.feed = null;
   page.state = null;
-  forgetToken();
   page.status = "idle";
   page.notice = { title: "notice.authTitle", body: "notice.authBody", vars: {} };
   schedule();
@@ -400,13 +348,6 @@ function syncChildren(parent, els) {
   while (parent.children.length > els.length) parent.lastElementChild.remove();
 }
 
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text != null) e.textContent = text;
-  return e;
-}
-
 /** Integers for the test contract: plain digits, no separators. */
 function plainInt(n) {
   return String(Math.trunc(n));
@@ -472,13 +413,6 @@ function renderHeader() {
   const me = page.me;
   setText($("user"), me ? t("header.user", { name: me.name, role: roleLabel(me.role) }) : "");
   renderActionPicker();
-}
-
-/** A role's name; a role this page does not know yet is shown as the server spells it. */
-function roleLabel(role) {
-  const key = `role.${role}`;
-  const label = t(key);
-  return label === key ? role : label;
 }
 
 function setTime(target, value, format) {
@@ -897,7 +831,7 @@ async function load() {
   loadTimer = 0;
   loadWaiting = false;
   try {
-    const [me, actions] = await Promise.all([getJson("/api/me"), getJson("/api/actions")]);
+    const [me, actions] = await Promise.all([api("GET", "/api/me"), api("GET", "/api/actions")]);
     page.me = me;
     page.actions = actions;
   } catch (e) {
@@ -919,11 +853,9 @@ async function load() {
 }
 
 function loadFailed(e) {
-  if (e instanceof HttpError && e.status === 401) {
-    signedOut();
-    return;
-  }
-  if (e instanceof HttpError && e.status === 403) {
+  const problem = problemOf(e);
+  if (problem.status === 401) return; // signedOut() has said it.
+  if (problem.status === 403) {
     page.notice = { title: "notice.forbiddenTitle", body: "notice.forbiddenBody", vars: {} };
     page.status = "idle";
     schedule();
@@ -940,13 +872,8 @@ function loadFailed(e) {
 }
 
 function wireControls() {
-  for (const button of document.querySelectorAll("[data-lang]")) {
-    button.addEventListener("click", () => {
-      setLang(button.dataset.lang);
-      showLanguage();
-      invalidate();
-    });
-  }
+  // The title follows the action's name: renderHeader() sets it, not relabel.
+  wireLanguage({ redraw: invalidate });
   $("action-select").addEventListener("change", (event) => {
     const id = Number(event.target.value);
     const url = new URL(location.href);
@@ -970,19 +897,9 @@ function wireControls() {
   }).observe($("chart"));
 }
 
-/** Fixed labels and the language buttons' pressed state. */
-function showLanguage() {
-  applyTranslations();
-  for (const button of document.querySelectorAll("[data-lang]")) {
-    button.setAttribute("aria-pressed", String(button.dataset.lang === getLang()));
-  }
-}
-
 function start() {
-  showLanguage();
   wireControls();
-  page.token = takeToken();
-  if (!page.token) {
+  if (!startSession(signedOut)) {
     signedOut();
     return;
   }

@@ -552,3 +552,10 @@ export function problemText(problem) {
   if (ours !== key) return ours;
   return problem.message || t("err.generic", { status: problem.status });
 }
+
+/** A role's name; a role this page does not know yet is shown as the server spells it. */
+export function roleLabel(role) {
+  const key = `role.${role}`;
+  const label = t(key);
+  return label === key ? String(role ?? "") : label;
+}

@@ -3,20 +3,7 @@
 // every problem it found as a table. Problems are shown in Chinese by their code, with
 // the server's English text as the fallback.
 
-const TOKEN_KEY = "muster.token";
-
-/** The token from `?token=` (kept, and taken out of the address bar) or from storage. */
-function token() {
-  const url = new URL(location.href);
-  const fromLink = url.searchParams.get("token");
-  if (fromLink) {
-    try { localStorage.setItem(TOKEN_KEY, fromLink); } catch { /* storage off: this visit only */ }
-    url.searchParams.delete("token");
-    history.replaceState(null, "", url.pathname + url.search);
-    return fromLink;
-  }
-  try { return localStorage.getItem(TOKEN_KEY); } catch { return null; }
-}
+import { takeToken } from "./session.js";
 
 const PROBLEMS = {
   header_missing: ["找不到表头", "在数据上方放一行表头，至少包含 户号、姓名、身份证号"],
@@ -97,7 +84,7 @@ async function send(file, sheet, dryRun) {
   if (sheet) query.set("sheet", sheet);
   const response = await fetch(`/api/roster/import?${query}`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${token() ?? ""}`, "Content-Type": "application/octet-stream" },
+    headers: { Authorization: `Bearer ${takeToken() ?? ""}`, "Content-Type": "application/octet-stream" },
     body: file,
   });
   return { status: response.status, body: await response.json().catch(() => ({})) };

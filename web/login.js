@@ -5,55 +5,19 @@
 //
 // All text from the server goes in through textContent, never innerHTML.
 
-import { applyTranslations, getLang, problemText, setLang, t } from "./i18n.js";
-
-const TOKEN_KEY = "muster.token";
-const ADMIN_ROLES = ["admin", "chief"];
-
-const $ = (id) => document.getElementById(id);
+import { t } from "./i18n.js";
+import { $, MANAGER_ROLES, RetryWait, request, serverDetail, storeToken, wireLanguage } from "./session.js";
 
 const page = {
   busy: false,
   /** The last failure, kept so a language switch can say it again. */
   problem: null,
-  waitUntil: 0,
-  waitTimer: 0,
 };
 
-/** Seconds from a Retry-After header (a number of seconds, or an HTTP date), or null. */
-function retryAfterSeconds(res) {
-  const value = res.headers.get("Retry-After");
-  if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(1, Math.ceil((at - Date.now()) / 1000));
-}
-
-/**
- * POSTs JSON and gives back { data } or { problem }: the server's { code, message }
- * with `status` and `retryAfter`, or { code: "network" } when nothing came back.
- */
-async function postJson(path, body) {
-  let res;
-  try {
-    res = await fetch(path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-      cache: "no-store",
-    });
-  } catch {
-    return { problem: { code: "network", status: 0 } };
-  }
-  let json = null;
-  try {
-    json = await res.json();
-  } catch {
-    // Not JSON (a proxy's error page): the status says enough.
-  }
-  if (res.ok) return { data: json };
-  return { problem: { ...(json ?? {}), status: res.status, retryAfter: retryAfterSeconds(res) } };
-}
+const wait = new RetryWait({
+  onTick: () => render(),
+  onOver: () => (page.problem = null),
+});
 
 /**
  * A short name for this computer for the admin's device list ("Windows NT 10.0 · Chrome
@@ -74,7 +38,7 @@ function cleanPhone(raw) {
 }
 
 async function signIn() {
-  if (page.busy || Date.now() < page.waitUntil) return;
+  if (page.busy || wait.waiting) return;
   const phone = cleanPhone($("phone").value);
   const password = $("password").value;
   if (!phone || !password) {
@@ -86,80 +50,41 @@ async function signIn() {
   page.busy = true;
   page.problem = null;
   render();
-  const { data, problem } = await postJson("/api/auth/login", { phone, password, device: describeDevice() });
+  const { data, problem } = await request("POST", "/api/auth/login", { body: { phone, password, device: describeDevice() } });
   page.busy = false;
   if (data?.token) {
-    try {
-      localStorage.setItem(TOKEN_KEY, data.token);
-    } catch {
-      // Not stored: the next page will ask to sign in again; nothing better to do here.
-    }
+    // Not stored: the next page will ask to sign in again; nothing better to do here.
+    storeToken(data.token);
     $("status").textContent = t("login.done");
     // replace(): "back" from the admin page should not land on a filled-in form.
-    location.replace(ADMIN_ROLES.includes(data.staff?.role) ? "/admin.html" : "/");
+    location.replace(MANAGER_ROLES.includes(data.staff?.role) ? "/admin.html" : "/");
     return;
   }
   page.problem = problem ?? { code: "network", status: 0 };
-  if (page.problem.status === 429 && page.problem.retryAfter != null) startWait(page.problem.retryAfter);
+  wait.startFor(page.problem);
   render();
   // A wrong password is the usual case: put the cursor back where the fix goes.
   if (page.problem.code === "sign_in_failed") $("password").select();
 }
 
-/** After a 429 the button rests until the wait is over, counting down on screen. */
-function startWait(seconds) {
-  page.waitUntil = Date.now() + seconds * 1000;
-  clearInterval(page.waitTimer);
-  page.waitTimer = setInterval(() => {
-    if (Date.now() >= page.waitUntil) {
-      clearInterval(page.waitTimer);
-      page.waitUntil = 0;
-      page.problem = null;
-    }
-    render();
-  }, 1000);
-}
-
 function render() {
-  const waiting = Date.now() < page.waitUntil;
   const button = $("submit");
-  button.disabled = page.busy || waiting;
+  button.disabled = page.busy || wait.waiting;
   button.textContent = t(page.busy ? "login.working" : "login.submit");
   button.setAttribute("aria-busy", String(page.busy));
 
   const problem = page.problem;
   $("error").hidden = !problem;
   if (!problem) return;
-  let text;
-  if (problem.code === "missing") {
-    text = t("login.missing");
-  } else {
-    const left = waiting ? (page.waitUntil - Date.now()) / 1000 : problem.retryAfter;
-    text = problemText({ ...problem, retryAfter: left });
-  }
+  const text = problem.code === "missing" ? t("login.missing") : wait.problemText(problem);
   $("error-text").textContent = text;
-  const detail = problem.message && problem.message !== text ? problem.message : "";
+  const detail = serverDetail(problem, text);
   $("error-detail").textContent = detail;
   $("error-detail").hidden = !detail;
 }
 
-function showLanguage() {
-  applyTranslations();
-  document.title = t("login.pageTitle");
-  for (const button of document.querySelectorAll("[data-lang]")) {
-    button.setAttribute("aria-pressed", String(button.dataset.lang === getLang()));
-  }
-}
-
 function start() {
-  showLanguage();
-  for (const button of document.querySelectorAll("[data-lang]")) {
-    button.addEventListener("click", () => {
-      setLang(button.dataset.lang);
-      showLanguage();
-      render();
-    });
-  }
+  wireLanguage({ relabel: () => (document.title = t("login.pageTitle")), redraw: render });
   $("login-form").addEventListener("submit", (event) => {
     event.preventDefault();
     signIn();

@@ -6,15 +6,11 @@
 //
 // All text from the server goes in through textContent, never innerHTML.
 
-import { applyTranslations, getLang, problemText, setLang, t } from "./i18n.js";
+import { roleLabel, t } from "./i18n.js";
+import { $, MANAGER_ROLES, RetryWait, request, serverDetail, storeToken, storedToken, wireLanguage } from "./session.js";
 
-const TOKEN_KEY = "muster.token";
-/** Roles that manage accounts: after pairing they also get a link to the admin page. */
-const ADMIN_ROLES = ["admin", "chief"];
 /** The server keeps device descriptions short; so do we, and they must not carry much. */
 const DEVICE_MAX = 100;
-
-const $ = (id) => document.getElementById(id);
 
 const page = {
   /** The code from the link, normalised, or null when the person has to type one. */
@@ -26,9 +22,12 @@ const page = {
   /** The staff member shown on the success screen, and whether they were already there. */
   done: null,
   busy: false,
-  waitUntil: 0,
-  waitTimer: 0,
 };
+
+const wait = new RetryWait({
+  onTick: () => render(),
+  onOver: () => (page.problem = null),
+});
 
 // ---------------------------------------------------------------- the code
 
@@ -83,58 +82,6 @@ function describeDevice() {
 
 // ---------------------------------------------------------------- the server
 
-/** Seconds from a Retry-After header (a number of seconds, or an HTTP date), or null. */
-function retryAfterSeconds(res) {
-  const value = res.headers.get("Retry-After");
-  if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(1, Math.ceil((at - Date.now()) / 1000));
-}
-
-/**
- * Sends a request and gives back { data } or { problem }. A problem is the server's
- * JSON ({ code, message }) with `status` and `retryAfter`, or { code: "network" } when
- * the phone could not reach the server at all: the two need different advice.
- */
-async function request(method, path, { body, token } = {}) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let res;
-  try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
-  } catch {
-    return { problem: { code: "network", status: 0 } };
-  }
-  let json = null;
-  try {
-    json = await res.json();
-  } catch {
-    // No body (204) or not JSON (a proxy's error page): the status says enough.
-  }
-  if (res.ok) return { data: json };
-  return { problem: { ...(json ?? {}), status: res.status, retryAfter: retryAfterSeconds(res) } };
-}
-
-function storedToken() {
-  try {
-    return localStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
-
-/** False when the browser will not store it (private mode): the person must be told. */
-function storeToken(token) {
-  try {
-    localStorage.setItem(TOKEN_KEY, token);
-    return localStorage.getItem(TOKEN_KEY) === token;
-  } catch {
-    return false;
-  }
-}
-
 /** Who this phone is signed in as already, if anyone: shown, and used if the code was spent. */
 async function checkCurrent() {
   const token = storedToken();
@@ -146,7 +93,7 @@ async function checkCurrent() {
 }
 
 async function pair() {
-  if (page.busy || Date.now() < page.waitUntil) return;
+  if (page.busy || wait.waiting) return;
   const code = page.linkCode ?? normaliseCode($("code-input").value);
   if (!code) {
     showProblem({ code: "bad_code_typed" });
@@ -185,33 +132,13 @@ function succeed(staff, already) {
 
 function showProblem(problem) {
   page.problem = problem;
-  if (problem.status === 429 && problem.retryAfter != null) startWait(problem.retryAfter);
+  wait.startFor(problem);
   render();
   // On a small phone the box can land below the fold, under the thumb.
   $("error").scrollIntoView({ block: "nearest" });
 }
 
-/** After a 429 the button rests until the server's wait is over, counting down on screen. */
-function startWait(seconds) {
-  page.waitUntil = Date.now() + seconds * 1000;
-  clearInterval(page.waitTimer);
-  page.waitTimer = setInterval(() => {
-    if (Date.now() >= page.waitUntil) {
-      clearInterval(page.waitTimer);
-      page.waitUntil = 0;
-      page.problem = null;
-    }
-    render();
-  }, 1000);
-}
-
 // ---------------------------------------------------------------- rendering
-
-function roleLabel(role) {
-  const key = `role.${role}`;
-  const label = t(key);
-  return label === key ? String(role ?? "") : label;
-}
 
 function render() {
   const done = page.done;
@@ -232,15 +159,14 @@ function renderForm() {
   $("code-entry").hidden = fromLink;
   $("other-code").hidden = !fromLink || !page.problem;
 
-  const waiting = Date.now() < page.waitUntil;
   const button = $("pair-button");
-  button.disabled = page.busy || waiting;
+  button.disabled = page.busy || wait.waiting;
   button.textContent = t(page.busy ? "pair.working" : "pair.button");
   button.setAttribute("aria-busy", String(page.busy));
-  renderProblem(waiting);
+  renderProblem();
 }
 
-function renderProblem(waiting) {
+function renderProblem() {
   const problem = page.problem;
   $("error").hidden = !problem;
   if (!problem) return;
@@ -252,8 +178,7 @@ function renderProblem(waiting) {
     // Private mode or a locked-down browser: the token would be lost at once.
     text = t("pair.noStorage");
   } else {
-    const left = waiting ? (page.waitUntil - Date.now()) / 1000 : problem.retryAfter;
-    text = problemText({ ...problem, retryAfter: left });
+    text = wait.problemText(problem);
     // A 429's text already says how long to wait; the countdown keeps it true.
     if (problem.code === "network") todo = t("pair.checkNetwork");
     else if (problem.status !== 429) todo = t("pair.askChief");
@@ -263,7 +188,7 @@ function renderProblem(waiting) {
   $("error-todo").hidden = !todo;
   // The server's own words, small, for whoever helps over the phone; not when they
   // would only repeat ours.
-  const detail = problem.message && problem.message !== text ? problem.message : "";
+  const detail = serverDetail(problem, text);
   $("error-detail").textContent = detail;
   $("error-detail").hidden = !detail;
 }
@@ -274,27 +199,13 @@ function renderDone({ staff, already }) {
   $("done-role").textContent = roleLabel(staff?.role);
   $("not-you").hidden = !already;
   // Every role starts at the command centre for now; account managers also get theirs.
-  $("go-admin").hidden = !ADMIN_ROLES.includes(staff?.role);
+  $("go-admin").hidden = !MANAGER_ROLES.includes(staff?.role);
 }
 
 // ---------------------------------------------------------------- start-up
 
-function showLanguage() {
-  applyTranslations();
-  document.title = t("pair.pageTitle");
-  for (const button of document.querySelectorAll("[data-lang]")) {
-    button.setAttribute("aria-pressed", String(button.dataset.lang === getLang()));
-  }
-}
-
 function wire() {
-  for (const button of document.querySelectorAll("[data-lang]")) {
-    button.addEventListener("click", () => {
-      setLang(button.dataset.lang);
-      showLanguage();
-      render();
-    });
-  }
+  wireLanguage({ relabel: () => (document.title = t("pair.pageTitle")), redraw: render });
   $("pair-form").addEventListener("submit", (event) => {
     event.preventDefault();
     pair();
@@ -317,7 +228,6 @@ function wire() {
 }
 
 function start() {
-  showLanguage();
   wire();
   const raw = new URL(location.href).searchParams.get("code");
   page.linkCode = normaliseCode(raw);
