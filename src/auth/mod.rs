@@ -44,6 +44,9 @@ pub struct Auth {
     cache: DashMap<String, SessionRow>,
     /// Ids of revoked sessions, for open WebSockets to close themselves.
     revoked: broadcast::Sender<String>,
+    /// Staff whose role or area changed: their open WebSockets close, and the client
+    /// reconnects under the new scope.
+    changed: broadcast::Sender<StaffId>,
     /// Sign-in attempts per key in the current window. A std mutex: held for a map
     /// update only, never across an `.await`.
     attempts: Mutex<HashMap<String, (Instant, u32)>>,
@@ -79,6 +82,7 @@ impl Auth {
             db,
             cache: DashMap::new(),
             revoked: broadcast::channel(1024).0,
+            changed: broadcast::channel(256).0,
             attempts: Mutex::new(HashMap::new()),
             last_sync: Mutex::new(to_micros(now())),
         }
@@ -155,6 +159,15 @@ impl Auth {
     /// Revocations as they happen, for WebSocket sessions to watch.
     pub fn revocations(&self) -> broadcast::Receiver<String> {
         self.revoked.subscribe()
+    }
+
+    /// Staff whose role or area changed, as it happens.
+    pub fn staff_changes(&self) -> broadcast::Receiver<StaffId> {
+        self.changed.subscribe()
+    }
+
+    pub fn staff_changed(&self, staff_id: StaffId) {
+        let _ = self.changed.send(staff_id);
     }
 
     pub fn is_revoked(&self, session_id: &str) -> bool {

@@ -58,6 +58,7 @@ pub struct AppState {
         auth::login,
         auth::logout,
         staff::list_staff,
+        staff::change_staff,
         staff::list_nodes,
         staff::create_pairing_code,
         staff::set_password,

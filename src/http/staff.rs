@@ -8,7 +8,7 @@ use crate::roster::{NodeId, Role, Staff, StaffId};
 use crate::store::from_micros;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -17,6 +17,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/staff", get(list_staff))
         .route("/api/nodes", get(list_nodes))
+        .route("/api/staff/{id}", patch(change_staff))
         .route("/api/staff/{id}/pairing-codes", post(create_pairing_code))
         .route("/api/staff/{id}/password", put(set_password))
         .route("/api/sessions/{id}/revoke", post(revoke_session))
@@ -115,6 +116,70 @@ pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result
         state.auth.audit(caller.staff.id, "read_phones", "staff list").await?;
     }
     Ok(Json(views))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffChange {
+    pub role: Option<Role>,
+    /// The area nodes they answer for (a head covers the subtrees).
+    pub nodes: Option<Vec<NodeId>>,
+    /// An operator's sampling point; `null` for none, absent to keep it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub point_id: Option<Option<i64>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`, by default).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+/// Changes a staff member's role, area or point. Takes effect at once: the next request
+/// is checked against it and their open live feeds reconnect under it. Recorded in the
+/// audit log with who and when.
+#[utoipa::path(patch, path = "/api/staff/{id}", params(("id" = i64, Path)), request_body = StaffChange,
+    responses((status = 200, body = StaffView)))]
+pub async fn change_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<StaffId>,
+    ApiJson(change): ApiJson<StaffChange>,
+) -> Result<Json<StaffView>, ApiError> {
+    let staff = managed(&state, &caller, id)?.clone();
+    let roster = state.hub.roster.clone();
+    let role = change.role.unwrap_or(staff.role);
+    if role == Role::Admin && caller.staff.role != Role::Admin {
+        return Err(ApiError::Forbidden(caller.staff.role.as_str()));
+    }
+    let nodes = change.nodes.unwrap_or_else(|| staff.nodes.clone());
+    for n in &nodes {
+        let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {
+            field: "nodes".into(),
+            message: format!("area node {n} is not in the roster"),
+        })?;
+        if !caller.scope.covers_node(&roster, idx) {
+            return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
+        }
+    }
+    let point_id = change.point_id.unwrap_or(staff.point_id);
+    if let Some(p) = point_id.filter(|p| roster.point(*p).is_none()) {
+        return Err(ApiError::InvalidField { field: "point_id".into(), message: format!("sampling point {p} is not in the roster") });
+    }
+    state.store.accounts().update_staff(id, role.as_str(), &nodes, point_id).await?;
+    state.writer.reload_roster().await?;
+    let detail = format!(
+        "staff {id}: role {} → {}, nodes {:?} → {nodes:?}, point {:?} → {point_id:?}",
+        staff.role.as_str(),
+        role.as_str(),
+        staff.nodes,
+        staff.point_id
+    );
+    state.auth.audit(caller.staff.id, "change_staff", &detail).await?;
+    state.auth.staff_changed(id);
+    tracing::info!(staff = id, by = caller.staff.id, "staff role or area changed");
+    let views = list_staff(State(state), caller).await?.0;
+    views.into_iter().find(|v| v.id == id).map(Json).ok_or(ApiError::NotFound { what: "staff member", id: id.to_string() })
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

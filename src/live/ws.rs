@@ -55,6 +55,7 @@ pub async fn serve(socket: WebSocket, cell: Arc<ActionCell>, after: Option<Seq>,
     metrics::gauge!("muster_ws_connections").increment(1.0);
     let Subscriber { scope, session, auth, mut shutdown } = who;
     let mut revocations = auth.revocations();
+    let mut staff_changes = auth.staff_changes();
     let (mut sink, mut stream) = socket.split();
     let mut position = cell.subscribe();
     let (first, mut sent) = next_message(&cell, after, &scope);
@@ -68,6 +69,12 @@ pub async fn serve(socket: WebSocket, cell: Arc<ActionCell>, after: Option<Seq>,
                     Some(Ok(_)) => continue,
                 },
                 _ = shutdown.changed() => break,
+                changed = staff_changes.recv() => match changed {
+                    // Their role or area changed: close, and the page reconnects under it.
+                    Ok(id) if id == scope.staff_id => break,
+                    Ok(_) => continue,
+                    Err(_) => break,
+                },
                 revoked = revocations.recv() => match revoked {
                     Ok(id) if id == session => break,
                     Ok(_) => continue,

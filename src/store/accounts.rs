@@ -138,6 +138,29 @@ impl DbPool {
         Ok(found.flatten())
     }
 
+    /// Gives a staff member a new role, area and point, in one transaction.
+    pub async fn update_staff(&self, id: i64, role: &str, nodes: &[i64], point_id: Option<i64>) -> Result<(), StoreError> {
+        on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE staff SET role = $1, point_id = $2 WHERE id = $3")
+                .bind(role)
+                .bind(point_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM staff_nodes WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
+            for n in nodes {
+                sqlx::query("INSERT INTO staff_nodes (staff_id, node_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     pub async fn audit(&self, at: i64, staff_id: i64, what: &str, detail: &str) -> Result<(), StoreError> {
         let sql = "INSERT INTO audit_log (at, staff_id, what, detail) VALUES ($1, $2, $3, $4)";
         on_pool!(self, |p| sqlx::query(sql).bind(at).bind(staff_id).bind(what).bind(detail).execute(p).await.map(|_| ())?);

@@ -68,12 +68,14 @@ struct Request {
     reply: Reply,
 }
 
-/// A roster import: planned, written and swapped into live state by the writer, so no
-/// append is checked against a roster that is being replaced.
-struct RosterJob {
-    sheet: SheetRoster,
-    dry_run: bool,
-    reply: oneshot::Sender<Result<Report, ImportFailure>>,
+/// A change of the roster, made by the writer so that no append is checked against a
+/// roster that is being replaced.
+enum RosterJob {
+    /// A roster import: planned, written and swapped into live state.
+    Import { sheet: SheetRoster, dry_run: bool, reply: oneshot::Sender<Result<Report, ImportFailure>> },
+    /// The roster was changed in the database (a staff member's role or area): read it
+    /// again and fold live state against it.
+    Reload { reply: oneshot::Sender<Result<(), StoreError>> },
 }
 
 /// A handle to the writer task; cheap to clone.
@@ -104,8 +106,15 @@ impl Writer {
     /// report once the new roster is stored and live state is folded against it.
     pub async fn import(&self, sheet: SheetRoster, dry_run: bool) -> Result<Report, ImportFailure> {
         let (reply, answer) = oneshot::channel();
-        self.imports.send(RosterJob { sheet, dry_run, reply }).await.map_err(|_| ImportFailure::Closed)?;
+        self.imports.send(RosterJob::Import { sheet, dry_run, reply }).await.map_err(|_| ImportFailure::Closed)?;
         answer.await.map_err(|_| ImportFailure::Closed)?
+    }
+
+    /// Reads the roster from the database again and makes it the live one.
+    pub async fn reload_roster(&self) -> Result<(), AppendError> {
+        let (reply, answer) = oneshot::channel();
+        self.imports.send(RosterJob::Reload { reply }).await.map_err(|_| AppendError::Closed)?;
+        answer.await.map_err(|_| AppendError::Closed)?.map_err(|e| AppendError::Store(Arc::new(e)))
     }
 
     /// Appends the events of one request, all or nothing, and answers once they are
@@ -140,10 +149,14 @@ async fn run(
                     batch.push(r);
                 }
             }
-            Some(job) = jobs.recv() => {
-                let result = import_roster(store.as_ref(), &hub, &job.sheet, job.dry_run).await;
-                let _ = job.reply.send(result);
-            }
+            Some(job) = jobs.recv() => match job {
+                RosterJob::Import { sheet, dry_run, reply } => {
+                    let _ = reply.send(import_roster(store.as_ref(), &hub, &sheet, dry_run).await);
+                }
+                RosterJob::Reload { reply } => {
+                    let _ = reply.send(reload_roster(store.as_ref(), &hub).await);
+                }
+            },
             wake = woken.recv(), if following => match wake {
                 Some(w) => { wakes.insert(w); }
                 None => following = false,
@@ -176,6 +189,12 @@ async fn import_roster(
         })?;
     }
     Ok(imported.report)
+}
+
+async fn reload_roster(store: &dyn Store, hub: &Hub) -> Result<(), StoreError> {
+    let parts = store.load_roster().await?;
+    let roster = crate::roster::Roster::new(parts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    hub.swap_roster(store, Arc::new(roster)).await
 }
 
 /// Reads what other nodes appended. Failures are logged: the next wake tries again.

@@ -185,3 +185,67 @@ async fn a_grid_member_sees_only_their_own_part_of_the_live_state() {
     let first = &audit["entries"][0];
     assert_eq!((first["staff_id"].as_i64(), first["what"].as_str()), (Some(member.id), Some("read_phones")));
 }
+
+#[tokio::test]
+async fn a_chief_moves_a_grid_member_to_another_grid_and_it_takes_effect_at_once() {
+    let mut app = spawn_app().await;
+    let member = app.roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap().clone();
+    let other_grid = app.roster.staff().iter().filter(|s| s.role == Role::GridMember).nth(5).unwrap().nodes[0];
+    let url = format!("ws://{}/api/actions/{}/live?token={}", app.addr, app.action_id, app.token_of(member.id));
+    let mut socket = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    assert_eq!(next_message(&mut socket).await["nodes"][0]["id"], member.nodes[0]);
+
+    let changed = app
+        .client
+        .patch(format!("{}/api/staff/{}", app.base, member.id))
+        .bearer_auth(app.token(Role::Chief))
+        .json(&json!({ "nodes": [other_grid] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let view: Value = changed.json().await.unwrap();
+    assert_eq!(view["nodes"][0]["id"], other_grid);
+
+    // Their open live feed closes, to be reopened under the new area.
+    let closed = tokio::time::timeout(Duration::from_secs(2), async {
+        use futures_util::StreamExt;
+        while let Some(Ok(m)) = socket.next().await {
+            if m.is_close() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the live feed closes when the area changes");
+    let snapshot = |app: &TestApp| {
+        let (client, url, token) = (app.client.clone(), format!("{}/api/actions/{}", app.base, app.action_id), app.token_of(member.id));
+        async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(snapshot(&app).await["nodes"][0]["id"], other_grid);
+    app.restart().await;
+    assert_eq!(snapshot(&app).await["nodes"][0]["id"], other_grid, "the change is stored");
+
+    let audit: Value = app
+        .client
+        .get(format!("{}/api/audit", app.base))
+        .bearer_auth(app.token(Role::Admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = audit["entries"].as_array().unwrap();
+    assert!(entries.iter().any(|e| e["what"] == "change_staff" && e["staff_id"] == 1), "recorded with who: {audit}");
+
+    let refused = app
+        .client
+        .patch(format!("{}/api/staff/{}", app.base, member.id))
+        .bearer_auth(app.token_of(member.id))
+        .json(&json!({ "role": "chief" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "a grid member cannot promote themselves");
+}

@@ -147,6 +147,11 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
         ("GET /api/nodes", vec![Case::new("area tree", "GET", "/api/nodes".into(), MANAGERS)]),
         ("GET /api/audit", vec![Case::new("audit log", "GET", "/api/audit".into(), MANAGERS)]),
         (
+            "PATCH /api/staff/{id}",
+            vec![Case::new("keep a grid member on their grid", "PATCH", format!("/api/staff/{}", member.id), MANAGERS)
+                .body(json!({ "nodes": [grid] }))],
+        ),
+        (
             "POST /api/staff/{id}/pairing-codes",
             vec![Case::new("pair a grid member's phone", "POST", format!("/api/staff/{}/pairing-codes", member.id), MANAGERS)],
         ),
