@@ -256,31 +256,34 @@ pub async fn open_loop(scans: Arc<Scans>, rate: f64, until: Instant, max_in_flig
     let started = Instant::now();
     let start_us = scans.clock.now_us();
     let limit = Arc::new(tokio::sync::Semaphore::new(max_in_flight));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Tally>();
+    // Tallies are reused, one per scan in flight: a fresh one per scan would allocate and
+    // merge two histograms (≈1 MiB) per request, which costs more than the request.
+    // A std mutex: held for a pop or a push, never across an `.await`.
+    let tallies: Arc<Mutex<Vec<Tally>>> = Arc::new(Mutex::new(Vec::new()));
     let mut issued: u64 = 0;
-    let mut next_client = 0usize;
+    let mut running = tokio::task::JoinSet::new();
     while Instant::now() < until {
         let due_count = (started.elapsed().as_secs_f64() * rate) as u64;
         while issued < due_count {
             let due = start_us + (issued as f64 * 1e6 / rate) as u64;
             issued += 1;
             let permit = limit.clone().acquire_owned().await.expect("never closed");
-            let (scans, tx) = (scans.clone(), tx.clone());
-            next_client += 1;
-            let c = next_client;
-            tokio::spawn(async move {
-                let mut t = Tally::default();
+            let (scans, tallies) = (scans.clone(), tallies.clone());
+            let c = issued as usize;
+            running.spawn(async move {
+                let mut t = tallies.lock().expect("not poisoned").pop().unwrap_or_default();
                 let mut rng = muster::demo::Rng::new(c as u64);
                 scans.one(c, due, &mut rng, &mut t).await;
                 drop(permit);
-                let _ = tx.send(t);
+                tallies.lock().expect("not poisoned").push(t);
             });
         }
+        while running.try_join_next().is_some() {}
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    drop(tx);
+    while running.join_next().await.is_some() {}
     let mut all = Tally::default();
-    while let Some(t) = rx.recv().await {
+    for t in std::mem::take(&mut *tallies.lock().expect("not poisoned")) {
         all.merge(t);
     }
     all
