@@ -186,6 +186,9 @@ impl Scans {
             })
             .flatten();
         if let Some((id, point, resident, seq)) = replay {
+            // A replay comes from the point that first sent it: an operator records only
+            // at their own point.
+            let token = self.plan.operators.iter().find(|(p, _)| *p == point).map_or(token, |(_, t)| t);
             let Some((status, out)) = self.post(id, resident, point, token, t).await else {
                 return false;
             };

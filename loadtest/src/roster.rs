@@ -47,7 +47,17 @@ pub struct Plan {
     pub staff_residents: HashMap<i64, i64>,
     /// area node → (parent, staff): kept across chunks to find who answers for whom.
     nodes: HashMap<i64, (Option<i64>, Option<i64>)>,
+    /// Who the load acts as, until [`Plan::finish`] signs them in: chief, viewer, and
+    /// each point's operator.
+    chief_id: Option<i64>,
+    viewer_id: Option<i64>,
+    operator_ids: Vec<(i64, i64)>,
 }
+
+/// Grid members signed in for the load (phones share them round-robin; missing-list
+/// readers take a few), spread evenly over the roster: a session each is a durable write,
+/// so signing in thousands would cost start-up time for nothing.
+const SIGNED_IN_GRID_MEMBERS: usize = 200;
 
 impl Plan {
     /// Takes in one chunk of roster rows (all of them, for a roster read back).
@@ -61,12 +71,12 @@ impl Plan {
         }
         for s in &parts.staff {
             match s.role {
-                Role::Chief if self.chief.is_empty() => self.chief = s.token.0.clone(),
-                Role::Viewer if self.viewer.is_empty() => self.viewer = s.token.0.clone(),
-                Role::GridMember => self.grid_members.push((s.id, s.token.0.clone())),
+                Role::Chief if self.chief_id.is_none() => self.chief_id = Some(s.id),
+                Role::Viewer if self.viewer_id.is_none() => self.viewer_id = Some(s.id),
+                Role::GridMember => self.grid_members.push((s.id, String::new())),
                 Role::Operator => {
                     if let Some(p) = s.point_id {
-                        self.operators.push((p, s.token.0.clone()));
+                        self.operator_ids.push((p, s.id));
                     }
                 }
                 _ => {}
@@ -91,8 +101,23 @@ impl Plan {
         }
     }
 
-    fn finish(mut self) -> anyhow::Result<Self> {
-        ensure!(!self.chief.is_empty(), "the roster has no chief to open an action");
+    /// Signs the staff the load acts as in, as paired phones are (a session each), and
+    /// checks the roster can carry an action.
+    async fn finish(mut self, store: &dyn Store) -> anyhow::Result<Self> {
+        let auth = muster::auth::Auth::new(store.accounts());
+        let chief = self.chief_id.context("the roster has no chief to open an action")?;
+        self.chief = auth.issue(chief, "loadtest").await?.1;
+        if let Some(viewer) = self.viewer_id {
+            self.viewer = auth.issue(viewer, "loadtest").await?.1;
+        }
+        for (point, staff) in std::mem::take(&mut self.operator_ids) {
+            self.operators.push((point, auth.issue(staff, "loadtest").await?.1));
+        }
+        let step = self.grid_members.len().div_ceil(SIGNED_IN_GRID_MEMBERS).max(1);
+        self.grid_members = self.grid_members.iter().step_by(step).cloned().collect();
+        for (staff, token) in &mut self.grid_members {
+            *token = auth.issue(*staff, "loadtest").await?.1;
+        }
         ensure!(!self.resident_ids.is_empty(), "the roster has no residents");
         ensure!(!self.points.is_empty(), "the roster has no sampling points");
         if self.viewer.is_empty() {
@@ -112,7 +137,7 @@ pub async fn load(store: &dyn Store) -> anyhow::Result<Plan> {
     let parts = store.load_roster().await?;
     let mut plan = Plan::default();
     plan.absorb(&parts);
-    plan.finish()
+    plan.finish(store).await
 }
 
 fn name(rng: &mut Rng) -> String {
@@ -248,7 +273,7 @@ pub async fn generate(store: &dyn Store, residents: usize, points: usize, seed: 
     }
     parts.staff.push(staff_member(&mut ids, &mut rng, Role::Medic, vec![1], Some(1)));
     write(store, &mut plan, parts).await?;
-    plan.finish()
+    plan.finish(store).await
 }
 
 async fn write(store: &dyn Store, plan: &mut Plan, parts: RosterParts) -> anyhow::Result<()> {
