@@ -46,7 +46,7 @@ pub async fn write(
             EventBody::ResidentSampled {
                 resident_id: resident_ids[k % resident_ids.len()],
                 point_id: points[k % points.len()],
-                at_home: k % 50 == 0,
+                at_home: k.is_multiple_of(50),
                 tube: None,
             }
         };

@@ -308,12 +308,11 @@ pub async fn ceiling(
                 let mut h = histogram();
                 while Instant::now() < until {
                     let t0 = clock.now_us();
-                    if let Ok(r) = http.get(&url).send().await {
-                        if r.status().is_success() && r.bytes().await.is_ok() {
+                    if let Ok(r) = http.get(&url).send().await
+                        && r.status().is_success() && r.bytes().await.is_ok() {
                             count.fetch_add(1, Ordering::Relaxed);
                             h.saturating_record(clock.now_us().saturating_sub(t0).max(1));
                         }
-                    }
                 }
                 h
             })
@@ -321,7 +320,7 @@ pub async fn ceiling(
         .collect();
     let mut all = histogram();
     for t in tasks {
-        all.add(&t.await.expect("no panic")).expect("same bounds");
+        all.add(t.await.expect("no panic")).expect("same bounds");
     }
     (count.load(Ordering::Relaxed), all)
 }

@@ -203,7 +203,7 @@ pub async fn generate(store: &dyn Store, residents: usize, points: usize, seed: 
     while (ids.resident as usize) < residents {
         if households_in_grid == HOUSEHOLDS_PER_GRID {
             households_in_grid = 0;
-            if grids.len() % GRIDS_PER_HEAD == 0 {
+            if grids.len().is_multiple_of(GRIDS_PER_HEAD) {
                 ids.node += 1;
                 head_node = ids.node;
                 let head = staff_member(&mut ids, &mut rng, Role::GridHead, vec![head_node], None);
