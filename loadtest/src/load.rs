@@ -309,10 +309,12 @@ pub async fn ceiling(
                 while Instant::now() < until {
                     let t0 = clock.now_us();
                     if let Ok(r) = http.get(&url).send().await
-                        && r.status().is_success() && r.bytes().await.is_ok() {
-                            count.fetch_add(1, Ordering::Relaxed);
-                            h.saturating_record(clock.now_us().saturating_sub(t0).max(1));
-                        }
+                        && r.status().is_success()
+                        && r.bytes().await.is_ok()
+                    {
+                        count.fetch_add(1, Ordering::Relaxed);
+                        h.saturating_record(clock.now_us().saturating_sub(t0).max(1));
+                    }
                 }
                 h
             })

@@ -11,7 +11,6 @@
 
 use anyhow::{Context, ensure};
 use muster::demo::Rng;
-use muster::demo::village::new_token;
 use muster::roster::{AreaNode, Flags, Household, IdNumber, Phone, Resident, Role, RosterParts, SamplingPoint, Staff};
 use muster::store::Store;
 use std::collections::HashMap;
@@ -167,7 +166,7 @@ struct Ids {
 
 fn staff_member(ids: &mut Ids, rng: &mut Rng, role: Role, nodes: Vec<i64>, point_id: Option<i64>) -> Staff {
     ids.staff += 1;
-    Staff { id: ids.staff, name: name(rng), phone: Some(phone(rng)), role, nodes, point_id, token: new_token() }
+    Staff { id: ids.staff, name: name(rng), phone: Some(phone(rng)), role, nodes, point_id }
 }
 
 /// Generates a roster of `residents` residents and `points` sampling points into an

@@ -6,8 +6,7 @@ CREATE TABLE staff (
     name TEXT NOT NULL,
     phone TEXT,
     role TEXT NOT NULL,
-    point_id BIGINT,
-    token TEXT NOT NULL UNIQUE
+    point_id BIGINT
 );
 
 CREATE TABLE area_nodes (

@@ -4,8 +4,7 @@ CREATE TABLE staff (
     name TEXT NOT NULL,
     phone TEXT,
     role TEXT NOT NULL,
-    point_id INTEGER,
-    token TEXT NOT NULL UNIQUE
+    point_id INTEGER
 );
 
 CREATE TABLE area_nodes (

@@ -6,7 +6,7 @@
 
 use crate::roster::StaffId;
 use crate::store::accounts::{AuditRow, DbPool, SessionRow};
-use crate::store::{to_micros, StoreError};
+use crate::store::{StoreError, to_micros};
 use dashmap::DashMap;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -217,10 +217,11 @@ impl Auth {
     /// Whether `password` is this staff member's. Takes as long whether or not they have
     /// a password, so timing does not tell which accounts have one.
     pub async fn check_password(&self, staff_id: StaffId, password: String) -> Result<bool, StoreError> {
-        use argon2::password_hash::phc::PasswordHash;
         use argon2::password_hash::PasswordVerifier;
+        use argon2::password_hash::phc::PasswordHash;
         // A real hash of a random password, to verify against when there is none.
-        const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Uo2DHW3jqHbt6AJ1rWXbVLx5YHO0s0sNBn3hFF+0Uk";
+        const DECOY: &str =
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Uo2DHW3jqHbt6AJ1rWXbVLx5YHO0s0sNBn3hFF+0Uk";
         let stored = self.db.password_hash(staff_id).await?;
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| DECOY.to_owned());

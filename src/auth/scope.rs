@@ -2,8 +2,8 @@
 //! under their nodes (a head covers the subtree), or their sampling point. Every read
 //! and write asks this before answering, and live views are cut down to it.
 
-use crate::action::view::{Delta, Snapshot};
 use crate::action::Action;
+use crate::action::view::{Delta, Snapshot};
 use crate::roster::{PointId, Role, Roster, Staff, StaffId};
 use std::collections::{BTreeMap, HashSet};
 
@@ -26,7 +26,8 @@ impl Scope {
     pub fn of(staff: &Staff, roster: &Roster) -> Self {
         let roots: HashSet<usize> = staff.nodes.iter().filter_map(|n| roster.node_idx(*n)).collect();
         let at_root = roots.iter().any(|&i| roster.nodes()[i].parent.is_none());
-        let all = staff.role == Role::Admin || (at_root && matches!(staff.role, Role::Chief | Role::Viewer | Role::Medic));
+        let all =
+            staff.role == Role::Admin || (at_root && matches!(staff.role, Role::Chief | Role::Viewer | Role::Medic));
         let tops = roots
             .iter()
             .filter(|&&r| !roster.ancestors(r).iter().rev().skip(1).any(|a| roots.contains(a)))
@@ -78,7 +79,8 @@ impl Scope {
             sampled += n.sampled;
             exempt += n.exempt;
         }
-        s.totals = crate::action::view::Totals { target, sampled, exempt, missing: target - sampled - exempt, scans: 0 };
+        s.totals =
+            crate::action::view::Totals { target, sampled, exempt, missing: target - sampled - exempt, scans: 0 };
         s.points.retain(|p| Some(p.id) == self.point);
         s.staff.retain(|st| self.covers_staff(roster, st.id));
         s.timeline.clear();

@@ -7,8 +7,8 @@
 
 use super::Rng;
 use crate::roster::{Role, Roster, StaffId};
-use std::collections::HashMap;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;

@@ -5,7 +5,7 @@
 use super::Rng;
 use crate::action::{ActionKind, NewAction};
 use crate::roster::{
-    AreaNode, Flags, Household, IdNumber, Phone, Resident, Role, RosterParts, SamplingPoint, Staff, StaffId, Token,
+    AreaNode, Flags, Household, IdNumber, Phone, Resident, Role, RosterParts, SamplingPoint, Staff, StaffId,
 };
 use std::collections::HashSet;
 
@@ -44,11 +44,6 @@ pub struct Village {
     pub action: NewAction,
 }
 
-/// A bearer token with 244 random bits.
-pub fn new_token() -> Token {
-    Token::random()
-}
-
 fn name(rng: &mut Rng) -> String {
     format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))
 }
@@ -63,7 +58,7 @@ pub fn generate(seed: u64) -> Village {
     let mut staff: Vec<Staff> = Vec::new();
     let mut add_staff = |rng: &mut Rng, role: Role, nodes: Vec<i64>, point_id: Option<i64>| -> StaffId {
         let id = staff.len() as i64 + 1;
-        staff.push(Staff { id, name: name(rng), phone: Some(phone(rng)), role, nodes, point_id, token: new_token() });
+        staff.push(Staff { id, name: name(rng), phone: Some(phone(rng)), role, nodes, point_id });
         id
     };
 

@@ -3,11 +3,11 @@
 
 use super::extract::{ApiJson, Caller};
 use super::{ApiError, AppState};
+use crate::action::ActionState;
 use crate::action::event::to_log_precision;
 use crate::action::view::{Snapshot, Totals};
-use crate::action::ActionState;
-use crate::live::ActionCell;
 use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
+use crate::live::ActionCell;
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::store::writer::Outcome;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
@@ -57,7 +57,8 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
     let resident_covered = |id: i64| roster.resident_idx(id).is_none_or(|i| scope.covers_resident(roster, i));
     match body {
         EventBody::ActionOpened | EventBody::ActionClosed => {
-            let covered = state.action.scope.iter().filter_map(|n| roster.node_idx(*n)).all(|i| scope.covers_node(roster, i));
+            let covered =
+                state.action.scope.iter().filter_map(|n| roster.node_idx(*n)).all(|i| scope.covers_node(roster, i));
             if !covered {
                 return denied("this action covers areas outside yours; its chief opens and closes it".into());
             }
@@ -173,7 +174,9 @@ pub async fn create_action(
     caller.require(&[Role::Admin, Role::Chief])?;
     let roster = &state.hub.roster;
     let invalid = |field: &str, message: String| ApiError::InvalidField { field: field.into(), message };
-    if let Some(n) = body.scope.iter().find(|n| roster.node_idx(**n).is_some_and(|i| !caller.scope.covers_node(roster, i))) {
+    if let Some(n) =
+        body.scope.iter().find(|n| roster.node_idx(**n).is_some_and(|i| !caller.scope.covers_node(roster, i)))
+    {
         return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
     }
     if body.name.trim().is_empty() {
@@ -443,7 +446,12 @@ pub async fn missing(
 }
 
 /// One page of the missing residents the caller answers for, from `after` (a roster index).
-fn missing_page(s: &ActionState, caller: &Caller, after: usize, limit: usize) -> (Vec<MissingResident>, Option<String>) {
+fn missing_page(
+    s: &ActionState,
+    caller: &Caller,
+    after: usize,
+    limit: usize,
+) -> (Vec<MissingResident>, Option<String>) {
     let roster = &s.roster;
     // Phones are shown whole to those who must call: the chief, and a grid member for
     // their own residents. Each such read is audited below.

@@ -90,9 +90,14 @@ pub async fn login(
 ) -> Result<Json<SignedIn>, ApiError> {
     limit(&state, format!("login-address:{}", peer.ip()), PER_ADDRESS)?;
     let phone = Phone::parse(&body.phone).ok();
-    let staff = phone.and_then(|p| state.hub.roster.staff().iter().find(|s| s.phone.as_ref() == Some(&p)).map(|s| s.id));
+    let staff =
+        phone.and_then(|p| state.hub.roster.staff().iter().find(|s| s.phone.as_ref() == Some(&p)).map(|s| s.id));
     // Unknown phones are limited too, under their own key, so probing costs the same.
-    limit(&state, format!("login-account:{}", staff.map_or_else(|| body.phone.clone(), |id| id.to_string())), PER_ACCOUNT)?;
+    limit(
+        &state,
+        format!("login-account:{}", staff.map_or_else(|| body.phone.clone(), |id| id.to_string())),
+        PER_ACCOUNT,
+    )?;
     let ok = match staff {
         Some(id) => state.auth.check_password(id, body.password).await?,
         None => {

@@ -116,7 +116,14 @@ pub struct Me {
 #[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me)))]
 pub async fn me(caller: extract::Caller) -> Json<Me> {
     let s = caller.staff;
-    Json(Me { id: s.id, name: s.name, role: s.role, nodes: s.nodes, point_id: s.point_id, session_id: caller.session.id })
+    Json(Me {
+        id: s.id,
+        name: s.name,
+        role: s.role,
+        nodes: s.nodes,
+        point_id: s.point_id,
+        session_id: caller.session.id,
+    })
 }
 
 async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {

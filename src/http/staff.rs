@@ -7,7 +7,7 @@ use super::{ApiError, AppState};
 use crate::roster::{NodeId, Role, Staff, StaffId};
 use crate::store::from_micros;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -37,10 +37,7 @@ fn managed<'a>(state: &'a AppState, caller: &Caller, id: StaffId) -> Result<&'a 
 }
 
 fn rfc3339(us: i64) -> String {
-    from_micros(us)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
+    from_micros(us).ok().and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_default()
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -164,7 +161,10 @@ pub async fn change_staff(
     }
     let point_id = change.point_id.unwrap_or(staff.point_id);
     if let Some(p) = point_id.filter(|p| roster.point(*p).is_none()) {
-        return Err(ApiError::InvalidField { field: "point_id".into(), message: format!("sampling point {p} is not in the roster") });
+        return Err(ApiError::InvalidField {
+            field: "point_id".into(),
+            message: format!("sampling point {p} is not in the roster"),
+        });
     }
     state.store.accounts().update_staff(id, role.as_str(), &nodes, point_id).await?;
     state.writer.reload_roster().await?;
@@ -179,7 +179,11 @@ pub async fn change_staff(
     state.auth.staff_changed(id);
     tracing::info!(staff = id, by = caller.staff.id, "staff role or area changed");
     let views = list_staff(State(state), caller).await?.0;
-    views.into_iter().find(|v| v.id == id).map(Json).ok_or(ApiError::NotFound { what: "staff member", id: id.to_string() })
+    views
+        .into_iter()
+        .find(|v| v.id == id)
+        .map(Json)
+        .ok_or(ApiError::NotFound { what: "staff member", id: id.to_string() })
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -104,23 +104,6 @@ impl Role {
     }
 }
 
-/// A bearer token. `Debug` hides it so it cannot reach a log line by accident.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Token(pub String);
-
-impl Token {
-    /// A new bearer token with 244 random bits.
-    pub fn random() -> Self {
-        Token(format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()))
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(***)")
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Staff {
     pub id: StaffId,
@@ -131,7 +114,6 @@ pub struct Staff {
     pub nodes: Vec<NodeId>,
     /// For an operator: the sampling point they work at.
     pub point_id: Option<PointId>,
-    pub token: Token,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -184,7 +166,6 @@ pub struct Roster {
     resident_index: HashMap<ResidentId, usize>,
     by_id_number: HashMap<String, ResidentId>,
     staff_index: HashMap<StaffId, usize>,
-    token_index: HashMap<String, usize>,
     point_index: HashMap<PointId, usize>,
 }
 
@@ -269,10 +250,8 @@ impl Roster {
                 must_exist(&node_index, "sampling point", p.id, "area node", *n)?;
             }
         }
-        let token_index = parts.staff.iter().enumerate().map(|(i, s)| (s.token.0.clone(), i)).collect();
         Ok(Self {
             parts,
-            token_index,
             node_index,
             ancestors,
             household_index,
@@ -342,10 +321,6 @@ impl Roster {
 
     pub fn staff_member(&self, id: StaffId) -> Option<&Staff> {
         self.staff_index.get(&id).map(|&i| &self.parts.staff[i])
-    }
-
-    pub fn staff_by_token(&self, token: &str) -> Option<&Staff> {
-        self.token_index.get(token).map(|&i| &self.parts.staff[i])
     }
 
     pub fn point(&self, id: PointId) -> Option<&SamplingPoint> {

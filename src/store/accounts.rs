@@ -139,7 +139,13 @@ impl DbPool {
     }
 
     /// Gives a staff member a new role, area and point, in one transaction.
-    pub async fn update_staff(&self, id: i64, role: &str, nodes: &[i64], point_id: Option<i64>) -> Result<(), StoreError> {
+    pub async fn update_staff(
+        &self,
+        id: i64,
+        role: &str,
+        nodes: &[i64],
+        point_id: Option<i64>,
+    ) -> Result<(), StoreError> {
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
             sqlx::query("UPDATE staff SET role = $1, point_id = $2 WHERE id = $3")
@@ -163,7 +169,14 @@ impl DbPool {
 
     pub async fn audit(&self, at: i64, staff_id: i64, what: &str, detail: &str) -> Result<(), StoreError> {
         let sql = "INSERT INTO audit_log (at, staff_id, what, detail) VALUES ($1, $2, $3, $4)";
-        on_pool!(self, |p| sqlx::query(sql).bind(at).bind(staff_id).bind(what).bind(detail).execute(p).await.map(|_| ())?);
+        on_pool!(self, |p| sqlx::query(sql)
+            .bind(at)
+            .bind(staff_id)
+            .bind(what)
+            .bind(detail)
+            .execute(p)
+            .await
+            .map(|_| ())?);
         Ok(())
     }
 

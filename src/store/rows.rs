@@ -4,14 +4,12 @@
 
 use super::{StoreError, from_micros};
 use crate::action::{Action, ActionKind, Event, EventBody, NewEvent};
-use crate::roster::{
-    AreaNode, Flags, Household, IdNumber, Phone, Resident, Role, RosterParts, SamplingPoint, Staff, Token,
-};
+use crate::roster::{AreaNode, Flags, Household, IdNumber, Phone, Resident, Role, RosterParts, SamplingPoint, Staff};
 use std::collections::HashMap;
 
 pub const SELECT_STAFF_NODES: &str = "SELECT staff_id AS a, node_id AS b FROM staff_nodes ORDER BY staff_id, node_id";
 pub const SELECT_POINT_NODES: &str = "SELECT point_id AS a, node_id AS b FROM point_nodes ORDER BY point_id, node_id";
-pub const SELECT_STAFF: &str = "SELECT id, name, phone, role, point_id, token FROM staff ORDER BY id";
+pub const SELECT_STAFF: &str = "SELECT id, name, phone, role, point_id FROM staff ORDER BY id";
 pub const SELECT_NODES: &str = "SELECT id, parent_id, level, name, staff_id FROM area_nodes ORDER BY id";
 pub const SELECT_HOUSEHOLDS: &str = "SELECT id, number, address, node_id FROM households ORDER BY id";
 pub const SELECT_RESIDENTS: &str =
@@ -37,7 +35,6 @@ pub struct StaffRow {
     phone: Option<String>,
     role: String,
     point_id: Option<i64>,
-    token: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -138,7 +135,6 @@ impl RosterRows {
                     role: Role::parse(&r.role).ok_or_else(|| corrupt("staff", r.id, format!("role {}", r.role)))?,
                     nodes: staff_nodes.remove(&r.id).unwrap_or_default(),
                     point_id: r.point_id,
-                    token: Token(r.token),
                 })
             })
             .collect::<Result<_, StoreError>>()?;
@@ -253,15 +249,14 @@ pub(crate) use load_roster;
 /// [`UPSERT_STAFF`] and the like to update rows that exist (kept ids, changed fields).
 macro_rules! write_rows {
     ($db:ty, $max:expr, $tx:ident, staff, $rows:expr, $tail:expr) => {
-        for chunk in $rows.chunks($max / 6) {
-            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO staff (id, name, phone, role, point_id, token) ");
+        for chunk in $rows.chunks($max / 5) {
+            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO staff (id, name, phone, role, point_id) ");
             q.push_values(chunk, |mut b, s: &&$crate::roster::Staff| {
                 b.push_bind(s.id)
                     .push_bind(&s.name)
                     .push_bind(s.phone.as_ref().map($crate::roster::Phone::expose))
                     .push_bind(s.role.as_str())
-                    .push_bind(s.point_id)
-                    .push_bind(&s.token.0);
+                    .push_bind(s.point_id);
             });
             q.push($tail).build().execute(&mut *$tx).await?;
         }

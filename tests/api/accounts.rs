@@ -1,8 +1,8 @@
 //! Staff accounts: pairing a phone, signing in with a password, revoking a lost phone.
 
-use crate::helpers::{next_message, spawn_app, TestApp};
+use crate::helpers::{TestApp, next_message, spawn_app};
 use muster::roster::Role;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::Digest;
 use std::time::Duration;
 
@@ -19,7 +19,12 @@ async fn pairing_code(app: &TestApp, staff_id: i64) -> Value {
 }
 
 async fn pair(app: &TestApp, code: &str) -> reqwest::Response {
-    app.client.post(format!("{}/api/auth/pair", app.base)).json(&json!({ "code": code, "device": "Redmi 9A" })).send().await.unwrap()
+    app.client
+        .post(format!("{}/api/auth/pair", app.base))
+        .json(&json!({ "code": code, "device": "Redmi 9A" }))
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn me(app: &TestApp, token: &str) -> reqwest::StatusCode {
@@ -126,7 +131,12 @@ async fn staff_at_a_computer_sign_in_with_a_password_and_guessing_is_limited() {
     let login = |password: &'static str| {
         let (client, base, phone) = (app.client.clone(), app.base.clone(), phone.clone());
         async move {
-            client.post(format!("{base}/api/auth/login")).json(&json!({ "phone": phone, "password": password })).send().await.unwrap()
+            client
+                .post(format!("{base}/api/auth/login"))
+                .json(&json!({ "phone": phone, "password": password }))
+                .send()
+                .await
+                .unwrap()
         }
     };
     let ok = login("大华山村委会2022春夜").await;
@@ -150,11 +160,18 @@ async fn a_grid_member_sees_only_their_own_part_of_the_live_state() {
     let app = spawn_app().await;
     let member = app.roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap();
     let grid = member.nodes[0];
-    let r = app.client.get(format!("{}/api/actions/{}", app.base, app.action_id)).bearer_auth(app.token_of(member.id)).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/api/actions/{}", app.base, app.action_id))
+        .bearer_auth(app.token_of(member.id))
+        .send()
+        .await
+        .unwrap();
     let snap: Value = r.json().await.unwrap();
     let nodes: Vec<i64> = snap["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_i64().unwrap()).collect();
     assert_eq!(nodes, vec![grid], "only their own grid");
-    let in_grid = app.roster.residents().iter().filter(|r| app.roster.household(r.household_id).unwrap().node_id == grid).count();
+    let in_grid =
+        app.roster.residents().iter().filter(|r| app.roster.household(r.household_id).unwrap().node_id == grid).count();
     assert_eq!(snap["totals"]["target"], in_grid as i64, "totals are their grid's, not the village's");
     assert_eq!(snap["points"], json!([]));
     assert_eq!(snap["timeline"], json!([]));
@@ -219,7 +236,8 @@ async fn a_chief_moves_a_grid_member_to_another_grid_and_it_takes_effect_at_once
     .await;
     assert!(closed.is_ok(), "the live feed closes when the area changes");
     let snapshot = |app: &TestApp| {
-        let (client, url, token) = (app.client.clone(), format!("{}/api/actions/{}", app.base, app.action_id), app.token_of(member.id));
+        let (client, url, token) =
+            (app.client.clone(), format!("{}/api/actions/{}", app.base, app.action_id), app.token_of(member.id));
         async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
     };
     assert_eq!(snapshot(&app).await["nodes"][0]["id"], other_grid);

@@ -2,9 +2,9 @@
 //! role, in and out of the caller's part of the roster, against the expected answer. A
 //! route the document lists and this table does not fails the test.
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{TestApp, spawn_app};
 use muster::roster::Role;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -65,7 +65,8 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
     // Grid member #3 answers for grid 3 (in sub-grid 2, headed by #2); point 1 serves grid 3.
     let member = roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap();
     let grid = member.nodes[0];
-    let mine = roster.residents().iter().find(|r| roster.household(r.household_id).unwrap().node_id == grid).unwrap().id;
+    let mine =
+        roster.residents().iter().find(|r| roster.household(r.household_id).unwrap().node_id == grid).unwrap().id;
     let far = roster.residents().last().unwrap().id;
     let point = app.point_of(mine);
     let other_point = roster.points().iter().map(|p| p.id).find(|p| *p != point).unwrap();
@@ -78,22 +79,33 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
         ("GET /api/actions", vec![Case::new("list", "GET", "/api/actions".into(), ALL)]),
         (
             "POST /api/actions",
-            vec![Case::new("plan an action", "POST", "/api/actions".into(), MANAGERS)
-                .body(json!({ "kind": "testing", "name": "第2轮", "scope": [grid], "points": [point] }))],
+            vec![
+                Case::new("plan an action", "POST", "/api/actions".into(), MANAGERS)
+                    .body(json!({ "kind": "testing", "name": "第2轮", "scope": [grid], "points": [point] })),
+            ],
         ),
         (
             "GET /api/actions/{id}",
             vec![
                 Case::new("the village's action", "GET", format!("/api/actions/{a}"), ALL),
-                Case::new("another area's action", "GET", format!("/api/actions/{other_action}"),
-                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer]),
+                Case::new(
+                    "another area's action",
+                    "GET",
+                    format!("/api/actions/{other_action}"),
+                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer],
+                ),
             ],
         ),
         (
             "POST /api/actions/{id}/events",
             vec![
-                Case::new("exempt one of mine", "POST", format!("/api/actions/{a}/events"),
-                    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember]).body(exemption(mine)),
+                Case::new(
+                    "exempt one of mine",
+                    "POST",
+                    format!("/api/actions/{a}/events"),
+                    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember],
+                )
+                .body(exemption(mine)),
                 Case::new("exempt someone elsewhere", "POST", format!("/api/actions/{a}/events"), MANAGERS)
                     .body(exemption(far)),
             ],
@@ -101,39 +113,66 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
         (
             "POST /api/actions/{id}/scans",
             vec![
-                Case::new("scan at my point", "POST", format!("/api/actions/{a}/scans"),
-                    &[Role::Admin, Role::Chief, Role::Operator, Role::Medic]).body(scan(mine, point)),
-                Case::new("scan at another point", "POST", format!("/api/actions/{a}/scans"),
-                    &[Role::Admin, Role::Chief, Role::Medic]).body(scan(far, other_point)),
+                Case::new(
+                    "scan at my point",
+                    "POST",
+                    format!("/api/actions/{a}/scans"),
+                    &[Role::Admin, Role::Chief, Role::Operator, Role::Medic],
+                )
+                .body(scan(mine, point)),
+                Case::new(
+                    "scan at another point",
+                    "POST",
+                    format!("/api/actions/{a}/scans"),
+                    &[Role::Admin, Role::Chief, Role::Medic],
+                )
+                .body(scan(far, other_point)),
             ],
         ),
         (
             "GET /api/actions/{id}/missing",
             vec![
-                Case::new("missing in my area", "GET", format!("/api/actions/{a}/missing"),
-                    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic]),
-                Case::new("missing in another area's action", "GET", format!("/api/actions/{other_action}/missing"),
-                    &[Role::Admin, Role::Chief, Role::Medic]),
+                Case::new(
+                    "missing in my area",
+                    "GET",
+                    format!("/api/actions/{a}/missing"),
+                    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic],
+                ),
+                Case::new(
+                    "missing in another area's action",
+                    "GET",
+                    format!("/api/actions/{other_action}/missing"),
+                    &[Role::Admin, Role::Chief, Role::Medic],
+                ),
             ],
         ),
         (
             "GET /api/actions/{id}/live",
             vec![
                 Case::new("the village's live feed", "WS", format!("/api/actions/{a}/live"), ALL),
-                Case::new("another area's live feed", "WS", format!("/api/actions/{other_action}/live"),
-                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer]),
+                Case::new(
+                    "another area's live feed",
+                    "WS",
+                    format!("/api/actions/{other_action}/live"),
+                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer],
+                ),
             ],
         ),
         (
             "POST /api/auth/pair",
-            vec![Case { status: Some(&[401]), ..Case::new("a wrong code", "POST", "/api/auth/pair".into(), ALL)
-                .body(json!({ "code": "ZZZZ-ZZZZ" })) }],
+            vec![Case {
+                status: Some(&[401]),
+                ..Case::new("a wrong code", "POST", "/api/auth/pair".into(), ALL).body(json!({ "code": "ZZZZ-ZZZZ" }))
+            }],
         ),
         (
             "POST /api/auth/login",
             // Five tries per account a minute: the later roles' tries are refused as too many.
-            vec![Case { status: Some(&[401, 429]), ..Case::new("a wrong password", "POST", "/api/auth/login".into(), ALL)
-                .body(json!({ "phone": "13800000000", "password": "not the password" })) }],
+            vec![Case {
+                status: Some(&[401, 429]),
+                ..Case::new("a wrong password", "POST", "/api/auth/login".into(), ALL)
+                    .body(json!({ "phone": "13800000000", "password": "not the password" }))
+            }],
         ),
         (
             "POST /api/auth/logout",
@@ -148,21 +187,35 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
         ("GET /api/audit", vec![Case::new("audit log", "GET", "/api/audit".into(), MANAGERS)]),
         (
             "PATCH /api/staff/{id}",
-            vec![Case::new("keep a grid member on their grid", "PATCH", format!("/api/staff/{}", member.id), MANAGERS)
-                .body(json!({ "nodes": [grid] }))],
+            vec![
+                Case::new("keep a grid member on their grid", "PATCH", format!("/api/staff/{}", member.id), MANAGERS)
+                    .body(json!({ "nodes": [grid] })),
+            ],
         ),
         (
             "POST /api/staff/{id}/pairing-codes",
-            vec![Case::new("pair a grid member's phone", "POST", format!("/api/staff/{}/pairing-codes", member.id), MANAGERS)],
+            vec![Case::new(
+                "pair a grid member's phone",
+                "POST",
+                format!("/api/staff/{}/pairing-codes", member.id),
+                MANAGERS,
+            )],
         ),
         (
             "PUT /api/staff/{id}/password",
-            vec![Case::new("set a password", "PUT", format!("/api/staff/{}/password", member.id), &[Role::Admin])
-                .body(json!({ "password": "long enough password" }))],
+            vec![
+                Case::new("set a password", "PUT", format!("/api/staff/{}/password", member.id), &[Role::Admin])
+                    .body(json!({ "password": "long enough password" })),
+            ],
         ),
         (
             "POST /api/sessions/{id}/revoke",
-            vec![Case::new("revoke a grid member's phone", "POST", format!("/api/sessions/{}/revoke", revoke_target), &[Role::Admin, Role::Chief, Role::GridMember])],
+            vec![Case::new(
+                "revoke a grid member's phone",
+                "POST",
+                format!("/api/sessions/{}/revoke", revoke_target),
+                &[Role::Admin, Role::Chief, Role::GridMember],
+            )],
         ),
     ]
 }
@@ -212,7 +265,8 @@ async fn every_route_answers_every_role_as_the_table_says() {
     assert_eq!(created.status(), 201);
     let other_action = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
 
-    let doc: Value = app.client.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let doc: Value =
+        app.client.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
     let documented: BTreeSet<String> = doc["paths"]
         .as_object()
         .unwrap()
@@ -239,7 +293,12 @@ async fn every_route_answers_every_role_as_the_table_says() {
                     Expect::Status(s) => s.contains(&status),
                 };
                 if !ok {
-                    wrong.push(format!("{route} [{}] as {}: got {status}, expected {:?}", case.label, role.as_str(), case.expect(role)));
+                    wrong.push(format!(
+                        "{route} [{}] as {}: got {status}, expected {:?}",
+                        case.label,
+                        role.as_str(),
+                        case.expect(role)
+                    ));
                 }
             }
         }

@@ -6,7 +6,7 @@
 
 use super::{Counts, Report, SheetRoster};
 use crate::roster::{
-    AreaNode, Household, HouseholdId, NodeId, Resident, ResidentId, Role, RosterParts, Staff, StaffId, Token,
+    AreaNode, Household, HouseholdId, NodeId, Resident, ResidentId, Role, RosterParts, Staff, StaffId,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -170,7 +170,6 @@ pub fn plan(current: &RosterParts, keep: &Keep, sheet: &SheetRoster) -> Plan {
                         role: Role::GridMember,
                         nodes: Vec::new(),
                         point_id: None,
-                        token: Token::random(),
                     });
                     members.insert(k, id);
                     report.grid_members_added += 1;
