@@ -334,6 +334,9 @@ impl ActionState {
         if after + 1 < oldest_kept {
             return None;
         }
-        Some(self.changes.iter().filter(move |c| c.seq > after))
+        // The ring holds consecutive positions, so the first change wanted is found by
+        // arithmetic: a subscriber's delta costs what changed since it, not the ring's size.
+        let skip = usize::try_from(after + 1 - oldest_kept).unwrap_or(0).min(self.changes.len());
+        Some(self.changes.range(skip..))
     }
 }

@@ -32,6 +32,11 @@ pub struct ActionCell {
     state: Mutex<ActionState>,
     /// The last applied position; subscribers wait on it to learn there is news.
     position: watch::Sender<Seq>,
+    /// The last whole-action message rendered: (from, to, JSON). Subscribers who see the
+    /// whole action and were at the same position get the same bytes, so a busy action
+    /// renders one delta per tick for all its dashboards, not one each. A std mutex, held
+    /// to read or swap the entry only.
+    pub(crate) shared: Mutex<Option<(Option<Seq>, Seq, axum::extract::ws::Utf8Bytes)>>,
 }
 
 impl ActionCell {
@@ -121,7 +126,7 @@ impl Hub {
     fn insert_state(&self, state: ActionState) -> Arc<ActionCell> {
         let id = state.action.id;
         let (position, _) = watch::channel(state.seq);
-        let cell = Arc::new(ActionCell { state: Mutex::new(state), position });
+        let cell = Arc::new(ActionCell { state: Mutex::new(state), position, shared: Mutex::new(None) });
         self.actions.insert(id, cell.clone());
         cell
     }
@@ -186,6 +191,8 @@ impl Hub {
             state.mark_rebased();
             let seq = state.seq;
             *cell.state() = state;
+            // What was rendered for the old roster is no longer what this state says.
+            *cell.shared.lock().expect("not poisoned") = None;
             cell.position.send_replace(seq);
         }
         Ok(())

@@ -41,14 +41,24 @@ pub struct Subscriber {
 /// it brings them to.
 fn next_message(cell: &ActionCell, after: Option<Seq>, scope: &Scope) -> (Utf8Bytes, Seq) {
     let state = cell.state();
+    let seq = state.seq;
+    if scope.all {
+        let shared = cell.shared.lock().expect("not poisoned");
+        if let Some((from, to, text)) = shared.as_ref().filter(|(from, to, _)| *from == after && *to == seq) {
+            debug_assert_eq!((*from, *to), (after, seq));
+            return (text.clone(), seq);
+        }
+    }
     let message = match after.and_then(|a| state.delta(a)) {
         Some(delta) => LiveMessage::Delta(scope.delta(&state.roster, delta)),
         None => LiveMessage::Snapshot(scope.snapshot(&state.roster, state.snapshot())),
     };
-    let seq = state.seq;
     drop(state);
-    let text = serde_json::to_string(&message).expect("live messages serialise");
-    (text.into(), seq)
+    let text: Utf8Bytes = serde_json::to_string(&message).expect("live messages serialise").into();
+    if scope.all {
+        *cell.shared.lock().expect("not poisoned") = Some((after, seq, text.clone()));
+    }
+    (text, seq)
 }
 
 pub async fn serve(socket: WebSocket, cell: Arc<ActionCell>, after: Option<Seq>, who: Subscriber) {

@@ -164,6 +164,9 @@ pub struct Roster {
     ancestors: Vec<Vec<usize>>,
     household_index: HashMap<HouseholdId, usize>,
     resident_index: HashMap<ResidentId, usize>,
+    /// For each resident (by index): the index of their grid. Looked up for every change
+    /// the fold and the live views handle, so kept as an array rather than two hash look-ups.
+    resident_nodes: Vec<usize>,
     by_id_number: HashMap<String, ResidentId>,
     staff_index: HashMap<StaffId, usize>,
     point_index: HashMap<PointId, usize>,
@@ -250,8 +253,14 @@ impl Roster {
                 must_exist(&node_index, "sampling point", p.id, "area node", *n)?;
             }
         }
+        let resident_nodes = parts
+            .residents
+            .iter()
+            .map(|r| node_index[&parts.households[household_index[&r.household_id]].node_id])
+            .collect();
         Ok(Self {
             parts,
+            resident_nodes,
             node_index,
             ancestors,
             household_index,
@@ -314,9 +323,7 @@ impl Roster {
 
     /// The grid (node index) a resident (by index) lives in.
     pub fn resident_node_idx(&self, resident_idx: usize) -> usize {
-        let r = &self.parts.residents[resident_idx];
-        let h = &self.parts.households[self.household_index[&r.household_id]];
-        self.node_index[&h.node_id]
+        self.resident_nodes[resident_idx]
     }
 
     pub fn staff_member(&self, id: StaffId) -> Option<&Staff> {
