@@ -135,3 +135,17 @@ async fn a_resident_outside_the_scope_and_a_closed_action_are_refused() {
     assert_eq!(before["totals"]["sampled"], 1);
     assert_eq!(before["seq"], 3);
 }
+
+#[tokio::test]
+async fn paths_that_climb_out_of_the_pages_find_nothing() {
+    let app = spawn_app().await;
+    for path in ["/../Cargo.toml", "/%2e%2e/Cargo.toml", "/web/../Cargo.toml", "/..%2fsrc%2fmain.rs", "/index.html/../../etc/passwd"] {
+        let r = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert!(status == 404 || status == 400, "{path}: {status}");
+        assert!(!body.contains("[package]") && !body.contains("root:"), "{path} served a file outside web/");
+    }
+    let page = app.client.get(format!("{}/pair.html", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the pages themselves are served");
+}
