@@ -139,7 +139,13 @@ async fn a_resident_outside_the_scope_and_a_closed_action_are_refused() {
 #[tokio::test]
 async fn paths_that_climb_out_of_the_pages_find_nothing() {
     let app = spawn_app().await;
-    for path in ["/../Cargo.toml", "/%2e%2e/Cargo.toml", "/web/../Cargo.toml", "/..%2fsrc%2fmain.rs", "/index.html/../../etc/passwd"] {
+    for path in [
+        "/../Cargo.toml",
+        "/%2e%2e/Cargo.toml",
+        "/web/../Cargo.toml",
+        "/..%2fsrc%2fmain.rs",
+        "/index.html/../../etc/passwd",
+    ] {
         let r = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
         let status = r.status().as_u16();
         let body = r.text().await.unwrap();
