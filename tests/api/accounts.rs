@@ -1,10 +1,9 @@
 //! Staff accounts: pairing a phone, signing in with a password, revoking a lost phone.
 
-use crate::helpers::{TestApp, next_message, spawn_app};
+use crate::helpers::{TestApp, closed_by_server, next_message, spawn_app};
 use muster::roster::Role;
 use serde_json::{Value, json};
 use sha2::Digest;
-use std::time::Duration;
 
 async fn pairing_code(app: &TestApp, staff_id: i64) -> Value {
     let r = app
@@ -92,16 +91,7 @@ async fn a_revoked_phone_stops_working_at_once_and_its_live_feed_closes() {
     assert_eq!(me(&app, token).await, 401);
 
     // The open socket is closed by the server, without any further event.
-    let closed = tokio::time::timeout(Duration::from_secs(2), async {
-        use futures_util::StreamExt;
-        while let Some(Ok(m)) = socket.next().await {
-            if m.is_close() {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(closed.is_ok(), "the live feed of a revoked phone closes at once");
+    assert!(closed_by_server(&mut socket).await, "the live feed of a revoked phone closes at once");
 }
 
 #[tokio::test]
@@ -189,16 +179,7 @@ async fn a_grid_member_sees_only_their_own_part_of_the_live_state() {
         .await
         .unwrap();
     assert_eq!(missing["residents"].as_array().unwrap().len(), in_grid);
-    let audit: Value = app
-        .client
-        .get(format!("{}/api/audit", app.base))
-        .bearer_auth(app.token(Role::Admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit: Value = app.get_json("/api/audit", &app.token(Role::Admin)).await;
     let first = &audit["entries"][0];
     assert_eq!((first["staff_id"].as_i64(), first["what"].as_str()), (Some(member.id), Some("read_phones")));
 }
@@ -225,16 +206,7 @@ async fn a_chief_moves_a_grid_member_to_another_grid_and_it_takes_effect_at_once
     assert_eq!(view["nodes"][0]["id"], other_grid);
 
     // Their open live feed closes, to be reopened under the new area.
-    let closed = tokio::time::timeout(Duration::from_secs(2), async {
-        use futures_util::StreamExt;
-        while let Some(Ok(m)) = socket.next().await {
-            if m.is_close() {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(closed.is_ok(), "the live feed closes when the area changes");
+    assert!(closed_by_server(&mut socket).await, "the live feed closes when the area changes");
     let snapshot = |app: &TestApp| {
         let (client, url, token) =
             (app.client.clone(), format!("{}/api/actions/{}", app.base, app.action_id), app.token_of(member.id));
@@ -244,16 +216,7 @@ async fn a_chief_moves_a_grid_member_to_another_grid_and_it_takes_effect_at_once
     app.restart().await;
     assert_eq!(snapshot(&app).await["nodes"][0]["id"], other_grid, "the change is stored");
 
-    let audit: Value = app
-        .client
-        .get(format!("{}/api/audit", app.base))
-        .bearer_auth(app.token(Role::Admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit: Value = app.get_json("/api/audit", &app.token(Role::Admin)).await;
     let entries = audit["entries"].as_array().unwrap();
     assert!(entries.iter().any(|e| e["what"] == "change_staff" && e["staff_id"] == 1), "recorded with who: {audit}");
 

@@ -259,6 +259,12 @@ impl TestApp {
         self.connect_at(self.addr, after).await
     }
 
+    /// GET `path` with a token; the answer's JSON (whatever the status).
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+        r.json().await.unwrap()
+    }
+
     /// A viewer's live feed from a given node.
     pub async fn connect_at(&self, addr: SocketAddr, after: Option<i64>) -> Socket {
         let after = after.map(|a| format!("&after={a}")).unwrap_or_default();
@@ -289,6 +295,19 @@ pub fn samples_in(log: &[muster::action::Event]) -> (usize, usize) {
         .collect();
     let distinct: std::collections::HashSet<i64> = samples.iter().copied().collect();
     (samples.len(), distinct.len())
+}
+
+/// Waits (at most two seconds) for the server to close a socket.
+pub async fn closed_by_server(socket: &mut Socket) -> bool {
+    tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(m)) = socket.next().await {
+            if m.is_close() {
+                return;
+            }
+        }
+    })
+    .await
+    .is_ok()
 }
 
 /// A `muster serve` process: the real binary, which a test can kill, and of which a

@@ -32,10 +32,10 @@ async fn no_name_id_number_or_phone_reaches_a_log_line() {
         let mut all = String::new();
         let mut finished_tx = Some(finished_tx);
         while let Ok(Some(line)) = lines.next_line().await {
-            if line.starts_with("drill finished") {
-                if let Some(tx) = finished_tx.take() {
-                    let _ = tx.send(());
-                }
+            if line.starts_with("drill finished")
+                && let Some(tx) = finished_tx.take()
+            {
+                let _ = tx.send(());
             }
             all.push_str(&line);
             all.push('\n');
