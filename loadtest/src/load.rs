@@ -41,8 +41,10 @@ pub struct Tally {
     pub replay_mismatches: u64,
     /// New scans answered `repeat` on their first attempt (should never happen).
     pub unexpected: u64,
-    /// Attempts that got no answer or an error status and were sent again.
+    /// Attempts that got no answer or a 5xx and were sent again.
     pub retries: u64,
+    /// Scans the server refused with a 4xx (a mistake of the load, never retried).
+    pub refused: u64,
     pub errors: Vec<String>,
     pub requests: u64,
 }
@@ -57,6 +59,7 @@ impl Default for Tally {
             replay_mismatches: 0,
             unexpected: 0,
             retries: 0,
+            refused: 0,
             errors: Vec::new(),
             requests: 0,
         }
@@ -72,6 +75,7 @@ impl Tally {
         self.replay_mismatches += other.replay_mismatches;
         self.unexpected += other.unexpected;
         self.retries += other.retries;
+        self.refused += other.refused;
         self.requests += other.requests;
         if self.errors.len() < 20 {
             self.errors.extend(other.errors.into_iter().take(20));
@@ -140,7 +144,9 @@ impl Scans {
         ((i % n) * self.stride.max(1) % n) as u32
     }
 
-    /// Posts one scan until it is answered; returns the answer and how many tries it took.
+    /// Posts one scan until it is answered, resending the same id while the answer is lost
+    /// or the server is busy (5xx), as an outbox does. A 4xx is the load generator's own
+    /// mistake: retrying would only hide it, so it is counted and the scan given up.
     async fn post(&self, id: Uuid, resident: u32, point: i64, token: &str, t: &mut Tally) -> Option<(u16, ScanOut)> {
         let url = format!("{}/api/actions/{}/scans", self.base, self.action);
         let body = serde_json::json!({
@@ -162,7 +168,15 @@ impl Scans {
                 Ok(r) => {
                     let status = r.status();
                     let text = r.text().await.unwrap_or_default();
-                    format!("{status}: {}", text.chars().take(200).collect::<String>())
+                    let why = format!("{status}: {}", text.chars().take(200).collect::<String>());
+                    if status.is_client_error() {
+                        if t.errors.len() < 20 {
+                            t.errors.push(why);
+                        }
+                        t.refused += 1;
+                        return None;
+                    }
+                    why
                 }
                 Err(e) => format!("{e}"),
             };

@@ -412,6 +412,7 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     checks.expect("log position == 1 (opened) + scans acknowledged new", final_seq, 1 + acked);
     checks.expect("replays answered other than 200 repeat at the first position", tally.replay_mismatches as i64, 0);
     checks.expect("new scans answered repeat on their first attempt", tally.unexpected as i64, 0);
+    checks.expect("scans refused with a 4xx", tally.refused as i64, 0);
     let mut seqs: Vec<i64> = tally.acked.iter().map(|a| a.seq).collect();
     seqs.sort_unstable();
     seqs.dedup();
