@@ -38,11 +38,20 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// What a server is told beyond its database and its socket.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The address phones reach this server at (e.g. `http://192.168.1.10:8080`), for the
+    /// links in pairing QR codes. Without it, links use the address the admin's browser used.
+    pub public_url: Option<String>,
+}
+
 /// Loads the roster, rebuilds live state from the log, and serves on `listener` until
 /// `shutdown` resolves; then closes WebSockets, lets in-flight appends finish and returns.
 pub async fn serve(
     store: Arc<dyn store::Store>,
     listener: TcpListener,
+    settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let started = std::time::Instant::now();
@@ -55,7 +64,9 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let auth = Arc::new(auth::Auth::new(store.accounts()));
     tokio::spawn(sync_revocations(auth.clone(), stopped.clone()));
-    let state = http::AppState { store, hub, writer, auth, metrics: http::metrics_handle(), shutdown: stopped };
+    let public_url = settings.public_url.map(|u| u.trim_end_matches('/').to_owned());
+    let state =
+        http::AppState { store, hub, writer, auth, public_url, metrics: http::metrics_handle(), shutdown: stopped };
     let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

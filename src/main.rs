@@ -23,6 +23,9 @@ enum Command {
         db: String,
         #[arg(long, env = "MUSTER_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
+        /// The address phones reach this server at, for pairing links (e.g. http://192.168.1.10:8080).
+        #[arg(long, env = "MUSTER_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Create or update the database schema, then exit (serve and demo also do this).
     Migrate {
@@ -60,6 +63,9 @@ enum Command {
         db: Option<String>,
         #[arg(long, env = "MUSTER_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
+        /// The address phones reach this server at, for pairing links (e.g. http://192.168.1.10:8080).
+        #[arg(long, env = "MUSTER_PUBLIC_URL")]
+        public_url: Option<String>,
         /// Simulated seconds per real second (60: the 3-hour night in 3 minutes).
         #[arg(long, default_value_t = 60.0)]
         speed: f64,
@@ -139,10 +145,10 @@ async fn main() -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
     }
     match Cli::parse().command {
-        Command::Serve { db, bind: addr } => {
+        Command::Serve { db, bind: addr, public_url } => {
             let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
             let listener = bind(&addr).await?;
-            muster::serve(store, listener, shutdown_signal()).await?;
+            muster::serve(store, listener, muster::Settings { public_url }, shutdown_signal()).await?;
         }
         Command::Migrate { db } => {
             muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
@@ -151,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Import { file, db, sheet, encoding, dry_run, template } => {
             import(file, &db, ReadOptions { sheet, encoding }, dry_run, template).await?;
         }
-        Command::Demo { db, bind: addr, speed, seed, no_drill } => {
+        Command::Demo { db, bind: addr, public_url, speed, seed, no_drill } => {
             let db = db.unwrap_or_else(|| {
                 let file = std::env::temp_dir().join(format!("muster-demo-{}.db", std::process::id()));
                 format!("sqlite://{}", file.display())
@@ -175,13 +181,15 @@ async fn main() -> anyhow::Result<()> {
             let listener = bind(&addr).await?;
             let base = format!("http://{}", listener.local_addr()?);
             let auth = muster::auth::Auth::new(store.accounts());
-            print_links(&roster, &auth, &base).await?;
+            print_links(&roster, &auth, public_url.as_deref().map_or(base.as_str(), |u| u.trim_end_matches('/')))
+                .await?;
             // The drill's phones and points, signed in the way a paired phone is.
             let mut tokens = std::collections::HashMap::new();
             for s in roster.staff() {
                 tokens.insert(s.id, auth.issue(s.id, "demo drill").await?.1);
             }
-            let server = tokio::spawn(muster::serve(store, listener, shutdown_signal()));
+            let settings = muster::Settings { public_url };
+            let server = tokio::spawn(muster::serve(store, listener, settings, shutdown_signal()));
             if no_drill {
                 open_action(&roster, &tokens, &base, action.id).await?;
             } else {

@@ -37,6 +37,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub writer: Writer,
     pub auth: Arc<crate::auth::Auth>,
+    /// Where phones reach this server, for pairing links (see `crate::Settings`).
+    pub public_url: Option<String>,
     pub metrics: PrometheusHandle,
     /// Flips to `true` when the server is stopping: open WebSockets close on it.
     pub shutdown: watch::Receiver<bool>,

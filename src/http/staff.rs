@@ -239,8 +239,11 @@ pub async fn create_pairing_code(
 ) -> Result<(StatusCode, Json<PairingCode>), ApiError> {
     let staff = managed(&state, &caller, id)?;
     let (code, expires_at) = state.auth.create_pairing(staff.id, caller.staff.id).await?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
-    let url = format!("http://{host}/pair.html?code={code}");
+    let base = state.public_url.clone().unwrap_or_else(|| {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
+        format!("http://{host}")
+    });
+    let url = format!("{base}/pair.html?code={code}");
     let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;
     let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).build();
     state.auth.audit(caller.staff.id, "pairing_code", &format!("for staff {}", staff.id)).await?;

@@ -147,7 +147,7 @@ impl TestApp {
         self.base = format!("http://{}", self.addr);
         let (stop, stopped) = oneshot::channel::<()>();
         self.stop = Some(stop);
-        self.server = Some(tokio::spawn(muster::serve(store, listener, async move {
+        self.server = Some(tokio::spawn(muster::serve(store, listener, muster::Settings::default(), async move {
             let _ = stopped.await;
         })));
     }
