@@ -5,7 +5,6 @@ use crate::helpers::{Node, TestApp, checked_log, next_message, samples_in, spawn
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
@@ -24,18 +23,20 @@ async fn scan_with_retries(client: &reqwest::Client, base: &str, action: i64, to
 }
 
 /// Waits until a node's live state has folded the whole log, then returns its snapshot.
-async fn converged(app: &TestApp, base: &str, seq: i64) -> Value {
+async fn converged(app: &TestApp, addr: std::net::SocketAddr, seq: i64) -> Value {
+    // The node's own live feed says when it has folded up to `seq`.
+    let mut socket = app.connect_at(addr, None).await;
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let snap = app.snapshot_at(base).await;
-            if snap["seq"].as_i64() == Some(seq) {
-                return snap;
+            let m = next_message(&mut socket).await;
+            if m["seq"].as_i64().or(m["to"].as_i64()) >= Some(seq) {
+                return;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("{base} did not reach position {seq} within 10 s"))
+    .unwrap_or_else(|_| panic!("{addr} did not reach position {seq} within 10 s"));
+    app.snapshot_at(&format!("http://{addr}")).await
 }
 
 #[tokio::test]
@@ -80,8 +81,8 @@ async fn two_nodes_on_one_database_agree_with_each_other_and_with_the_log() {
     assert_eq!(log.len(), 4_001, "the opening and 4,000 scans, each once");
     let (samples, distinct) = samples_in(&log);
     assert_eq!((samples, distinct), (4_000, 2_676));
-    let on_a = converged(&app, &bases[0], 4_001).await;
-    let on_b = converged(&app, &bases[1], 4_001).await;
+    let on_a = converged(&app, app.addr, 4_001).await;
+    let on_b = converged(&app, b.addr, 4_001).await;
     assert_eq!(on_a, on_b, "both nodes hold the same state");
     assert_eq!(on_a["totals"]["sampled"], 2_676);
     assert_eq!(on_a["totals"]["scans"], 4_000);
@@ -117,7 +118,8 @@ async fn cutting_the_nodes_database_connections_mid_load_loses_nothing_and_doubl
     let b = Node::start(&app.db_url).await;
     let bases = [app.base.clone(), b.base.clone()];
     let acked = Arc::new(Mutex::new(Vec::<Uuid>::new()));
-    let count = Arc::new(AtomicUsize::new(0));
+    // Acknowledged so far: a watch channel, so the test waits on the count itself.
+    let count = Arc::new(tokio::sync::watch::Sender::new(0usize));
     let residents = app.residents(2_000);
     let tasks: Vec<_> = (0..64)
         .map(|t| {
@@ -131,19 +133,16 @@ async fn cutting_the_nodes_database_connections_mid_load_loses_nothing_and_doubl
                     let token = app.operator_of(app.point_of(resident));
                     if scan_with_retries(&client, &bases[(t + k) % 2], app.action_id, &token, &body).await {
                         acked.lock().unwrap().push(id);
-                        count.fetch_add(1, Ordering::SeqCst);
+                        count.send_modify(|n| *n += 1);
                     }
                 }
             })
         })
         .collect();
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while count.load(Ordering::SeqCst) < 400 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("400 scans acknowledged within 60 s");
+    tokio::time::timeout(Duration::from_secs(60), count.subscribe().wait_for(|n| *n >= 400))
+        .await
+        .expect("400 scans acknowledged within 60 s")
+        .expect("the count outlives the test");
     // Every connection of both nodes to this database, the listeners included.
     admin(format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
@@ -160,8 +159,8 @@ async fn cutting_the_nodes_database_connections_mid_load_loses_nothing_and_doubl
     let logged: HashSet<Uuid> = log.iter().map(|e| e.new.client_id).collect();
     assert!(acked.is_subset(&logged), "every acknowledged scan is in the log");
     assert_eq!(log.len(), 2_001);
-    let on_a = converged(&app, &bases[0], 2_001).await;
-    let on_b = converged(&app, &bases[1], 2_001).await;
+    let on_a = converged(&app, app.addr, 2_001).await;
+    let on_b = converged(&app, b.addr, 2_001).await;
     assert_eq!(on_a, on_b);
     assert_eq!(on_a["totals"]["sampled"], 2_000);
     b.kill().await;

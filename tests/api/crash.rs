@@ -3,7 +3,6 @@
 
 use crate::helpers::{checked_log, samples_in, spawn_process};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
@@ -12,7 +11,8 @@ use uuid::Uuid;
 async fn every_acknowledged_scan_survives_a_kill_9() {
     let mut app = spawn_process().await;
     let acked = Arc::new(Mutex::new(Vec::<Uuid>::new()));
-    let count = Arc::new(AtomicUsize::new(0));
+    // Acknowledged so far: a watch channel, so the test waits on the count itself.
+    let count = Arc::new(tokio::sync::watch::Sender::new(0usize));
     let residents: Vec<(i64, i64, String)> =
         app.residents(2_676).into_iter().map(|r| (r, app.point_of(r), app.operator_of(app.point_of(r)))).collect();
     let (base, action) = (app.base.clone(), app.action_id);
@@ -34,7 +34,7 @@ async fn every_acknowledged_scan_survives_a_kill_9() {
                     {
                         Ok(r) if r.status().is_success() => {
                             acked.lock().unwrap().push(id);
-                            count.fetch_add(1, Ordering::SeqCst);
+                            count.send_modify(|n| *n += 1);
                         }
                         Ok(r) => panic!("a scan was refused: {}", r.status()),
                         Err(_) => return,
@@ -45,13 +45,10 @@ async fn every_acknowledged_scan_survives_a_kill_9() {
         .collect();
 
     // Kill once a good number of scans are in, with many more in flight.
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while count.load(Ordering::SeqCst) < 600 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("600 scans acknowledged within 60 s");
+    tokio::time::timeout(Duration::from_secs(60), count.subscribe().wait_for(|n| *n >= 600))
+        .await
+        .expect("600 scans acknowledged within 60 s")
+        .expect("the count outlives the test");
     app.kill().await;
     for t in tasks {
         t.await.unwrap();

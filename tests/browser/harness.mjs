@@ -96,7 +96,7 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
     fs.rmSync(tmpDir, { recursive: true, force: true });
   }
 
-  const found = { baseUrl: null, chief: null, operator: null };
+  const found = { baseUrl: null, chief: null, operator: null, opened: false };
   const ready = new Promise((resolve, reject) => {
     let timer = null;
     const fail = (why) => {
@@ -116,14 +116,16 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
       if (process.env.TEST_LOG) process.stderr.write(`[muster:stdout] ${line}\n`);
       const listen = line.match(/listening on (http:\/\/\S+)/);
       if (listen && !found.baseUrl) found.baseUrl = listen[1].replace(/\/+$/, '');
+      if (/^action \d+ is open$/.test(line)) found.opened = true;
       const role = line.match(/\((\w+)\)[^:]*: (http\S+)/);
       if (role && !found[role[1]]) {
         const url = role[2];
         const code = new URL(url).searchParams.get('code');
         if (code) found[role[1]] = { pairingUrl: url, code, line };
       }
-      // The admin's link is printed last: once it is here, every role's is.
-      if (found.baseUrl && found.chief && found.operator && found.admin) {
+      // The admin's link is printed last: once it is here, every role's is; with
+      // --no-drill the demo then opens the action and says so.
+      if (found.baseUrl && found.chief && found.operator && found.admin && found.opened) {
         clearTimeout(timer);
         resolve();
       }
