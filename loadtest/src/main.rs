@@ -329,7 +329,7 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
         let (a, me) = (server::sample(pid), server::sample(None));
         let until = tokio::time::Instant::now() + Duration::from_secs_f64(s.ceiling);
         let started = Instant::now();
-        let (n, h) = load::ceiling(http.clone(), base.clone(), s.clients, until, clock).await;
+        let (n, h) = load::ceiling(addr, s.clients, until, clock).await;
         let secs = started.elapsed().as_secs_f64();
         let (b, me2) = (server::sample(pid), server::sample(None));
         r.put(
@@ -344,8 +344,7 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     }
 
     // 6. Scans, with the missing-list readers alongside.
-    let scans =
-        Arc::new(load::Scans::new(http.clone(), base.clone(), action, plan.clone(), s.replay, opts.v7_ids, clock));
+    let scans = Arc::new(load::Scans::new(addr, action, plan.clone(), s.replay, opts.v7_ids, clock));
     let metrics_before = report::metrics(&http, &base).await;
     let (a, me) = (server::sample(pid), server::sample(None));
     let started = Instant::now();
