@@ -113,6 +113,11 @@ pub struct Opts {
     /// Write the figures as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Worker threads of the load generator's own runtime (default: one per core). The
+    /// load runs on the server's cores: 1 caps what it can take from the server at one
+    /// core. (`taskset` would pin the server too, which this tool starts.)
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 /// The options with the defaults of the chosen mode filled in.
@@ -147,10 +152,14 @@ impl Opts {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let opts = Opts::parse();
-    match run(opts).await {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = opts.threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = runtime.enable_all().build().expect("a runtime can be built");
+    match runtime.block_on(run(opts)) {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(e) => {
@@ -176,7 +185,7 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
             "rate": opts.rate, "duration_s": s.duration, "ceiling_s": s.ceiling, "replay": s.replay,
             "dashboards": s.dashboards, "phones": s.phones, "missing_readers": s.readers,
             "source_addrs": opts.source_addrs, "log_events": opts.log_events, "v7_ids": opts.v7_ids,
-            "open_files_limit": limit,
+            "open_files_limit": limit, "threads": opts.threads,
         }),
     );
     r.put("machine", report::machine());
