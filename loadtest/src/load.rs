@@ -224,7 +224,7 @@ fn parse_answer(buf: &[u8], body: &mut Vec<u8>) -> io::Result<Option<(u16, bool)
         }
         body.extend_from_slice(&buf[head..head + length]);
         head + length
-    } else if code == 204 || code == 304 || (100..200).contains(&code) {
+    } else if code == 204 || code == 304 {
         head
     } else {
         return Err(invalid("neither a length nor chunks"));
@@ -586,4 +586,82 @@ pub async fn missing_readers(
         failed += f;
     }
     (all, failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `answer` a byte at a time, as the slowest socket would: `None` until the
+    /// last byte, then the whole answer.
+    fn read_slowly(answer: &[u8]) -> (u16, bool, Vec<u8>) {
+        let mut body = Vec::new();
+        for end in 1..answer.len() {
+            assert!(
+                parse_answer(&answer[..end], &mut body).unwrap().is_none(),
+                "complete at {end} of {}",
+                answer.len()
+            );
+        }
+        let (code, close) = parse_answer(answer, &mut body).unwrap().expect("complete");
+        (code, close, body)
+    }
+
+    #[test]
+    fn reads_a_length_delimited_answer() {
+        let answer = b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 24\r\n\r\n{\"seq\":7,\"status\":\"new\"}";
+        let (code, close, body) = read_slowly(answer);
+        assert_eq!((code, close), (201, false));
+        let out: ScanOut = serde_json::from_slice(&body).unwrap();
+        assert_eq!((out.seq, &*out.status), (7, "new"));
+    }
+
+    #[test]
+    fn reads_a_chunked_answer_with_and_without_trailers() {
+        let (code, close, body) =
+            read_slowly(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n3\r\n!!!\r\n0\r\n\r\n");
+        assert_eq!((code, close, &body[..]), (200, false, &b"ok!!!"[..]));
+        let (_, _, body) =
+            read_slowly(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nx: y\r\n\r\n");
+        assert_eq!(body, b"ok");
+    }
+
+    #[test]
+    fn a_closing_or_overlong_answer_ends_the_connection() {
+        let (_, close, _) =
+            read_slowly(b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        assert!(close);
+        let mut body = Vec::new();
+        let extra = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP";
+        assert_eq!(parse_answer(extra, &mut body).unwrap(), Some((200, true)));
+        assert!(parse_answer(b"HTTP/1.1 200 OK\r\n\r\n", &mut body).is_err());
+    }
+
+    #[test]
+    fn lays_out_a_scan_as_the_server_reads_it() {
+        let mut plan = Plan::default();
+        plan.operators = vec![(31, "tok-a".into()), (32, "tok-b".into())];
+        plan.resident_ids = vec![1_000_001, 1_000_002];
+        let scans = Scans::new(
+            "127.0.0.1:9".parse().unwrap(),
+            5,
+            Arc::new(plan),
+            0.0,
+            false,
+            crate::Clock(std::time::Instant::now()),
+        );
+        let id = Uuid::from_u128(0x0123_4567_89ab_4def_8123_4567_89ab_cdef);
+        let mut out = Vec::new();
+        scans.scan_request(&mut out, id, 1, 1);
+        let text = String::from_utf8(out).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert_eq!(
+            head,
+            "POST /api/actions/5/scans HTTP/1.1\r\nhost: 127.0.0.1:9\r\nauthorization: Bearer tok-b\r\n\
+             content-type: application/json\r\ncontent-length: 81"
+        );
+        let want = serde_json::json!({"id": id, "resident_id": 1_000_002, "point_id": 32});
+        assert_eq!(serde_json::from_str::<serde_json::Value>(body).unwrap(), want);
+        assert_eq!(body.len(), 81);
+    }
 }
