@@ -159,46 +159,101 @@ pub enum RosterError {
 #[derive(Debug, Clone)]
 pub struct Roster {
     parts: RosterParts,
-    node_index: HashMap<NodeId, usize>,
+    node_index: IdIndex,
     /// For each node (by index): the indexes of its ancestors and itself, root first.
     ancestors: Vec<Vec<usize>>,
-    household_index: HashMap<HouseholdId, usize>,
-    resident_index: HashMap<ResidentId, usize>,
+    household_index: IdIndex,
+    /// Looked up for every event folded (ten million at a large start-up), so usually an
+    /// array rather than a hash map: see [`IdIndex`].
+    resident_index: IdIndex,
     /// For each resident (by index): the index of their grid. Looked up for every change
     /// the fold and the live views handle, so kept as an array rather than two hash look-ups.
-    resident_nodes: Vec<usize>,
-    by_id_number: HashMap<String, ResidentId>,
-    staff_index: HashMap<StaffId, usize>,
-    point_index: HashMap<PointId, usize>,
+    resident_nodes: Vec<u32>,
+    /// By [`IdNumber::key`]: 16 bytes a resident, where the numbers' text took about 60.
+    by_id_number: HashMap<u64, ResidentId>,
+    staff_index: IdIndex,
+    point_index: IdIndex,
 }
 
-fn index<T>(rows: &[T], kind: &'static str, id: impl Fn(&T) -> i64) -> Result<HashMap<i64, usize>, RosterError> {
-    let mut map = HashMap::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        if map.insert(id(row), i).is_some() {
-            return Err(RosterError::DuplicateId { kind, id: id(row) });
+/// Where each row of one kind sits in its `Vec`, by id.
+///
+/// Ids come from the store's integer keys and the import, which hand them out in
+/// sequence, so they are nearly always dense: then the index is an array over the span
+/// of ids (4 bytes an id, one memory read a look-up), built and read without hashing.
+/// A roster whose ids are scattered (span more than twice the count) gets a hash map.
+/// Positions are `u32`: a roster of four billion rows would not fit in memory anyway.
+#[derive(Debug, Clone)]
+enum IdIndex {
+    /// `at[id - first]` is the position, or [`IdIndex::NONE`] for an id not in the roster.
+    Dense {
+        first: i64,
+        at: Vec<u32>,
+    },
+    Sparse(HashMap<i64, u32>),
+}
+
+impl IdIndex {
+    const NONE: u32 = u32::MAX;
+
+    fn new<T>(rows: &[T], kind: &'static str, id: impl Fn(&T) -> i64) -> Result<Self, RosterError> {
+        let position = |i: usize| u32::try_from(i).ok().filter(|&p| p != Self::NONE).expect("fewer than 2³² rows");
+        let (Some(first), Some(last)) = (rows.iter().map(&id).min(), rows.iter().map(&id).max()) else {
+            return Ok(Self::Dense { first: 0, at: Vec::new() });
+        };
+        let span = last.abs_diff(first).saturating_add(1);
+        if span <= 2 * rows.len() as u64 + 64 {
+            let mut at = vec![Self::NONE; span as usize];
+            for (i, row) in rows.iter().enumerate() {
+                let slot = &mut at[id(row).abs_diff(first) as usize];
+                if *slot != Self::NONE {
+                    return Err(RosterError::DuplicateId { kind, id: id(row) });
+                }
+                *slot = position(i);
+            }
+            return Ok(Self::Dense { first, at });
         }
+        let mut map = HashMap::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            if map.insert(id(row), position(i)).is_some() {
+                return Err(RosterError::DuplicateId { kind, id: id(row) });
+            }
+        }
+        Ok(Self::Sparse(map))
     }
-    Ok(map)
+
+    fn get(&self, id: i64) -> Option<usize> {
+        let at = match self {
+            Self::Dense { first, at } => {
+                let offset = usize::try_from(id.checked_sub(*first)?).ok()?;
+                *at.get(offset)?
+            }
+            Self::Sparse(map) => *map.get(&id)?,
+        };
+        (at != Self::NONE).then_some(at as usize)
+    }
+
+    fn contains(&self, id: i64) -> bool {
+        self.get(id).is_some()
+    }
 }
 
 fn must_exist(
-    map: &HashMap<i64, usize>,
+    index: &IdIndex,
     kind: &'static str,
     id: i64,
     target: &'static str,
     target_id: i64,
 ) -> Result<(), RosterError> {
-    if map.contains_key(&target_id) { Ok(()) } else { Err(RosterError::Dangling { kind, id, target, target_id }) }
+    if index.contains(target_id) { Ok(()) } else { Err(RosterError::Dangling { kind, id, target, target_id }) }
 }
 
 impl Roster {
     pub fn new(parts: RosterParts) -> Result<Self, RosterError> {
-        let node_index = index(&parts.nodes, "area node", |n| n.id)?;
-        let household_index = index(&parts.households, "household", |h| h.id)?;
-        let resident_index = index(&parts.residents, "resident", |r| r.id)?;
-        let staff_index = index(&parts.staff, "staff member", |s| s.id)?;
-        let point_index = index(&parts.points, "sampling point", |p| p.id)?;
+        let node_index = IdIndex::new(&parts.nodes, "area node", |n| n.id)?;
+        let household_index = IdIndex::new(&parts.households, "household", |h| h.id)?;
+        let resident_index = IdIndex::new(&parts.residents, "resident", |r| r.id)?;
+        let staff_index = IdIndex::new(&parts.staff, "staff member", |s| s.id)?;
+        let point_index = IdIndex::new(&parts.points, "sampling point", |p| p.id)?;
 
         for n in &parts.nodes {
             if let Some(p) = n.parent {
@@ -213,7 +268,7 @@ impl Roster {
             let mut chain = vec![i];
             let mut cur = n.parent;
             while let Some(p) = cur {
-                let pi = node_index[&p];
+                let pi = node_index.get(p).expect("parents were checked to exist");
                 if chain.len() > parts.nodes.len() || pi == i {
                     return Err(RosterError::Cycle(n.id));
                 }
@@ -223,21 +278,37 @@ impl Roster {
             chain.reverse();
             ancestors.push(chain);
         }
-        let mut numbers: HashMap<&str, HouseholdId> = HashMap::new();
+        // Each household's grid, by household index, to place residents without a look-up.
+        let mut household_nodes = Vec::with_capacity(parts.households.len());
+        let mut numbers: HashMap<&str, HouseholdId> = HashMap::with_capacity(parts.households.len());
         for h in &parts.households {
-            must_exist(&node_index, "household", h.id, "area node", h.node_id)?;
+            let node = node_index.get(h.node_id).ok_or(RosterError::Dangling {
+                kind: "household",
+                id: h.id,
+                target: "area node",
+                target_id: h.node_id,
+            })?;
+            household_nodes.push(node as u32);
             if let Some(other) = numbers.insert(&h.number, h.id) {
                 return Err(RosterError::DuplicateHouseholdNumber { number: h.number.clone(), a: other, b: h.id });
             }
         }
+        drop(numbers);
         let mut by_id_number = HashMap::with_capacity(parts.residents.len());
+        let mut resident_nodes = Vec::with_capacity(parts.residents.len());
         for r in &parts.residents {
-            must_exist(&household_index, "resident", r.id, "household", r.household_id)?;
-            if let Some(other) = by_id_number.insert(r.id_number.expose().to_owned(), r.id) {
-                return Err(RosterError::DuplicateIdNumber { id: r.id, other, id_number: r.id_number.clone() });
+            let household = household_index.get(r.household_id).ok_or(RosterError::Dangling {
+                kind: "resident",
+                id: r.id,
+                target: "household",
+                target_id: r.household_id,
+            })?;
+            resident_nodes.push(household_nodes[household]);
+            if let Some(other) = by_id_number.insert(r.id_number.key(), r.id) {
+                return Err(RosterError::DuplicateIdNumber { id: r.id, other, id_number: r.id_number });
             }
         }
-        if let Some(r) = parts.removed.iter().find(|r| !resident_index.contains_key(r)) {
+        if let Some(r) = parts.removed.iter().find(|r| !resident_index.contains(**r)) {
             return Err(RosterError::UnknownRemoved(*r));
         }
         for s in &parts.staff {
@@ -253,11 +324,6 @@ impl Roster {
                 must_exist(&node_index, "sampling point", p.id, "area node", *n)?;
             }
         }
-        let resident_nodes = parts
-            .residents
-            .iter()
-            .map(|r| node_index[&parts.households[household_index[&r.household_id]].node_id])
-            .collect();
         Ok(Self {
             parts,
             resident_nodes,
@@ -296,7 +362,7 @@ impl Roster {
     }
 
     pub fn node_idx(&self, id: NodeId) -> Option<usize> {
-        self.node_index.get(&id).copied()
+        self.node_index.get(id)
     }
 
     /// Indexes of the node and its ancestors, root first.
@@ -305,7 +371,7 @@ impl Roster {
     }
 
     pub fn resident_idx(&self, id: ResidentId) -> Option<usize> {
-        self.resident_index.get(&id).copied()
+        self.resident_index.get(id)
     }
 
     /// Whether a resident was taken off the roster and is kept only for the log's sake.
@@ -314,28 +380,77 @@ impl Roster {
     }
 
     pub fn resident_by_id_number(&self, id_number: &IdNumber) -> Option<ResidentId> {
-        self.by_id_number.get(id_number.expose()).copied()
+        self.by_id_number.get(&id_number.key()).copied()
     }
 
     pub fn household(&self, id: HouseholdId) -> Option<&Household> {
-        self.household_index.get(&id).map(|&i| &self.parts.households[i])
+        self.household_index.get(id).map(|i| &self.parts.households[i])
     }
 
     /// The grid (node index) a resident (by index) lives in.
     pub fn resident_node_idx(&self, resident_idx: usize) -> usize {
-        self.resident_nodes[resident_idx]
+        self.resident_nodes[resident_idx] as usize
     }
 
     pub fn staff_member(&self, id: StaffId) -> Option<&Staff> {
-        self.staff_index.get(&id).map(|&i| &self.parts.staff[i])
+        self.staff_index.get(id).map(|i| &self.parts.staff[i])
     }
 
     pub fn point(&self, id: PointId) -> Option<&SamplingPoint> {
-        self.point_index.get(&id).map(|&i| &self.parts.points[i])
+        self.point_index.get(id).map(|i| &self.parts.points[i])
     }
 
     /// Whether `node_idx` lies in the subtree of any of `scope` (node indexes).
     pub fn in_subtree_of(&self, node_idx: usize, scope: &HashSet<usize>) -> bool {
         self.ancestors[node_idx].iter().any(|a| scope.contains(a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::village;
+
+    /// The demo village with its residents' ids moved by `f`.
+    fn village_with_resident_ids(f: impl Fn(i64) -> i64) -> RosterParts {
+        let mut parts = village::generate(3).roster;
+        parts.residents.iter_mut().for_each(|r| r.id = f(r.id));
+        parts
+    }
+
+    #[test]
+    fn residents_are_found_by_id_whether_ids_are_dense_or_scattered() {
+        for f in [|id: i64| id, |id: i64| id * 1_000_003 - 7, |id: i64| -id] {
+            let parts = village_with_resident_ids(f);
+            let roster = Roster::new(parts.clone()).expect("a valid roster");
+            for (i, r) in parts.residents.iter().enumerate() {
+                assert_eq!(roster.resident_idx(r.id), Some(i));
+                assert_eq!(roster.resident_by_id_number(&r.id_number), Some(r.id));
+            }
+            let (min, max) = (parts.residents.iter().map(|r| r.id).min(), parts.residents.iter().map(|r| r.id).max());
+            assert_eq!(roster.resident_idx(min.unwrap() - 1), None);
+            assert_eq!(roster.resident_idx(max.unwrap() + 1), None);
+            assert_eq!(roster.resident_idx(i64::MIN), None);
+            assert_eq!(roster.resident_idx(i64::MAX), None);
+        }
+    }
+
+    #[test]
+    fn a_resident_id_used_twice_is_refused_whether_ids_are_dense_or_scattered() {
+        for f in [|id: i64| id, |id| id * 1_000_003] {
+            let mut parts = village_with_resident_ids(f);
+            parts.residents[5].id = parts.residents[4].id;
+            let id = parts.residents[4].id;
+            assert_eq!(Roster::new(parts).unwrap_err(), RosterError::DuplicateId { kind: "resident", id });
+        }
+    }
+
+    #[test]
+    fn an_id_number_used_twice_names_both_residents() {
+        let mut parts = village::generate(3).roster;
+        parts.residents[9].id_number = parts.residents[2].id_number;
+        let (id, other) = (parts.residents[9].id, parts.residents[2].id);
+        let id_number = parts.residents[2].id_number;
+        assert_eq!(Roster::new(parts).unwrap_err(), RosterError::DuplicateIdNumber { id, other, id_number });
     }
 }
