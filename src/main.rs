@@ -7,6 +7,12 @@ use muster::roster::import::ReadOptions;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// mimalloc instead of glibc's malloc: a request allocates and frees dozens of small
+/// buffers across threads, where glibc's arenas took ~15 % of the server's CPU under load
+/// (perf, BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(version, about = "Account for every person in a village, town or city, live")]
 struct Cli {

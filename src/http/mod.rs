@@ -23,10 +23,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::watch;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
@@ -90,11 +91,11 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The matched route, never the URI: a query may carry a token.
-            let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
-            tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("(page)"), request_id = %id)
+            let route = req.extensions().get::<MatchedPath>().map_or("(page)", |p| label(p.as_str()));
+            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), route, request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RequestIds::new()))
         .with_state(state)
 }
 
@@ -132,16 +133,67 @@ async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
-/// Request counts and latency labelled by route pattern, so labels stay few.
+/// Request counts and latency labelled by route pattern, so labels stay few. The labels
+/// are `&'static str`s (see [`label`]): building them is on every request's path.
 async fn record_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map_or("(page)".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or("(page)", |p| label(p.as_str()));
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PATCH" | "PUT" | "DELETE" | "HEAD" | "OPTIONS") => label(m),
+        _ => "other",
+    };
     let response = next.run(req).await;
-    let labels = [("method", method), ("route", route), ("status", response.status().as_u16().to_string())];
+    let labels = [("method", method), ("route", route), ("status", label(response.status().as_str()))];
     metrics::counter!("muster_http_requests_total", &labels).increment(1);
     metrics::histogram!("muster_http_request_seconds", &labels[..2]).record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The one `&'static str` for a label value. Values come from a bounded set (route
+/// patterns, the methods above, three-digit status codes), so each is leaked once.
+fn label(value: &str) -> &'static str {
+    static KNOWN: OnceLock<std::sync::RwLock<std::collections::HashSet<&'static str>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    if let Some(v) = known.read().expect("not poisoned").get(value) {
+        return v;
+    }
+    let mut known = known.write().expect("not poisoned");
+    match known.get(value) {
+        Some(v) => v,
+        None => {
+            let v: &'static str = Box::leak(value.to_owned().into_boxed_str());
+            known.insert(v);
+            v
+        }
+    }
+}
+
+/// Request ids: a random prefix per process (several nodes share one log) and a counter.
+/// A UUID per request cost a `getrandom` system call on every request.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: u32,
+    next: Arc<AtomicU64>,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        Self { prefix: rand_u32(), next: Arc::new(AtomicU64::new(1)) }
+    }
+}
+
+fn rand_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    // Without randomness two nodes' ids may collide in merged logs; nothing else depends on it.
+    let _ = getrandom::fill(&mut bytes);
+    u32::from_le_bytes(bytes)
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        axum::http::HeaderValue::from_str(&format!("{:08x}-{n}", self.prefix)).ok().map(RequestId::new)
+    }
 }
 
 /// The process-wide Prometheus recorder (one per process, however many servers a test

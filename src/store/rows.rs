@@ -392,11 +392,14 @@ pub(crate) use update_roster;
 /// database error (e.g. a unique violation) to a `StoreError`.
 macro_rules! insert_events {
     ($db:ty, $max:expr, $tx:ident, $events:ident, $seqs:ident, $err:expr) => {{
-        for (chunk, seqs) in $events.chunks($max / 7).zip($seqs.chunks($max / 7)) {
+        let mut seqs = $seqs.as_slice();
+        for chunk in $crate::store::pow2_chunks($events, $max / 7) {
+            let (these, rest) = seqs.split_at(chunk.len());
+            seqs = rest;
             let mut q = sqlx::QueryBuilder::<$db>::new(
                 "INSERT INTO events (action_id, seq, client_id, actor_id, device_time, server_time, body) ",
             );
-            q.push_values(chunk.iter().zip(seqs), |mut b, (e, seq)| {
+            q.push_values(chunk.iter().zip(these), |mut b, (e, seq)| {
                 b.push_bind(e.action_id)
                     .push_bind(*seq)
                     .push_bind(e.client_id)

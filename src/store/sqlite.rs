@@ -18,10 +18,18 @@ use uuid::Uuid;
 /// SQLite allows 32,766 bound values per statement; rows are chunked below that.
 const MAX_BINDS: usize = 32_766;
 
+/// How often the WAL is copied back into the database file, off the writer's path.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// WAL pages after which a commit checkpoints by itself: only if the checkpointer task
+/// falls far behind (64 MiB at 4 KiB pages), so the WAL cannot grow without bound.
+const AUTOCHECKPOINT_PAGES: &str = "16384";
+
 pub struct SqliteStore {
     /// The one connection that writes: appends never wait on a lock held by another.
     writer: SqlitePool,
     readers: SqlitePool,
+    /// Keeps the checkpointer task running; it stops once the store is dropped.
+    _alive: std::sync::Arc<()>,
 }
 
 impl SqliteStore {
@@ -32,11 +40,36 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let readers = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(Self { writer, readers })
+        let alive = std::sync::Arc::new(());
+        tokio::spawn(checkpoint(checkpointer, std::sync::Arc::downgrade(&alive)));
+        Ok(Self { writer, readers, _alive: alive })
+    }
+}
+
+/// Copies committed pages from the WAL back into the database file, every second, on a
+/// connection of its own. Left to SQLite, the commit that crosses the WAL's size limit
+/// does this itself, inside the writer's cycle: every request of that batch (and the
+/// batch queued behind it) waited for a few hundred random page writes and an fsync of
+/// the database file. A passive checkpoint never blocks the writer or a reader; the WAL
+/// is reused from its start once everything in it has been copied.
+async fn checkpoint(pool: SqlitePool, alive: std::sync::Weak<()>) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if alive.strong_count() == 0 {
+            pool.close().await;
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::warn!(error = %e, "could not checkpoint the WAL; will retry");
+        }
     }
 }
 
@@ -92,7 +125,7 @@ impl Store for SqliteStore {
 
     async fn find_recorded(&self, client_ids: &[Uuid]) -> Result<Vec<Recorded>, StoreError> {
         let mut found = Vec::new();
-        for chunk in client_ids.chunks(MAX_BINDS) {
+        for chunk in super::pow2_chunks(client_ids, MAX_BINDS) {
             let mut q =
                 QueryBuilder::<Sqlite>::new("SELECT client_id, action_id, seq FROM events WHERE client_id IN (");
             let mut list = q.separated(", ");
