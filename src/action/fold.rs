@@ -5,7 +5,7 @@
 use super::event::{Event, EventBody, ExemptReason};
 use super::{Action, Seq};
 use crate::roster::{PointId, ResidentId, Roster, StaffId};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -78,13 +78,57 @@ pub struct PointState {
     pub minutes: BTreeMap<i64, i64>,
 }
 
+/// A sample the fold counted, kept so that a correction naming its position can undo it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct SampleRecord {
-    resident: u32,
     point: PointId,
     minute: i64,
+    /// The resident's roster index, or [`SampleRecord::NONE`] where the position holds no
+    /// counted sample (another kind of event, or a sample the fold ignored).
+    resident: u32,
     at_home: bool,
     corrected: bool,
+}
+
+impl SampleRecord {
+    const NONE: u32 = u32::MAX;
+    const EMPTY: Self = Self { point: 0, minute: 0, resident: Self::NONE, at_home: false, corrected: false };
+}
+
+/// Every sample counted, by position: `records[seq - first]`. Positions have no gaps and
+/// nearly every event of a busy action is a sample, so an array holds them at 24 bytes an
+/// event (a hash map took about 60, and rehashed as it grew: a tenth of a ten-million
+/// event rebuild). Positions before the first sample take no room.
+#[derive(Debug, Clone, Default)]
+struct Samples {
+    first: Seq,
+    records: Vec<SampleRecord>,
+}
+
+impl Samples {
+    fn insert(&mut self, seq: Seq, record: SampleRecord) {
+        if self.records.is_empty() {
+            self.first = seq;
+        }
+        // The fold applies events in log order, so `seq` is past every position held.
+        let at = usize::try_from(seq - self.first).unwrap_or(0);
+        debug_assert!(at >= self.records.len(), "samples are recorded in log order");
+        if at < self.records.len() {
+            return;
+        }
+        self.records.resize(at, SampleRecord::EMPTY);
+        self.records.push(record);
+    }
+
+    fn get(&self, seq: Seq) -> Option<&SampleRecord> {
+        let at = usize::try_from(seq.checked_sub(self.first)?).ok()?;
+        self.records.get(at).filter(|r| r.resident != SampleRecord::NONE)
+    }
+
+    fn get_mut(&mut self, seq: Seq) -> Option<&mut SampleRecord> {
+        let at = usize::try_from(seq.checked_sub(self.first)?).ok()?;
+        self.records.get_mut(at).filter(|r| r.resident != SampleRecord::NONE)
+    }
 }
 
 /// What one event changed, kept in a bounded ring so live deltas can be computed for any
@@ -135,7 +179,7 @@ pub struct ActionState {
     rebased: Option<Seq>,
     slots: Vec<Slot>,
     resident_staff: Vec<Option<StaffId>>,
-    samples: HashMap<Seq, SampleRecord>,
+    samples: Samples,
     changes: VecDeque<Change>,
 }
 
@@ -193,7 +237,7 @@ impl ActionState {
             rebased: None,
             slots,
             resident_staff,
-            samples: HashMap::new(),
+            samples: Samples::default(),
             changes: VecDeque::new(),
         }
     }
@@ -245,7 +289,7 @@ impl ActionState {
                 }
             }
             EventBody::Correction { target_seq, .. } => {
-                if let Some(rec) = self.samples.get_mut(target_seq).filter(|r| !r.corrected) {
+                if let Some(rec) = self.samples.get_mut(*target_seq).filter(|r| !r.corrected) {
                     rec.corrected = true;
                     let rec = *rec;
                     change.resident = self.update(rec.resident as usize, |s| s.samples -= 1);
@@ -302,12 +346,12 @@ impl ActionState {
 
     /// Whether `seq` is a sample that a correction could still undo.
     pub fn correctable(&self, seq: Seq) -> bool {
-        self.samples.get(&seq).is_some_and(|r| !r.corrected)
+        self.samples.get(seq).is_some_and(|r| !r.corrected)
     }
 
     /// The point where the sample at `seq` was taken.
     pub fn sample_point(&self, seq: Seq) -> Option<PointId> {
-        self.samples.get(&seq).map(|r| r.point)
+        self.samples.get(seq).map(|r| r.point)
     }
 
     /// Roster indexes of the residents in scope who are still missing, in roster order.
