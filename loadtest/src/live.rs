@@ -22,6 +22,10 @@ use tokio::net::TcpSocket;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Read buffer per client; see [`client`].
+const READ_BUFFER: usize = 16 * 1024;
 
 /// What one client saw.
 #[derive(Debug, Default, Clone)]
@@ -164,12 +168,17 @@ pub async fn client(
         Ok(r) => r,
         Err(e) => return fail(format!("request: {e}")),
     };
-    let (mut ws, _) =
-        match tokio::time::timeout(Duration::from_secs(60), tokio_tungstenite::client_async(request, stream)).await {
-            Ok(Ok(ws)) => ws,
-            Ok(Err(e)) => return fail(format!("handshake: {e}")),
-            Err(_) => return fail("handshake timed out".into()),
-        };
+    // Every read attempt clears the unused part of the read buffer (128 KiB by default),
+    // and a client reads at least twice per message: at 10,000 clients that was most of
+    // the load generator's CPU. Messages larger than this still arrive whole: the buffer
+    // grows to fit a frame.
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let handshake = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
+    let (mut ws, _) = match tokio::time::timeout(Duration::from_secs(60), handshake).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => return fail(format!("handshake: {e}")),
+        Err(_) => return fail("handshake timed out".into()),
+    };
     let connected = clock.now_us();
     seen.lock().expect("not poisoned").connect_us = connected - started;
     loop {

@@ -126,6 +126,50 @@ pub struct Delta {
     pub timeline: BTreeMap<i64, i64>,
 }
 
+impl Delta {
+    /// Whether any count moved. A delta that moves nothing still carries the position
+    /// and the current pace.
+    pub fn moves_counts(&self) -> bool {
+        let t = &self.totals;
+        t.sampled != 0
+            || t.exempt != 0
+            || t.missing != 0
+            || t.scans != 0
+            || !self.nodes.is_empty()
+            || !self.points.is_empty()
+            || !self.staff.is_empty()
+            || !self.timeline.is_empty()
+    }
+
+    /// Folds the delta that follows this one into it: the result goes from this one's
+    /// `from` to `next.to`, its counts are the sums and its pace is `next`'s (the later).
+    pub fn absorb(&mut self, next: Delta) {
+        debug_assert_eq!(self.to, next.from, "deltas are absorbed in order");
+        self.to = next.to;
+        self.totals.sampled += next.totals.sampled;
+        self.totals.exempt += next.totals.exempt;
+        self.totals.missing += next.totals.missing;
+        self.totals.scans += next.totals.scans;
+        self.pace = next.pace;
+        for (id, c) in next.nodes {
+            let n = self.nodes.entry(id).or_default();
+            n.sampled += c.sampled;
+            n.exempt += c.exempt;
+        }
+        for (id, c) in next.points {
+            let p = self.points.entry(id).or_default();
+            p.count += c.count;
+            p.at_home += c.at_home;
+        }
+        for (id, by) in next.staff {
+            *self.staff.entry(id).or_insert(0) += by;
+        }
+        for (minute, by) in next.timeline {
+            *self.timeline.entry(minute).or_insert(0) += by;
+        }
+    }
+}
+
 fn totals(c: Counts, scans: i64) -> Totals {
     Totals { target: c.target, sampled: c.sampled, exempt: c.exempt, missing: c.missing(), scans }
 }
@@ -171,71 +215,84 @@ impl ActionState {
         }
     }
 
+    /// An area node's view: its place in the tree and its counts.
+    pub fn node_view(&self, idx: usize) -> NodeView {
+        let (n, c) = (&self.roster.nodes()[idx], &self.nodes[idx]);
+        NodeView {
+            id: n.id,
+            parent: n.parent,
+            level: n.level.clone(),
+            name: n.name.clone(),
+            staff_id: n.staff_id,
+            target: c.target,
+            sampled: c.sampled,
+            exempt: c.exempt,
+        }
+    }
+
+    /// A sampling point's view, or `None` when the action does not use it.
+    pub fn point_view(&self, id: PointId) -> Option<PointView> {
+        let p = self.points.get(&id)?;
+        let (name, place) =
+            self.roster.point(id).map_or((String::new(), String::new()), |pt| (pt.name.clone(), pt.place.clone()));
+        Some(PointView { id, name, place, count: p.count, at_home: p.at_home })
+    }
+
+    /// A responsible staff member's view, or `None` when they answer for nobody here.
+    pub fn staff_view(&self, id: StaffId) -> Option<StaffView> {
+        let missing = *self.staff_missing.get(&id)?;
+        let s = self.roster.staff_member(id);
+        Some(StaffView {
+            id,
+            name: s.map(|s| s.name.clone()).unwrap_or_default(),
+            role: s.map(|s| s.role.as_str().to_owned()).unwrap_or_default(),
+            missing,
+        })
+    }
+
+    /// The action's totals as a snapshot carries them.
+    pub fn totals_view(&self) -> Totals {
+        totals(self.totals, self.scans)
+    }
+
     pub fn snapshot(&self) -> Snapshot {
-        let roster = &self.roster;
-        let nodes = roster
-            .nodes()
-            .iter()
-            .zip(&self.nodes)
-            .filter(|(_, c)| c.target > 0)
-            .map(|(n, c)| NodeView {
-                id: n.id,
-                parent: n.parent,
-                level: n.level.clone(),
-                name: n.name.clone(),
-                staff_id: n.staff_id,
-                target: c.target,
-                sampled: c.sampled,
-                exempt: c.exempt,
-            })
-            .collect();
-        let points = self
-            .points
-            .iter()
-            .map(|(id, p)| {
-                let (name, place) =
-                    roster.point(*id).map_or((String::new(), String::new()), |pt| (pt.name.clone(), pt.place.clone()));
-                PointView { id: *id, name, place, count: p.count, at_home: p.at_home }
-            })
-            .collect();
-        let staff = self
-            .staff_missing
-            .iter()
-            .map(|(id, missing)| {
-                let s = roster.staff_member(*id);
-                StaffView {
-                    id: *id,
-                    name: s.map(|s| s.name.clone()).unwrap_or_default(),
-                    role: s.map(|s| s.role.as_str().to_owned()).unwrap_or_default(),
-                    missing: *missing,
-                }
-            })
-            .collect();
+        let nodes = (0..self.nodes.len()).filter(|&i| self.nodes[i].target > 0).map(|i| self.node_view(i)).collect();
         Snapshot {
             seq: self.seq,
             action: self.action.clone(),
-            totals: totals(self.totals, self.scans),
+            totals: self.totals_view(),
             pace: self.pace(),
             nodes,
-            points,
-            staff,
+            points: self.points.keys().filter_map(|id| self.point_view(*id)).collect(),
+            staff: self.staff_missing.keys().filter_map(|id| self.staff_view(*id)).collect(),
             timeline: self.timeline.iter().filter(|(_, c)| **c != 0).map(|(m, c)| (m * 60, *c)).collect(),
         }
     }
 
     /// The delta from `after` to now, or `None` when `after` is too old (or ahead).
     pub fn delta(&self, after: Seq) -> Option<Delta> {
+        self.delta_until(after, self.seq, self.pace())
+    }
+
+    /// The delta from `after` to `to`, an earlier position than now, with `pace` as it
+    /// was at `to` (this state only knows its current pace). Lets a subscriber that fell
+    /// behind catch up to the position everyone else is at, so that it can share their
+    /// messages again. `None` when `after` is too old, or `to` is not in `after..=now`.
+    pub fn delta_until(&self, after: Seq, to: Seq, pace: Pace) -> Option<Delta> {
+        if to < after || to > self.seq {
+            return None;
+        }
         let mut d = Delta {
             from: after,
-            to: self.seq,
+            to,
             totals: Totals { target: 0, sampled: 0, exempt: 0, missing: 0, scans: 0 },
-            pace: self.pace(),
+            pace,
             nodes: BTreeMap::new(),
             points: BTreeMap::new(),
             staff: BTreeMap::new(),
             timeline: BTreeMap::new(),
         };
-        for c in self.changes_after(after)? {
+        for c in self.changes_after(after)?.take_while(|c| c.seq <= to) {
             if let Some((idx, from, to)) = c.resident {
                 let idx = idx as usize;
                 let mut shift = Counts::default();

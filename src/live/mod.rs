@@ -1,8 +1,10 @@
 //! Live state and push. The [`Hub`] holds each action's folded state and a position
-//! channel that wakes its subscribers; [`ws`] runs one task per WebSocket connection that
-//! sends a snapshot, then coalesced deltas. The hub never writes to the log: the writer
-//! calls [`Hub::apply`] after a commit, and start-up calls [`Hub::rebuild`].
+//! channel that wakes its [`feed`], which renders each view's delta once per tick; [`ws`]
+//! runs one task per WebSocket connection that sends a snapshot, then the feed's deltas.
+//! The hub never writes to the log: the writer calls [`Hub::apply`] after a commit, and
+//! start-up calls [`Hub::rebuild`].
 
+pub mod feed;
 pub mod ws;
 
 use crate::action::{Action, ActionId, ActionState, Event, Seq};
@@ -30,13 +32,10 @@ pub struct ActionCell {
     /// A std mutex: it is held only to apply a batch or to render a snapshot or delta,
     /// never across an `.await`, so readers never wait on I/O.
     state: Mutex<ActionState>,
-    /// The last applied position; subscribers wait on it to learn there is news.
+    /// The last applied position; the feed's ticker waits on it to learn there is news.
     position: watch::Sender<Seq>,
-    /// The last whole-action message rendered: (from, to, JSON). Subscribers who see the
-    /// whole action and were at the same position get the same bytes, so a busy action
-    /// renders one delta per tick for all its dashboards, not one each. A std mutex, held
-    /// to read or swap the entry only.
-    pub(crate) shared: Mutex<Option<(Option<Seq>, Seq, axum::extract::ws::Utf8Bytes)>>,
+    /// The views being watched and their latest rendered messages.
+    pub(crate) feed: feed::Feed,
 }
 
 impl ActionCell {
@@ -126,7 +125,7 @@ impl Hub {
     fn insert_state(&self, state: ActionState) -> Arc<ActionCell> {
         let id = state.action.id;
         let (position, _) = watch::channel(state.seq);
-        let cell = Arc::new(ActionCell { state: Mutex::new(state), position, shared: Mutex::new(None) });
+        let cell = Arc::new(ActionCell { state: Mutex::new(state), position, feed: feed::Feed::default() });
         self.actions.insert(id, cell.clone());
         cell
     }
@@ -190,9 +189,9 @@ impl Hub {
             }
             state.mark_rebased();
             let seq = state.seq;
+            // The state is marked rebased: the feed's next tick finds no delta across it
+            // and sends every subscriber a fresh snapshot.
             *cell.state() = state;
-            // What was rendered for the old roster is no longer what this state says.
-            *cell.shared.lock().expect("not poisoned") = None;
             cell.position.send_replace(seq);
         }
         Ok(())

@@ -1,32 +1,30 @@
 //! One task per WebSocket subscriber. It sends a snapshot tagged with its position (or,
-//! on `?after=SEQ`, what changed since), then at most one delta per [`COALESCE`]. Each
-//! message is rendered from live state when it is sent, never queued, so a slow client
-//! costs one message of memory and delays nobody but itself; a client that falls
-//! further behind than the kept changes gets a fresh snapshot.
+//! on `?after=SEQ`, what changed since), then the messages the action's [`feed`] renders
+//! for its view, at most one per [`COALESCE`]. Nothing is queued: the feed keeps each
+//! view's latest message only, so a slow client costs one message of memory and delays
+//! nobody but itself; when it is sent again it catches up in one message, or gets a fresh
+//! snapshot when it fell further behind than the kept changes.
+//!
+//! [`feed`]: super::feed
 
 use super::ActionCell;
-use crate::action::Seq;
-use crate::action::view::{Delta, Snapshot};
+use super::feed::{Feed, Published};
 use crate::auth::{Auth, Scope};
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::time::Instant;
 
-/// Minimum time between two messages to one connection: at most ten a second.
-pub const COALESCE: Duration = Duration::from_millis(100);
+pub use super::feed::COALESCE;
+use crate::action::Seq;
+
+/// Read buffer per connection. Subscribers send nothing but pings and a close, and the
+/// default (128 KiB, allocated and cleared up front) made 10,000 connections cost 1.3 GB;
+/// a larger frame still arrives whole, the buffer grows to fit it.
+pub const READ_BUFFER: usize = 4 * 1024;
 /// A send that takes longer than this means the client is gone; the connection ends.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum LiveMessage {
-    Snapshot(Snapshot),
-    Delta(Delta),
-}
 
 /// Who is watching: what they may see, and what ends the connection.
 pub struct Subscriber {
@@ -37,47 +35,37 @@ pub struct Subscriber {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// Renders what a subscriber at `after` needs next, cut to their scope, and the position
-/// it brings them to.
-fn next_message(cell: &ActionCell, after: Option<Seq>, scope: &Scope) -> (Utf8Bytes, Seq) {
-    let state = cell.state();
-    let seq = state.seq;
-    if scope.all {
-        let shared = cell.shared.lock().expect("not poisoned");
-        if let Some((from, to, text)) = shared.as_ref().filter(|(from, to, _)| *from == after && *to == seq) {
-            debug_assert_eq!((*from, *to), (after, seq));
-            return (text.clone(), seq);
-        }
-    }
-    let message = match after.and_then(|a| state.delta(a)) {
-        Some(delta) => LiveMessage::Delta(scope.delta(&state.roster, delta)),
-        None => LiveMessage::Snapshot(scope.snapshot(&state.roster, state.snapshot())),
-    };
-    drop(state);
-    let text: Utf8Bytes = serde_json::to_string(&message).expect("live messages serialise").into();
-    if scope.all {
-        *cell.shared.lock().expect("not poisoned") = Some((after, seq, text.clone()));
-    }
-    (text, seq)
-}
-
 pub async fn serve(socket: WebSocket, cell: Arc<ActionCell>, after: Option<Seq>, who: Subscriber) {
     metrics::gauge!("muster_ws_connections").increment(1.0);
     let Subscriber { scope, session, auth, mut shutdown } = who;
     let mut revocations = auth.revocations();
     let mut staff_changes = auth.staff_changes();
     let (mut sink, mut stream) = socket.split();
-    let mut position = cell.subscribe();
-    let (first, mut sent) = next_message(&cell, after, &scope);
-    let mut last_send = Instant::now();
-    if send(&mut sink, first).await {
+    // Reading is only how a close is noticed (clients send nothing else we act on), so it
+    // gets a task of its own that runs when the socket is readable. Polled in the select
+    // below, it would be read once per message sent, and every read attempt clears the
+    // whole read buffer: with thousands of subscribers that was a quarter of the CPU.
+    let (gone, mut closed) = tokio::sync::oneshot::channel::<()>();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+        drop(gone);
+    });
+    let (view, mut published) = Feed::join(&cell, &scope);
+    let first = {
+        // Closed only if the cell is dropped, which it never is while we hold it.
+        let _admitted = cell.feed.admit.acquire().await;
+        let (text, seq) = view.first(&cell, after);
+        send(&mut sink, text).await.then_some(seq)
+    };
+    if let Some(mut at) = first {
         loop {
             tokio::select! {
-                changed = position.changed() => if changed.is_err() { break },
-                incoming = stream.next() => match incoming {
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                    Some(Ok(_)) => continue,
-                },
+                changed = published.changed() => if changed.is_err() { break },
+                _ = &mut closed => break,
                 _ = shutdown.changed() => break,
                 changed = staff_changes.recv() => match changed {
                     // Their role or area changed: close, and the page reconnects under it.
@@ -93,18 +81,22 @@ pub async fn serve(socket: WebSocket, cell: Arc<ActionCell>, after: Option<Seq>,
                     Err(_) => continue,
                 },
             }
-            tokio::time::sleep_until(last_send + COALESCE).await;
-            if *position.borrow_and_update() == sent {
-                continue;
-            }
-            let (message, seq) = next_message(&cell, Some(sent), &scope);
-            if !send(&mut sink, message).await {
+            let news = published.borrow_and_update().clone();
+            let (text, seq) = match news {
+                Published::Nothing => continue,
+                Published::Reset => view.snapshot(&cell.state()),
+                // Already there: a subscriber that joined after this was rendered.
+                Published::Delta(shared) if shared.to <= at => continue,
+                Published::Delta(shared) if shared.from == at => (shared.text.clone(), shared.to),
+                Published::Delta(shared) => view.catch_up(&cell, at, &shared),
+            };
+            if !send(&mut sink, text).await {
                 break;
             }
-            sent = seq;
-            last_send = Instant::now();
+            at = seq;
         }
     }
+    reader.abort();
     let _ = sink.send(Message::Close(None)).await;
     metrics::gauge!("muster_ws_connections").decrement(1.0);
 }
