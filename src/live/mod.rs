@@ -17,6 +17,13 @@ use tokio::sync::watch;
 
 /// Events read per query when rebuilding state at start-up.
 const REBUILD_PAGE: i64 = 20_000;
+/// Pages asked for at once while folding a whole log: the store reads the next ones (on
+/// its own threads) while the fold works through the last, so a ten-million-event
+/// start-up costs about the longer of reading and folding rather than their sum.
+const READ_AHEAD: usize = 2;
+/// Pages read and waiting for the fold; with [`READ_AHEAD`], what bounds the memory a
+/// rebuild holds beyond the state.
+const FOLD_QUEUE: usize = 2;
 
 /// The next page of an action's log after `at`, checked to follow on without a gap.
 async fn read_page(store: &dyn Store, id: ActionId, at: Seq) -> Result<Vec<Event>, StoreError> {
@@ -25,6 +32,41 @@ async fn read_page(store: &dyn Store, id: ActionId, at: Seq) -> Result<Vec<Event
         return Err(StoreError::Corrupt(format!("action {id} has a gap in its log after position {at}")));
     }
     Ok(events)
+}
+
+/// Folds the log after `state`'s position into it, up to the log's end as read. The
+/// state is not shared yet (a new action, or one folded again against a new roster), so
+/// the fold takes no lock: it runs on a blocking thread that owns the state, fed pages
+/// through a bounded queue, while this task keeps [`READ_AHEAD`] reads in flight.
+/// Positions have no gaps, so each page's first position is known before the one
+/// before it arrives; a short page is the end of the log as it stood when read.
+async fn fold_log(store: &dyn Store, mut state: ActionState) -> Result<ActionState, StoreError> {
+    use futures_util::StreamExt;
+    let (id, from) = (state.action.id, state.seq);
+    let (queue, mut pages) = tokio::sync::mpsc::channel::<Vec<Event>>(FOLD_QUEUE);
+    let fold = tokio::task::spawn_blocking(move || {
+        while let Some(page) = pages.blocking_recv() {
+            page.iter().for_each(|e| state.apply(e));
+        }
+        state
+    });
+    let starts = (0..).map(|k: i64| from + k * REBUILD_PAGE);
+    let mut reads = futures_util::stream::iter(starts.map(|at| read_page(store, id, at))).buffered(READ_AHEAD);
+    let read = async {
+        while let Some(page) = reads.next().await {
+            let page = page?;
+            let last = page.len() < REBUILD_PAGE as usize;
+            // The fold only stops early by panicking, which the join below reports.
+            if page.is_empty() || queue.send(page).await.is_err() || last {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+    .await;
+    drop((reads, queue));
+    let state = fold.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    read.map(|()| state)
 }
 
 /// One action's live state.
@@ -144,7 +186,16 @@ impl Hub {
                 named = Some(store.named_residents().await?);
             }
             let named = named.as_ref().and_then(|n| n.get(&action.id)).cloned().unwrap_or_default();
-            self.insert_state(ActionState::with_named(action, Arc::clone(&self.roster), &named));
+            // Folded whole before it is shared: no subscriber can see it half-built.
+            let started = Instant::now();
+            let state = fold_log(store, ActionState::with_named(action, Arc::clone(&self.roster), &named)).await?;
+            tracing::info!(
+                action = state.action.id,
+                events = state.seq,
+                seconds = started.elapsed().as_secs_f64(),
+                "log folded"
+            );
+            self.insert_state(state);
         }
         for id in self.ids() {
             self.catch_up(store, id).await?;
@@ -179,14 +230,7 @@ impl Hub {
             let Some(cell) = self.get(id) else { continue };
             let action = cell.state().action.clone();
             let named = named.get(&id).cloned().unwrap_or_default();
-            let mut state = ActionState::with_named(action, roster.clone(), &named);
-            loop {
-                let events = read_page(store, id, state.seq).await?;
-                if events.is_empty() {
-                    break;
-                }
-                events.iter().for_each(|e| state.apply(e));
-            }
+            let mut state = fold_log(store, ActionState::with_named(action, roster.clone(), &named)).await?;
             state.mark_rebased();
             let seq = state.seq;
             // The state is marked rebased: the feed's next tick finds no delta across it
