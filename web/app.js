@@ -84,14 +84,15 @@ function buildTree(list, byId) {
 }
 
 /**
- * Adds a delta's counts to the state and takes its pace whole. Returns false, changing
+ * Adds a delta's counts to the state and takes its pace (a point the delta leaves out
+ * of `pace.points` kept its pace, and a count left out did not move). Returns false, changing
  * nothing, when the delta does not start where the state is: the caller must resume
  * from `state.seq` rather than add counts twice or miss some.
  */
 function applyDelta(state, d) {
   if (d.from !== state.seq) return false;
   for (const field of TOTAL_FIELDS) state.totals[field] += d.totals[field] ?? 0;
-  state.pace = d.pace;
+  state.pace = { ...d.pace, points: { ...state.pace.points, ...d.pace.points } };
   for (const [id, change] of Object.entries(d.nodes ?? {})) {
     // Nodes are fixed for an action; one we never saw has no place in the tree.
     const node = state.nodes.get(Number(id));
@@ -102,8 +103,8 @@ function applyDelta(state, d) {
   for (const [id, by] of Object.entries(d.points ?? {})) {
     const key = Number(id);
     if (!state.points.has(key)) state.points.set(key, { id: key, name: `#${key}`, place: "", count: 0, at_home: 0 });
-    state.points.get(key).count += by.count;
-    state.points.get(key).at_home += by.at_home;
+    state.points.get(key).count += by.count ?? 0;
+    state.points.get(key).at_home += by.at_home ?? 0;
   }
   for (const [id, by] of Object.entries(d.staff ?? {})) {
     const key = Number(id);

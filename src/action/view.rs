@@ -97,15 +97,25 @@ pub struct Snapshot {
     pub timeline: Vec<(i64, i64)>,
 }
 
+/// A change that is zero is left out of a delta (a reader adds 0 for a missing field):
+/// thousands of screens read every delta, and most changes move one count only.
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CountsDelta {
+    #[serde(skip_serializing_if = "is_zero")]
     pub sampled: i64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub exempt: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PointDelta {
+    #[serde(skip_serializing_if = "is_zero")]
     pub count: i64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub at_home: i64,
 }
 
@@ -116,6 +126,8 @@ pub struct Delta {
     pub to: Seq,
     /// Added to the totals (`target` never changes within an action).
     pub totals: Totals,
+    /// The pace at `to`. Its `points` may leave out points whose pace is the same as at
+    /// `from`: a reader keeps what it has for those.
     pub pace: Pace,
     pub nodes: BTreeMap<NodeId, CountsDelta>,
     /// Added to each point's `count` and `at_home`.

@@ -37,7 +37,7 @@ use tokio::time::Instant;
 pub const COALESCE: Duration = Duration::from_millis(100);
 /// A part in which nothing changed still gets its position (and the state's clock) this
 /// often while the log moves.
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
+pub const HEARTBEAT: Duration = Duration::from_secs(2);
 /// How often an idle ticker looks whether anyone still watches, to end when nobody does.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 /// First messages (a snapshot can be hundreds of KB) rendered and sent at once per action:
@@ -308,8 +308,15 @@ impl Feed {
             if !due {
                 continue;
             }
-            let Some(delta) = v.pending.take() else { continue };
+            let Some(mut delta) = v.pending.take() else { continue };
+            // Everyone this message is for is at `v.at`, where the pace was `v.paced`: a
+            // point whose pace did not move since is left out (most of a busy delta).
+            let pace = delta.pace.clone();
+            if let Some(was) = &v.paced {
+                delta.pace.points.retain(|id, p| was.points.get(id) != Some(p));
+            }
             let text = LiveMessage::Delta(&delta).render();
+            delta.pace = pace;
             (v.at, v.published_at, v.paced) = (delta.to, now, Some(delta.pace.clone()));
             let shared = Shared { from: delta.from, to: delta.to, text, pace: delta.pace };
             v.stream.published.send_replace(Published::Delta(Arc::new(shared)));

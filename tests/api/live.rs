@@ -48,10 +48,11 @@ impl Held {
         self.missing += d["totals"]["missing"].as_i64().unwrap();
         self.scans += d["totals"]["scans"].as_i64().unwrap();
         for (id, by) in d["points"].as_object().unwrap() {
-            *self.points.get_mut(id).expect("a known point") += by["count"].as_i64().unwrap();
+            // A count that did not move is left out.
+            *self.points.get_mut(id).expect("a known point") += by["count"].as_i64().unwrap_or(0);
         }
         for (id, by) in d["nodes"].as_object().unwrap() {
-            *self.nodes.get_mut(id).expect("a known node") += by["sampled"].as_i64().unwrap();
+            *self.nodes.get_mut(id).expect("a known node") += by["sampled"].as_i64().unwrap_or(0);
         }
     }
 }
