@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod import;
 pub mod postgres;
 mod rows;
+mod seen;
 pub mod sqlite;
 pub mod writer;
 
@@ -35,7 +36,8 @@ pub enum StoreError {
     /// and check again. Nothing was written.
     #[error("action {0} moved on under this writer")]
     Behind(ActionId),
-    /// An event id was recorded by another writer at the same moment. Nothing was written.
+    /// An event id was recorded by another writer at the same moment (or was not known to
+    /// be recorded when the batch was checked). Nothing was written.
     #[error("an event id was recorded concurrently by another node")]
     Conflict,
 }
@@ -80,6 +82,9 @@ pub trait Store: Send + Sync + 'static {
     /// `expected` is each action's last position as the caller knows it; if the log has
     /// moved past it, nothing is written and the answer is [`StoreError::Behind`].
     async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError>;
+    /// Client ids in the log after `after` (from the first if `None`), in id order, at
+    /// most `limit`. The writer reads them once at start-up (see `seen`).
+    async fn client_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError>;
     /// Events of one action after `after`, in order, at most `limit`.
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError>;
     /// The database handle for staff accounts (sessions, pairing codes, audit log).
@@ -119,6 +124,15 @@ fn group_named(rows: Vec<(ActionId, ResidentId)>) -> NamedResidents {
         named.entry(action).or_default().insert(resident);
     }
     named
+}
+
+/// A unique violation while appending: an event id (or, on SQLite, a position) recorded
+/// by another writer meanwhile. Nothing was written; the writer looks again and retries.
+fn duplicate_or(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(e),
+    }
 }
 
 /// How many events each action gets in a batch.

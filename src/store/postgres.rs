@@ -37,14 +37,6 @@ impl PgStore {
     }
 }
 
-/// A unique violation on the log's client id: another node recorded the same event.
-fn duplicate_or(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::Database(e),
-    }
-}
-
 #[async_trait]
 impl Store for PgStore {
     async fn load_roster(&self) -> Result<RosterParts, StoreError> {
@@ -128,13 +120,24 @@ impl Store for PgStore {
             sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(action.to_string()).execute(&mut *tx).await?;
         }
         let seqs = super::assign_seqs(events, &mut next);
-        super::rows::insert_events!(Postgres, MAX_BINDS, tx, events, seqs, duplicate_or);
-        tx.commit().await.map_err(duplicate_or)?;
+        super::rows::insert_events!(Postgres, MAX_BINDS, tx, events, seqs, super::duplicate_or);
+        tx.commit().await.map_err(super::duplicate_or)?;
         Ok(seqs)
     }
 
     fn accounts(&self) -> super::accounts::DbPool {
         super::accounts::DbPool::Postgres(self.pool.clone())
+    }
+
+    async fn client_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
+        let q = match after {
+            None => sqlx::query_scalar("SELECT client_id FROM events ORDER BY client_id LIMIT $1"),
+            Some(id) => {
+                sqlx::query_scalar("SELECT client_id FROM events WHERE client_id > $1 ORDER BY client_id LIMIT $2")
+                    .bind(id)
+            }
+        };
+        Ok(q.bind(limit).fetch_all(&self.pool).await?)
     }
 
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {

@@ -157,13 +157,25 @@ impl Store for SqliteStore {
             *n = last - *n + 1;
         }
         let seqs = super::assign_seqs(events, &mut next);
-        rows::insert_events!(Sqlite, MAX_BINDS, tx, events, seqs, StoreError::Database);
+        rows::insert_events!(Sqlite, MAX_BINDS, tx, events, seqs, super::duplicate_or);
         tx.commit().await?;
         Ok(seqs)
     }
 
     fn accounts(&self) -> super::accounts::DbPool {
         super::accounts::DbPool::Sqlite(self.writer.clone())
+    }
+
+    async fn client_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
+        // Two statements, not `? IS NULL OR …`: each reads the unique index alone, in order.
+        let q = match after {
+            None => sqlx::query_scalar("SELECT client_id FROM events ORDER BY client_id LIMIT ?"),
+            Some(id) => {
+                sqlx::query_scalar("SELECT client_id FROM events WHERE client_id > ? ORDER BY client_id LIMIT ?")
+                    .bind(id)
+            }
+        };
+        Ok(q.bind(limit).fetch_all(&self.readers).await?)
     }
 
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {

@@ -11,6 +11,7 @@
 //! catches up, checks again against the new state and retries.
 
 use super::import::ImportFailure;
+use super::seen::SeenIds;
 use super::{Store, StoreError, Wake};
 use crate::action::rules::Pending;
 use crate::action::{ActionId, Event, NewEvent, Rejection, Seq};
@@ -28,6 +29,8 @@ const MAX_BATCH: usize = 4_096;
 const QUEUE: usize = 8_192;
 /// How often one batch is retried after another node appended first.
 const ATTEMPTS: usize = 8;
+/// Client ids read per query by the start-up scan that fills [`SeenIds`].
+const SCAN_PAGE: i64 = 50_000;
 
 /// What happened to one event of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +101,9 @@ impl Writer {
                 tracing::error!(error = %e, "following other nodes stopped; this node serves only its own writes");
             }
         });
-        let task = tokio::spawn(run(store, hub, rx, jobs, woken));
+        let (pages, scanned) = mpsc::channel(2);
+        tokio::spawn(scan_ids(store.clone(), pages));
+        let task = tokio::spawn(run(store, hub, rx, jobs, woken, scanned));
         (Self { tx, imports }, task)
     }
 
@@ -126,19 +131,55 @@ impl Writer {
     }
 }
 
+/// Reads every client id in the log, a page at a time, for the writer's [`SeenIds`]; an
+/// empty page says the scan is done. On a read error the scan stops and the writer goes
+/// on looking every id up.
+async fn scan_ids(store: Arc<dyn Store>, pages: mpsc::Sender<Vec<Uuid>>) {
+    let started = Instant::now();
+    let (mut after, mut total) = (None, 0);
+    loop {
+        let page = match store.client_ids(after, SCAN_PAGE).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the log's event ids; every id will be looked up");
+                return;
+            }
+        };
+        after = page.last().copied();
+        total += page.len();
+        let done = page.is_empty();
+        if pages.send(page).await.is_err() || done {
+            break;
+        }
+    }
+    tracing::info!(ids = total, seconds = started.elapsed().as_secs_f64(), "event ids known");
+}
+
 async fn run(
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
     mut rx: mpsc::Receiver<Request>,
     mut jobs: mpsc::Receiver<RosterJob>,
     mut woken: mpsc::Receiver<Wake>,
+    mut scanned: mpsc::Receiver<Vec<Uuid>>,
 ) {
     let mut following = true;
+    let mut scanning = true;
+    let mut seen = SeenIds::default();
     loop {
         let mut wakes = HashSet::new();
         let mut batch = Vec::new();
         tokio::select! {
             biased;
+            // First, so that a busy writer still finishes the scan (pages are few).
+            page = scanned.recv(), if scanning => match page {
+                Some(ids) if !ids.is_empty() => ids.iter().for_each(|id| seen.insert(id)),
+                Some(_) => {
+                    seen.mark_complete();
+                    scanning = false;
+                }
+                None => scanning = false,
+            },
             first = rx.recv() => {
                 let Some(first) = first else { break };
                 let mut size = first.events.len();
@@ -169,7 +210,7 @@ async fn run(
             catch_up(store.as_ref(), &hub, &wakes).await;
         }
         if !batch.is_empty() {
-            commit(store.as_ref(), &hub, batch).await;
+            commit(store.as_ref(), &hub, &mut seen, batch).await;
         }
     }
 }
@@ -228,11 +269,15 @@ enum Source {
     Copy(usize),
 }
 
-async fn commit(store: &dyn Store, hub: &Hub, batch: Vec<Request>) {
+async fn commit(store: &dyn Store, hub: &Hub, seen: &mut SeenIds, batch: Vec<Request>) {
     let mut attempt = 0;
     let (answers, outcome) = loop {
         attempt += 1;
-        let (fresh, answers) = match decide(store, hub, &batch).await {
+        let started = Instant::now();
+        // After a conflict, the filter missed an id someone recorded: look everything up.
+        let decided = decide(store, hub, (attempt == 1).then_some(&*seen), &batch).await;
+        metrics::histogram!("muster_decide_seconds").record(started.elapsed().as_secs_f64());
+        let (fresh, answers) = match decided {
             Ok(decided) => decided,
             Err(e) => break (Vec::new(), Err(Arc::new(e))),
         };
@@ -252,6 +297,7 @@ async fn commit(store: &dyn Store, hub: &Hub, batch: Vec<Request>) {
         match appended {
             Ok(seqs) => {
                 metrics::histogram!("muster_commit_batch_size").record(fresh.len() as f64);
+                fresh.iter().for_each(|e| seen.insert(&e.client_id));
                 break (answers, Ok((fresh, seqs)));
             }
             Err(StoreError::Behind(_) | StoreError::Conflict) if attempt < ATTEMPTS => {
@@ -305,15 +351,33 @@ type Answer = Result<Vec<Source>, AppendError>;
 
 /// Looks the batch's client ids up in the log and decides each request: its events that
 /// are repeats, the new ones (collected into one list to append), or why it is refused.
-async fn decide(store: &dyn Store, hub: &Hub, batch: &[Request]) -> Result<(Vec<NewEvent>, Vec<Answer>), StoreError> {
-    let ids: Vec<Uuid> = batch.iter().flat_map(|r| r.events.iter().map(|e| e.client_id)).collect();
-    let recorded: HashMap<Uuid, super::Recorded> =
-        store.find_recorded(&ids).await?.into_iter().map(|r| (r.client_id, r)).collect();
+/// With `seen`, only the ids it cannot rule out are looked up, unless a request would be
+/// refused: a refused event may be a repeat (a scan resent after the action closed is
+/// answered as the repeat it is), so then the batch is decided again with every id.
+async fn decide(
+    store: &dyn Store,
+    hub: &Hub,
+    seen: Option<&SeenIds>,
+    batch: &[Request],
+) -> Result<(Vec<NewEvent>, Vec<Answer>), StoreError> {
+    let all = || batch.iter().flat_map(|r| r.events.iter().map(|e| e.client_id));
+    let ids: Vec<Uuid> = match seen {
+        Some(seen) => all().filter(|id| seen.needs_look_up(id)).collect(),
+        None => all().collect(),
+    };
+    let skipped = seen.is_some() && ids.len() < all().count();
+    let recorded: HashMap<Uuid, super::Recorded> = match ids.is_empty() {
+        true => HashMap::new(),
+        false => store.find_recorded(&ids).await?.into_iter().map(|r| (r.client_id, r)).collect(),
+    };
     let mut fresh: Vec<NewEvent> = Vec::new();
     let mut in_batch: HashMap<Uuid, usize> = HashMap::new();
     let mut pending: HashMap<ActionId, Pending> = HashMap::new();
-    let answers =
+    let answers: Vec<Answer> =
         batch.iter().map(|r| accept(hub, &recorded, &mut in_batch, &mut pending, &mut fresh, &r.events)).collect();
+    if skipped && answers.iter().any(|a| matches!(a, Err(AppendError::Rejected(_)))) {
+        return Box::pin(decide(store, hub, None, batch)).await;
+    }
     Ok((fresh, answers))
 }
 

@@ -27,6 +27,26 @@ async fn a_scan_sent_twice_is_recorded_once_and_answered_the_same() {
 }
 
 #[tokio::test]
+async fn a_scan_resent_after_a_restart_and_the_close_is_answered_as_the_repeat_it_is() {
+    // After a restart the writer knows recorded ids from a scan of the log; a resent scan
+    // must be found there, not checked as new (which a closed action would refuse).
+    let mut app = spawn_app().await;
+    let (early, late) = (Uuid::now_v7(), Uuid::now_v7());
+    assert_eq!(app.scan(early, 1).await.status(), 201);
+    app.restart().await;
+    assert_eq!(app.scan(late, 2).await.status(), 201);
+    assert_eq!(app.record(Role::Chief, json!({ "type": "action_closed" })).await.status(), 200);
+    for (id, resident, seq) in [(early, 1, 2), (late, 2, 3)] {
+        let again = app.scan(id, resident).await;
+        assert_eq!(again.status(), 200);
+        let again: Value = again.json().await.unwrap();
+        assert_eq!((again["status"].as_str(), again["seq"].as_i64()), (Some("repeat"), Some(seq)));
+    }
+    let snap = app.snapshot().await;
+    assert_eq!((snap["seq"].as_i64(), snap["totals"]["scans"].as_i64()), (Some(4), Some(2)));
+}
+
+#[tokio::test]
 async fn fifty_concurrent_copies_of_one_scan_make_one_event() {
     let app = Arc::new(spawn_app().await);
     let id = Uuid::now_v7();
