@@ -30,48 +30,48 @@ pub struct PairRow {
 
 #[derive(sqlx::FromRow)]
 pub struct StaffRow {
-    id: i64,
-    name: String,
-    phone: Option<String>,
-    role: String,
-    point_id: Option<i64>,
+    pub(super) id: i64,
+    pub(super) name: String,
+    pub(super) phone: Option<String>,
+    pub(super) role: String,
+    pub(super) point_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
 pub struct NodeRow {
-    id: i64,
-    parent_id: Option<i64>,
-    level: String,
-    name: String,
-    staff_id: Option<i64>,
+    pub(super) id: i64,
+    pub(super) parent_id: Option<i64>,
+    pub(super) level: String,
+    pub(super) name: String,
+    pub(super) staff_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
 pub struct HouseholdRow {
-    id: i64,
-    number: String,
-    address: String,
-    node_id: i64,
+    pub(super) id: i64,
+    pub(super) number: String,
+    pub(super) address: String,
+    pub(super) node_id: i64,
 }
 
 #[derive(sqlx::FromRow)]
 pub struct ResidentRow {
-    id: i64,
-    household_id: i64,
-    name: String,
-    id_number: String,
-    phone: Option<String>,
-    birth_year: i32,
-    flags: i64,
-    note: String,
-    removed: bool,
+    pub(super) id: i64,
+    pub(super) household_id: i64,
+    pub(super) name: String,
+    pub(super) id_number: String,
+    pub(super) phone: Option<String>,
+    pub(super) birth_year: i32,
+    pub(super) flags: i64,
+    pub(super) note: String,
+    pub(super) removed: bool,
 }
 
 #[derive(sqlx::FromRow)]
 pub struct PointRow {
-    id: i64,
-    name: String,
-    place: String,
+    pub(super) id: i64,
+    pub(super) name: String,
+    pub(super) place: String,
 }
 
 #[derive(sqlx::FromRow)]

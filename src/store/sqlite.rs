@@ -76,7 +76,12 @@ async fn checkpoint(pool: SqlitePool, alive: std::sync::Weak<()>) {
 #[async_trait]
 impl Store for SqliteStore {
     async fn load_roster(&self) -> Result<RosterParts, StoreError> {
-        rows::load_roster!(&self.readers)
+        // Through rusqlite on a blocking thread, as `read_events` and for the same reason:
+        // through sqlx, a million residents' rows took seconds to hand over alone.
+        let path = self.readers.connect_options().get_filename().to_owned();
+        tokio::task::spawn_blocking(move || load_roster(&path))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     async fn insert_roster(&self, r: &RosterParts) -> Result<(), StoreError> {
@@ -190,15 +195,66 @@ impl Store for SqliteStore {
     }
 }
 
-/// `Store::read_events` on a connection of its own, opened per call: opening costs well
-/// under a millisecond, a page of the log tens of milliseconds.
-fn read_events(path: &std::path::Path, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {
+/// A read-only connection for one bulk read, opened per call: opening costs well under a
+/// millisecond, a page of the log or the roster tens of milliseconds and more.
+fn open_read_only(path: &std::path::Path) -> Result<rusqlite::Connection, StoreError> {
     use rusqlite::OpenFlags;
     let db = rusqlite::Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     db.busy_timeout(Duration::from_secs(10))?;
+    Ok(db)
+}
+
+/// `Store::load_roster` with the shared SELECTs and checks, in one read transaction so
+/// that every table is read as of the same moment.
+fn load_roster(path: &std::path::Path) -> Result<RosterParts, StoreError> {
+    use rows::*;
+    fn all<T>(
+        db: &rusqlite::Connection,
+        sql: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut statement = db.prepare(sql)?;
+        Ok(statement.query_map([], row)?.collect::<Result<_, _>>()?)
+    }
+    let db = open_read_only(path)?;
+    db.execute_batch("BEGIN")?;
+    let pair = |r: &rusqlite::Row<'_>| Ok(PairRow { a: r.get(0)?, b: r.get(1)? });
+    RosterRows {
+        staff_nodes: all(&db, SELECT_STAFF_NODES, pair)?,
+        point_nodes: all(&db, SELECT_POINT_NODES, pair)?,
+        staff: all(&db, SELECT_STAFF, |r| {
+            Ok(StaffRow { id: r.get(0)?, name: r.get(1)?, phone: r.get(2)?, role: r.get(3)?, point_id: r.get(4)? })
+        })?,
+        nodes: all(&db, SELECT_NODES, |r| {
+            Ok(NodeRow { id: r.get(0)?, parent_id: r.get(1)?, level: r.get(2)?, name: r.get(3)?, staff_id: r.get(4)? })
+        })?,
+        households: all(&db, SELECT_HOUSEHOLDS, |r| {
+            Ok(HouseholdRow { id: r.get(0)?, number: r.get(1)?, address: r.get(2)?, node_id: r.get(3)? })
+        })?,
+        residents: all(&db, SELECT_RESIDENTS, |r| {
+            Ok(ResidentRow {
+                id: r.get(0)?,
+                household_id: r.get(1)?,
+                name: r.get(2)?,
+                id_number: r.get(3)?,
+                phone: r.get(4)?,
+                birth_year: r.get(5)?,
+                flags: r.get(6)?,
+                note: r.get(7)?,
+                removed: r.get(8)?,
+            })
+        })?,
+        points: all(&db, SELECT_POINTS, |r| Ok(PointRow { id: r.get(0)?, name: r.get(1)?, place: r.get(2)? }))?,
+    }
+    .into_parts()
+}
+
+/// `Store::read_events` on a connection of its own (see [`open_read_only`]).
+fn read_events(path: &std::path::Path, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {
+    let db = open_read_only(path)?;
     let mut statement = db.prepare(
         "SELECT action_id, seq, client_id, actor_id, device_time, server_time, body FROM events \
          WHERE action_id = ? AND seq > ? ORDER BY seq LIMIT ?",
