@@ -127,7 +127,14 @@ pub fn visibility(acked: &[Acked], views: &[Seen], plan: &Plan) -> (Histogram<u6
             record(&mut dash, a, v);
         }
     }
+    // A phone shows its grid member's missing count: only a resident's first sample moves
+    // it (a re-sample changes nothing a phone shows, so the server need not tell it).
+    let mut first_sample: HashMap<u32, i64> = HashMap::new();
     for a in acked {
+        let seq = first_sample.entry(a.resident).or_insert(a.seq);
+        *seq = (*seq).min(a.seq);
+    }
+    for a in acked.iter().filter(|a| first_sample.get(&a.resident) == Some(&a.seq)) {
         if let Some(list) = phones.get(&plan.resident_staff[a.resident as usize]) {
             for v in list {
                 record(&mut phone, a, v);
