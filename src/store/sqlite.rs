@@ -2,6 +2,8 @@
 //! never a lock to wait for), a small pool reads. WAL with `synchronous=FULL` makes every
 //! commit durable; the writer's batching makes that one fsync per batch, not per event.
 
+mod log;
+
 use super::rows::{self, ActionRow, EventRow};
 use super::{NamedResidents, Recorded, Store, StoreError, to_micros};
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
@@ -9,7 +11,7 @@ use crate::roster::RosterParts;
 use crate::roster::import::RosterChanges;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{Sqlite, SqlitePool};
 use std::collections::HashMap;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -25,7 +27,11 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const AUTOCHECKPOINT_PAGES: &str = "16384";
 
 pub struct SqliteStore {
-    /// The one connection that writes: appends never wait on a lock held by another.
+    /// Appends to the log and looks event ids up, on a thread of its own (see `log`).
+    log: log::LogWriter,
+    /// Writes everything else (roster, actions, accounts). SQLite takes one writer at a
+    /// time: the two wait for each other's transactions (`busy_timeout`), and the log
+    /// writer's are short.
     writer: SqlitePool,
     readers: SqlitePool,
     /// Keeps the checkpointer task running; it stops once the store is dropped.
@@ -44,11 +50,12 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        let log = log::LogWriter::open(std::path::Path::new(path), AUTOCHECKPOINT_PAGES)?;
         let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let readers = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
         let alive = std::sync::Arc::new(());
         tokio::spawn(checkpoint(checkpointer, std::sync::Arc::downgrade(&alive)));
-        Ok(Self { writer, readers, _alive: alive })
+        Ok(Self { log, writer, readers, _alive: alive })
     }
 }
 
@@ -129,42 +136,11 @@ impl Store for SqliteStore {
     }
 
     async fn find_recorded(&self, client_ids: &[Uuid]) -> Result<Vec<Recorded>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in super::pow2_chunks(client_ids, MAX_BINDS) {
-            let mut q =
-                QueryBuilder::<Sqlite>::new("SELECT client_id, action_id, seq FROM events WHERE client_id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            let rows: Vec<(Uuid, i64, i64)> = q.build_query_as().fetch_all(&self.writer).await?;
-            found.extend(rows.into_iter().map(|(client_id, action_id, seq)| Recorded { client_id, action_id, seq }));
-        }
-        Ok(found)
+        self.log.find_recorded(client_ids).await
     }
 
     async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // Reserve each action's block of positions on its counter row; give up if the log
-        // moved since our state was folded (another process writing the same file).
-        let mut next = super::counts_by_action(events);
-        for (action, n) in next.iter_mut() {
-            let last: Seq =
-                sqlx::query_scalar("UPDATE actions SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq")
-                    .bind(*n)
-                    .bind(*action)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if last - *n != expected.get(action).copied().unwrap_or(0) {
-                return Err(StoreError::Behind(*action));
-            }
-            *n = last - *n + 1;
-        }
-        let seqs = super::assign_seqs(events, &mut next);
-        rows::insert_events!(Sqlite, MAX_BINDS, tx, events, seqs, super::duplicate_or);
-        tx.commit().await?;
-        Ok(seqs)
+        self.log.append(events, expected).await
     }
 
     fn accounts(&self) -> super::accounts::DbPool {
