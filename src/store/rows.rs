@@ -201,7 +201,7 @@ impl TryFrom<EventRow> for Event {
     type Error = StoreError;
 
     fn try_from(r: EventRow) -> Result<Self, StoreError> {
-        let body: EventBody = serde_json::from_str(&r.body).map_err(|e| corrupt("event", r.seq, e))?;
+        let body = EventBody::from_log_json(&r.body).map_err(|e| corrupt("event", r.seq, e))?;
         Ok(Event {
             seq: r.seq,
             new: NewEvent {
