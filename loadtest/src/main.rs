@@ -99,9 +99,12 @@ pub struct Opts {
     /// server (one action, opened, then scans): the rebuild benchmark.
     #[arg(long)]
     log_events: Option<u64>,
-    /// Client ids as UUID v7 (time-ordered) instead of v4 (random, as browsers make).
+    /// Client ids as random UUID v4 (what `crypto.randomUUID()` makes) instead of the
+    /// time-ordered UUID v7 that Muster's own clients make (the demo's drill) and the API
+    /// asks for. Random ids land anywhere in the log's unique index: each batch dirties
+    /// ~one index page per event, ~10× the bytes written per scan (BENCHMARKS.md).
     #[arg(long)]
-    v7_ids: bool,
+    v4_ids: bool,
     /// Skip stopping and restarting the server at the end (the restart figure).
     #[arg(long)]
     no_restart: bool,
@@ -184,7 +187,7 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
             "quick": opts.quick, "residents": s.residents, "points": s.points, "clients": s.clients,
             "rate": opts.rate, "duration_s": s.duration, "ceiling_s": s.ceiling, "replay": s.replay,
             "dashboards": s.dashboards, "phones": s.phones, "missing_readers": s.readers,
-            "source_addrs": opts.source_addrs, "log_events": opts.log_events, "v7_ids": opts.v7_ids,
+            "source_addrs": opts.source_addrs, "log_events": opts.log_events, "v4_ids": opts.v4_ids,
             "open_files_limit": limit, "threads": opts.threads,
         }),
     );
@@ -353,7 +356,7 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     }
 
     // 6. Scans, with the missing-list readers alongside.
-    let scans = Arc::new(load::Scans::new(addr, action, plan.clone(), s.replay, opts.v7_ids, clock));
+    let scans = Arc::new(load::Scans::new(addr, action, plan.clone(), s.replay, !opts.v4_ids, clock));
     let metrics_before = report::metrics(&http, &base).await;
     let (a, me) = (server::sample(pid), server::sample(None));
     let started = Instant::now();
