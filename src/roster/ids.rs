@@ -9,7 +9,7 @@ use std::fmt;
 /// Kept inline as its 18 ASCII bytes rather than as a `String`: a roster of a million
 /// residents then holds no million small heap blocks for them, and loading it allocates
 /// nothing per number.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct IdNumber([u8; 18]);
 
 /// Why a string is not an identity number; the message is for a clerk.

@@ -305,7 +305,7 @@ impl Roster {
             })?;
             resident_nodes.push(household_nodes[household]);
             if let Some(other) = by_id_number.insert(r.id_number.key(), r.id) {
-                return Err(RosterError::DuplicateIdNumber { id: r.id, other, id_number: r.id_number });
+                return Err(RosterError::DuplicateIdNumber { id: r.id, other, id_number: r.id_number.clone() });
             }
         }
         if let Some(r) = parts.removed.iter().find(|r| !resident_index.contains(**r)) {
@@ -448,9 +448,9 @@ mod tests {
     #[test]
     fn an_id_number_used_twice_names_both_residents() {
         let mut parts = village::generate(3).roster;
-        parts.residents[9].id_number = parts.residents[2].id_number;
+        parts.residents[9].id_number = parts.residents[2].id_number.clone();
         let (id, other) = (parts.residents[9].id, parts.residents[2].id);
-        let id_number = parts.residents[2].id_number;
+        let id_number = parts.residents[2].id_number.clone();
         assert_eq!(Roster::new(parts).unwrap_err(), RosterError::DuplicateIdNumber { id, other, id_number });
     }
 }
