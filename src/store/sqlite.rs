@@ -148,15 +148,11 @@ impl Store for SqliteStore {
     }
 
     async fn client_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
-        // Two statements, not `? IS NULL OR …`: each reads the unique index alone, in order.
-        let q = match after {
-            None => sqlx::query_scalar("SELECT client_id FROM events ORDER BY client_id LIMIT ?"),
-            Some(id) => {
-                sqlx::query_scalar("SELECT client_id FROM events WHERE client_id > ? ORDER BY client_id LIMIT ?")
-                    .bind(id)
-            }
-        };
-        Ok(q.bind(limit).fetch_all(&self.readers).await?)
+        // Through rusqlite, as `read_events`: ten million ids through sqlx took minutes.
+        let path = self.readers.connect_options().get_filename().to_owned();
+        tokio::task::spawn_blocking(move || client_ids(&path, after, limit))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {
@@ -169,6 +165,21 @@ impl Store for SqliteStore {
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
+}
+
+/// `Store::client_ids`: reads the log's unique index alone, in its order.
+fn client_ids(path: &std::path::Path, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
+    let db = open_read_only(path)?;
+    let mut statement = db.prepare("SELECT client_id FROM events WHERE client_id > ?1 ORDER BY client_id LIMIT ?2")?;
+    // Every 16-byte id sorts after the empty blob.
+    let after = after.map_or(Vec::new(), |id| id.as_bytes().to_vec());
+    let mut rows = statement.query((after, limit))?;
+    let mut ids = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(1 << 16));
+    while let Some(row) = rows.next()? {
+        let bytes = row.get_ref(0)?.as_blob().map_err(|e| StoreError::Corrupt(format!("an event's client id: {e}")))?;
+        ids.push(Uuid::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("an event's client id: {e}")))?);
+    }
+    Ok(ids)
 }
 
 /// A read-only connection for one bulk read, opened per call: opening costs well under a
