@@ -148,7 +148,10 @@ async fn scan_ids(store: Arc<dyn Store>, pages: mpsc::Sender<Vec<Uuid>>) {
         after = page.last().copied();
         total += page.len();
         let done = page.is_empty();
-        if pages.send(page).await.is_err() || done {
+        if pages.send(page).await.is_err() {
+            return; // the writer has stopped
+        }
+        if done {
             break;
         }
     }
