@@ -1,6 +1,8 @@
-//! The SQLite backend: a file, nothing to install. One connection writes (so there is
-//! never a lock to wait for), a small pool reads. WAL with `synchronous=FULL` makes every
-//! commit durable; the writer's batching makes that one fsync per batch, not per event.
+//! The SQLite backend: a file, nothing to install. The log is appended by one connection
+//! on a thread of its own ([`log`]); another writes the roster, actions and accounts (rare,
+//! short transactions); a small pool reads, and bulk reads (the log and roster at start-up)
+//! go through rusqlite on blocking threads. WAL with `synchronous=FULL` makes every commit
+//! durable; the writer's batching makes that one fsync per batch, not per event.
 
 mod log;
 
