@@ -461,13 +461,14 @@ fn missing_page(
     // Phones are shown whole to those who must call: the chief, and a grid member for
     // their own residents. Each such read is audited below.
     let show_phone = matches!(caller.staff.role, Role::Chief | Role::GridMember);
+    let covered = (!caller.scope.all).then(|| caller.scope.covered_nodes(roster));
     let mut residents = Vec::with_capacity(limit);
     let mut next = None;
     for idx in s.missing().skip_while(|i| *i < after) {
-        let staff = s.responsible_staff(idx);
-        if !caller.scope.covers_resident(roster, idx) {
+        if covered.as_ref().is_some_and(|c| !c[roster.resident_node_idx(idx)]) {
             continue;
         }
+        let staff = s.responsible_staff(idx);
         if residents.len() == limit {
             next = Some(idx.to_string());
             break;
