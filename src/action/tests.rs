@@ -1,6 +1,5 @@
 //! Properties of the fold, hammered with generated event logs.
 
-use super::view::Snapshot;
 use super::*;
 use crate::demo::village;
 use crate::roster::Roster;
@@ -66,38 +65,6 @@ fn fold(events: &[Event]) -> ActionState {
     state
 }
 
-/// What a screen holds after applying a delta to a snapshot.
-fn add(mut s: Snapshot, d: &view::Delta) -> Snapshot {
-    assert_eq!(s.seq, d.from);
-    s.seq = d.to;
-    s.totals.sampled += d.totals.sampled;
-    s.totals.exempt += d.totals.exempt;
-    s.totals.missing += d.totals.missing;
-    s.totals.scans += d.totals.scans;
-    s.pace = d.pace.clone();
-    for n in &mut s.nodes {
-        if let Some(c) = d.nodes.get(&n.id) {
-            n.sampled += c.sampled;
-            n.exempt += c.exempt;
-        }
-    }
-    for p in &mut s.points {
-        if let Some(c) = d.points.get(&p.id) {
-            p.count += c.count;
-            p.at_home += c.at_home;
-        }
-    }
-    for st in &mut s.staff {
-        st.missing += d.staff.get(&st.id).copied().unwrap_or(0);
-    }
-    let mut timeline: std::collections::BTreeMap<i64, i64> = s.timeline.iter().copied().collect();
-    for (m, by) in &d.timeline {
-        *timeline.entry(*m).or_insert(0) += by;
-    }
-    s.timeline = timeline.into_iter().filter(|(_, c)| *c != 0).collect();
-    s
-}
-
 proptest! {
     #[test]
     fn a_snapshot_plus_the_delta_after_it_equals_the_final_snapshot(
@@ -108,7 +75,7 @@ proptest! {
         let early = fold(&events[..cut]).snapshot();
         let state = fold(&events);
         let delta = state.delta(early.seq).expect("recent enough");
-        prop_assert_eq!(add(early, &delta), state.snapshot());
+        prop_assert_eq!(early.plus(&delta), state.snapshot());
     }
 
     #[test]

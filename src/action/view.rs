@@ -333,3 +333,40 @@ impl ActionState {
         Some(d)
     }
 }
+
+/// What a screen holds after applying a delta to a snapshot: counts added, pace replaced.
+/// The property tests of the fold and of scoped views check against it.
+#[cfg(test)]
+impl Snapshot {
+    pub(crate) fn plus(self, d: &Delta) -> Snapshot {
+        let mut s = self;
+        assert_eq!(s.seq, d.from);
+        s.seq = d.to;
+        s.totals.sampled += d.totals.sampled;
+        s.totals.exempt += d.totals.exempt;
+        s.totals.missing += d.totals.missing;
+        s.totals.scans += d.totals.scans;
+        s.pace = d.pace.clone();
+        for n in &mut s.nodes {
+            if let Some(c) = d.nodes.get(&n.id) {
+                n.sampled += c.sampled;
+                n.exempt += c.exempt;
+            }
+        }
+        for p in &mut s.points {
+            if let Some(c) = d.points.get(&p.id) {
+                p.count += c.count;
+                p.at_home += c.at_home;
+            }
+        }
+        for st in &mut s.staff {
+            st.missing += d.staff.get(&st.id).copied().unwrap_or(0);
+        }
+        let mut timeline: BTreeMap<i64, i64> = s.timeline.iter().copied().collect();
+        for (m, by) in &d.timeline {
+            *timeline.entry(*m).or_insert(0) += by;
+        }
+        s.timeline = timeline.into_iter().filter(|(_, c)| *c != 0).collect();
+        s
+    }
+}

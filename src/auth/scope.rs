@@ -322,34 +322,6 @@ mod tests {
         state
     }
 
-    /// What a screen holds after applying a cut delta to a cut snapshot.
-    fn add(mut s: Snapshot, d: &Delta) -> Snapshot {
-        assert_eq!(s.seq, d.from);
-        s.seq = d.to;
-        s.totals.sampled += d.totals.sampled;
-        s.totals.exempt += d.totals.exempt;
-        s.totals.missing += d.totals.missing;
-        s.totals.scans += d.totals.scans;
-        s.pace = d.pace.clone();
-        for n in &mut s.nodes {
-            let c = d.nodes.get(&n.id).cloned().unwrap_or_default();
-            (n.sampled, n.exempt) = (n.sampled + c.sampled, n.exempt + c.exempt);
-        }
-        for p in &mut s.points {
-            let c = d.points.get(&p.id).cloned().unwrap_or_default();
-            (p.count, p.at_home) = (p.count + c.count, p.at_home + c.at_home);
-        }
-        for st in &mut s.staff {
-            st.missing += d.staff.get(&st.id).copied().unwrap_or(0);
-        }
-        let mut timeline: BTreeMap<i64, i64> = s.timeline.iter().copied().collect();
-        for (m, by) in &d.timeline {
-            *timeline.entry(*m).or_insert(0) += by;
-        }
-        s.timeline = timeline.into_iter().filter(|(_, c)| *c != 0).collect();
-        s
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -373,7 +345,7 @@ mod tests {
                 let mut part = cut.delta(&middle.delta(early.seq).unwrap());
                 part.absorb(cut.delta(&late.delta(middle.seq).unwrap()));
                 prop_assert_eq!(&part, &cut.delta(&both));
-                prop_assert_eq!(add(cut.snapshot(&early), &part), cut.snapshot(&late));
+                prop_assert_eq!(cut.snapshot(&early).plus(&part), cut.snapshot(&late));
             }
         }
     }
