@@ -136,20 +136,21 @@ fn duplicate_or(e: sqlx::Error) -> StoreError {
 }
 
 /// How many events each action gets in a batch.
-fn counts_by_action(events: &[NewEvent]) -> HashMap<ActionId, Seq> {
+fn counts_by_action(actions: impl IntoIterator<Item = ActionId>) -> HashMap<ActionId, Seq> {
     let mut n = HashMap::new();
-    for e in events {
-        *n.entry(e.action_id).or_insert(0) += 1;
+    for a in actions {
+        *n.entry(a).or_insert(0) += 1;
     }
     n
 }
 
-/// Hands out positions in batch order, from each action's first reserved one.
-fn assign_seqs(events: &[NewEvent], next: &mut HashMap<ActionId, Seq>) -> Vec<Seq> {
-    events
-        .iter()
-        .map(|e| {
-            let n = next.get_mut(&e.action_id).expect("every action of the batch was reserved");
+/// Hands out positions in batch order (each event's action given in turn), from each
+/// action's first reserved one.
+fn assign_seqs(actions: impl IntoIterator<Item = ActionId>, next: &mut HashMap<ActionId, Seq>) -> Vec<Seq> {
+    actions
+        .into_iter()
+        .map(|a| {
+            let n = next.get_mut(&a).expect("every action of the batch was reserved");
             *n += 1;
             *n - 1
         })

@@ -100,7 +100,7 @@ impl Store for PgStore {
 
     async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut next = super::counts_by_action(events);
+        let mut next = super::counts_by_action(events.iter().map(|e| e.action_id));
         // Lock each action's counter row in id order (no deadlock between two nodes'
         // batches), and give up if another writer appended since our state was folded.
         let mut actions: Vec<ActionId> = next.keys().copied().collect();
@@ -119,7 +119,7 @@ impl Store for PgStore {
             next.insert(action, last - n + 1);
             sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(action.to_string()).execute(&mut *tx).await?;
         }
-        let seqs = super::assign_seqs(events, &mut next);
+        let seqs = super::assign_seqs(events.iter().map(|e| e.action_id), &mut next);
         super::rows::insert_events!(Postgres, MAX_BINDS, tx, events, seqs, super::duplicate_or);
         tx.commit().await.map_err(super::duplicate_or)?;
         Ok(seqs)

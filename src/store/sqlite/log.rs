@@ -111,10 +111,7 @@ fn serve(mut db: Connection, queue: mpsc::Receiver<Job>) {
 /// commit. Dropping the transaction on an error rolls it back: nothing is written.
 fn append(db: &mut Connection, rows: &[Row], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError> {
     let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut next: HashMap<ActionId, Seq> = HashMap::new();
-    for r in rows {
-        *next.entry(r.action_id).or_insert(0) += 1;
-    }
+    let mut next = crate::store::counts_by_action(rows.iter().map(|r| r.action_id));
     {
         let mut reserve =
             tx.prepare_cached("UPDATE actions SET last_seq = last_seq + ?1 WHERE id = ?2 RETURNING last_seq")?;
@@ -126,16 +123,13 @@ fn append(db: &mut Connection, rows: &[Row], expected: &HashMap<ActionId, Seq>) 
             *n = last - *n + 1;
         }
     }
-    let mut seqs = Vec::with_capacity(rows.len());
+    let seqs = crate::store::assign_seqs(rows.iter().map(|r| r.action_id), &mut next);
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO events (action_id, seq, client_id, actor_id, device_time, server_time, body) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        for r in rows {
-            let n = next.get_mut(&r.action_id).expect("every action of the batch was reserved");
-            let seq = *n;
-            *n += 1;
+        for (r, seq) in rows.iter().zip(&seqs) {
             insert
                 .execute((
                     r.action_id,
@@ -147,7 +141,6 @@ fn append(db: &mut Connection, rows: &[Row], expected: &HashMap<ActionId, Seq>) 
                     &r.body,
                 ))
                 .map_err(duplicate_or)?;
-            seqs.push(seq);
         }
     }
     tx.commit()?;
