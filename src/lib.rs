@@ -65,8 +65,17 @@ pub async fn serve(
     let auth = Arc::new(auth::Auth::new(store.accounts()));
     tokio::spawn(sync_revocations(auth.clone(), stopped.clone()));
     let public_url = settings.public_url.map(|u| u.trim_end_matches('/').to_owned());
-    let state =
-        http::AppState { store, hub, writer, auth, public_url, metrics: http::metrics_handle(), shutdown: stopped };
+    let metrics = http::metrics_handle();
+    let state = http::AppState::new(http::Shared {
+        store,
+        hub,
+        writer,
+        auth,
+        public_url,
+        metrics,
+        shutdown: stopped,
+        callers: Default::default(),
+    });
     let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

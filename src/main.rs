@@ -142,7 +142,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "muster=info,tower_http=warn".into()),
+                .unwrap_or_else(|_| "muster=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

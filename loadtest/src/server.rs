@@ -29,7 +29,7 @@ pub async fn start(bin: &Path, db: &str, log: &Path) -> anyhow::Result<Spawned> 
         .with_context(|| format!("cannot write the server log {}", log.display()))?;
     let mut child = Command::new(bin)
         .args(["serve", "--db", db, "--bind", "127.0.0.1:0"])
-        .env("RUST_LOG", "muster=info,tower_http=warn")
+        .env("RUST_LOG", "muster=info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log_file)

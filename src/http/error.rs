@@ -135,7 +135,7 @@ impl From<AppendError> for ApiError {
             AppendError::Rejected(all) => ApiError::RejectedBatch(all),
             AppendError::IdReused { index, client_id, action_id } => ApiError::IdReused { index, client_id, action_id },
             AppendError::Store(e) => {
-                tracing::error!(error = %e, "append failed");
+                tracing::error!(error = %e, request_id = super::request_id(), "append failed");
                 ApiError::Unavailable
             }
             AppendError::Closed => ApiError::Unavailable,
@@ -156,7 +156,7 @@ impl From<crate::store::import::ImportFailure> for ApiError {
     fn from(e: crate::store::import::ImportFailure) -> Self {
         match e {
             crate::store::import::ImportFailure::Store(e) => {
-                tracing::error!(error = %e, "roster import failed");
+                tracing::error!(error = %e, request_id = super::request_id(), "roster import failed");
                 ApiError::Unavailable
             }
             crate::store::import::ImportFailure::Closed => ApiError::Unavailable,
@@ -176,7 +176,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let message = self.to_string();
         if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "request failed");
+            tracing::error!(%cause, request_id = super::request_id(), "request failed");
         }
         let mut body = json!({
             "type": format!("https://muster.invalid/problems/{}", self.code()),

@@ -155,3 +155,25 @@ async fn paths_that_climb_out_of_the_pages_find_nothing() {
     let page = app.client.get(format!("{}/pair.html", app.base)).send().await.unwrap();
     assert_eq!(page.status(), 200, "the pages themselves are served");
 }
+
+#[tokio::test]
+async fn every_answer_names_its_request_and_is_counted_by_route() {
+    let app = spawn_app().await;
+    let op = app.token(Role::Operator);
+    let a = app.scan_as(&op, Uuid::now_v7(), 999_999, 1).await;
+    let b = app.scan(Uuid::now_v7(), 1).await;
+    let id = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let (first, second) = (id(&a), id(&b));
+    assert!(!first.is_empty() && first != second, "each answer has its own id: {first}, {second}");
+
+    // A client (or a proxy in front) that names its request gets the same name back.
+    let named =
+        app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "clerk-desk-7").send().await.unwrap();
+    assert_eq!(named.headers()["x-request-id"], "clerk-desk-7");
+
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    for status in ["422", "201"] {
+        let line = format!(r#"method="POST",route="/api/actions/{{id}}/scans",status="{status}""#);
+        assert!(metrics.contains(&line), "counted by route pattern and status ({line}):\n{metrics}");
+    }
+}
