@@ -133,8 +133,9 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
 }
 
 /// Changes a staff member's role, area or point. Takes effect at once: the next request
-/// is checked against it and their open live feeds reconnect under it. Recorded in the
-/// audit log with who and when.
+/// is checked against it, their open live feeds reconnect under it, and the missing
+/// residents of a node added to a grid member (head, chief) now answer to them. Recorded
+/// in the audit log with who and when.
 #[utoipa::path(patch, path = "/api/staff/{id}", params(("id" = i64, Path)), request_body = StaffChange,
     responses((status = 200, body = StaffView)))]
 pub async fn change_staff(
@@ -166,7 +167,17 @@ pub async fn change_staff(
             message: format!("sampling point {p} is not in the roster"),
         });
     }
-    state.store.accounts().update_staff(id, role.as_str(), &nodes, point_id).await?;
+    // Whom a node's residents answer to (their missing list, their phone's count) follows
+    // the change: a node added makes this person its responsible one, if the role answers
+    // for an area; a node dropped, or a role that answers for none, leaves it to the next
+    // person up the tree. The node's previous responsible person keeps seeing it.
+    let responsible_for: Vec<NodeId> = if role.answers_for_area() {
+        let theirs = |n: &NodeId| roster.node_idx(*n).is_some_and(|i| roster.nodes()[i].staff_id == Some(id));
+        nodes.iter().copied().filter(|n| !staff.nodes.contains(n) || theirs(n)).collect()
+    } else {
+        Vec::new()
+    };
+    state.store.accounts().update_staff(id, role.as_str(), &nodes, point_id, &responsible_for).await?;
     state.writer.reload_roster().await?;
     let detail = format!(
         "staff {id}: role {} → {}, nodes {:?} → {nodes:?}, point {:?} → {point_id:?}",

@@ -97,6 +97,12 @@ impl Role {
         }
     }
 
+    /// Whether a node's residents answer to this role's holder when they are its
+    /// responsible person (`AreaNode::staff_id`): chiefs, grid heads and grid members.
+    pub fn answers_for_area(self) -> bool {
+        matches!(self, Role::Chief | Role::GridHead | Role::GridMember)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
             .into_iter()

@@ -139,12 +139,16 @@ impl DbPool {
     }
 
     /// Gives a staff member a new role, area and point, in one transaction.
+    /// Sets a staff member's role, point and area nodes, and makes them the responsible
+    /// person (`area_nodes.staff_id`) of exactly `responsible_for`: nodes of theirs not in
+    /// it are released to nobody (their residents go to the next person up the tree).
     pub async fn update_staff(
         &self,
         id: i64,
         role: &str,
         nodes: &[i64],
         point_id: Option<i64>,
+        responsible_for: &[i64],
     ) -> Result<(), StoreError> {
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
@@ -157,6 +161,14 @@ impl DbPool {
             sqlx::query("DELETE FROM staff_nodes WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
             for n in nodes {
                 sqlx::query("INSERT INTO staff_nodes (staff_id, node_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE area_nodes SET staff_id = NULL WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
+            for n in responsible_for {
+                sqlx::query("UPDATE area_nodes SET staff_id = $1 WHERE id = $2")
                     .bind(id)
                     .bind(n)
                     .execute(&mut *tx)

@@ -193,6 +193,37 @@ async fn a_chief_moves_a_grid_member_to_another_grid_and_it_takes_effect_at_once
     let mut socket = tokio_tungstenite::connect_async(url).await.unwrap().0;
     assert_eq!(next_message(&mut socket).await["nodes"][0]["id"], member.nodes[0]);
 
+    // Whom each grid's missing residents answer to, as the command centre sees it.
+    let roster = app.roster.clone();
+    let in_grid = |g: i64| {
+        (0..roster.residents().len()).filter(|&i| roster.nodes()[roster.resident_node_idx(i)].id == g).count() as i64
+    };
+    let node = |g: i64| &roster.nodes()[roster.node_idx(g).unwrap()];
+    let old_grid = member.nodes[0];
+    let displaced = node(other_grid).staff_id.expect("the other grid has a member");
+    let head = roster
+        .ancestors(roster.node_idx(old_grid).unwrap())
+        .iter()
+        .rev()
+        .skip(1)
+        .find_map(|&a| roster.nodes()[a].staff_id);
+    let missing_of = |snapshot: &Value, staff: i64| {
+        snapshot["staff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == staff)
+            .map_or(0, |s| s["missing"].as_i64().unwrap())
+    };
+    let chief_view = |app: &TestApp| {
+        let (client, url, token) =
+            (app.client.clone(), format!("{}/api/actions/{}", app.base, app.action_id), app.token(Role::Chief));
+        async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let before = chief_view(&app).await;
+    assert_eq!(missing_of(&before, member.id), in_grid(old_grid));
+    assert_eq!(missing_of(&before, displaced), in_grid(other_grid));
+
     let changed = app
         .client
         .patch(format!("{}/api/staff/{}", app.base, member.id))
@@ -213,8 +244,19 @@ async fn a_chief_moves_a_grid_member_to_another_grid_and_it_takes_effect_at_once
         async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
     };
     assert_eq!(snapshot(&app).await["nodes"][0]["id"], other_grid);
+
+    // The new grid's missing residents now go to them; the old grid's to the next person up.
+    let answered = |after: &Value| {
+        assert_eq!(missing_of(after, member.id), in_grid(other_grid), "the moved member answers for the new grid");
+        assert_eq!(missing_of(after, displaced), 0, "the grid's previous member no longer does: {after}");
+        if let Some(head) = head {
+            assert_eq!(missing_of(after, head), missing_of(&before, head) + in_grid(old_grid), "the old grid goes up");
+        }
+    };
+    answered(&chief_view(&app).await);
     app.restart().await;
     assert_eq!(snapshot(&app).await["nodes"][0]["id"], other_grid, "the change is stored");
+    answered(&chief_view(&app).await);
 
     let audit: Value = app.get_json("/api/audit", &app.token(Role::Admin)).await;
     let entries = audit["entries"].as_array().unwrap();
