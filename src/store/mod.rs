@@ -45,12 +45,15 @@ pub enum StoreError {
 /// Residents named in each action's log.
 pub type NamedResidents = HashMap<ActionId, HashSet<ResidentId>>;
 
-/// What a follower tells the writer: some action's log may have grown elsewhere.
+/// What a follower tells the writer: some action's log may have grown elsewhere, or the
+/// roster changed there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Wake {
     Action(ActionId),
-    /// Anything may have changed (a lost connection, a periodic sweep, a new action).
+    /// Anything in the log may have changed (a lost connection, a periodic sweep, a new action).
     All,
+    /// Another node imported a roster or changed a staff member: read the roster again.
+    Roster,
 }
 
 /// An event already in the log, found by its client id.
@@ -89,8 +92,15 @@ pub trait Store: Send + Sync + 'static {
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError>;
     /// The database handle for staff accounts (sessions, pairing codes, audit log).
     fn accounts(&self) -> accounts::DbPool;
+    /// Tells the other nodes sharing the database that this one changed the roster, so
+    /// that they read it again ([`Wake::Roster`]). A database only this process writes
+    /// has nobody to tell.
+    async fn roster_changed(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Runs for as long as the database is shared, telling `wake` when another node may
-    /// have appended. A database only this process writes returns at once.
+    /// have appended or changed the roster. A database only this process writes returns
+    /// at once.
     async fn follow(&self, wake: tokio::sync::mpsc::Sender<Wake>) -> Result<(), StoreError> {
         let _ = wake;
         Ok(())

@@ -19,21 +19,25 @@ use uuid::Uuid;
 
 /// PostgreSQL allows 65,535 bound values per statement.
 const MAX_BINDS: usize = 65_535;
-/// The channel appends notify on; the payload is the action id.
+/// The channel appends notify on; the payload is the action id, or [`ROSTER`] and the
+/// node's id for a roster change.
 const CHANNEL: &str = "muster_events";
+const ROSTER: &str = "roster:";
 /// How often a node catches up even without a notification (they are lost while its
 /// listening connection is down).
 const SWEEP: Duration = Duration::from_secs(2);
 
 pub struct PgStore {
     pool: PgPool,
+    /// This process among the nodes, so that it does not read its own roster change again.
+    node: Uuid,
 }
 
 impl PgStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, node: Uuid::new_v4() })
     }
 }
 
@@ -148,27 +152,38 @@ impl Store for PgStore {
         rows.into_iter().map(Event::try_from).collect()
     }
 
+    async fn roster_changed(&self) -> Result<(), StoreError> {
+        let payload = format!("{ROSTER}{}", self.node);
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn follow(&self, wake: mpsc::Sender<Wake>) -> Result<(), StoreError> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(CHANNEL).await?;
         let mut sweep = tokio::time::interval(SWEEP);
+        let own_roster_change = format!("{ROSTER}{}", self.node);
         loop {
-            let woke = tokio::select! {
+            let woke: &[Wake] = tokio::select! {
                 n = listener.try_recv() => match n {
-                    Ok(Some(n)) => Wake::Action(n.payload().parse().unwrap_or_default()),
+                    Ok(Some(n)) if n.payload() == own_roster_change => &[],
+                    Ok(Some(n)) if n.payload().starts_with(ROSTER) => &[Wake::Roster],
+                    Ok(Some(n)) => &[Wake::Action(n.payload().parse().unwrap_or_default())],
                     // The connection dropped; the listener reconnects on the next call and
-                    // whatever was notified meanwhile is lost: catch up on everything.
-                    Ok(None) => Wake::All,
+                    // whatever was notified meanwhile is lost: read everything again.
+                    Ok(None) => &[Wake::Roster, Wake::All],
                     Err(e) => {
                         tracing::warn!(error = %e, "lost the notification connection; retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
-                        Wake::All
+                        &[Wake::Roster, Wake::All]
                     }
                 },
-                _ = sweep.tick() => Wake::All,
+                _ = sweep.tick() => &[Wake::All],
             };
-            if wake.send(woke).await.is_err() {
-                return Ok(());
+            for w in woke {
+                if wake.send(*w).await.is_err() {
+                    return Ok(());
+                }
             }
         }
     }

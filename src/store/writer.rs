@@ -198,6 +198,7 @@ async fn run(
                     let _ = reply.send(import_roster(store.as_ref(), &hub, &sheet, dry_run).await);
                 }
                 RosterJob::Reload { reply } => {
+                    tell_other_nodes(store.as_ref()).await;
                     let _ = reply.send(reload_roster(store.as_ref(), &hub).await);
                 }
             },
@@ -228,6 +229,7 @@ async fn import_roster(
     let current = Arc::clone(&hub.roster);
     let imported = super::import::import(store, current.parts(), sheet, dry_run).await?;
     if let Some(roster) = imported.roster {
+        tell_other_nodes(store).await;
         hub.swap_roster(store, roster).await.inspect_err(|e| {
             tracing::error!(error = %e, "the roster was imported but live state could not be folded again; restart");
         })?;
@@ -235,14 +237,29 @@ async fn import_roster(
     Ok(imported.report)
 }
 
+/// Reads the roster from the database and folds live state against it.
 async fn reload_roster(store: &dyn Store, hub: &Hub) -> Result<(), StoreError> {
     let parts = store.load_roster().await?;
     let roster = crate::roster::Roster::new(parts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     hub.swap_roster(store, Arc::new(roster)).await
 }
 
+/// Tells the other nodes on the database that the roster changed. The change is already
+/// committed, so a failure is logged, not answered: they read it on their next reconnect.
+async fn tell_other_nodes(store: &dyn Store) {
+    if let Err(e) = store.roster_changed().await {
+        tracing::warn!(error = %e, "could not tell the other nodes the roster changed");
+    }
+}
+
 /// Reads what other nodes appended. Failures are logged: the next wake tries again.
 async fn catch_up(store: &dyn Store, hub: &Hub, wakes: &HashSet<Wake>) {
+    // First the roster: events read after it may name residents it adds.
+    if wakes.contains(&Wake::Roster)
+        && let Err(e) = reload_roster(store, hub).await
+    {
+        tracing::warn!(error = %e, "could not read the roster another node changed; will retry on the next change");
+    }
     let result = if wakes.contains(&Wake::All) {
         hub.refresh(store).await
     } else {

@@ -2,6 +2,7 @@
 //! always run on PostgreSQL, whichever backend the rest of the suite uses.
 
 use crate::helpers::{Node, TestApp, checked_log, next_message, samples_in, spawn_on_postgres};
+use muster::roster::Role;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::collections::HashSet;
@@ -197,4 +198,42 @@ async fn while_the_database_is_down_writes_get_503_reads_keep_serving_and_the_no
     assert_eq!(again.status(), 201, "the same scan, retried, is recorded once");
     assert_eq!(app.snapshot().await["totals"]["sampled"], 2);
     assert_eq!(checked_log(&app).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_staff_change_on_one_node_takes_effect_on_the_others_at_once() {
+    let app = spawn_on_postgres().await;
+    let b = Node::start(&app.db_url).await;
+    let members: Vec<_> = app.roster.staff().iter().filter(|s| s.role == Role::GridMember).cloned().collect();
+    let (member, other_grid) = (&members[0], members[5].nodes[0]);
+    let me_on_b = || async {
+        let url = format!("{}/api/me", b.base);
+        let r = app.client.get(url).bearer_auth(app.token_of(member.id)).send().await.unwrap();
+        r.json::<Value>().await.unwrap()
+    };
+    assert_eq!(me_on_b().await["nodes"], json!(member.nodes), "node B has served this member once");
+
+    let changed = app
+        .client
+        .patch(format!("{}/api/staff/{}", app.base, member.id))
+        .bearer_auth(app.token(Role::Chief))
+        .json(&json!({ "nodes": [other_grid] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+
+    // Node B hears of it (no restart) and checks the member against the new area.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while me_on_b().await["nodes"] != json!([other_grid]) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("node B uses the changed roster within 5 s");
+    let on_b = app.snapshot_at(&b.base).await;
+    let missing = on_b["staff"].as_array().unwrap().iter().find(|s| s["id"] == member.id).unwrap()["missing"].clone();
+    let on_a = app.snapshot().await;
+    let missing_a = on_a["staff"].as_array().unwrap().iter().find(|s| s["id"] == member.id).unwrap()["missing"].clone();
+    assert_eq!(missing, missing_a, "both nodes send the grid's missing residents to the same person");
 }
