@@ -115,7 +115,7 @@ fn new_event(
 fn action_cell(state: &AppState, caller: &Caller, id: ActionId) -> Result<Arc<ActionCell>, ApiError> {
     let not_found = || ApiError::NotFound { what: "action", id: id.to_string() };
     let cell = state.hub.get(id).ok_or_else(not_found)?;
-    let visible = caller.scope.sees(&state.hub.roster, &cell.state().action);
+    let visible = caller.scope.sees(&state.hub.roster(), &cell.state().action);
     if visible { Ok(cell) } else { Err(not_found()) }
 }
 
@@ -131,7 +131,7 @@ pub struct ActionSummary {
 /// The actions the caller has a part in, with phase and totals (of their part).
 #[utoipa::path(get, path = "/api/actions", responses((status = 200, body = Vec<ActionSummary>)))]
 pub async fn list_actions(State(state): State<AppState>, caller: Caller) -> Json<Vec<ActionSummary>> {
-    let roster = &state.hub.roster;
+    let roster = &state.hub.roster();
     let summaries = state
         .hub
         .ids()
@@ -172,7 +172,7 @@ pub async fn create_action(
     ApiJson(body): ApiJson<CreateAction>,
 ) -> Result<(StatusCode, Json<Action>), ApiError> {
     caller.require(&[Role::Admin, Role::Chief])?;
-    let roster = &state.hub.roster;
+    let roster = &state.hub.roster();
     let invalid = |field: &str, message: String| ApiError::InvalidField { field: field.into(), message };
     if let Some(n) =
         body.scope.iter().find(|n| roster.node_idx(**n).is_some_and(|i| !caller.scope.covers_node(roster, i)))
@@ -213,7 +213,7 @@ pub async fn get_action(
     Path(id): Path<ActionId>,
 ) -> Result<Json<Snapshot>, ApiError> {
     let snapshot = action_cell(&state, &caller, id)?.state().snapshot();
-    Ok(Json(caller.scope.snapshot(&state.hub.roster, snapshot)))
+    Ok(Json(caller.scope.snapshot(&state.hub.roster(), snapshot)))
 }
 
 /// One event of a batch: its client-made id, when the person acted, and what happened.
@@ -346,7 +346,7 @@ pub async fn post_scan(
     ApiJson(body): ApiJson<ScanIn>,
 ) -> Result<Response, ApiError> {
     let cell = action_cell(&state, &caller, id)?;
-    let roster = state.hub.roster.clone();
+    let roster = &state.hub.roster();
     let resident_id = match (body.resident_id, &body.id_number) {
         (Some(r), None) => r,
         (None, Some(raw)) => {

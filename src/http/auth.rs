@@ -63,7 +63,8 @@ fn limit(state: &AppState, key: String, max: u32) -> Result<(), ApiError> {
 }
 
 fn signed_in(state: &AppState, staff_id: i64, token: String) -> Result<Json<SignedIn>, ApiError> {
-    let s = state.hub.roster.staff_member(staff_id).ok_or(ApiError::Unauthorized)?;
+    let roster = state.hub.roster();
+    let s = roster.staff_member(staff_id).ok_or(ApiError::Unauthorized)?;
     Ok(Json(SignedIn { token, staff: SignedInStaff { id: s.id, name: s.name.clone(), role: s.role } }))
 }
 
@@ -91,7 +92,7 @@ pub async fn login(
     limit(&state, format!("login-address:{}", peer.ip()), PER_ADDRESS)?;
     let phone = Phone::parse(&body.phone).ok();
     let staff =
-        phone.and_then(|p| state.hub.roster.staff().iter().find(|s| s.phone.as_ref() == Some(&p)).map(|s| s.id));
+        phone.and_then(|p| state.hub.roster().staff().iter().find(|s| s.phone.as_ref() == Some(&p)).map(|s| s.id));
     // Unknown phones are limited too, under their own key, so probing costs the same.
     limit(
         &state,

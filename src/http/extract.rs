@@ -83,7 +83,7 @@ impl FromRequestParts<AppState> for Caller {
             ApiError::Unavailable
         })?;
         let session = session.ok_or(ApiError::Unauthorized)?;
-        let (staff, scope) = state.callers.resolve(&session, &state.hub.roster).ok_or(ApiError::Unauthorized)?;
+        let (staff, scope) = state.callers.resolve(&session, &state.hub.roster()).ok_or(ApiError::Unauthorized)?;
         Ok(Caller { staff, session, scope })
     }
 }

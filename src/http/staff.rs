@@ -27,12 +27,13 @@ pub fn router() -> Router<AppState> {
 const MANAGERS: &[Role] = &[Role::Admin, Role::Chief];
 
 /// A staff member the caller manages, or 404 (whether others exist is not theirs to know).
-fn managed<'a>(state: &'a AppState, caller: &Caller, id: StaffId) -> Result<&'a Staff, ApiError> {
+fn managed(state: &AppState, caller: &Caller, id: StaffId) -> Result<Staff, ApiError> {
     caller.require(MANAGERS)?;
-    let roster = &state.hub.roster;
+    let roster = &state.hub.roster();
     roster
         .staff_member(id)
         .filter(|s| caller.scope.all || caller.scope.covers_staff(roster, s.id))
+        .cloned()
         .ok_or_else(|| ApiError::NotFound { what: "staff member", id: id.to_string() })
 }
 
@@ -77,9 +78,9 @@ pub struct StaffView {
 #[utoipa::path(get, path = "/api/staff", responses((status = 200, body = Vec<StaffView>)))]
 pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<StaffView>>, ApiError> {
     caller.require(MANAGERS)?;
-    let roster = state.hub.roster.clone();
+    let roster = &state.hub.roster();
     let staff: Vec<&Staff> =
-        roster.staff().iter().filter(|s| caller.scope.all || caller.scope.covers_staff(&roster, s.id)).collect();
+        roster.staff().iter().filter(|s| caller.scope.all || caller.scope.covers_staff(roster, s.id)).collect();
     let ids: Vec<StaffId> = staff.iter().map(|s| s.id).collect();
     let sessions = state.auth.sessions_of(&ids).await?;
     let show_phone = caller.scope.all;
@@ -144,8 +145,8 @@ pub async fn change_staff(
     Path(id): Path<StaffId>,
     ApiJson(change): ApiJson<StaffChange>,
 ) -> Result<Json<StaffView>, ApiError> {
-    let staff = managed(&state, &caller, id)?.clone();
-    let roster = state.hub.roster.clone();
+    let staff = managed(&state, &caller, id)?;
+    let roster = &state.hub.roster();
     let role = change.role.unwrap_or(staff.role);
     if role == Role::Admin && caller.staff.role != Role::Admin {
         return Err(ApiError::Forbidden(caller.staff.role.as_str()));
@@ -156,7 +157,7 @@ pub async fn change_staff(
             field: "nodes".into(),
             message: format!("area node {n} is not in the roster"),
         })?;
-        if !caller.scope.covers_node(&roster, idx) {
+        if !caller.scope.covers_node(roster, idx) {
             return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
         }
     }
@@ -210,7 +211,7 @@ pub struct NodeView {
 #[utoipa::path(get, path = "/api/nodes", responses((status = 200, body = Vec<NodeView>)))]
 pub async fn list_nodes(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<NodeView>>, ApiError> {
     caller.require(MANAGERS)?;
-    let roster = &state.hub.roster;
+    let roster = &state.hub.roster();
     let nodes = roster
         .nodes()
         .iter()
@@ -349,7 +350,7 @@ pub async fn audit(
         })?),
     };
     let rows = state.auth.audit_page(before, limit).await?;
-    let roster = &state.hub.roster;
+    let roster = &state.hub.roster();
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id.to_string())).flatten();
     let entries = rows
         .into_iter()

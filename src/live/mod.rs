@@ -11,7 +11,7 @@ use crate::action::{Action, ActionId, ActionState, Event, Seq};
 use crate::roster::Roster;
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 use tokio::sync::watch;
 
@@ -92,51 +92,13 @@ impl ActionCell {
     }
 }
 
-/// The roster live state is folded against, swapped whole by an import.
-///
-/// It dereferences to the current `Arc<Roster>`, so `hub.roster.staff_member(..)`, and
-/// `hub.roster.clone()` for an `Arc` to keep, read the latest version without a lock.
-/// Each version links to the next through a `OnceLock` that is set once (by the writer,
-/// the only task that swaps), so a reader never waits and nothing is held across an
-/// `.await`. The price: every version stays allocated for the life of the process (one
-/// roster per import, a few a night; restarting frees them). A reader that keeps its
-/// `Arc` sees one consistent version while it works.
-pub struct RosterSlot {
-    roster: Arc<Roster>,
-    next: OnceLock<Box<RosterSlot>>,
-}
-
-impl RosterSlot {
-    pub fn new(roster: Arc<Roster>) -> Self {
-        Self { roster, next: OnceLock::new() }
-    }
-
-    fn latest(&self) -> &RosterSlot {
-        let mut slot = self;
-        while let Some(next) = slot.next.get() {
-            slot = next;
-        }
-        slot
-    }
-
-    /// Makes `roster` the current version. Only the writer calls this (one at a time), so
-    /// the latest slot's `next` is always unset here.
-    fn replace(&self, roster: Arc<Roster>) {
-        let _ = self.latest().next.set(Box::new(RosterSlot::new(roster)));
-    }
-}
-
-impl std::ops::Deref for RosterSlot {
-    type Target = Arc<Roster>;
-
-    fn deref(&self) -> &Arc<Roster> {
-        &self.latest().roster
-    }
-}
-
 /// Every action's live state, by id.
 pub struct Hub {
-    pub roster: RosterSlot,
+    /// The roster live state is folded against, swapped whole by an import or a staff
+    /// change (only the writer swaps). Readers take an `Arc` of the current version
+    /// ([`Hub::roster`]) and see one consistent version while they work; a replaced
+    /// version is freed when the last of them lets go.
+    roster: RwLock<Arc<Roster>>,
     /// A `DashMap` because lookups happen on every request from many tasks while
     /// insertions are rare; entries are `Arc`s cloned out, so no shard lock is held
     /// while a cell's own mutex is taken or across an `.await`.
@@ -145,7 +107,13 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(roster: Arc<Roster>) -> Self {
-        Self { roster: RosterSlot::new(roster), actions: DashMap::new() }
+        Self { roster: RwLock::new(roster), actions: DashMap::new() }
+    }
+
+    /// The current roster.
+    pub fn roster(&self) -> Arc<Roster> {
+        // Nothing panics while holding this lock (an `Arc` is stored or cloned).
+        self.roster.read().expect("roster lock poisoned").clone()
     }
 
     pub fn get(&self, id: ActionId) -> Option<Arc<ActionCell>> {
@@ -160,7 +128,7 @@ impl Hub {
 
     /// Registers a new action with no events yet.
     pub fn insert(&self, action: Action) -> Arc<ActionCell> {
-        let state = ActionState::new(action, Arc::clone(&self.roster));
+        let state = ActionState::new(action, self.roster());
         self.insert_state(state)
     }
 
@@ -182,13 +150,13 @@ impl Hub {
                 continue;
             }
             // Removed residents count where the log names them: ask the log which.
-            if named.is_none() && !self.roster.parts().removed.is_empty() {
+            if named.is_none() && !self.roster().parts().removed.is_empty() {
                 named = Some(store.named_residents().await?);
             }
             let named = named.as_ref().and_then(|n| n.get(&action.id)).cloned().unwrap_or_default();
             // Folded whole before it is shared: no subscriber can see it half-built.
             let started = Instant::now();
-            let state = fold_log(store, ActionState::with_named(action, Arc::clone(&self.roster), &named)).await?;
+            let state = fold_log(store, ActionState::with_named(action, self.roster(), &named)).await?;
             tracing::info!(
                 action = state.action.id,
                 events = state.seq,
@@ -225,7 +193,7 @@ impl Hub {
             true => Default::default(),
             false => store.named_residents().await?,
         };
-        self.roster.replace(roster.clone());
+        *self.roster.write().expect("roster lock poisoned") = roster.clone();
         for id in self.ids() {
             let Some(cell) = self.get(id) else { continue };
             let action = cell.state().action.clone();
@@ -273,5 +241,28 @@ impl Hub {
                 cell.position.send_replace(seq);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_replaced_roster_is_freed_once_its_last_reader_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        let parts = crate::demo::village::generate(1).roster;
+        let first = Arc::new(Roster::new(parts.clone()).unwrap());
+        let hub = Hub::new(first.clone());
+        let old = Arc::downgrade(&first);
+        drop(first);
+        let reader = hub.roster(); // a request still working with the version it took
+
+        hub.swap_roster(store.as_ref(), Arc::new(Roster::new(parts).unwrap())).await.unwrap();
+        assert!(!Arc::ptr_eq(&reader, &hub.roster()), "new readers get the new version");
+        assert!(old.upgrade().is_some(), "a reader keeps the version it took");
+        drop(reader);
+        assert!(old.upgrade().is_none(), "nothing else keeps a replaced version");
     }
 }

@@ -226,7 +226,7 @@ async fn import_roster(
     sheet: &SheetRoster,
     dry_run: bool,
 ) -> Result<Report, ImportFailure> {
-    let current = Arc::clone(&hub.roster);
+    let current = hub.roster();
     let imported = super::import::import(store, current.parts(), sheet, dry_run).await?;
     if let Some(roster) = imported.roster {
         tell_other_nodes(store).await;
