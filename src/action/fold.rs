@@ -354,9 +354,9 @@ impl ActionState {
         self.samples.get(seq).map(|r| r.point)
     }
 
-    /// Roster indexes of the residents in scope who are still missing, in roster order.
-    pub fn missing(&self) -> impl Iterator<Item = usize> + '_ {
-        self.slots.iter().enumerate().filter(|(_, s)| s.in_scope && s.status() == Status::Missing).map(|(i, _)| i)
+    /// Whether the resident at this roster index is in scope and still missing.
+    pub fn is_missing(&self, resident_idx: usize) -> bool {
+        self.slots.get(resident_idx).is_some_and(|s| s.in_scope && s.status() == Status::Missing)
     }
 
     pub fn responsible_staff(&self, resident_idx: usize) -> Option<StaffId> {

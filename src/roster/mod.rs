@@ -175,6 +175,10 @@ pub struct Roster {
     /// For each resident (by index): the index of their grid. Looked up for every change
     /// the fold and the live views handle, so kept as an array rather than two hash look-ups.
     resident_nodes: Vec<u32>,
+    /// For each node (by index): the residents whose household is at it (not below it),
+    /// as roster indexes in roster order, so that a grid member's list is read without
+    /// walking the whole roster.
+    node_residents: Vec<Vec<u32>>,
     /// By [`IdNumber::key`]: 16 bytes a resident, where the numbers' text took about 60.
     by_id_number: HashMap<u64, ResidentId>,
     staff_index: IdIndex,
@@ -314,6 +318,10 @@ impl Roster {
                 return Err(RosterError::DuplicateIdNumber { id: r.id, other, id_number: r.id_number.clone() });
             }
         }
+        let mut node_residents = vec![Vec::new(); parts.nodes.len()];
+        for (i, &n) in resident_nodes.iter().enumerate() {
+            node_residents[n as usize].push(i as u32);
+        }
         if let Some(r) = parts.removed.iter().find(|r| !resident_index.contains(**r)) {
             return Err(RosterError::UnknownRemoved(*r));
         }
@@ -333,6 +341,7 @@ impl Roster {
         Ok(Self {
             parts,
             resident_nodes,
+            node_residents,
             node_index,
             ancestors,
             household_index,
@@ -396,6 +405,12 @@ impl Roster {
     /// The grid (node index) a resident (by index) lives in.
     pub fn resident_node_idx(&self, resident_idx: usize) -> usize {
         self.resident_nodes[resident_idx] as usize
+    }
+
+    /// Roster indexes of the residents whose household is at this node (not below it), in
+    /// roster order.
+    pub fn residents_at(&self, node_idx: usize) -> &[u32] {
+        &self.node_residents[node_idx]
     }
 
     pub fn staff_member(&self, id: StaffId) -> Option<&Staff> {

@@ -4,6 +4,7 @@ use crate::helpers::{TestApp, closed_by_server, next_message, spawn_app};
 use muster::roster::Role;
 use serde_json::{Value, json};
 use sha2::Digest;
+use uuid::Uuid;
 
 async fn pairing_code(app: &TestApp, staff_id: i64) -> Value {
     let r = app
@@ -271,4 +272,39 @@ async fn a_chief_moves_a_grid_member_to_another_grid_and_it_takes_effect_at_once
         .await
         .unwrap();
     assert_eq!(refused.status(), 403, "a grid member cannot promote themselves");
+}
+
+#[tokio::test]
+async fn paging_through_the_missing_list_gives_each_unsampled_resident_of_the_area_once_in_order() {
+    let app = spawn_app().await;
+    let roster = app.roster.clone();
+    // Every third resident sampled, so pages skip over sampled ones.
+    let sampled: Vec<i64> = roster.residents().iter().step_by(3).map(|r| r.id).collect();
+    for r in &sampled {
+        assert_eq!(app.scan(Uuid::now_v7(), *r).await.status(), 201);
+    }
+    let head = roster.staff().iter().find(|s| s.role == Role::GridHead).expect("a grid head").clone();
+    let roots: Vec<usize> = head.nodes.iter().map(|n| roster.node_idx(*n).unwrap()).collect();
+    let under = |i: usize| roster.ancestors(roster.resident_node_idx(i)).iter().any(|a| roots.contains(a));
+    for (token, expected) in [
+        (app.token_of(head.id), (0..roster.residents().len()).filter(|&i| under(i)).collect::<Vec<_>>()),
+        (app.token(Role::Chief), (0..roster.residents().len()).collect()),
+    ] {
+        let expected: Vec<i64> =
+            expected.into_iter().map(|i| roster.residents()[i].id).filter(|id| !sampled.contains(id)).collect();
+        let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+        loop {
+            let query = cursor.map_or(String::new(), |c| format!("&cursor={c}"));
+            let path = format!("/api/actions/{}/missing?limit=7{query}", app.action_id);
+            let page = app.get_json(&path, &token).await;
+            seen.extend(page["residents"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()));
+            assert!(seen.len() <= expected.len(), "pages never repeat: {} residents so far", seen.len());
+            match page["next"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert!(!expected.is_empty());
+        assert_eq!(seen, expected, "pages of 7: every unsampled resident of the area once, in roster order");
+    }
 }
