@@ -4,12 +4,15 @@
 //! What the rows mean (hashing, expiry, rate limits) is `crate::auth`'s business.
 
 use super::StoreError;
+use super::sqlite::log::{LogWriter, NewAuditEntry};
 use sqlx::{PgPool, SqlitePool};
 
 /// A handle to the database for account data; cheap to clone.
 #[derive(Clone)]
 pub enum DbPool {
-    Sqlite(SqlitePool),
+    /// SQLite, and the log's writing thread, which writes the audit rows (see
+    /// [`LogWriter::audit`]).
+    Sqlite(SqlitePool, LogWriter),
     Postgres(PgPool),
 }
 
@@ -17,7 +20,7 @@ pub enum DbPool {
 macro_rules! on_pool {
     ($pool:expr, |$p:ident| $body:expr) => {
         match $pool {
-            DbPool::Sqlite($p) => $body,
+            DbPool::Sqlite($p, _) => $body,
             DbPool::Postgres($p) => $body,
         }
     };
@@ -180,16 +183,16 @@ impl DbPool {
     }
 
     pub async fn audit(&self, at: i64, staff_id: i64, what: &str, detail: &str) -> Result<(), StoreError> {
-        let sql = "INSERT INTO audit_log (at, staff_id, what, detail) VALUES ($1, $2, $3, $4)";
-        on_pool!(self, |p| sqlx::query(sql)
-            .bind(at)
-            .bind(staff_id)
-            .bind(what)
-            .bind(detail)
-            .execute(p)
-            .await
-            .map(|_| ())?);
-        Ok(())
+        match self {
+            DbPool::Sqlite(_, log) => {
+                log.audit(NewAuditEntry { at, staff_id, what: what.to_owned(), detail: detail.to_owned() }).await
+            }
+            DbPool::Postgres(p) => {
+                let sql = "INSERT INTO audit_log (at, staff_id, what, detail) VALUES ($1, $2, $3, $4)";
+                sqlx::query(sql).bind(at).bind(staff_id).bind(what).bind(detail).execute(p).await?;
+                Ok(())
+            }
+        }
     }
 
     /// Newest first, before the entry `before` (exclusive) when given.

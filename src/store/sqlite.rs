@@ -4,7 +4,7 @@
 //! go through rusqlite on blocking threads. WAL with `synchronous=FULL` makes every commit
 //! durable; the writer's batching makes that one fsync per batch, not per event.
 
-mod log;
+pub(crate) mod log;
 
 use super::rows::{self, ActionRow, EventRow};
 use super::{NamedResidents, Recorded, Store, StoreError, to_micros};
@@ -29,7 +29,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const AUTOCHECKPOINT_PAGES: &str = "16384";
 
 pub struct SqliteStore {
-    /// Appends to the log and looks event ids up, on a thread of its own (see `log`).
+    /// Appends to the log, looks event ids up and writes audit rows, on a thread of its
+    /// own (see `log`).
     log: log::LogWriter,
     /// Writes everything else (roster, actions, accounts). SQLite takes one writer at a
     /// time: the two wait for each other's transactions (`busy_timeout`), and the log
@@ -59,6 +60,16 @@ impl SqliteStore {
         tokio::spawn(checkpoint(checkpointer, std::sync::Arc::downgrade(&alive)));
         Ok(Self { log, writer, readers, _alive: alive })
     }
+}
+
+/// How the log thread waits for another connection's write (a sign-in, a roster change):
+/// retry every quarter of a millisecond, for up to 10 s. SQLite's own handler
+/// (`busy_timeout`) backs off 1, 2, 5, 10, 15, 20, 25 … 100 ms between tries, and every
+/// scan of the batch waits with it.
+fn wait_briefly(tries: i32) -> bool {
+    const TRIES: i32 = 40_000;
+    std::thread::sleep(Duration::from_micros(250));
+    tries < TRIES
 }
 
 /// Copies committed pages from the WAL back into the database file, every second, on a
@@ -159,7 +170,7 @@ impl Store for SqliteStore {
     }
 
     fn accounts(&self) -> super::accounts::DbPool {
-        super::accounts::DbPool::Sqlite(self.writer.clone())
+        super::accounts::DbPool::Sqlite(self.writer.clone(), self.log.clone())
     }
 
     async fn client_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {

@@ -15,7 +15,6 @@ use crate::store::{Recorded, StoreError, rows, to_micros};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::time::Duration;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -32,9 +31,19 @@ struct Row {
 enum Job {
     Append { rows: Vec<Row>, expected: HashMap<ActionId, Seq>, reply: oneshot::Sender<Result<Vec<Seq>, StoreError>> },
     Find { ids: Vec<Uuid>, reply: oneshot::Sender<Result<Vec<Recorded>, StoreError>> },
+    Audit { row: NewAuditEntry, reply: oneshot::Sender<Result<(), StoreError>> },
 }
 
-/// A handle to the log's writing thread. The thread ends when the handle is dropped.
+/// An audit log entry to write (see `store::accounts`).
+pub struct NewAuditEntry {
+    pub at: i64,
+    pub staff_id: i64,
+    pub what: String,
+    pub detail: String,
+}
+
+/// A handle to the log's writing thread. The thread ends when every handle is dropped.
+#[derive(Clone)]
 pub struct LogWriter {
     jobs: mpsc::Sender<Job>,
 }
@@ -46,7 +55,7 @@ impl LogWriter {
     pub fn open(path: &std::path::Path, autocheckpoint_pages: &str) -> Result<Self, StoreError> {
         let db =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        db.busy_timeout(Duration::from_secs(10))?;
+        db.busy_handler(Some(super::wait_briefly))?;
         db.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
              PRAGMA wal_autocheckpoint = {autocheckpoint_pages};"
@@ -82,6 +91,16 @@ impl LogWriter {
         answer.await.map_err(|_| gone())?
     }
 
+    /// Writes an audit entry, durably, on this thread's connection. Through the other
+    /// writing connection it waited for SQLite's write lock between the log's commits, on
+    /// SQLite's backing-off retries: under load the missing list a grid member reads (one
+    /// entry per page with phone numbers) took 50–140 ms at p99 instead of ~20.
+    pub async fn audit(&self, row: NewAuditEntry) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Audit { row, reply })?;
+        answer.await.map_err(|_| gone())?
+    }
+
     fn send(&self, job: Job) -> Result<(), StoreError> {
         self.jobs.send(job).map_err(|_| gone())
     }
@@ -101,6 +120,12 @@ fn serve(mut db: Connection, queue: mpsc::Receiver<Job>) {
             }
             Job::Find { ids, reply } => {
                 let _ = reply.send(find(&db, &ids));
+            }
+            Job::Audit { row, reply } => {
+                let sql = "INSERT INTO audit_log (at, staff_id, what, detail) VALUES (?1, ?2, ?3, ?4)";
+                let written =
+                    db.prepare_cached(sql).and_then(|mut s| s.execute((row.at, row.staff_id, &row.what, &row.detail)));
+                let _ = reply.send(written.map(|_| ()).map_err(StoreError::from));
             }
         }
     }
