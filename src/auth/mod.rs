@@ -179,8 +179,13 @@ impl Auth {
         Ok(self.db.find_session(session_id).await?.map(|r| r.staff_id))
     }
 
-    pub async fn sessions_of(&self, staff: &[StaffId]) -> Result<Vec<SessionRow>, StoreError> {
-        self.db.sessions_of(staff, to_micros(now())).await
+    /// The live sessions of each staff member, oldest first.
+    pub async fn live_sessions(&self) -> Result<HashMap<StaffId, Vec<SessionRow>>, StoreError> {
+        let mut by_staff: HashMap<StaffId, Vec<SessionRow>> = HashMap::new();
+        for row in self.db.live_sessions(to_micros(now())).await? {
+            by_staff.entry(row.staff_id).or_default().push(row);
+        }
+        Ok(by_staff)
     }
 
     /// A one-time code that signs one phone in as `staff_id`: `ABCD-EFGH` (40 bits).

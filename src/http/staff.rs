@@ -81,8 +81,7 @@ pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result
     let roster = &state.hub.roster();
     let staff: Vec<&Staff> =
         roster.staff().iter().filter(|s| caller.scope.all || caller.scope.covers_staff(roster, s.id)).collect();
-    let ids: Vec<StaffId> = staff.iter().map(|s| s.id).collect();
-    let sessions = state.auth.sessions_of(&ids).await?;
+    let sessions = state.auth.live_sessions().await?;
     let show_phone = caller.scope.all;
     let views = staff
         .into_iter()
@@ -99,8 +98,9 @@ pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result
                 .collect(),
             point: s.point_id.and_then(|p| roster.point(p)).map(|p| PointRef { id: p.id, name: p.name.clone() }),
             sessions: sessions
-                .iter()
-                .filter(|r| r.staff_id == s.id)
+                .get(&s.id)
+                .into_iter()
+                .flatten()
                 .map(|r| SessionView {
                     id: r.id.clone(),
                     device: r.device.clone(),

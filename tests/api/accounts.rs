@@ -81,6 +81,17 @@ async fn a_revoked_phone_stops_working_at_once_and_its_live_feed_closes() {
 
     let session = app.client.get(format!("{}/api/me", app.base)).bearer_auth(token).send().await.unwrap();
     let session = session.json::<Value>().await.unwrap()["session_id"].as_str().unwrap().to_owned();
+    // The chief's staff list shows the phone under its owner, and under nobody else.
+    let listed = |app: &TestApp| {
+        let (client, url, token) = (app.client.clone(), format!("{}/api/staff", app.base), app.token(Role::Chief));
+        let session = session.clone();
+        async move {
+            let staff: Value = client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+            let with = |s: &&Value| s["sessions"].as_array().unwrap().iter().any(|x| x["id"] == session.as_str());
+            staff.as_array().unwrap().iter().filter(with).map(|s| s["id"].as_i64().unwrap()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(&app).await, vec![member]);
     let revoked = app
         .client
         .post(format!("{}/api/sessions/{session}/revoke", app.base))
@@ -90,6 +101,7 @@ async fn a_revoked_phone_stops_working_at_once_and_its_live_feed_closes() {
         .unwrap();
     assert_eq!(revoked.status(), 204);
     assert_eq!(me(&app, token).await, 401);
+    assert_eq!(listed(&app).await, Vec::<i64>::new(), "a revoked phone is no longer listed");
 
     // The open socket is closed by the server, without any further event.
     assert!(closed_by_server(&mut socket).await, "the live feed of a revoked phone closes at once");
