@@ -57,10 +57,10 @@ pub async fn serve(
     let started = std::time::Instant::now();
     let roster = Arc::new(roster::Roster::new(store.load_roster().await?)?);
     let hub = Arc::new(live::Hub::new(roster));
-    hub.refresh(store.as_ref()).await?;
+    let seen = hub.rebuild(store.as_ref()).await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "state ready");
 
-    let (writer, writer_task) = store::writer::Writer::spawn(store.clone(), hub.clone());
+    let (writer, writer_task) = store::writer::Writer::spawn(store.clone(), hub.clone(), seen);
     let (stop, stopped) = watch::channel(false);
     let auth = Arc::new(auth::Auth::new(store.accounts()));
     tokio::spawn(sync_revocations(auth.clone(), stopped.clone()));

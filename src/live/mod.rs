@@ -9,6 +9,7 @@ pub mod ws;
 
 use crate::action::{Action, ActionId, ActionState, Event, Seq};
 use crate::roster::Roster;
+use crate::store::seen::SeenIds;
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -40,15 +41,28 @@ async fn read_page(store: &dyn Store, id: ActionId, at: Seq) -> Result<Vec<Event
 /// through a bounded queue, while this task keeps [`READ_AHEAD`] reads in flight.
 /// Positions have no gaps, so each page's first position is known before the one
 /// before it arrives; a short page is the end of the log as it stood when read.
-async fn fold_log(store: &dyn Store, mut state: ActionState) -> Result<ActionState, StoreError> {
+async fn fold_log(store: &dyn Store, state: ActionState) -> Result<ActionState, StoreError> {
+    Ok(fold_log_noting(store, state, None).await?.0)
+}
+
+/// [`fold_log`], adding every event's client id to `ids` on the way (the start-up rebuild
+/// reads them anyway; the writer's filter is made from them).
+async fn fold_log_noting(
+    store: &dyn Store,
+    mut state: ActionState,
+    mut ids: Option<SeenIds>,
+) -> Result<(ActionState, Option<SeenIds>), StoreError> {
     use futures_util::StreamExt;
     let (id, from) = (state.action.id, state.seq);
     let (queue, mut pages) = tokio::sync::mpsc::channel::<Vec<Event>>(FOLD_QUEUE);
     let fold = tokio::task::spawn_blocking(move || {
         while let Some(page) = pages.blocking_recv() {
+            if let Some(ids) = ids.as_mut() {
+                page.iter().for_each(|e| ids.insert(&e.new.client_id));
+            }
             page.iter().for_each(|e| state.apply(e));
         }
-        state
+        (state, ids)
     });
     let starts = (0..).map(|k: i64| from + k * REBUILD_PAGE);
     let mut reads = futures_util::stream::iter(starts.map(|at| read_page(store, id, at))).buffered(READ_AHEAD);
@@ -65,8 +79,8 @@ async fn fold_log(store: &dyn Store, mut state: ActionState) -> Result<ActionSta
     }
     .await;
     drop((reads, queue));
-    let state = fold.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-    read.map(|()| state)
+    let folded = fold.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    read.map(|()| folded)
 }
 
 /// One action's live state.
@@ -144,6 +158,20 @@ impl Hub {
     /// or all of them at start-up), then folds every action's log up to its end. Called
     /// at start-up and by the writer only: the writer is the one task that changes state.
     pub async fn refresh(&self, store: &dyn Store) -> Result<(), StoreError> {
+        self.fold_new_actions(store, None).await
+    }
+
+    /// The start-up [`Hub::refresh`]: also returns every client id in the log, for the
+    /// writer's filter ([`SeenIds`]), read with the events rather than in a second pass
+    /// over the log (≈ 3 s at ten million events).
+    pub async fn rebuild(&self, store: &dyn Store) -> Result<SeenIds, StoreError> {
+        let mut ids = SeenIds::default();
+        self.fold_new_actions(store, Some(&mut ids)).await?;
+        ids.mark_complete();
+        Ok(ids)
+    }
+
+    async fn fold_new_actions(&self, store: &dyn Store, mut ids: Option<&mut SeenIds>) -> Result<(), StoreError> {
         let mut named = None;
         for action in store.actions().await? {
             if self.get(action.id).is_some() {
@@ -156,7 +184,11 @@ impl Hub {
             let named = named.as_ref().and_then(|n| n.get(&action.id)).cloned().unwrap_or_default();
             // Folded whole before it is shared: no subscriber can see it half-built.
             let started = Instant::now();
-            let state = fold_log(store, ActionState::with_named(action, self.roster(), &named)).await?;
+            let state = ActionState::with_named(action, self.roster(), &named);
+            let (state, noted) = fold_log_noting(store, state, ids.as_deref_mut().map(std::mem::take)).await?;
+            if let (Some(ids), Some(noted)) = (ids.as_deref_mut(), noted) {
+                *ids = noted;
+            }
             tracing::info!(
                 action = state.action.id,
                 events = state.seq,
@@ -247,6 +279,38 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_start_up_rebuild_hands_the_writer_every_id_in_the_log() {
+        use crate::action::{EventBody, NewEvent};
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        let village = crate::demo::village::generate(1);
+        store.insert_roster(&village.roster).await.unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let action = store.create_action(&village.action, now).await.unwrap();
+        let event = |body| NewEvent {
+            action_id: action.id,
+            client_id: uuid::Uuid::now_v7(),
+            actor: 1,
+            device_time: crate::action::event::to_log_precision(now),
+            server_time: crate::action::event::to_log_precision(now),
+            body,
+        };
+        let point = village.action.points[0];
+        let mut events = vec![event(EventBody::ActionOpened)];
+        events.extend(village.roster.residents.iter().take(500).map(|r| {
+            event(EventBody::ResidentSampled { resident_id: r.id, point_id: point, at_home: false, tube: None })
+        }));
+        store.append(&events, &Default::default()).await.unwrap();
+
+        let hub = Hub::new(Arc::new(Roster::new(village.roster).unwrap()));
+        let seen = hub.rebuild(store.as_ref()).await.unwrap();
+        assert_eq!(hub.get(action.id).unwrap().state().seq, 501);
+        assert!(events.iter().all(|e| seen.needs_look_up(&e.client_id)), "every logged id is looked up");
+        let fresh = (0..1_000).filter(|_| seen.needs_look_up(&uuid::Uuid::now_v7())).count();
+        assert!(fresh < 100, "new ids are mostly not looked up: {fresh} of 1,000");
+    }
 
     #[tokio::test]
     async fn a_replaced_roster_is_freed_once_its_last_reader_lets_go() {

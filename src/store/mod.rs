@@ -6,7 +6,7 @@ pub mod accounts;
 pub mod import;
 pub mod postgres;
 mod rows;
-mod seen;
+pub(crate) mod seen;
 pub mod sqlite;
 pub mod writer;
 
@@ -85,9 +85,6 @@ pub trait Store: Send + Sync + 'static {
     /// `expected` is each action's last position as the caller knows it; if the log has
     /// moved past it, nothing is written and the answer is [`StoreError::Behind`].
     async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError>;
-    /// Client ids in the log after `after` (from the first if `None`), in id order, at
-    /// most `limit`. The writer reads them once at start-up (see `seen`).
-    async fn client_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError>;
     /// Events of one action after `after`, in order, at most `limit`.
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError>;
     /// The database handle for staff accounts (sessions, pairing codes, audit log).

@@ -133,17 +133,6 @@ impl Store for PgStore {
         super::accounts::DbPool::Postgres(self.pool.clone())
     }
 
-    async fn client_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
-        let q = match after {
-            None => sqlx::query_scalar("SELECT client_id FROM events ORDER BY client_id LIMIT $1"),
-            Some(id) => {
-                sqlx::query_scalar("SELECT client_id FROM events WHERE client_id > $1 ORDER BY client_id LIMIT $2")
-                    .bind(id)
-            }
-        };
-        Ok(q.bind(limit).fetch_all(&self.pool).await?)
-    }
-
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {
         let sql = "SELECT action_id, seq, client_id, actor_id, device_time, server_time, body FROM events \
                    WHERE action_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";

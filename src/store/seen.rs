@@ -2,12 +2,12 @@
 //! batch of new events needs no look-up in the database before it is appended.
 //!
 //! A Bloom filter answers "certainly not recorded" or "perhaps": only the "perhaps" ids
-//! (real repeats, and about one new id in a hundred) are looked up. It is filled from the
-//! log once at start-up, by a scan that runs beside the writer, and by the writer with
-//! every id it appends; until the scan is done, every id is looked up as before.
+//! (real repeats, and about one new id in a hundred) are looked up. It is filled at
+//! start-up by the rebuild, which reads every event of the log anyway (`Hub::rebuild`),
+//! and then by the writer with every id it appends.
 //!
 //! It is never the last word: the database's unique index on the client id is. An id the
-//! filter does not know (recorded by another node since the scan, say) makes the append
+//! filter does not know (recorded by another node since the rebuild, say) makes the append
 //! fail with a conflict, and the writer then looks every id of the batch up and retries.
 
 use uuid::Uuid;

@@ -173,29 +173,9 @@ impl Store for SqliteStore {
         super::accounts::DbPool::Sqlite(self.writer.clone(), self.log.clone())
     }
 
-    async fn client_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
-        // Through sqlx, ten million ids took minutes.
-        self.bulk_read(move |path| client_ids(path, after, limit)).await
-    }
-
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError> {
         self.bulk_read(move |path| read_events(path, action, after, limit)).await
     }
-}
-
-/// `Store::client_ids`: reads the log's unique index alone, in its order.
-fn client_ids(path: &std::path::Path, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
-    let db = open_read_only(path)?;
-    let mut statement = db.prepare("SELECT client_id FROM events WHERE client_id > ?1 ORDER BY client_id LIMIT ?2")?;
-    // Every 16-byte id sorts after the empty blob.
-    let after = after.map_or(Vec::new(), |id| id.as_bytes().to_vec());
-    let mut rows = statement.query((after, limit))?;
-    let mut ids = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(1 << 16));
-    while let Some(row) = rows.next()? {
-        let bytes = row.get_ref(0)?.as_blob().map_err(|e| StoreError::Corrupt(format!("an event's client id: {e}")))?;
-        ids.push(Uuid::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("an event's client id: {e}")))?);
-    }
-    Ok(ids)
 }
 
 /// A read-only connection for one bulk read, opened per call: opening costs well under a

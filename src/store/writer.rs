@@ -29,8 +29,6 @@ const MAX_BATCH: usize = 4_096;
 const QUEUE: usize = 8_192;
 /// How often one batch is retried after another node appended first.
 const ATTEMPTS: usize = 8;
-/// Client ids read per query by the start-up scan that fills [`SeenIds`].
-const SCAN_PAGE: i64 = 50_000;
 
 /// What happened to one event of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +87,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task and the store's follower. The writer ends when every
-    /// `Writer` handle is dropped.
-    pub fn spawn(store: Arc<dyn Store>, hub: Arc<Hub>) -> (Self, tokio::task::JoinHandle<()>) {
+    /// Starts the writer task and the store's follower, with the ids of the log that
+    /// [`Hub::rebuild`] read. The writer ends when every `Writer` handle is dropped.
+    pub fn spawn(store: Arc<dyn Store>, hub: Arc<Hub>, seen: SeenIds) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (imports, jobs) = mpsc::channel(4);
         let (wake, woken) = mpsc::channel(64);
@@ -101,9 +99,7 @@ impl Writer {
                 tracing::error!(error = %e, "following other nodes stopped; this node serves only its own writes");
             }
         });
-        let (pages, scanned) = mpsc::channel(2);
-        tokio::spawn(scan_ids(store.clone(), pages));
-        let task = tokio::spawn(run(store, hub, rx, jobs, woken, scanned));
+        let task = tokio::spawn(run(store, hub, seen, rx, jobs, woken));
         (Self { tx, imports }, task)
     }
 
@@ -131,58 +127,19 @@ impl Writer {
     }
 }
 
-/// Reads every client id in the log, a page at a time, for the writer's [`SeenIds`]; an
-/// empty page says the scan is done. On a read error the scan stops and the writer goes
-/// on looking every id up.
-async fn scan_ids(store: Arc<dyn Store>, pages: mpsc::Sender<Vec<Uuid>>) {
-    let started = Instant::now();
-    let (mut after, mut total) = (None, 0);
-    loop {
-        let page = match store.client_ids(after, SCAN_PAGE).await {
-            Ok(page) => page,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the log's event ids; every id will be looked up");
-                return;
-            }
-        };
-        after = page.last().copied();
-        total += page.len();
-        let done = page.is_empty();
-        if pages.send(page).await.is_err() {
-            return; // the writer has stopped
-        }
-        if done {
-            break;
-        }
-    }
-    tracing::info!(ids = total, seconds = started.elapsed().as_secs_f64(), "event ids known");
-}
-
 async fn run(
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
+    mut seen: SeenIds,
     mut rx: mpsc::Receiver<Request>,
     mut jobs: mpsc::Receiver<RosterJob>,
     mut woken: mpsc::Receiver<Wake>,
-    mut scanned: mpsc::Receiver<Vec<Uuid>>,
 ) {
     let mut following = true;
-    let mut scanning = true;
-    let mut seen = SeenIds::default();
     loop {
         let mut wakes = HashSet::new();
         let mut batch = Vec::new();
         tokio::select! {
-            biased;
-            // First, so that a busy writer still finishes the scan (pages are few).
-            page = scanned.recv(), if scanning => match page {
-                Some(ids) if !ids.is_empty() => ids.iter().for_each(|id| seen.insert(id)),
-                Some(_) => {
-                    seen.mark_complete();
-                    scanning = false;
-                }
-                None => scanning = false,
-            },
             first = rx.recv() => {
                 let Some(first) = first else { break };
                 let mut size = first.events.len();
