@@ -140,10 +140,7 @@ async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "muster=info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "muster=info".into()))
         .with_writer(std::io::stderr)
         .init();
     match muster::raise_open_files_limit() {
