@@ -1,6 +1,6 @@
 //! Staff accounts: pairing a phone, signing in with a password, revoking a lost phone.
 
-use crate::helpers::{TestApp, closed_by_server, next_message, spawn_app};
+use crate::helpers::{TestApp, closed_by_server, missing_of, next_message, spawn_app};
 use muster::roster::Role;
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -211,40 +211,19 @@ async fn a_chief_moves_a_grid_member_to_another_grid_and_it_takes_effect_at_once
     let in_grid = |g: i64| {
         (0..roster.residents().len()).filter(|&i| roster.nodes()[roster.resident_node_idx(i)].id == g).count() as i64
     };
-    let node = |g: i64| &roster.nodes()[roster.node_idx(g).unwrap()];
     let old_grid = member.nodes[0];
-    let displaced = node(other_grid).staff_id.expect("the other grid has a member");
+    let displaced = roster.nodes()[roster.node_idx(other_grid).unwrap()].staff_id.expect("the other grid has a member");
     let head = roster
         .ancestors(roster.node_idx(old_grid).unwrap())
         .iter()
         .rev()
         .skip(1)
         .find_map(|&a| roster.nodes()[a].staff_id);
-    let missing_of = |snapshot: &Value, staff: i64| {
-        snapshot["staff"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == staff)
-            .map_or(0, |s| s["missing"].as_i64().unwrap())
-    };
-    let chief_view = |app: &TestApp| {
-        let (client, url, token) =
-            (app.client.clone(), format!("{}/api/actions/{}", app.base, app.action_id), app.token(Role::Chief));
-        async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
-    };
-    let before = chief_view(&app).await;
+    let before = app.snapshot().await;
     assert_eq!(missing_of(&before, member.id), in_grid(old_grid));
     assert_eq!(missing_of(&before, displaced), in_grid(other_grid));
 
-    let changed = app
-        .client
-        .patch(format!("{}/api/staff/{}", app.base, member.id))
-        .bearer_auth(app.token(Role::Chief))
-        .json(&json!({ "nodes": [other_grid] }))
-        .send()
-        .await
-        .unwrap();
+    let changed = app.patch_staff(&app.token(Role::Chief), member.id, json!({ "nodes": [other_grid] })).await;
     assert_eq!(changed.status(), 200);
     let view: Value = changed.json().await.unwrap();
     assert_eq!(view["nodes"][0]["id"], other_grid);
@@ -266,23 +245,16 @@ async fn a_chief_moves_a_grid_member_to_another_grid_and_it_takes_effect_at_once
             assert_eq!(missing_of(after, head), missing_of(&before, head) + in_grid(old_grid), "the old grid goes up");
         }
     };
-    answered(&chief_view(&app).await);
+    answered(&app.snapshot().await);
     app.restart().await;
     assert_eq!(snapshot(&app).await["nodes"][0]["id"], other_grid, "the change is stored");
-    answered(&chief_view(&app).await);
+    answered(&app.snapshot().await);
 
     let audit: Value = app.get_json("/api/audit", &app.token(Role::Admin)).await;
     let entries = audit["entries"].as_array().unwrap();
     assert!(entries.iter().any(|e| e["what"] == "change_staff" && e["staff_id"] == 1), "recorded with who: {audit}");
 
-    let refused = app
-        .client
-        .patch(format!("{}/api/staff/{}", app.base, member.id))
-        .bearer_auth(app.token_of(member.id))
-        .json(&json!({ "role": "chief" }))
-        .send()
-        .await
-        .unwrap();
+    let refused = app.patch_staff(&app.token_of(member.id), member.id, json!({ "role": "chief" })).await;
     assert_eq!(refused.status(), 403, "a grid member cannot promote themselves");
 }
 

@@ -1,7 +1,7 @@
 //! Several nodes on one PostgreSQL database: the same answers as one node. These tests
 //! always run on PostgreSQL, whichever backend the rest of the suite uses.
 
-use crate::helpers::{Node, TestApp, checked_log, next_message, samples_in, spawn_on_postgres};
+use crate::helpers::{Node, TestApp, checked_log, missing_of, next_message, samples_in, spawn_on_postgres};
 use muster::roster::Role;
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -213,14 +213,7 @@ async fn a_staff_change_on_one_node_takes_effect_on_the_others_at_once() {
     };
     assert_eq!(me_on_b().await["nodes"], json!(member.nodes), "node B has served this member once");
 
-    let changed = app
-        .client
-        .patch(format!("{}/api/staff/{}", app.base, member.id))
-        .bearer_auth(app.token(Role::Chief))
-        .json(&json!({ "nodes": [other_grid] }))
-        .send()
-        .await
-        .unwrap();
+    let changed = app.patch_staff(&app.token(Role::Chief), member.id, json!({ "nodes": [other_grid] })).await;
     assert_eq!(changed.status(), 200);
 
     // Node B hears of it (no restart) and checks the member against the new area.
@@ -231,9 +224,10 @@ async fn a_staff_change_on_one_node_takes_effect_on_the_others_at_once() {
     })
     .await
     .expect("node B uses the changed roster within 5 s");
-    let on_b = app.snapshot_at(&b.base).await;
-    let missing = on_b["staff"].as_array().unwrap().iter().find(|s| s["id"] == member.id).unwrap()["missing"].clone();
-    let on_a = app.snapshot().await;
-    let missing_a = on_a["staff"].as_array().unwrap().iter().find(|s| s["id"] == member.id).unwrap()["missing"].clone();
-    assert_eq!(missing, missing_a, "both nodes send the grid's missing residents to the same person");
+    let (on_a, on_b) = (app.snapshot().await, app.snapshot_at(&b.base).await);
+    assert_eq!(
+        missing_of(&on_b, member.id),
+        missing_of(&on_a, member.id),
+        "both nodes send the grid's missing residents to the same person"
+    );
 }

@@ -238,6 +238,12 @@ impl TestApp {
             .expect("the server answers")
     }
 
+    /// `PATCH /api/staff/{id}` with `change`, as the holder of `token`.
+    pub async fn patch_staff(&self, token: &str, id: i64, change: Value) -> reqwest::Response {
+        let url = format!("{}/api/staff/{id}", self.base);
+        self.client.patch(url).bearer_auth(token).json(&change).send().await.unwrap()
+    }
+
     pub async fn snapshot(&self) -> Value {
         self.snapshot_at(&self.base).await
     }
@@ -348,6 +354,12 @@ impl Node {
     pub async fn kill(mut self) {
         self.child.kill().await.expect("the process can be killed");
     }
+}
+
+/// A staff member's missing count in a snapshot (0 when not listed).
+pub fn missing_of(snapshot: &Value, staff: i64) -> i64 {
+    let staff_view = snapshot["staff"].as_array().unwrap().iter().find(|s| s["id"] == staff);
+    staff_view.map_or(0, |s| s["missing"].as_i64().unwrap())
 }
 
 /// The next JSON message on a socket, failing the test after five seconds.
