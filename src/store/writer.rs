@@ -140,6 +140,7 @@ async fn run(
         let mut wakes = HashSet::new();
         let mut batch = Vec::new();
         tokio::select! {
+            biased;
             first = rx.recv() => {
                 let Some(first) = first else { break };
                 let mut size = first.events.len();
