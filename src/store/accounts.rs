@@ -137,8 +137,7 @@ impl DbPool {
         Ok(found.flatten())
     }
 
-    /// Gives a staff member a new role, area and point, in one transaction.
-    /// Sets a staff member's role, point and area nodes, and makes them the responsible
+    /// Sets a staff member's role, point and area nodes in one transaction, and makes them the responsible
     /// person (`area_nodes.staff_id`) of exactly `responsible_for`: nodes of theirs not in
     /// it are released to nobody (their residents go to the next person up the tree).
     pub async fn update_staff(
