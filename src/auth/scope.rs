@@ -76,12 +76,15 @@ impl Scope {
         self.covers_node(roster, roster.resident_node_idx(resident_idx))
     }
 
-    /// Which roster nodes this scope covers, by node index. One pass over the nodes (a
-    /// few thousand even for a city) makes each resident's check an array look-up: the
-    /// missing list walks every missing resident, and at a million residents the hashed
-    /// ancestor check per resident took four fifths of the server's CPU.
-    pub fn covered_nodes(&self, roster: &Roster) -> Vec<bool> {
-        (0..roster.nodes().len()).map(|i| self.covers_node(roster, i)).collect()
+    /// Roster indexes of the residents this scope covers, from `from` on, in roster order
+    /// (the missing list's pages). A part reads only its own nodes' residents (see
+    /// [`Roster::residents_at`]), not the roster from its start.
+    pub fn residents_from<'a>(&self, roster: &'a Roster, from: usize) -> Box<dyn Iterator<Item = usize> + 'a> {
+        if self.all {
+            return Box::new(from..roster.residents().len());
+        }
+        let covered = (0..roster.nodes().len()).filter(|&n| self.covers_node(roster, n));
+        Box::new(merged_from(covered.map(|n| roster.residents_at(n)).collect(), from))
     }
 
     /// Whether the action is any of this staff member's business: its area overlaps
@@ -281,6 +284,31 @@ fn pick<V: Clone>(map: &BTreeMap<i64, V>, keys: &[i64]) -> BTreeMap<i64, V> {
     } else {
         map.iter().filter(|(k, _)| keys.binary_search(k).is_ok()).map(|(k, v)| (*k, v.clone())).collect()
     }
+}
+
+/// The entries of several ascending lists (each node's residents) from `from` on, in
+/// ascending order: a page costs its own length and the sampled residents it passes, not
+/// a walk over the whole roster from its start (a grid member's residents may sit at its
+/// end, under the action's lock, at a million residents).
+fn merged_from(lists: Vec<&[u32]>, from: usize) -> impl Iterator<Item = usize> + '_ {
+    use std::cmp::Reverse;
+    let mut heads = std::collections::BinaryHeap::new();
+    let mut rests: Vec<&[u32]> = Vec::new();
+    for list in lists {
+        let rest = &list[list.partition_point(|&i| (i as usize) < from)..];
+        if let Some((&first, tail)) = rest.split_first() {
+            heads.push(Reverse((first, rests.len())));
+            rests.push(tail);
+        }
+    }
+    std::iter::from_fn(move || {
+        let Reverse((idx, list)) = heads.pop()?;
+        if let Some((&first, tail)) = rests[list].split_first() {
+            heads.push(Reverse((first, list)));
+            rests[list] = tail;
+        }
+        Some(idx as usize)
+    })
 }
 
 #[cfg(test)]

@@ -460,16 +460,9 @@ fn missing_page(
     // Phones are shown whole to those who must call: the chief, and a grid member for
     // their own residents. Each such read is audited below.
     let show_phone = matches!(caller.staff.role, Role::Chief | Role::GridMember);
-    let candidates: Box<dyn Iterator<Item = usize>> = if caller.scope.all {
-        Box::new(after..roster.residents().len())
-    } else {
-        let covered = caller.scope.covered_nodes(roster);
-        let lists = (0..covered.len()).filter(|&n| covered[n]).map(|n| roster.residents_at(n));
-        Box::new(merged_from(lists, after))
-    };
     let mut residents = Vec::with_capacity(limit);
     let mut next = None;
-    for idx in candidates.filter(|&i| s.is_missing(i)) {
+    for idx in caller.scope.residents_from(roster, after).filter(|&i| s.is_missing(i)) {
         let staff = s.responsible_staff(idx);
         if residents.len() == limit {
             next = Some(idx.to_string());
@@ -490,31 +483,6 @@ fn missing_page(
         });
     }
     (residents, next)
-}
-
-/// The entries of several ascending lists (each node's residents) from `from` on, in
-/// ascending order: a page costs its own length and the sampled residents it passes, not
-/// a walk over the whole roster from its start (a grid member's residents may sit at its
-/// end, under the action's lock, at a million residents).
-fn merged_from<'a>(lists: impl Iterator<Item = &'a [u32]>, from: usize) -> impl Iterator<Item = usize> + 'a {
-    use std::cmp::Reverse;
-    let mut heads = std::collections::BinaryHeap::new();
-    let mut rests: Vec<&[u32]> = Vec::new();
-    for list in lists {
-        let rest = &list[list.partition_point(|&i| (i as usize) < from)..];
-        if let Some((&first, tail)) = rest.split_first() {
-            heads.push(Reverse((first, rests.len())));
-            rests.push(tail);
-        }
-    }
-    std::iter::from_fn(move || {
-        let Reverse((idx, list)) = heads.pop()?;
-        if let Some((&first, tail)) = rests[list].split_first() {
-            heads.push(Reverse((first, list)));
-            rests[list] = tail;
-        }
-        Some(idx as usize)
-    })
 }
 
 #[derive(Deserialize)]
