@@ -62,16 +62,6 @@ impl SqliteStore {
     }
 }
 
-/// How the log thread waits for another connection's write (a sign-in, a roster change):
-/// retry every quarter of a millisecond, for up to 10 s. SQLite's own handler
-/// (`busy_timeout`) backs off 1, 2, 5, 10, 15, 20, 25 … 100 ms between tries, and every
-/// scan of the batch waits with it.
-fn wait_briefly(tries: i32) -> bool {
-    const TRIES: i32 = 40_000;
-    std::thread::sleep(Duration::from_micros(250));
-    tries < TRIES
-}
-
 /// Copies committed pages from the WAL back into the database file, every second, on a
 /// connection of its own. Left to SQLite, the commit that crosses the WAL's size limit
 /// does this itself, inside the writer's cycle: every request of that batch (and the

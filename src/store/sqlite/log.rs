@@ -15,6 +15,7 @@ use crate::store::{Recorded, StoreError, rows, to_micros};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::collections::HashMap;
 use std::sync::mpsc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -55,7 +56,7 @@ impl LogWriter {
     pub fn open(path: &std::path::Path, autocheckpoint_pages: &str) -> Result<Self, StoreError> {
         let db =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        db.busy_handler(Some(super::wait_briefly))?;
+        db.busy_handler(Some(wait_briefly))?;
         db.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
              PRAGMA wal_autocheckpoint = {autocheckpoint_pages};"
@@ -104,6 +105,16 @@ impl LogWriter {
     fn send(&self, job: Job) -> Result<(), StoreError> {
         self.jobs.send(job).map_err(|_| gone())
     }
+}
+
+/// How the log thread waits for another connection's write (a sign-in, a roster change):
+/// retry every quarter of a millisecond, for up to 10 s. SQLite's own handler
+/// (`busy_timeout`) backs off 1, 2, 5, 10, 15, 20, 25 … 100 ms between tries, and every
+/// scan of the batch waits with it.
+fn wait_briefly(tries: i32) -> bool {
+    const TRIES: i32 = 40_000;
+    std::thread::sleep(Duration::from_micros(250));
+    tries < TRIES
 }
 
 fn gone() -> StoreError {
