@@ -2,7 +2,7 @@
 //! channel that wakes its [`feed`], which renders each view's delta once per tick; [`ws`]
 //! runs one task per WebSocket connection that sends a snapshot, then the feed's deltas.
 //! The hub never writes to the log: the writer calls [`Hub::apply`] after a commit, and
-//! start-up calls [`Hub::refresh`], which folds each stored log with `fold_log`.
+//! start-up calls [`Hub::rebuild`], which folds each stored log with `fold_log`.
 
 pub mod feed;
 pub mod ws;
