@@ -159,7 +159,7 @@ impl Hub {
     }
 
     /// The start-up [`Hub::refresh`]: also returns every client id in the log, for the
-    /// writer's filter ([`SeenIds`]), read with the events rather than in a second pass
+    /// writer's filter (`store::seen::SeenIds`), read with the events rather than in a second pass
     /// over the log (1.3 s at ten million events).
     pub async fn rebuild(&self, store: &dyn Store) -> Result<SeenIds, StoreError> {
         let ids = self.fold_new_actions(store, Some(SeenIds::default())).await?;
