@@ -44,6 +44,16 @@ pub struct Settings {
     /// The address phones reach this server at (e.g. `http://192.168.1.10:8080`), for the
     /// links in pairing QR codes. Without it, links use the address the admin's browser used.
     pub public_url: Option<String>,
+    /// The one-time code that makes the first admin (see [`first_admin_code`]).
+    pub setup_code: Option<String>,
+}
+
+/// For a database with no admin yet: a new one-time code that makes the first one (at
+/// `/setup.html?code=…`), valid until used or until the server stops. `None` once an
+/// admin exists.
+pub async fn first_admin_code(store: &dyn store::Store) -> Result<Option<String>, store::StoreError> {
+    let has_admin = store.load_roster().await?.staff.iter().any(|s| s.role == roster::Role::Admin);
+    Ok((!has_admin).then(auth::new_code))
 }
 
 /// Loads the roster, rebuilds live state from the log, and serves on `listener` until
@@ -63,6 +73,9 @@ pub async fn serve(
     let (writer, writer_task) = store::writer::Writer::spawn(store.clone(), hub.clone(), seen);
     let (stop, stopped) = watch::channel(false);
     let auth = Arc::new(auth::Auth::new(store.accounts()));
+    if let Some(code) = &settings.setup_code {
+        auth.arm_setup(code);
+    }
     tokio::spawn(sync_revocations(auth.clone(), stopped.clone()));
     let public_url = settings.public_url.map(|u| u.trim_end_matches('/').to_owned());
     let metrics = http::metrics_handle();

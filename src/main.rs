@@ -61,6 +61,12 @@ enum Command {
         #[arg(long, value_name = "FILE", conflicts_with = "file")]
         template: Option<std::path::PathBuf>,
     },
+    /// Make the first administrator, or a pairing link for anyone, in a database no server
+    /// is serving (a served database prints its own setup link at start-up).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Generate a demo village in a fresh database, open a testing action, serve it and
     /// play the night through the API.
     Demo {
@@ -81,6 +87,80 @@ enum Command {
         #[arg(long)]
         no_drill: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Add an administrator and print a pairing link that signs their phone or browser in.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Their mobile number (11 digits), for signing in at a computer later.
+        #[arg(long)]
+        phone: String,
+        #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
+        db: String,
+        /// The address phones reach the server at, for the link (default http://127.0.0.1:8080).
+        #[arg(long, env = "MUSTER_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Print a new pairing link for a staff member, by id or by name.
+    PairingLink {
+        /// The staff member's id, or their name as the roster has it.
+        staff: String,
+        #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
+        db: String,
+        #[arg(long, env = "MUSTER_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+}
+
+/// `muster admin …`: writes to the database directly, as `muster import` does.
+async fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    use muster::roster::{Phone, Role};
+    let (db, public_url) = match &command {
+        AdminCommand::Create { db, public_url, .. } | AdminCommand::PairingLink { db, public_url, .. } => {
+            (db, public_url)
+        }
+    };
+    let base = public_url.as_deref().unwrap_or("http://127.0.0.1:8080").trim_end_matches('/').to_owned();
+    let store = muster::store::open(db).await.with_context(|| format!("cannot open {db}"))?;
+    let staff = store.load_roster().await?.staff;
+    let id = match &command {
+        AdminCommand::Create { name, phone, .. } => {
+            let name = name.trim();
+            anyhow::ensure!(!name.is_empty(), "give the administrator's name (--name)");
+            let phone = Phone::parse(phone).map_err(|e| anyhow::anyhow!("--phone {phone}: {e}"))?;
+            if let Some(s) = staff.iter().find(|s| s.phone.as_ref() == Some(&phone)) {
+                anyhow::bail!("staff member #{} ({}) already has this phone number", s.id, s.role.as_str());
+            }
+            let new = muster::store::accounts::NewStaff {
+                name,
+                phone: Some(phone.expose()),
+                role: Role::Admin.as_str(),
+                point_id: None,
+            };
+            let id = store.accounts().insert_staff(&new, &[], &[]).await?;
+            println!("administrator #{id} added");
+            id
+        }
+        AdminCommand::PairingLink { staff: who, .. } => {
+            let found: Vec<_> = staff.iter().filter(|s| s.id.to_string() == *who || s.name == who.trim()).collect();
+            match found.as_slice() {
+                [one] => one.id,
+                [] => anyhow::bail!("no staff member has the id or name {who:?}"),
+                many => anyhow::bail!(
+                    "{} staff members are called {who:?}: give the id, one of {:?}",
+                    many.len(),
+                    many.iter().map(|s| s.id).collect::<Vec<_>>()
+                ),
+            }
+        }
+    };
+    let (code, expires) = muster::auth::Auth::new(store.accounts()).create_pairing(id, id).await?;
+    println!("pairing link (works once, until {expires}):");
+    println!("  {base}/pair.html?code={code}");
+    Ok(())
 }
 
 /// `muster import`: the report on stdout; every problem on stderr and a failing exit.
@@ -131,10 +211,27 @@ async fn shutdown_signal() {
     tracing::info!("stopping");
 }
 
+/// Where phones and browsers reach this server: `--public-url`, or the address listened
+/// on (a wildcard address read as this machine).
+fn public_base(public_url: Option<&str>, listener: &TcpListener) -> anyhow::Result<String> {
+    if let Some(url) = public_url {
+        return Ok(url.trim_end_matches('/').to_owned());
+    }
+    let mut addr = listener.local_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Ok(format!("http://{addr}"))
+}
+
 async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// The last line printed before serving: tests and scripts wait for it.
+fn listening(listener: &TcpListener) -> anyhow::Result<()> {
     println!("listening on http://{}", listener.local_addr()?);
-    Ok(listener)
+    Ok(())
 }
 
 #[tokio::main]
@@ -151,12 +248,20 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { db, bind: addr, public_url } => {
             let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
             let listener = bind(&addr).await?;
-            muster::serve(store, listener, muster::Settings { public_url }, shutdown_signal()).await?;
+            let setup_code = muster::first_admin_code(store.as_ref()).await?;
+            if let Some(code) = &setup_code {
+                let base = public_base(public_url.as_deref(), &listener)?;
+                println!("no administrator yet: open this link to become the first one (it works once):");
+                println!("  {base}/setup.html?code={code}");
+            }
+            listening(&listener)?;
+            muster::serve(store, listener, muster::Settings { public_url, setup_code }, shutdown_signal()).await?;
         }
         Command::Migrate { db } => {
             muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
             println!("{db}: schema up to date");
         }
+        Command::Admin { command } => admin(command).await?,
         Command::Import { file, db, sheet, encoding, dry_run, template } => {
             import(file, &db, ReadOptions { sheet, encoding }, dry_run, template).await?;
         }
@@ -182,6 +287,7 @@ async fn main() -> anyhow::Result<()> {
                 roster.points().len()
             );
             let listener = bind(&addr).await?;
+            listening(&listener)?;
             let base = format!("http://{}", listener.local_addr()?);
             let auth = muster::auth::Auth::new(store.accounts());
             print_links(&roster, &auth, public_url.as_deref().map_or(base.as_str(), |u| u.trim_end_matches('/')))
@@ -191,7 +297,7 @@ async fn main() -> anyhow::Result<()> {
             for s in roster.staff() {
                 tokens.insert(s.id, auth.issue(s.id, "demo drill").await?.1);
             }
-            let settings = muster::Settings { public_url };
+            let settings = muster::Settings { public_url, setup_code: None };
             let server = tokio::spawn(muster::serve(store, listener, settings, shutdown_signal()));
             if no_drill {
                 open_action(&roster, &tokens, &base, action.id).await?;

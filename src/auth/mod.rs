@@ -51,6 +51,16 @@ pub struct Auth {
     /// update only, never across an `.await`.
     attempts: Mutex<HashMap<String, (Instant, u32)>>,
     last_sync: Mutex<i64>,
+    /// The SHA-256 of the one-time code that makes the first admin, while a database has
+    /// none (see [`Auth::arm_setup`]). Held here only, never stored: a restart makes a new
+    /// one. A std mutex, held for a swap only.
+    setup: Mutex<Option<Vec<u8>>>,
+}
+
+/// A new one-time code, `ABCD-EFGH` (40 bits), for pairing or setup.
+pub fn new_code() -> String {
+    let letters: String = random_bytes::<8>().iter().map(|b| CODE_ALPHABET[(b & 31) as usize] as char).collect();
+    format!("{}-{}", &letters[..4], &letters[4..])
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -85,6 +95,7 @@ impl Auth {
             changed: broadcast::channel(256).0,
             attempts: Mutex::new(HashMap::new()),
             last_sync: Mutex::new(to_micros(now())),
+            setup: Mutex::new(None),
         }
     }
 
@@ -190,11 +201,30 @@ impl Auth {
 
     /// A one-time code that signs one phone in as `staff_id`: `ABCD-EFGH` (40 bits).
     pub async fn create_pairing(&self, staff_id: StaffId, by: StaffId) -> Result<(String, OffsetDateTime), StoreError> {
-        let letters: String = random_bytes::<8>().iter().map(|b| CODE_ALPHABET[(b & 31) as usize] as char).collect();
+        let code = new_code();
         let at = now();
         let expires = at + PAIRING_TTL;
-        self.db.insert_pairing(&sha256(letters.as_bytes()), staff_id, by, to_micros(at), to_micros(expires)).await?;
-        Ok((format!("{}-{}", &letters[..4], &letters[4..]), expires))
+        let hash = sha256(normalize_code(&code).as_bytes());
+        self.db.insert_pairing(&hash, staff_id, by, to_micros(at), to_micros(expires)).await?;
+        Ok((code, expires))
+    }
+
+    /// Makes `code` the one that signs the first admin in (replacing any earlier one), for
+    /// a database with no admin yet. It works once, for as long as this server runs.
+    pub fn arm_setup(&self, code: &str) {
+        *self.setup.lock().expect("not poisoned") = Some(sha256(normalize_code(code).as_bytes()));
+    }
+
+    /// Uses the setup code: whether `code` was it. Used once: a second try is refused,
+    /// unless [`Auth::arm_setup`] puts it back (the admin could not be made).
+    pub fn take_setup(&self, code: &str) -> bool {
+        let mut setup = self.setup.lock().expect("not poisoned");
+        let hash = sha256(normalize_code(code).as_bytes());
+        let matches = setup.as_ref().is_some_and(|h| bool::from(h.ct_eq(&hash)));
+        if matches {
+            *setup = None;
+        }
+        matches
     }
 
     /// Uses a pairing code to sign this device in. `None` when the code is unknown, used

@@ -5,6 +5,7 @@
 use super::extract::{ApiJson, Caller};
 use super::{ApiError, AppState};
 use crate::roster::{Phone, Role};
+use crate::store::accounts::NewStaff;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/pair", post(pair))
         .route("/api/auth/login", post(login))
         .route("/api/auth/logout", post(logout))
+        .route("/api/auth/setup", post(setup))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -118,4 +120,70 @@ pub async fn login(
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     state.auth.revoke(&caller.session.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetupIn {
+    /// The setup code `muster serve` printed (in its link), e.g. `ABCD-EFGH`.
+    pub code: String,
+    /// The first admin's name, as colleagues know them.
+    pub name: String,
+    /// Their mobile number: they sign in with it at a computer once a password is set.
+    pub phone: String,
+    #[serde(default)]
+    pub device: String,
+}
+
+/// The longest staff name accepted: a Chinese name is 2–4 characters, a team's name longer.
+pub const NAME_MAX: usize = 40;
+
+/// A staff member's name, trimmed; blank or over [`NAME_MAX`] characters is refused.
+pub fn staff_name(raw: &str) -> Result<&str, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX {
+        return Err(ApiError::InvalidField {
+            field: "name".into(),
+            message: format!("give the name (1 to {NAME_MAX} characters)"),
+        });
+    }
+    Ok(name)
+}
+
+/// A phone number as staff give it; refused with the field named.
+pub fn staff_phone(raw: &str) -> Result<Phone, ApiError> {
+    Phone::parse(raw).map_err(|e| ApiError::InvalidField { field: "phone".into(), message: e.to_string() })
+}
+
+/// Makes the first admin of a database that has none, with the one-time code `muster
+/// serve` printed at start-up, and signs this device in as them. Once an admin exists the
+/// code is refused: further staff come from the roster sheet or the admin page.
+#[utoipa::path(post, path = "/api/auth/setup", request_body = SetupIn, responses((status = 200, body = SignedIn)))]
+pub async fn setup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<SetupIn>,
+) -> Result<Json<SignedIn>, ApiError> {
+    limit(&state, format!("pair:{}", peer.ip()), PER_ADDRESS)?;
+    let name = staff_name(&body.name)?;
+    let phone = staff_phone(&body.phone)?;
+    let has_admin = state.hub.roster().staff().iter().any(|s| s.role == Role::Admin);
+    if has_admin || !state.auth.take_setup(&body.code) {
+        return Err(ApiError::PairingCodeInvalid);
+    }
+    let new = NewStaff { name, phone: Some(phone.expose()), role: Role::Admin.as_str(), point_id: None };
+    let made = state.store.accounts().insert_staff(&new, &[], &[]).await;
+    let id = match made {
+        Ok(id) => id,
+        Err(e) => {
+            state.auth.arm_setup(&body.code);
+            return Err(e.into());
+        }
+    };
+    state.writer.reload_roster().await?;
+    let device = if body.device.trim().is_empty() { "browser" } else { body.device.trim() };
+    let (session, token) = state.auth.issue(id, device).await?;
+    state.auth.audit(id, "first_admin", &format!("staff {id} made the first admin")).await?;
+    tracing::info!(staff = id, session = %session.id, "first admin made");
+    signed_in(&state, id, token)
 }

@@ -18,6 +18,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     OutOfScope(String),
+    #[error("this is the last administrator; make someone else an administrator first")]
+    LastAdmin,
     #[error("this code has expired or was already used; ask your chief for a new one")]
     PairingCodeInvalid,
     #[error("the phone number or the password is wrong")]
@@ -72,6 +74,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::OutOfScope(_) => "out_of_your_scope",
+            ApiError::LastAdmin => "last_admin",
             ApiError::PairingCodeInvalid => "pairing_code_invalid",
             ApiError::SignInFailed => "sign_in_failed",
             ApiError::TooManyAttempts(_) => "too_many_attempts",
@@ -102,7 +105,7 @@ impl ApiError {
                 let first = all.first().map(|(_, r)| rejection_code(r).1);
                 first.unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
             }
-            ApiError::IdReused { .. } => StatusCode::CONFLICT,
+            ApiError::IdReused { .. } | ApiError::LastAdmin => StatusCode::CONFLICT,
             ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

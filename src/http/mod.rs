@@ -78,6 +78,7 @@ pub struct Shared {
         auth::pair,
         auth::login,
         auth::logout,
+        auth::setup,
         staff::list_staff,
         staff::change_staff,
         staff::list_nodes,

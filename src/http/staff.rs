@@ -26,15 +26,32 @@ pub fn router() -> Router<AppState> {
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Chief];
 
-/// A staff member the caller manages, or 404 (whether others exist is not theirs to know).
+/// A staff member the caller manages: in their area (else 404: whether others exist is not
+/// theirs to know) and in a role below their own (else 403), an admin excepted. Acting on
+/// oneself is acting on an equal: a chief cannot pair a second phone as chief, or make
+/// themselves an admin.
 fn managed(state: &AppState, caller: &Caller, id: StaffId) -> Result<Staff, ApiError> {
     caller.require(MANAGERS)?;
     let roster = &state.hub.roster();
-    roster
+    let staff = roster
         .staff_member(id)
         .filter(|s| caller.scope.all || caller.scope.covers_staff(roster, s.id))
         .cloned()
-        .ok_or_else(|| ApiError::NotFound { what: "staff member", id: id.to_string() })
+        .ok_or_else(|| ApiError::NotFound { what: "staff member", id: id.to_string() })?;
+    if !caller.staff.role.may_manage(staff.role) {
+        return Err(ApiError::Forbidden(caller.staff.role.as_str()));
+    }
+    Ok(staff)
+}
+
+/// Refuses to take the admin role from the last admin: with none left, nobody could
+/// manage accounts again without the shell.
+fn keeps_an_admin(state: &AppState, staff: &Staff, role: Role) -> Result<(), ApiError> {
+    let admins = state.hub.roster().staff().iter().filter(|s| s.role == Role::Admin).count();
+    if staff.role == Role::Admin && role != Role::Admin && admins <= 1 {
+        return Err(ApiError::LastAdmin);
+    }
+    Ok(())
 }
 
 fn rfc3339(us: i64) -> String {
@@ -148,9 +165,10 @@ pub async fn change_staff(
     let staff = managed(&state, &caller, id)?;
     let roster = &state.hub.roster();
     let role = change.role.unwrap_or(staff.role);
-    if role == Role::Admin && caller.staff.role != Role::Admin {
+    if !caller.staff.role.may_manage(role) {
         return Err(ApiError::Forbidden(caller.staff.role.as_str()));
     }
+    keeps_an_admin(&state, &staff, role)?;
     let nodes = change.nodes.unwrap_or_else(|| staff.nodes.clone());
     for n in &nodes {
         let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {

@@ -103,6 +103,25 @@ impl Role {
         matches!(self, Role::Chief | Role::GridHead | Role::GridMember)
     }
 
+    /// How far up the chain of command a role sits. Operators, medics and viewers answer
+    /// to the same people and manage nobody, so they share the lowest rank.
+    fn rank(self) -> u8 {
+        match self {
+            Role::Admin => 4,
+            Role::Chief => 3,
+            Role::GridHead => 2,
+            Role::GridMember | Role::Operator | Role::Medic | Role::Viewer => 1,
+        }
+    }
+
+    /// Whether this role's holder may act on (pair, set a password for, change, retire)
+    /// a staff member holding `other`, or give someone `other`: an admin on anyone, anyone
+    /// else only on roles below their own — so no one can raise themselves, an equal, or
+    /// a staff member into a role at or above their own.
+    pub fn may_manage(self, other: Role) -> bool {
+        self == Role::Admin || self.rank() > other.rank()
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
             .into_iter()

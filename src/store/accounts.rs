@@ -26,6 +26,39 @@ macro_rules! on_pool {
     };
 }
 
+/// Within a transaction `$tx`: staff member `$id` answers for `$nodes` and is the
+/// responsible person of `$responsible` (and of no other node). The same statements for
+/// both backends, whichever transaction type `$tx` is.
+macro_rules! set_staff_nodes {
+    ($tx:ident, $id:expr, $nodes:expr, $responsible:expr) => {
+        sqlx::query("DELETE FROM staff_nodes WHERE staff_id = $1").bind($id).execute(&mut *$tx).await?;
+        for n in $nodes {
+            sqlx::query("INSERT INTO staff_nodes (staff_id, node_id) VALUES ($1, $2)")
+                .bind($id)
+                .bind(n)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query("UPDATE area_nodes SET staff_id = NULL WHERE staff_id = $1").bind($id).execute(&mut *$tx).await?;
+        for n in $responsible {
+            sqlx::query("UPDATE area_nodes SET staff_id = $1 WHERE id = $2")
+                .bind($id)
+                .bind(n)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
+/// A staff row to add (see [`DbPool::insert_staff`]); the phone as stored (digits).
+#[derive(Debug, Clone, Copy)]
+pub struct NewStaff<'a> {
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub role: &'a str,
+    pub point_id: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SessionRow {
     pub id: String,
@@ -156,25 +189,36 @@ impl DbPool {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM staff_nodes WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
-            for n in nodes {
-                sqlx::query("INSERT INTO staff_nodes (staff_id, node_id) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(n)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query("UPDATE area_nodes SET staff_id = NULL WHERE staff_id = $1").bind(id).execute(&mut *tx).await?;
-            for n in responsible_for {
-                sqlx::query("UPDATE area_nodes SET staff_id = $1 WHERE id = $2")
-                    .bind(id)
-                    .bind(n)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            set_staff_nodes!(tx, id, nodes, responsible_for);
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// Adds a staff member (the next free id), with their areas and the nodes they are
+    /// now the responsible person of, in one transaction; their id.
+    pub async fn insert_staff(
+        &self,
+        new: &NewStaff<'_>,
+        nodes: &[i64],
+        responsible_for: &[i64],
+    ) -> Result<i64, StoreError> {
+        let sql = "INSERT INTO staff (id, name, phone, role, point_id) \
+                   SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4 FROM staff RETURNING id";
+        let id = on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let id: i64 = sqlx::query_scalar(sql)
+                .bind(new.name)
+                .bind(new.phone)
+                .bind(new.role)
+                .bind(new.point_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            set_staff_nodes!(tx, id, nodes, responsible_for);
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
     }
 
     pub async fn audit(&self, at: i64, staff_id: i64, what: &str, detail: &str) -> Result<(), StoreError> {

@@ -73,6 +73,10 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
     let exemption = |r: i64| json!({ "events": [{ "id": Uuid::now_v7(), "type": "exemption_set", "resident_id": r, "reason": "away" }] });
     let scan = |r: i64, p: i64| json!({ "id": Uuid::now_v7(), "resident_id": r, "point_id": p });
     let revoke_target = app.new_session(member.id).await.split('.').next().unwrap().to_owned();
+    let chief = roster.staff().iter().find(|s| s.role == Role::Chief).unwrap().id;
+    let admin = roster.staff().iter().find(|s| s.role == Role::Admin).unwrap().id;
+    // A grid member no other case uses: the admin's case makes them a chief.
+    let promoted = roster.staff().iter().filter(|s| s.role == Role::GridMember).nth(5).unwrap();
     vec![
         ("GET /healthz", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/healthz".into(), ALL) }]),
         ("GET /api/me", vec![Case::new("anyone signed in", "GET", "/api/me".into(), ALL)]),
@@ -175,6 +179,15 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             }],
         ),
         (
+            "POST /api/auth/setup",
+            // The village has an admin: the setup code is gone for everyone.
+            vec![Case {
+                status: Some(&[401]),
+                ..Case::new("a first admin when there is one", "POST", "/api/auth/setup".into(), ALL)
+                    .body(json!({ "code": "ZZZZ-ZZZZ", "name": "王建国", "phone": "13800001111" }))
+            }],
+        ),
+        (
             "POST /api/auth/logout",
             vec![Case { fresh_session: true, ..Case::new("sign out", "POST", "/api/auth/logout".into(), ALL) }],
         ),
@@ -190,21 +203,43 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             vec![
                 Case::new("keep a grid member on their grid", "PATCH", format!("/api/staff/{}", member.id), MANAGERS)
                     .body(json!({ "nodes": [grid] })),
+                Case::new("keep the chief at the root", "PATCH", format!("/api/staff/{chief}"), &[Role::Admin])
+                    .body(json!({ "nodes": [1] })),
+                Case::new("keep the admin an admin", "PATCH", format!("/api/staff/{admin}"), &[Role::Admin])
+                    .body(json!({ "role": "admin" })),
+                Case::new("make a grid member a chief", "PATCH", format!("/api/staff/{}", promoted.id), &[Role::Admin])
+                    .body(json!({ "role": "chief", "nodes": promoted.nodes })),
             ],
         ),
         (
             "POST /api/staff/{id}/pairing-codes",
-            vec![Case::new(
-                "pair a grid member's phone",
-                "POST",
-                format!("/api/staff/{}/pairing-codes", member.id),
-                MANAGERS,
-            )],
+            vec![
+                Case::new(
+                    "pair a grid member's phone",
+                    "POST",
+                    format!("/api/staff/{}/pairing-codes", member.id),
+                    MANAGERS,
+                ),
+                Case::new(
+                    "pair the chief's phone",
+                    "POST",
+                    format!("/api/staff/{chief}/pairing-codes"),
+                    &[Role::Admin],
+                ),
+                Case::new(
+                    "pair the admin's phone",
+                    "POST",
+                    format!("/api/staff/{admin}/pairing-codes"),
+                    &[Role::Admin],
+                ),
+            ],
         ),
         (
             "PUT /api/staff/{id}/password",
             vec![
                 Case::new("set a password", "PUT", format!("/api/staff/{}/password", member.id), &[Role::Admin])
+                    .body(json!({ "password": "long enough password" })),
+                Case::new("set the chief's password", "PUT", format!("/api/staff/{chief}/password"), &[Role::Admin])
                     .body(json!({ "password": "long enough password" })),
             ],
         ),
@@ -321,4 +356,37 @@ async fn requests_without_a_valid_token_get_401_on_every_protected_route() {
             assert_eq!(body["code"], "unauthorized");
         }
     }
+}
+
+#[tokio::test]
+async fn no_one_raises_themselves_or_acts_on_an_equal_and_the_last_admin_stays() {
+    let app = spawn_app().await;
+    let staff_of = |role: Role| app.roster.staff().iter().find(|s| s.role == role).unwrap().clone();
+    let (chief, head, admin) = (staff_of(Role::Chief), staff_of(Role::GridHead), staff_of(Role::Admin));
+    let chief_token = app.token_of(chief.id);
+    let status = |r: reqwest::Response| r.status().as_u16();
+
+    // On oneself: a chief cannot make themselves an admin, nor pair a second phone as chief.
+    assert_eq!(status(app.patch_staff(&chief_token, chief.id, json!({ "role": "admin" })).await), 403);
+    let pair_self = app.client.post(format!("{}/api/staff/{}/pairing-codes", app.base, chief.id));
+    assert_eq!(status(pair_self.bearer_auth(&chief_token).send().await.unwrap()), 403);
+    // Into a role at or above one's own: a chief cannot make a grid head a chief.
+    assert_eq!(status(app.patch_staff(&chief_token, head.id, json!({ "role": "chief" })).await), 403);
+    assert_eq!(app.roster.staff_member(head.id).unwrap().role, Role::GridHead);
+
+    // On an equal: the admin makes the grid head a second chief; the first chief cannot touch them.
+    let admin_token = app.token_of(admin.id);
+    assert_eq!(status(app.patch_staff(&admin_token, head.id, json!({ "role": "chief" })).await), 200);
+    assert_eq!(status(app.patch_staff(&chief_token, head.id, json!({ "role": "grid_head" })).await), 403);
+    let pair_equal = app.client.post(format!("{}/api/staff/{}/pairing-codes", app.base, head.id));
+    assert_eq!(status(pair_equal.bearer_auth(&chief_token).send().await.unwrap()), 403);
+
+    // The last admin cannot be demoted, even by themselves; with a second admin they can.
+    let demoted = app.patch_staff(&admin_token, admin.id, json!({ "role": "chief" })).await;
+    assert_eq!(demoted.status(), 409);
+    assert_eq!(demoted.json::<Value>().await.unwrap()["code"], "last_admin");
+    assert_eq!(status(app.patch_staff(&admin_token, head.id, json!({ "role": "admin" })).await), 200);
+    assert_eq!(status(app.patch_staff(&admin_token, admin.id, json!({ "role": "chief" })).await), 200);
+    let me = app.get_json("/api/me", &admin_token).await;
+    assert_eq!(me["role"], "chief");
 }

@@ -31,13 +31,33 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<Result<(), muster::ServeError>>>,
     /// The server as a separate process of the real binary, for tests that kill it.
     process: Option<Node>,
-    /// The PostgreSQL database this test made, dropped with the app.
+    /// Kept so the database outlives the test's servers (and dropped after them).
+    _db: Database,
+}
+
+/// A test's own database: a SQLite file in a temporary directory, or a PostgreSQL
+/// database dropped with this value.
+pub struct Database {
+    pub url: String,
     pg_database: Option<String>,
-    /// Kept so the database outlives the test's servers.
     _dir: TempDir,
 }
 
-impl Drop for TestApp {
+impl Database {
+    /// A fresh, empty database (PostgreSQL on the suite's PostgreSQL pass).
+    pub async fn fresh() -> Database {
+        Self::new(postgres_pass()).await
+    }
+
+    async fn new(postgres: bool) -> Database {
+        init_logs();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (url, pg_database) = fresh_database(&dir, postgres).await;
+        Database { url, pg_database, _dir: dir }
+    }
+}
+
+impl Drop for Database {
     fn drop(&mut self) {
         if let Some(name) = self.pg_database.take() {
             // Drop runs outside async code: a short-lived runtime on its own thread.
@@ -102,9 +122,8 @@ pub async fn spawn_on_postgres() -> TestApp {
 }
 
 async fn spawn(as_process: bool, postgres: bool) -> TestApp {
-    init_logs();
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let (db_url, pg_database) = fresh_database(&dir, postgres).await;
+    let db = Database::new(postgres).await;
+    let db_url = db.url.clone();
     let store = muster::store::open(&db_url).await.expect("the database opens");
     let village = village::generate(11);
     store.insert_roster(&village.roster).await.expect("the roster is stored");
@@ -126,8 +145,7 @@ async fn spawn(as_process: bool, postgres: bool) -> TestApp {
         stop: None,
         server: None,
         process: None,
-        pg_database,
-        _dir: dir,
+        _db: db,
     };
     if as_process {
         app.start_process().await;
@@ -321,6 +339,8 @@ pub async fn closed_by_server(socket: &mut Socket) -> bool {
 pub struct Node {
     pub base: String,
     pub addr: SocketAddr,
+    /// The first-admin link the server printed, when the database had no admin.
+    pub setup_link: Option<String>,
     child: tokio::process::Child,
 }
 
@@ -337,10 +357,14 @@ impl Node {
             .spawn()
             .expect("the muster binary starts");
         let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut setup_link = None;
         let base = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.expect("stdout is readable") {
                 if let Some(url) = line.strip_prefix("listening on ") {
                     return url.to_owned();
+                }
+                if line.contains("/setup.html?code=") {
+                    setup_link = Some(line.trim().to_owned());
                 }
             }
             panic!("the server ended without saying where it listens");
@@ -348,7 +372,7 @@ impl Node {
         .await
         .expect("the server starts within 30 s");
         let addr = base.trim_start_matches("http://").parse().unwrap();
-        Node { base, addr, child }
+        Node { base, addr, setup_link, child }
     }
 
     pub async fn kill(mut self) {

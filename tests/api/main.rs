@@ -12,3 +12,4 @@ mod live;
 mod privacy;
 mod recording;
 mod restart;
+mod setup;
