@@ -1,6 +1,7 @@
 //! Signing in and out: a pairing code (a phone brought into service by a QR code) or a
-//! phone number and password (staff at a computer). Attempts are limited per account and
-//! per address; a refusal never says whether the account or the code exists.
+//! phone number and password (staff at a computer). Attempts are limited per account from
+//! each address, per address, and per account overall; a refusal never says whether the
+//! account or the code exists.
 
 use super::extract::{ApiJson, Caller};
 use super::{ApiError, AppState};
@@ -14,9 +15,11 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Attempts allowed per account and per address in [`WINDOW`].
+/// Attempts allowed in [`WINDOW`]: per account from one address, per address, and per
+/// account from all addresses together.
 const PER_ACCOUNT: u32 = 5;
 const PER_ADDRESS: u32 = 20;
+const PER_ACCOUNT_EVERYWHERE: u32 = 100;
 const WINDOW: Duration = Duration::from_secs(60);
 
 pub fn router() -> Router<AppState> {
@@ -96,11 +99,12 @@ pub async fn login(
     let staff =
         phone.and_then(|p| state.hub.roster().staff().iter().find(|s| s.phone.as_ref() == Some(&p)).map(|s| s.id));
     // Unknown phones are limited too, under their own key, so probing costs the same.
-    limit(
-        &state,
-        format!("login-account:{}", staff.map_or_else(|| body.phone.clone(), |id| id.to_string())),
-        PER_ACCOUNT,
-    )?;
+    // Guesses are counted per account *from each address*: someone guessing a chief's
+    // password locks out their own address, not the chief at their own computer. The
+    // account's count over all addresses only stops guessing spread over many of them.
+    let account = staff.map_or_else(|| body.phone.clone(), |id| id.to_string());
+    limit(&state, format!("login-account:{account}@{}", peer.ip()), PER_ACCOUNT)?;
+    limit(&state, format!("login-account:{account}"), PER_ACCOUNT_EVERYWHERE)?;
     let ok = match staff {
         Some(id) => state.auth.check_password(id, body.password).await?,
         None => {

@@ -154,8 +154,17 @@ async fn staff_at_a_computer_sign_in_with_a_password_and_guessing_is_limited() {
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key("retry-after"));
     assert_eq!(limited.json::<Value>().await.unwrap()["code"], "too_many_attempts");
-    // Even the right password waits out the window now.
+    // Even the right password waits out the window now, from the guesser's address.
     assert_eq!(login("大华山村委会2022春夜").await.status(), 429);
+    // The chief at their own computer (another address) still gets in.
+    let elsewhere = reqwest::Client::builder().local_address("127.0.0.2".parse().ok()).build().unwrap();
+    let own = elsewhere
+        .post(format!("{}/api/auth/login", app.base))
+        .json(&json!({ "phone": phone, "password": "大华山村委会2022春夜" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
 }
 
 #[tokio::test]
