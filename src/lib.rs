@@ -46,6 +46,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// The one-time code that makes the first admin (see [`first_admin_code`]).
     pub setup_code: Option<String>,
+    /// What sessions and pairing codes are judged by (the system clock; tests move it).
+    pub clock: auth::Clock,
 }
 
 /// For a database with no admin yet: a new one-time code that makes the first one (at
@@ -72,7 +74,7 @@ pub async fn serve(
 
     let (writer, writer_task) = store::writer::Writer::spawn(store.clone(), hub.clone(), seen);
     let (stop, stopped) = watch::channel(false);
-    let auth = Arc::new(auth::Auth::new(store.accounts()));
+    let auth = Arc::new(auth::Auth::with_clock(store.accounts(), settings.clock.clone()));
     if let Some(code) = &settings.setup_code {
         auth.arm_setup(code);
     }

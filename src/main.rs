@@ -255,7 +255,13 @@ async fn main() -> anyhow::Result<()> {
                 println!("  {base}/setup.html?code={code}");
             }
             listening(&listener)?;
-            muster::serve(store, listener, muster::Settings { public_url, setup_code }, shutdown_signal()).await?;
+            muster::serve(
+                store,
+                listener,
+                muster::Settings { public_url, setup_code, ..Default::default() },
+                shutdown_signal(),
+            )
+            .await?;
         }
         Command::Migrate { db } => {
             muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
@@ -297,7 +303,7 @@ async fn main() -> anyhow::Result<()> {
             for s in roster.staff() {
                 tokens.insert(s.id, auth.issue(s.id, "demo drill").await?.1);
             }
-            let settings = muster::Settings { public_url, setup_code: None };
+            let settings = muster::Settings { public_url, ..Default::default() };
             let server = tokio::spawn(muster::serve(store, listener, settings, shutdown_signal()));
             if no_drill {
                 open_action(&roster, &tokens, &base, action.id).await?;

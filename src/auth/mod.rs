@@ -10,7 +10,8 @@ use crate::store::{StoreError, to_micros};
 use dashmap::DashMap;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -55,6 +56,7 @@ pub struct Auth {
     /// none (see [`Auth::arm_setup`]). Held here only, never stored: a restart makes a new
     /// one. A std mutex, held for a swap only.
     setup: Mutex<Option<Vec<u8>>>,
+    clock: Clock,
 }
 
 /// A new one-time code, `ABCD-EFGH` (40 bits), for pairing or setup.
@@ -77,8 +79,23 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
 
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
+/// The time sessions and pairing codes are judged by: the system's, plus an offset that
+/// only tests move ([`Clock::advance`]), so a 14-day expiry can be seen to hold on a
+/// server that has cached the session. Cheap to clone; clones share the offset.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_us: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::microseconds(self.offset_us.load(Ordering::Relaxed))
+    }
+
+    /// Moves this clock (and every clone of it) forward.
+    pub fn advance(&self, by: time::Duration) {
+        self.offset_us.fetch_add(by.whole_microseconds() as i64, Ordering::Relaxed);
+    }
 }
 
 /// `abcd efgh`, `ABCD-EFGH` and `abcdefgh` are the same code.
@@ -88,14 +105,24 @@ fn normalize_code(code: &str) -> String {
 
 impl Auth {
     pub fn new(db: DbPool) -> Self {
+        Self::with_clock(db, Clock::default())
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn with_clock(db: DbPool, clock: Clock) -> Self {
+        let started = to_micros(clock.now());
         Self {
             db,
             cache: DashMap::new(),
             revoked: broadcast::channel(1024).0,
             changed: broadcast::channel(256).0,
             attempts: Mutex::new(HashMap::new()),
-            last_sync: Mutex::new(to_micros(now())),
+            last_sync: Mutex::new(started),
             setup: Mutex::new(None),
+            clock,
         }
     }
 
@@ -104,7 +131,7 @@ impl Auth {
     pub async fn issue(&self, staff_id: StaffId, device: &str) -> Result<(Session, String), StoreError> {
         let id = hex(&random_bytes::<16>());
         let secret = hex(&random_bytes::<32>());
-        let at = now();
+        let at = self.now();
         let row = SessionRow {
             id: id.clone(),
             secret_hash: sha256(secret.as_bytes()),
@@ -133,13 +160,13 @@ impl Auth {
             },
         };
         let matches: bool = sha256(secret.as_bytes()).ct_eq(&row.secret_hash).into();
-        let live = row.revoked_at.is_none() && row.expires_at > to_micros(now());
+        let live = row.revoked_at.is_none() && row.expires_at > to_micros(self.now());
         Ok((matches && live).then_some(Session { id: row.id, staff_id: row.staff_id }))
     }
 
     /// Ends a session at once, here and on open WebSockets; whether it was live.
     pub async fn revoke(&self, session_id: &str) -> Result<bool, StoreError> {
-        let at = to_micros(now());
+        let at = to_micros(self.now());
         let was_live = self.db.revoke_session(session_id, at).await?;
         self.forget(session_id, at);
         Ok(was_live)
@@ -155,7 +182,7 @@ impl Auth {
     /// Picks up sessions revoked by other nodes since the last call.
     pub async fn sync_revocations(&self) -> Result<(), StoreError> {
         let since = *self.last_sync.lock().expect("not poisoned");
-        let at = to_micros(now());
+        let at = to_micros(self.now());
         // A little overlap: a revocation committed just before `since` is not missed.
         for id in self.db.revoked_since(since - 5_000_000).await? {
             let known_revoked = self.cache.get(&id).is_some_and(|r| r.revoked_at.is_some());
@@ -193,7 +220,7 @@ impl Auth {
     /// The live sessions of each staff member, oldest first.
     pub async fn live_sessions(&self) -> Result<HashMap<StaffId, Vec<SessionRow>>, StoreError> {
         let mut by_staff: HashMap<StaffId, Vec<SessionRow>> = HashMap::new();
-        for row in self.db.live_sessions(to_micros(now())).await? {
+        for row in self.db.live_sessions(to_micros(self.now())).await? {
             by_staff.entry(row.staff_id).or_default().push(row);
         }
         Ok(by_staff)
@@ -202,7 +229,7 @@ impl Auth {
     /// A one-time code that signs one phone in as `staff_id`: `ABCD-EFGH` (40 bits).
     pub async fn create_pairing(&self, staff_id: StaffId, by: StaffId) -> Result<(String, OffsetDateTime), StoreError> {
         let code = new_code();
-        let at = now();
+        let at = self.now();
         let expires = at + PAIRING_TTL;
         let hash = sha256(normalize_code(&code).as_bytes());
         self.db.insert_pairing(&hash, staff_id, by, to_micros(at), to_micros(expires)).await?;
@@ -231,7 +258,7 @@ impl Auth {
     /// or expired — deliberately the same answer, so a guesser learns nothing.
     pub async fn redeem(&self, code: &str, device: &str) -> Result<Option<(Session, String)>, StoreError> {
         let code = normalize_code(code);
-        match self.db.redeem_pairing(&sha256(code.as_bytes()), to_micros(now())).await? {
+        match self.db.redeem_pairing(&sha256(code.as_bytes()), to_micros(self.now())).await? {
             Some(staff_id) => Ok(Some(self.issue(staff_id, device).await?)),
             None => Ok(None),
         }
@@ -290,7 +317,7 @@ impl Auth {
 
     /// Records who did what to personal data or to accounts.
     pub async fn audit(&self, staff_id: StaffId, what: &str, detail: &str) -> Result<(), StoreError> {
-        self.db.audit(to_micros(now()), staff_id, what, detail).await
+        self.db.audit(to_micros(self.now()), staff_id, what, detail).await
     }
 
     pub async fn audit_page(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {

@@ -176,7 +176,11 @@ async fn observe(req: Request, next: Next) -> Response {
     let (count, seconds) = request_metrics(method, route, label(response.status().as_str()));
     count.increment(1);
     seconds.record(started.elapsed().as_secs_f64());
-    response.headers_mut().insert(REQUEST_ID_HEADER.clone(), id);
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID_HEADER.clone(), id);
+    // Tokens ride in URLs (`?token=`, pairing links): no page may leak them as a referrer.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 

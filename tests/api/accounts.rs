@@ -301,3 +301,16 @@ async fn paging_through_the_missing_list_gives_each_unsampled_resident_of_the_ar
         assert_eq!(seen, expected, "pages of 7: every unsampled resident of the area once, in roster order");
     }
 }
+
+#[tokio::test]
+async fn a_session_ends_after_fourteen_days_though_the_server_has_it_cached() {
+    let app = spawn_app().await;
+    let token = app.new_session(grid_member(&app)).await;
+    assert_eq!(me(&app, &token).await, 200, "the session is live, and now cached");
+    let code = pairing_code(&app, grid_member(&app)).await["code"].as_str().unwrap().to_owned();
+    app.clock.advance(time::Duration::days(13) + time::Duration::hours(23));
+    assert_eq!(me(&app, &token).await, 200, "a day short of its end");
+    assert_eq!(pair(&app, &code).await.status(), 401, "a pairing code lasts 24 hours");
+    app.clock.advance(time::Duration::hours(2));
+    assert_eq!(me(&app, &token).await, 401, "fourteen days after it began");
+}

@@ -31,6 +31,8 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<Result<(), muster::ServeError>>>,
     /// The server as a separate process of the real binary, for tests that kill it.
     process: Option<Node>,
+    /// The clock the server judges sessions by: a test moves it forward.
+    pub clock: muster::auth::Clock,
     /// Kept so the database outlives the test's servers (and dropped after them).
     _db: Database,
 }
@@ -145,6 +147,7 @@ async fn spawn(as_process: bool, postgres: bool) -> TestApp {
         stop: None,
         server: None,
         process: None,
+        clock: Default::default(),
         _db: db,
     };
     if as_process {
@@ -165,7 +168,8 @@ impl TestApp {
         self.base = format!("http://{}", self.addr);
         let (stop, stopped) = oneshot::channel::<()>();
         self.stop = Some(stop);
-        self.server = Some(tokio::spawn(muster::serve(store, listener, muster::Settings::default(), async move {
+        let settings = muster::Settings { clock: self.clock.clone(), ..Default::default() };
+        self.server = Some(tokio::spawn(muster::serve(store, listener, settings, async move {
             let _ = stopped.await;
         })));
     }
