@@ -25,7 +25,6 @@ pub mod store;
 
 use std::future::Future;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
@@ -62,10 +61,11 @@ pub async fn first_admin_code(store: &dyn store::Store) -> Result<Option<String>
 /// `shutdown` resolves; then closes WebSockets, lets in-flight appends finish and returns.
 pub async fn serve(
     store: Arc<dyn store::Store>,
-    listener: TcpListener,
+    listener: impl Into<http::listen::Listener>,
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let listener = listener.into();
     let started = std::time::Instant::now();
     let roster = Arc::new(roster::Roster::new(store.load_roster().await?)?);
     let hub = Arc::new(live::Hub::new(roster));
@@ -87,17 +87,20 @@ pub async fn serve(
         writer,
         auth,
         public_url,
+        scheme: listener.scheme(),
         metrics,
         shutdown: stopped,
         callers: Default::default(),
     });
-    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        })
-        .await?;
+    let app = http::router(state).into_make_service_with_connect_info::<http::listen::Peer>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    match listener {
+        http::listen::Listener::Tcp(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await?,
+        http::listen::Listener::Tls(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await?,
+    }
     // Every handle to the writer was in the router, now dropped: the task drains and ends.
     let _ = writer_task.await;
     Ok(())

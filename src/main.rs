@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use muster::demo::{drill, village};
+use muster::http::listen::Listener;
 use muster::roster::import::ReadOptions;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -29,9 +30,15 @@ enum Command {
         db: String,
         #[arg(long, env = "MUSTER_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
-        /// The address phones reach this server at, for pairing links (e.g. http://192.168.1.10:8080).
+        /// The address phones reach this server at, for pairing links (e.g. https://muster.example.cn).
         #[arg(long, env = "MUSTER_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Serve HTTPS with this certificate chain (PEM, leaf first), e.g. Let's Encrypt's fullchain.pem.
+        #[arg(long, env = "MUSTER_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The certificate's private key (PEM), e.g. Let's Encrypt's privkey.pem.
+        #[arg(long, env = "MUSTER_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Create or update the database schema, then exit (serve and demo also do this).
     Migrate {
@@ -213,7 +220,7 @@ async fn shutdown_signal() {
 
 /// Where phones and browsers reach this server: `--public-url`, or the address listened
 /// on (a wildcard address read as this machine).
-fn public_base(public_url: Option<&str>, listener: &TcpListener) -> anyhow::Result<String> {
+fn public_base(public_url: Option<&str>, listener: &Listener) -> anyhow::Result<String> {
     if let Some(url) = public_url {
         return Ok(url.trim_end_matches('/').to_owned());
     }
@@ -221,7 +228,7 @@ fn public_base(public_url: Option<&str>, listener: &TcpListener) -> anyhow::Resu
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    Ok(format!("http://{addr}"))
+    Ok(format!("{}://{addr}", listener.scheme()))
 }
 
 async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
@@ -229,13 +236,25 @@ async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
 }
 
 /// The last line printed before serving: tests and scripts wait for it.
-fn listening(listener: &TcpListener) -> anyhow::Result<()> {
-    println!("listening on http://{}", listener.local_addr()?);
+fn listening(listener: &Listener) -> anyhow::Result<()> {
+    println!("listening on {}://{}", listener.scheme(), listener.local_addr()?);
     Ok(())
 }
 
+/// Errors a person can act on (a busy port, a missing file, a database that cannot be
+/// reached) end the program with one line saying what and why, not a backtrace.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("muster: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "muster=info".into()))
         .with_writer(std::io::stderr)
@@ -245,9 +264,16 @@ async fn main() -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
     }
     match Cli::parse().command {
-        Command::Serve { db, bind: addr, public_url } => {
+        Command::Serve { db, bind: addr, public_url, tls_cert, tls_key } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(muster::http::listen::tls_config(&cert, &key)?),
+                _ => None,
+            };
             let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
-            let listener = bind(&addr).await?;
+            let listener: Listener = match tls {
+                Some(config) => Listener::Tls(muster::http::listen::TlsListener::new(bind(&addr).await?, config)?),
+                None => bind(&addr).await?.into(),
+            };
             let setup_code = muster::first_admin_code(store.as_ref()).await?;
             if let Some(code) = &setup_code {
                 let base = public_base(public_url.as_deref(), &listener)?;
@@ -292,7 +318,7 @@ async fn main() -> anyhow::Result<()> {
                 roster.staff().len(),
                 roster.points().len()
             );
-            let listener = bind(&addr).await?;
+            let listener: Listener = bind(&addr).await?.into();
             listening(&listener)?;
             let base = format!("http://{}", listener.local_addr()?);
             let auth = muster::auth::Auth::new(store.accounts());

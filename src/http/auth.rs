@@ -4,6 +4,7 @@
 //! account or the code exists.
 
 use super::extract::{ApiJson, Caller};
+use super::listen::Peer;
 use super::{ApiError, AppState};
 use crate::roster::{Phone, Role};
 use crate::store::accounts::NewStaff;
@@ -12,7 +13,6 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Attempts allowed in [`WINDOW`]: per account from one address, per address, and per
@@ -77,7 +77,7 @@ fn signed_in(state: &AppState, staff_id: i64, token: String) -> Result<Json<Sign
 #[utoipa::path(post, path = "/api/auth/pair", request_body = PairIn, responses((status = 200, body = SignedIn)))]
 pub async fn pair(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     ApiJson(body): ApiJson<PairIn>,
 ) -> Result<Json<SignedIn>, ApiError> {
     limit(&state, format!("pair:{}", peer.ip()), PER_ADDRESS)?;
@@ -91,7 +91,7 @@ pub async fn pair(
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginIn, responses((status = 200, body = SignedIn)))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<Json<SignedIn>, ApiError> {
     limit(&state, format!("login-address:{}", peer.ip()), PER_ADDRESS)?;
@@ -165,7 +165,7 @@ pub fn staff_phone(raw: &str) -> Result<Phone, ApiError> {
 #[utoipa::path(post, path = "/api/auth/setup", request_body = SetupIn, responses((status = 200, body = SignedIn)))]
 pub async fn setup(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     ApiJson(body): ApiJson<SetupIn>,
 ) -> Result<Json<SignedIn>, ApiError> {
     limit(&state, format!("pair:{}", peer.ip()), PER_ADDRESS)?;

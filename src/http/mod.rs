@@ -8,6 +8,7 @@ pub mod auth;
 mod error;
 pub mod extract;
 pub mod import;
+pub mod listen;
 pub mod staff;
 mod web;
 
@@ -57,6 +58,8 @@ pub struct Shared {
     pub auth: Arc<crate::auth::Auth>,
     /// Where phones reach this server, for pairing links (see `crate::Settings`).
     pub public_url: Option<String>,
+    /// `https` when this server serves TLS: pairing links made from the Host header use it.
+    pub scheme: &'static str,
     pub metrics: PrometheusHandle,
     /// Flips to `true` when the server is stopping: open WebSockets close on it.
     pub shutdown: watch::Receiver<bool>,

@@ -271,7 +271,7 @@ pub async fn create_pairing_code(
     let (code, expires_at) = state.auth.create_pairing(staff.id, caller.staff.id).await?;
     let base = state.public_url.clone().unwrap_or_else(|| {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
-        format!("http://{host}")
+        format!("{}://{host}", state.scheme)
     });
     let url = format!("{base}/pair.html?code={code}");
     let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;

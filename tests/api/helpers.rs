@@ -351,10 +351,16 @@ pub struct Node {
 impl Node {
     /// Starts the binary and waits for the address it prints.
     pub async fn start(db_url: &str) -> Node {
+        Self::start_with(db_url, &[]).await
+    }
+
+    /// `muster serve` with more arguments (`--tls-cert …`).
+    pub async fn start_with(db_url: &str, args: &[&str]) -> Node {
         use tokio::io::AsyncBufReadExt;
         let log = if std::env::var_os("TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() };
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_muster"))
             .args(["serve", "--db", db_url, "--bind", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(log)
             .kill_on_drop(true)
@@ -375,7 +381,7 @@ impl Node {
         })
         .await
         .expect("the server starts within 30 s");
-        let addr = base.trim_start_matches("http://").parse().unwrap();
+        let addr = base.split_once("://").expect("a URL").1.parse().unwrap();
         Node { base, addr, setup_link, child }
     }
 

@@ -13,3 +13,4 @@ mod privacy;
 mod recording;
 mod restart;
 mod setup;
+mod tls;
