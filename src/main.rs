@@ -39,6 +39,22 @@ enum Command {
         /// The certificate's private key (PEM), e.g. Let's Encrypt's privkey.pem.
         #[arg(long, env = "MUSTER_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<std::path::PathBuf>,
+        /// Serve HTTPS with a certificate obtained (and renewed) by ACME for this public domain
+        /// (repeat for several); needs --bind on the public port 443.
+        #[arg(long, env = "MUSTER_ACME_DOMAIN", conflicts_with = "tls_cert")]
+        acme_domain: Vec<String>,
+        /// An e-mail address the certificate authority may write to about the certificate.
+        #[arg(long, env = "MUSTER_ACME_CONTACT")]
+        acme_contact: Vec<String>,
+        /// Where the ACME account key and certificates are kept across restarts.
+        #[arg(long, env = "MUSTER_ACME_CACHE", default_value = "acme-cache")]
+        acme_cache: std::path::PathBuf,
+        /// The certificate authority's ACME directory (default: Let's Encrypt).
+        #[arg(long, env = "MUSTER_ACME_DIRECTORY", default_value = muster::http::listen::LETS_ENCRYPT)]
+        acme_directory: String,
+        /// Root certificates (PEM) to trust for a private certificate authority's own HTTPS.
+        #[arg(long, env = "MUSTER_ACME_CA_ROOTS")]
+        acme_ca_roots: Option<std::path::PathBuf>,
     },
     /// Create or update the database schema, then exit (serve and demo also do this).
     Migrate {
@@ -264,9 +280,28 @@ async fn run() -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
     }
     match Cli::parse().command {
-        Command::Serve { db, bind: addr, public_url, tls_cert, tls_key } => {
+        Command::Serve {
+            db,
+            bind: addr,
+            public_url,
+            tls_cert,
+            tls_key,
+            acme_domain,
+            acme_contact,
+            acme_cache,
+            acme_directory,
+            acme_ca_roots,
+        } => {
+            use muster::http::listen;
             let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => Some(muster::http::listen::tls_config(&cert, &key)?),
+                (Some(cert), Some(key)) => Some(listen::given(&cert, &key)?),
+                _ if !acme_domain.is_empty() => Some(listen::acme(&listen::AcmeSettings {
+                    domains: acme_domain,
+                    contact: acme_contact,
+                    cache: acme_cache,
+                    directory: acme_directory,
+                    ca_roots: acme_ca_roots,
+                })?),
                 _ => None,
             };
             let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;

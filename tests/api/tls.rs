@@ -97,3 +97,137 @@ async fn a_missing_or_broken_certificate_is_one_clear_line() {
         assert!(!err.contains("backtrace") && !err.contains("panicked"), "{err}");
     }
 }
+
+/// What a stand-in ACME server (RFC 8555) received: each request's line, headers and body.
+type Received = Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+/// A stand-in certificate authority on HTTPS: a directory, nonces, and a refusal for
+/// everything else, recording each request.
+async fn acme_receiver(made: &rcgen::CertifiedKey<rcgen::KeyPair>) -> (u16, Received) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = rustls::pki_types::PrivateKeyDer::try_from(made.signing_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received: Received = Default::default();
+    let log = received.clone();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let Ok(mut tls) = acceptor.accept(tcp).await else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            // One request per connection: read the head, then as many body bytes as it says.
+            let (head, body) = loop {
+                let n = tls.read(&mut chunk).await.unwrap_or(0);
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..at]).into_owned();
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    while buf.len() < at + 4 + length {
+                        let n = tls.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    break (head, buf[at + 4..].to_vec());
+                }
+                if n == 0 {
+                    break (String::from_utf8_lossy(&buf).into_owned(), Vec::new());
+                }
+            };
+            let line = head.lines().next().unwrap_or("").to_owned();
+            log.lock().unwrap().push((line.clone(), head.clone(), body));
+            let base = format!("https://localhost:{port}");
+            let (status, extra, body) = if line.starts_with("GET /directory") {
+                let dir = json!({ "newNonce": format!("{base}/nonce"), "newAccount": format!("{base}/account"),
+                    "newOrder": format!("{base}/order"), "revokeCert": format!("{base}/revoke"), "keyChange": format!("{base}/key") });
+                ("200 OK", String::new(), dir.to_string())
+            } else if line.contains(" /nonce ") {
+                ("200 OK", "Replay-Nonce: bm9uY2Utb25l\r\n".to_owned(), String::new())
+            } else {
+                let problem = json!({ "type": "urn:ietf:params:acme:error:serverInternal", "detail": "stand-in" });
+                ("503 Service Unavailable", "Replay-Nonce: bm9uY2UtdHdv\r\n".to_owned(), problem.to_string())
+            };
+            let answer = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tls.write_all(answer.as_bytes()).await;
+            let _ = tls.shutdown().await;
+        }
+    });
+    (port, received)
+}
+
+fn base64url_json(text: &str) -> Value {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).expect("base64url without padding");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+#[tokio::test]
+async fn with_an_acme_domain_serve_registers_an_account_with_the_certificate_authority() {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (port, received) = acme_receiver(&made).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roots = dir.path().join("ca.pem");
+    std::fs::write(&roots, made.cert.pem()).unwrap();
+    let cache = dir.path().join("acme-cache");
+    let directory = format!("https://localhost:{port}/directory");
+    let db = Database::fresh().await;
+    let args = [
+        "--acme-domain",
+        "muster.example.cn",
+        "--acme-contact",
+        "ops@example.cn",
+        "--acme-directory",
+        &directory,
+        "--acme-ca-roots",
+        roots.to_str().unwrap(),
+        "--acme-cache",
+        cache.to_str().unwrap(),
+    ];
+    let node = Node::start_with(&db.url, &args).await;
+    assert!(node.base.starts_with("https://"), "{}", node.base);
+
+    let account = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let found = received.lock().unwrap().iter().find(|(line, ..)| line.starts_with("POST /account")).cloned();
+            if let Some(found) = found {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the server asks the certificate authority for an account within 20 s");
+    let lines: Vec<String> = received.lock().unwrap().iter().map(|(l, ..)| l.clone()).collect();
+    assert!(lines[0].starts_with("GET /directory "), "the directory first: {lines:?}");
+
+    // RFC 8555 §6.2 and §7.3: a flattened JWS, signed with the account key it carries.
+    let (_, head, body) = account;
+    assert!(head.to_ascii_lowercase().contains("content-type: application/jose+json"), "{head}");
+    let jws: Value = serde_json::from_slice(&body).unwrap();
+    let protected = base64url_json(jws["protected"].as_str().unwrap());
+    assert_eq!(protected["url"], format!("https://localhost:{port}/account"));
+    assert_eq!(protected["nonce"], "bm9uY2Utb25l");
+    assert!(protected["alg"] == "ES256" && protected["jwk"]["kty"] == "EC", "{protected}");
+    assert!(!jws["signature"].as_str().unwrap().is_empty());
+    let payload = base64url_json(jws["payload"].as_str().unwrap());
+    assert_eq!(payload["termsOfServiceAgreed"], true);
+    assert_eq!(payload["contact"], json!(["mailto:ops@example.cn"]));
+}
