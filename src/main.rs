@@ -337,15 +337,24 @@ async fn run() -> anyhow::Result<()> {
                 let file = std::env::temp_dir().join(format!("muster-demo-{}.db", std::process::id()));
                 format!("sqlite://{}", file.display())
             });
+            // The port first: a busy one fails before anything is written.
+            let listener: Listener = bind(&addr).await?.into();
             let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
-            anyhow::ensure!(
-                store.load_roster().await?.nodes.is_empty(),
-                "{db} already holds a roster; the demo needs a fresh database (leave out --db)"
-            );
-            let village = village::generate(seed);
-            store.insert_roster(&village.roster).await?;
-            let action = store.create_action(&village.action, time::OffsetDateTime::now_utc()).await?;
-            let roster = Arc::new(muster::roster::Roster::new(village.roster)?);
+            let existing = store.load_roster().await?;
+            // A demo started again on its own database serves the village as it was left.
+            let (roster, action_id, fresh) = if existing.nodes.is_empty() {
+                let village = village::generate(seed);
+                store.insert_roster(&village.roster).await?;
+                let action = store.create_action(&village.action, time::OffsetDateTime::now_utc()).await?;
+                (village.roster, action.id, true)
+            } else {
+                let action = store.actions().await?.into_iter().next().context("the database has no action")?;
+                println!(
+                    "{db} holds a village already: serving it as it is (the drill plays on a fresh database only)"
+                );
+                (existing, action.id, false)
+            };
+            let roster = Arc::new(muster::roster::Roster::new(roster)?);
             println!(
                 "demo village in {db}: {} households, {} residents, {} staff, {} sampling points",
                 roster.households().len(),
@@ -353,7 +362,6 @@ async fn run() -> anyhow::Result<()> {
                 roster.staff().len(),
                 roster.points().len()
             );
-            let listener: Listener = bind(&addr).await?.into();
             listening(&listener)?;
             let base = format!("http://{}", listener.local_addr()?);
             let auth = muster::auth::Auth::new(store.accounts());
@@ -366,10 +374,10 @@ async fn run() -> anyhow::Result<()> {
             }
             let settings = muster::Settings { public_url, ..Default::default() };
             let server = tokio::spawn(muster::serve(store, listener, settings, shutdown_signal()));
-            if no_drill {
-                open_action(&roster, &tokens, &base, action.id).await?;
+            if no_drill || !fresh {
+                open_action(&roster, &tokens, &base, action_id).await?;
             } else {
-                let opts = drill::DrillOptions { base_url: base.clone(), tokens, action_id: action.id, speed, seed };
+                let opts = drill::DrillOptions { base_url: base.clone(), tokens, action_id, speed, seed };
                 tokio::spawn(async move {
                     let report = drill::run(roster, opts).await;
                     println!("drill finished: {} requests recorded, {} refused", report.posted, report.failed);
@@ -419,7 +427,17 @@ async fn open_action(
         .json(&body)
         .send()
         .await?;
-    anyhow::ensure!(response.status().is_success(), "opening the action failed: {}", response.status());
-    println!("action {action} is open");
+    // 409: opened (or closed) before this start; the demo serves it as it is.
+    let status = response.status();
+    let code = if status.is_success() {
+        String::new()
+    } else {
+        response.json::<serde_json::Value>().await?["code"].to_string()
+    };
+    match code.trim_matches('"') {
+        "" | "action_already_open" => println!("action {action} is open"),
+        "action_closed" => println!("action {action} is closed"),
+        other => anyhow::bail!("opening the action failed: {status} {other}"),
+    }
     Ok(())
 }
