@@ -1,7 +1,7 @@
 //! Action routes: list and create actions, read live state, record events (one scan, or a
 //! batch from an offline queue), the missing list, and the live WebSocket.
 
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::action::ActionState;
 use crate::action::event::to_log_precision;
@@ -10,7 +10,8 @@ use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent
 use crate::live::ActionCell;
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::store::writer::Outcome;
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -85,30 +86,66 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
     Ok(())
 }
 
-/// Device times further ahead of the server than this are refused as a wrong clock.
+/// Device times further ahead of the server than this, or further before the action was
+/// planned, are refused as a wrong clock. A phone's clock is often minutes off, rarely a
+/// day; an event from before its action existed is a clock reset (1970) or a wrong date.
 const CLOCK_SKEW: time::Duration = time::Duration::hours(24);
 
+/// Longest tube code accepted: the barcodes on pooled tubes are 10–20 characters.
+pub const TUBE_MAX: usize = 64;
+
+/// Builds the event a request asks for, after the checks that need no log: the caller's
+/// role and scope, the client id, the device time and the tube code. `at` names the event
+/// in field names (`events[2].` in a batch, empty for a scan).
 fn new_event(
     caller: &Caller,
     cell: &ActionCell,
+    at: &str,
     client_id: Uuid,
     device_time: Option<OffsetDateTime>,
     body: EventBody,
 ) -> Result<NewEvent, ApiError> {
-    let action_id = {
+    let invalid = |field: &str, message: String| ApiError::InvalidField { field: format!("{at}{field}"), message };
+    let (action_id, planned) = {
         let state = cell.state();
         authorize(caller, &state, &body)?;
-        state.action.id
+        (state.action.id, state.action.created_at)
     };
+    if client_id.is_nil() {
+        // The nil UUID is what a client without an id generator sends: two such devices
+        // would answer each other's events as repeats.
+        return Err(invalid("id", "the event id is the nil UUID: make a new UUID (v7) for every event".into()));
+    }
+    if let EventBody::ResidentSampled { tube: Some(tube), .. } = &body {
+        check_tube(tube).map_err(|m| invalid("tube", m))?;
+    }
     let server_time = to_log_precision(OffsetDateTime::now_utc());
     let device_time = device_time.map_or(server_time, to_log_precision);
     if device_time > server_time + CLOCK_SKEW {
-        return Err(ApiError::InvalidField {
-            field: "device_time".into(),
-            message: "device_time is more than a day ahead of the server: check the phone's clock".into(),
-        });
+        let message = "device_time is more than a day ahead of the server: check the phone's clock".into();
+        return Err(invalid("device_time", message));
+    }
+    if device_time < planned - CLOCK_SKEW {
+        let planned = planned.date();
+        let message =
+            format!("device_time is before this action was planned (on {planned}): check the phone's date and clock");
+        return Err(invalid("device_time", message));
     }
     Ok(NewEvent { action_id, client_id, actor: caller.staff.id, device_time, server_time, body })
+}
+
+/// A tube code is what its barcode holds: letters, digits and `-_./`, at most
+/// [`TUBE_MAX`] characters. Anything else is a misread (or not a tube at all).
+fn check_tube(tube: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/');
+    if tube.is_empty() || tube.len() > TUBE_MAX || !tube.chars().all(allowed) {
+        let shown: String = tube.chars().take(20).collect();
+        return Err(format!(
+            "tube {shown:?}{} is not a tube code: 1 to {TUBE_MAX} letters, digits or -_./; scan the tube again, or leave tube out",
+            if tube.chars().count() > 20 { "…" } else { "" }
+        ));
+    }
+    Ok(())
 }
 
 /// The action if the caller may know it exists: otherwise 404, as for an unknown one.
@@ -191,6 +228,11 @@ pub async fn create_action(
     if let Some(p) = body.points.iter().find(|p| roster.point(**p).is_none()) {
         return Err(invalid("points", format!("sampling point {p} is not in the roster")));
     }
+    if let (Some(open), Some(close)) = (body.planned_open, body.planned_close)
+        && close <= open
+    {
+        return Err(invalid("planned_close", "planned_close must be after planned_open".into()));
+    }
     let new = NewAction {
         kind: body.kind,
         name: body.name.trim().to_owned(),
@@ -210,7 +252,7 @@ pub async fn create_action(
 pub async fn get_action(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
+    ApiPath(id): ApiPath<ActionId>,
 ) -> Result<Json<Snapshot>, ApiError> {
     let snapshot = action_cell(&state, &caller, id)?.state().snapshot();
     Ok(Json(caller.scope.snapshot(&state.hub.roster(), snapshot)))
@@ -286,7 +328,7 @@ fn result(id: Uuid, outcome: Outcome) -> EventResult {
 pub async fn post_events(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
+    ApiPath(id): ApiPath<ActionId>,
     ApiJson(body): ApiJson<EventsIn>,
 ) -> Result<Json<EventsOut>, ApiError> {
     let cell = action_cell(&state, &caller, id)?;
@@ -295,7 +337,8 @@ pub async fn post_events(
     let events = body
         .events
         .into_iter()
-        .map(|e| new_event(&caller, &cell, e.id, e.device_time, e.body))
+        .enumerate()
+        .map(|(i, e)| new_event(&caller, &cell, &format!("events[{i}]."), e.id, e.device_time, e.body))
         .collect::<Result<Vec<_>, _>>()?;
     let outcomes = state.writer.append(events).await?;
     Ok(Json(EventsOut { results: ids.into_iter().zip(outcomes).map(|(i, o)| result(i, o)).collect() }))
@@ -342,7 +385,7 @@ pub struct ScanOut {
 pub async fn post_scan(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
+    ApiPath(id): ApiPath<ActionId>,
     ApiJson(body): ApiJson<ScanIn>,
 ) -> Result<Response, ApiError> {
     let cell = action_cell(&state, &caller, id)?;
@@ -367,7 +410,7 @@ pub async fn post_scan(
     };
     let sampled =
         EventBody::ResidentSampled { resident_id, point_id: body.point_id, at_home: body.at_home, tube: body.tube };
-    let event = new_event(&caller, &cell, body.id, body.device_time, sampled)?;
+    let event = new_event(&caller, &cell, "", body.id, body.device_time, sampled)?;
     let outcome = state.writer.append(vec![event]).await?.remove(0);
     let resident = roster
         .resident_idx(resident_id)
@@ -427,8 +470,8 @@ pub struct MissingPage {
 pub async fn missing(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
-    Query(q): Query<MissingQuery>,
+    ApiPath(id): ApiPath<ActionId>,
+    ApiQuery(q): ApiQuery<MissingQuery>,
 ) -> Result<Json<MissingPage>, ApiError> {
     caller.require(&[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic])?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
@@ -499,11 +542,12 @@ pub struct LiveQuery {
 pub async fn live(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
-    Query(q): Query<LiveQuery>,
-    ws: WebSocketUpgrade,
+    ApiPath(id): ApiPath<ActionId>,
+    ApiQuery(q): ApiQuery<LiveQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let cell = action_cell(&state, &caller, id)?;
+    let ws = ws.map_err(|_| ApiError::WebSocketRequired)?;
     let subscriber = crate::live::ws::Subscriber {
         scope: crate::auth::Scope::clone(&caller.scope),
         session: caller.session.id,

@@ -26,6 +26,10 @@ pub enum ApiError {
     TooManyAttempts(u64),
     #[error("{what} {id} does not exist")]
     NotFound { what: &'static str, id: String },
+    #[error("{method} is not allowed on this address; the Allow header lists the methods it answers")]
+    MethodNotAllowed { method: String },
+    #[error("this address is a WebSocket: connect with a WebSocket client (Upgrade: websocket)")]
+    WebSocketRequired,
     #[error("the request body is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("{message}")]
@@ -40,6 +44,10 @@ pub enum ApiError {
         "event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event"
     )]
     IdReused { index: usize, client_id: uuid::Uuid, action_id: i64 },
+    #[error(
+        "event id {client_id} (event {index}) was already used for a different event; a resend must be the same event, byte for byte: make a new id for a new event"
+    )]
+    IdReusedOtherwise { index: usize, client_id: uuid::Uuid },
     #[error("the roster sheet has {} problem(s); nothing was imported: fix them in the sheet and import it again", .0.len())]
     RosterInvalid(Vec<crate::roster::import::Problem>),
     #[error("{0}")]
@@ -76,12 +84,14 @@ impl ApiError {
             ApiError::SignInFailed => "sign_in_failed",
             ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::NotFound { .. } => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::WebSocketRequired => "websocket_required",
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::Rejected(r) => rejection_code(r).0,
             ApiError::RejectedBatch(_) => "events_rejected",
-            ApiError::IdReused { .. } => "event_id_reused",
+            ApiError::IdReused { .. } | ApiError::IdReusedOtherwise { .. } => "event_id_reused",
             ApiError::RosterInvalid(_) => "roster_invalid",
             ApiError::FileUnreadable(_) => "file_unreadable",
             ApiError::Unavailable => "storage_unavailable",
@@ -95,6 +105,8 @@ impl ApiError {
             ApiError::Forbidden(_) | ApiError::OutOfScope(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::WebSocketRequired => StatusCode::UPGRADE_REQUIRED,
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Rejected(r) => rejection_code(r).1,
@@ -102,7 +114,7 @@ impl ApiError {
                 let first = all.first().map(|(_, r)| rejection_code(r).1);
                 first.unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
             }
-            ApiError::IdReused { .. } => StatusCode::CONFLICT,
+            ApiError::IdReused { .. } | ApiError::IdReusedOtherwise { .. } => StatusCode::CONFLICT,
             ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -119,7 +131,7 @@ impl ApiError {
                     "index": i, "code": rejection_code(r).0, "message": r.to_string()
                 })).collect::<Vec<_>>()
             }),
-            ApiError::IdReused { index, .. } => json!({ "index": index }),
+            ApiError::IdReused { index, .. } | ApiError::IdReusedOtherwise { index, .. } => json!({ "index": index }),
             ApiError::RosterInvalid(problems) => json!({ "problems": problems }),
             ApiError::TooManyAttempts(seconds) => json!({ "retry_after": seconds }),
             _ => json!({}),
@@ -134,6 +146,7 @@ impl From<AppendError> for ApiError {
             AppendError::Rejected(mut all) if all.len() == 1 => ApiError::Rejected(all.remove(0).1),
             AppendError::Rejected(all) => ApiError::RejectedBatch(all),
             AppendError::IdReused { index, client_id, action_id } => ApiError::IdReused { index, client_id, action_id },
+            AppendError::IdReusedOtherwise { index, client_id } => ApiError::IdReusedOtherwise { index, client_id },
             AppendError::Store(e) => {
                 tracing::error!(error = %e, request_id = super::request_id(), "append failed");
                 ApiError::Unavailable
@@ -191,8 +204,15 @@ impl IntoResponse for ApiError {
         }
         let mut response =
             (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
-        if let ApiError::TooManyAttempts(seconds) = self {
-            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        match self {
+            ApiError::TooManyAttempts(seconds) => {
+                response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+            }
+            // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
+            ApiError::WebSocketRequired => {
+                response.headers_mut().insert(header::UPGRADE, header::HeaderValue::from_static("websocket"));
+            }
+            _ => {}
         }
         response
     }

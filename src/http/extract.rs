@@ -1,11 +1,13 @@
-//! Extractors: who is calling ([`Caller`]), and JSON bodies whose every rejection becomes
-//! an [`ApiError`] with a clear code ([`ApiJson`]). Identity lives here and only here, so
-//! the accounts issue changes one file.
+//! Extractors: who is calling ([`Caller`]), and JSON bodies, path and query parameters
+//! whose every rejection becomes an [`ApiError`] with a clear code and the field it is
+//! about ([`ApiJson`], [`ApiPath`], [`ApiQuery`]): axum's own answer them in plain text.
+//! Identity lives here and only here, so the accounts issue changes one file.
 
 use super::{ApiError, AppState};
 use crate::auth::{Scope, Session};
 use crate::roster::{Role, Roster, Staff};
-use axum::extract::rejection::JsonRejection;
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -112,9 +114,77 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 /// Splits serde's "path: what is wrong" into the field and a message for the person.
 fn data_error(text: &str) -> ApiError {
     let text = text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(text);
-    let (field, problem) = match text.split_once(": ") {
-        Some((path, problem)) if !path.contains(' ') => (path, problem),
-        _ => (".", text),
-    };
-    ApiError::InvalidField { field: field.to_owned(), message: format!("field `{field}`: {problem}") }
+    let (field, problem) = field_and_problem(text);
+    ApiError::InvalidField { message: format!("field `{field}`: {problem}"), field }
+}
+
+/// The field serde's message is about: its path before ": ", or the name an unknown or
+/// missing field's message quotes (`` unknown field `x` ``), or `.` for the whole.
+fn field_and_problem(text: &str) -> (String, &str) {
+    match text.split_once(": ") {
+        Some((path, problem)) if !path.contains(' ') => (path.to_owned(), problem),
+        _ => {
+            let quoted = ["unknown field `", "missing field `"]
+                .iter()
+                .find_map(|p| text.strip_prefix(p))
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(name, _)| name.to_owned());
+            (quoted.unwrap_or_else(|| ".".into()), text)
+        }
+    }
+}
+
+/// `Path<T>` whose rejections are ours: `/api/actions/abc` is `invalid_field` on `id`.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                // A single value (`Path<i64>`) is reported without its name: it is the only one.
+                let raw = axum::extract::RawPathParams::from_request_parts(parts, state).await;
+                let only = raw.ok().and_then(|p| p.iter().next().map(|(k, _)| k.to_owned()));
+                let only = only.unwrap_or_else(|| "path".into());
+                let (field, value, expected) = match e.into_kind() {
+                    ErrorKind::ParseErrorAtKey { key, value, expected_type } => (key, value, expected_type),
+                    ErrorKind::ParseError { value, expected_type } => (only, value, expected_type),
+                    ErrorKind::DeserializeError { key, value, .. } => (key, value, "valid"),
+                    ErrorKind::InvalidUtf8InPathParam { key } => (key, "(not UTF-8)".into(), "valid"),
+                    other => (only, other.to_string(), "valid"),
+                };
+                Err(path_error(field, &value, expected))
+            }
+            Err(e) => Err(ApiError::Internal(format!("path parameters: {}", e.body_text()))),
+        }
+    }
+}
+
+fn path_error(field: String, value: &str, expected: &str) -> ApiError {
+    let whole = matches!(expected, "i64" | "i32" | "u64" | "u32" | "usize" | "isize" | "u16" | "i16" | "u8" | "i8");
+    let what = if whole { "a whole number that fits in 64 bits (e.g. 12)" } else { "valid here" };
+    let value: String = value.chars().take(40).collect();
+    ApiError::InvalidField { message: format!("`{field}` in the address must be {what}, not {value:?}"), field }
+}
+
+/// `Query<T>` whose rejections are ours: `?limit=-1` is `invalid_field` on `limit`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                let text = e.body_text();
+                let text = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                let (field, problem) = field_and_problem(text);
+                Err(ApiError::InvalidField { message: format!("query parameter `{field}`: {problem}"), field })
+            }
+            Err(e) => Err(ApiError::Internal(format!("query string: {}", e.body_text()))),
+        }
+    }
 }

@@ -3,12 +3,12 @@
 //! the runtime (`spawn_blocking`), then planned, written and swapped into live state by
 //! the writer. Also the template, for the page's download link.
 
-use super::extract::Caller;
+use super::extract::{ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::roster::Role;
 use crate::roster::import::{self, Format, ReadOptions, Report};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -59,7 +59,7 @@ fn format_of(q: &ImportQuery) -> Result<Format, ApiError> {
 pub async fn import_roster(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<ImportQuery>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> Result<Json<Report>, ApiError> {
     caller.require(&[Role::Admin, Role::Chief])?;
@@ -77,7 +77,7 @@ pub struct TemplateQuery {
 }
 
 /// The template: the expected columns and fictitious example rows.
-pub async fn template(Query(q): Query<TemplateQuery>) -> Result<Response, ApiError> {
+pub async fn template(ApiQuery(q): ApiQuery<TemplateQuery>) -> Result<Response, ApiError> {
     let format = match q.format.as_deref() {
         Some("csv") => Format::Csv,
         _ => Format::Xlsx,

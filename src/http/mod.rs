@@ -113,10 +113,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics))
+        // After every route: it applies to the routes the router has when it is called.
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(web::page)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(middleware::from_fn(observe))
         .with_state(state)
+}
+
+/// A method a route does not answer (`OPTIONS` included: no page calls across origins),
+/// as a problem; axum adds the `Allow` header.
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::MethodNotAllowed { method: method.to_string() }
 }
 
 /// Liveness: answers as soon as the server serves.

@@ -2,11 +2,11 @@
 //! codes for a printable sheet), revoking a lost phone, passwords, and the audit log.
 //! A chief sees the staff of their own area; an admin sees everyone.
 
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::roster::{NodeId, Role, Staff, StaffId};
 use crate::store::from_micros;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
@@ -142,7 +142,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
 pub async fn change_staff(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<StaffId>,
+    ApiPath(id): ApiPath<StaffId>,
     ApiJson(change): ApiJson<StaffChange>,
 ) -> Result<Json<StaffView>, ApiError> {
     let staff = managed(&state, &caller, id)?;
@@ -247,7 +247,7 @@ pub async fn create_pairing_code(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Path(id): Path<StaffId>,
+    ApiPath(id): ApiPath<StaffId>,
 ) -> Result<(StatusCode, Json<PairingCode>), ApiError> {
     let staff = managed(&state, &caller, id)?;
     let (code, expires_at) = state.auth.create_pairing(staff.id, caller.staff.id).await?;
@@ -274,7 +274,7 @@ pub struct PasswordIn {
 pub async fn set_password(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<StaffId>,
+    ApiPath(id): ApiPath<StaffId>,
     ApiJson(body): ApiJson<PasswordIn>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin])?;
@@ -296,7 +296,7 @@ pub async fn set_password(
 pub async fn revoke_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let not_found = || ApiError::NotFound { what: "session", id: id.clone() };
     let owner = state.auth.session_owner(&id).await?.ok_or_else(not_found)?;
@@ -338,7 +338,7 @@ pub struct AuditPage {
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require(MANAGERS)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
