@@ -166,7 +166,7 @@ pub struct ActionSummary {
 }
 
 /// The actions the caller has a part in, with phase and totals (of their part).
-#[utoipa::path(get, path = "/api/actions", responses((status = 200, body = Vec<ActionSummary>)))]
+#[utoipa::path(get, path = "/api/actions", security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<ActionSummary>)))]
 pub async fn list_actions(State(state): State<AppState>, caller: Caller) -> Json<Vec<ActionSummary>> {
     let roster = &state.hub.roster();
     let summaries = state
@@ -192,7 +192,10 @@ pub async fn list_actions(State(state): State<AppState>, caller: Caller) -> Json
 #[serde(deny_unknown_fields)]
 pub struct CreateAction {
     pub kind: ActionKind,
+    #[schema(min_length = 1, pattern = "\\S")]
     pub name: String,
+    /// The area nodes whose subtrees the action covers.
+    #[schema(min_items = 1)]
     pub scope: Vec<i64>,
     pub points: Vec<PointId>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -202,7 +205,10 @@ pub struct CreateAction {
 }
 
 /// Plans a new action over a scope of the roster; it opens with an `action_opened` event.
-#[utoipa::path(post, path = "/api/actions", request_body = CreateAction, responses((status = 201, body = Action)))]
+#[utoipa::path(post, path = "/api/actions", request_body = CreateAction, security(("bearer" = []), ("token" = [])), responses(
+    (status = 201, body = Action),
+    (status = 403, description = "`forbidden` (admins and chiefs plan actions) or `out_of_your_scope`"),
+))]
 pub async fn create_action(
     State(state): State<AppState>,
     caller: Caller,
@@ -248,7 +254,10 @@ pub async fn create_action(
 }
 
 /// The live state of an action as a snapshot (screens use the WebSocket instead).
-#[utoipa::path(get, path = "/api/actions/{id}", params(("id" = i64, Path)), responses((status = 200, body = Snapshot)))]
+#[utoipa::path(get, path = "/api/actions/{id}", params(("id" = i64, Path)), security(("bearer" = []), ("token" = [])), responses(
+    (status = 200, body = Snapshot),
+    (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+))]
 pub async fn get_action(
     State(state): State<AppState>,
     caller: Caller,
@@ -259,14 +268,52 @@ pub async fn get_action(
 }
 
 /// One event of a batch: its client-made id, when the person acted, and what happened.
-#[derive(Debug, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct EventIn {
     /// Made on the device when the person acted; sending it again changes nothing. Prefer
     /// time-ordered ids (UUID v7): random ones work, at ~10× the disk writes per event.
     pub id: Uuid,
     pub device_time: Option<OffsetDateTime>,
-    #[schema(inline)]
     pub body: EventBody,
+}
+
+/// As sent: flat, one object per kind of event — the body's fields (`type`, …) beside `id`
+/// and `device_time`, nothing else.
+impl utoipa::PartialSchema for EventIn {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOf, Schema, Type};
+        let id = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid)));
+        let id = id.description(Some("Made on the device when the person acted; sending it again changes nothing."));
+        let time = ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))
+            .description(Some("When the person acted, by the device's clock; default: when the server received it."));
+        let (id, time): (RefOr<Schema>, RefOr<Schema>) = (id.into(), time.into());
+        let RefOr::T(Schema::OneOf(kinds)) = <EventBody as utoipa::PartialSchema>::schema() else {
+            unreachable!("an internally tagged enum is a oneOf of objects")
+        };
+        let mut flat = OneOf::new();
+        flat.description =
+            Some("One event of a batch: its client-made id, when the person acted, and what happened.".into());
+        for kind in kinds.items {
+            let RefOr::T(Schema::Object(mut kind)) = kind else { unreachable!("each kind is an object") };
+            kind.properties.insert("id".into(), id.clone());
+            kind.properties.insert("device_time".into(), time.clone());
+            kind.required.insert(0, "id".into());
+            kind.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            flat.items.push(kind.into());
+        }
+        Schema::OneOf(flat).into()
+    }
+}
+
+impl utoipa::ToSchema for EventIn {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <EventBody as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 impl<'de> Deserialize<'de> for EventIn {
@@ -321,8 +368,16 @@ fn result(id: Uuid, outcome: Outcome) -> EventResult {
 
 /// Records a batch of events, all or nothing, answered once they are durable. Events
 /// already recorded (same id) are answered as repeats and change nothing.
-#[utoipa::path(post, path = "/api/actions/{id}/events", params(("id" = i64, Path)),
-    request_body = EventsIn, responses((status = 200, body = EventsOut)))]
+#[utoipa::path(post, path = "/api/actions/{id}/events", params(("id" = i64, Path)), request_body = EventsIn, security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 200, body = EventsOut),
+        (status = 403, description = "`forbidden` (the role may not record this kind of event) or `out_of_your_scope`"),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+        (status = 409, description = "`action_not_open`, `action_closed`, `action_already_open`, `not_correctable`, \
+            `event_id_reused` (the id names another event, or one in another action), or `events_rejected`"),
+        (status = 422, description = "`unknown_resident`, `unknown_point`, `out_of_scope`, `resident_removed`, \
+            `reason_required`, or `events_rejected` with `errors`"),
+    ))]
 // Debug level, as the request span: a span is formatted when made, on every scan's path.
 #[tracing::instrument(level = "debug", skip_all, fields(action = id, events))]
 pub async fn post_events(
@@ -359,6 +414,8 @@ pub struct ScanIn {
     pub device_time: Option<OffsetDateTime>,
     #[serde(default)]
     pub at_home: bool,
+    /// The pooled tube's code, as its barcode reads.
+    #[schema(pattern = "^[A-Za-z0-9._/-]{1,64}$")]
     pub tube: Option<String>,
 }
 
@@ -379,8 +436,15 @@ pub struct ScanOut {
 }
 
 /// Records one sample. 201 when new, 200 when the same scan id was already recorded.
-#[utoipa::path(post, path = "/api/actions/{id}/scans", params(("id" = i64, Path)),
-    request_body = ScanIn, responses((status = 201, body = ScanOut), (status = 200, body = ScanOut)))]
+#[utoipa::path(post, path = "/api/actions/{id}/scans", params(("id" = i64, Path)), request_body = ScanIn, security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 201, body = ScanOut, description = "recorded now"),
+        (status = 200, body = ScanOut, description = "the same scan was already recorded: the first answer"),
+        (status = 403, description = "`forbidden` (the role does not sample) or `out_of_your_scope` (another point)"),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+        (status = 409, description = "`action_not_open`, `action_closed`, or `event_id_reused`"),
+        (status = 422, description = "`unknown_resident`, `unknown_point`, `out_of_scope` or `resident_removed`"),
+    ))]
 #[tracing::instrument(level = "debug", skip_all, fields(action = id, point = body.point_id))]
 pub async fn post_scan(
     State(state): State<AppState>,
@@ -431,13 +495,17 @@ pub async fn post_scan(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MissingQuery {
     /// At most this many residents (default 100, at most 1000).
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
+    #[param(pattern = "^[0-9]+$")]
     pub cursor: Option<String>,
+    /// The `token` security scheme; read by the `Caller` extractor.
     #[serde(default)]
+    #[param(ignore)]
     #[allow(dead_code)]
     token: Option<String>,
 }
@@ -465,8 +533,12 @@ pub struct MissingPage {
 
 /// Residents in scope not yet accounted for: all of them for the chief, the caller's own
 /// for a grid member.
-#[utoipa::path(get, path = "/api/actions/{id}/missing", params(("id" = i64, Path), MissingQuery),
-    responses((status = 200, body = MissingPage)))]
+#[utoipa::path(get, path = "/api/actions/{id}/missing", params(("id" = i64, Path), MissingQuery), security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 200, body = MissingPage),
+        (status = 403, description = "`forbidden`: operators and viewers have no missing list"),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+    ))]
 pub async fn missing(
     State(state): State<AppState>,
     caller: Caller,
@@ -528,17 +600,26 @@ fn missing_page(
     (residents, next)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveQuery {
+    /// The last position the client holds: it is sent what came after (or a fresh
+    /// snapshot, when that is too old).
     after: Option<Seq>,
+    /// The `token` security scheme (a browser's WebSocket cannot set headers).
+    #[param(ignore)]
     #[allow(dead_code)]
     token: Option<String>,
 }
 
 /// WebSocket: a snapshot tagged with its position, then coalesced deltas. `?after=SEQ`
 /// resumes from a position (or gets a fresh snapshot when that is too old).
-#[utoipa::path(get, path = "/api/actions/{id}/live", params(("id" = i64, Path), ("after" = Option<i64>, Query)),
-    responses((status = 101, description = "switching to the WebSocket protocol")))]
+#[utoipa::path(get, path = "/api/actions/{id}/live", params(("id" = i64, Path), LiveQuery), security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 101, description = "switching to the WebSocket protocol"),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+        (status = 426, description = "`websocket_required`: a plain request; connect with a WebSocket client"),
+    ))]
 pub async fn live(
     State(state): State<AppState>,
     caller: Caller,

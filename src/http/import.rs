@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// The file's name, whose extension gives the format (`花名册.xlsx`).
     pub filename: Option<String>,
@@ -49,10 +50,12 @@ fn format_of(q: &ImportQuery) -> Result<Format, ApiError> {
     post,
     path = "/api/roster/import",
     params(ImportQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = SheetFile, content_type = "application/octet-stream"),
+    security(("bearer" = []), ("token" = [])),
     responses(
         (status = 200, body = Report),
-        (status = 422, description = "roster_invalid with `problems`: [{row, column, value, code, problem, fix}]"),
+        (status = 403, description = "`forbidden`: admins and chiefs import"),
+        (status = 422, description = "`roster_invalid` with every problem in `problems`, or `file_unreadable`"),
     )
 )]
 #[tracing::instrument(skip_all, fields(bytes = body.len(), dry_run = q.dry_run))]
@@ -71,12 +74,36 @@ pub async fn import_roster(
     Ok(Json(state.writer.import(sheet, q.dry_run).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TemplateQuery {
+    /// `csv`, or anything else for `xlsx`.
     pub format: Option<String>,
 }
 
+/// The sheet's bytes, as saved by Excel or WPS (`.xlsx`) or as CSV.
+pub struct SheetFile;
+
+impl utoipa::PartialSchema for SheetFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("the roster file"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SheetFile {}
+
 /// The template: the expected columns and fictitious example rows.
+#[utoipa::path(get, path = "/api/roster/template", params(TemplateQuery), responses(
+    (status = 200, description = "the template", content(
+        (SheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (SheetFile = "text/csv"),
+    )),
+))]
 pub async fn template(ApiQuery(q): ApiQuery<TemplateQuery>) -> Result<Response, ApiError> {
     let format = match q.format.as_deref() {
         Some("csv") => Format::Csv,
