@@ -9,6 +9,7 @@ mod crash;
 mod helpers;
 mod import;
 mod live;
+mod outage;
 mod privacy;
 mod recording;
 mod restart;
