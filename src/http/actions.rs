@@ -105,7 +105,7 @@ fn new_event(
     device_time: Option<OffsetDateTime>,
     body: EventBody,
 ) -> Result<NewEvent, ApiError> {
-    let invalid = |field: &str, message: String| ApiError::InvalidField { field: format!("{at}{field}"), message };
+    let field = |name: &str| format!("{at}{name}");
     let (action_id, planned) = {
         let state = cell.state();
         authorize(caller, &state, &body)?;
@@ -114,38 +114,31 @@ fn new_event(
     if client_id.is_nil() {
         // The nil UUID is what a client without an id generator sends: two such devices
         // would answer each other's events as repeats.
-        return Err(invalid("id", "the event id is the nil UUID: make a new UUID (v7) for every event".into()));
+        return Err(ApiError::NilEventId { field: field("id") });
     }
-    if let EventBody::ResidentSampled { tube: Some(tube), .. } = &body {
-        check_tube(tube).map_err(|m| invalid("tube", m))?;
+    if let EventBody::ResidentSampled { tube: Some(tube), .. } = &body
+        && !is_tube_code(tube)
+    {
+        let shown: String = tube.chars().take(20).collect();
+        let shown = if shown.len() < tube.len() { format!("{shown}…") } else { shown };
+        return Err(ApiError::NotATube { field: field("tube"), shown, max: TUBE_MAX });
     }
     let server_time = to_log_precision(OffsetDateTime::now_utc());
     let device_time = device_time.map_or(server_time, to_log_precision);
     if device_time > server_time + CLOCK_SKEW {
-        let message = "device_time is more than a day ahead of the server: check the phone's clock".into();
-        return Err(invalid("device_time", message));
+        return Err(ApiError::DeviceTimeAhead { field: field("device_time") });
     }
     if device_time < planned - CLOCK_SKEW {
-        let planned = planned.date();
-        let message =
-            format!("device_time is before this action was planned (on {planned}): check the phone's date and clock");
-        return Err(invalid("device_time", message));
+        return Err(ApiError::DeviceTimeBeforePlan { field: field("device_time"), planned: planned.date() });
     }
     Ok(NewEvent { action_id, client_id, actor: caller.staff.id, device_time, server_time, body })
 }
 
 /// A tube code is what its barcode holds: letters, digits and `-_./`, at most
 /// [`TUBE_MAX`] characters. Anything else is a misread (or not a tube at all).
-fn check_tube(tube: &str) -> Result<(), String> {
+fn is_tube_code(tube: &str) -> bool {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/');
-    if tube.is_empty() || tube.len() > TUBE_MAX || !tube.chars().all(allowed) {
-        let shown: String = tube.chars().take(20).collect();
-        return Err(format!(
-            "tube {shown:?}{} is not a tube code: 1 to {TUBE_MAX} letters, digits or -_./; scan the tube again, or leave tube out",
-            if tube.chars().count() > 20 { "…" } else { "" }
-        ));
-    }
-    Ok(())
+    !tube.is_empty() && tube.len() <= TUBE_MAX && tube.chars().all(allowed)
 }
 
 /// The action if the caller may know it exists: otherwise 404, as for an unknown one.
@@ -237,7 +230,7 @@ pub async fn create_action(
     if let (Some(open), Some(close)) = (body.planned_open, body.planned_close)
         && close <= open
     {
-        return Err(invalid("planned_close", "planned_close must be after planned_open".into()));
+        return Err(ApiError::CloseBeforeOpen);
     }
     let new = NewAction {
         kind: body.kind,

@@ -34,6 +34,24 @@ pub enum ApiError {
     InvalidJson(String),
     #[error("{message}")]
     InvalidField { field: String, message: String },
+    #[error("`{field}` in the address must be {}, not {value:?}", if *.whole { "a whole number that fits in 64 bits (e.g. 12)" } else { "valid here" })]
+    InvalidPathParam { field: String, value: String, whole: bool },
+    #[error("query parameter `{field}`: {problem}")]
+    InvalidQueryParam { field: String, problem: String },
+    #[error("the body must be a JSON object ({{…}}) with the fields this request takes")]
+    NotAnObject,
+    #[error("the event id is the nil UUID: make a new UUID (v7) for every event")]
+    NilEventId { field: String },
+    #[error(
+        "tube {shown:?} is not a tube code: 1 to {max} letters, digits or -_./; scan the tube again, or leave tube out"
+    )]
+    NotATube { field: String, shown: String, max: usize },
+    #[error("device_time is more than a day ahead of the server: check the phone's clock")]
+    DeviceTimeAhead { field: String },
+    #[error("device_time is before this action was planned (on {planned}): check the phone's date and clock")]
+    DeviceTimeBeforePlan { field: String, planned: time::Date },
+    #[error("planned_close must be after planned_open")]
+    CloseBeforeOpen,
     #[error("the request body is larger than {limit} bytes; send fewer events per request")]
     BodyTooLarge { limit: usize },
     #[error("{0}")]
@@ -87,7 +105,15 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::WebSocketRequired => "websocket_required",
             ApiError::InvalidJson(_) => "invalid_json",
-            ApiError::InvalidField { .. } => "invalid_field",
+            ApiError::InvalidField { .. }
+            | ApiError::InvalidPathParam { .. }
+            | ApiError::InvalidQueryParam { .. }
+            | ApiError::NotAnObject
+            | ApiError::NilEventId { .. }
+            | ApiError::NotATube { .. }
+            | ApiError::DeviceTimeAhead { .. }
+            | ApiError::DeviceTimeBeforePlan { .. }
+            | ApiError::CloseBeforeOpen => "invalid_field",
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::Rejected(r) => rejection_code(r).0,
             ApiError::RejectedBatch(_) => "events_rejected",
@@ -107,7 +133,16 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::WebSocketRequired => StatusCode::UPGRADE_REQUIRED,
-            ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidJson(_)
+            | ApiError::InvalidField { .. }
+            | ApiError::InvalidPathParam { .. }
+            | ApiError::InvalidQueryParam { .. }
+            | ApiError::NotAnObject
+            | ApiError::NilEventId { .. }
+            | ApiError::NotATube { .. }
+            | ApiError::DeviceTimeAhead { .. }
+            | ApiError::DeviceTimeBeforePlan { .. }
+            | ApiError::CloseBeforeOpen => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Rejected(r) => rejection_code(r).1,
             ApiError::RejectedBatch(all) => {
@@ -121,10 +156,28 @@ impl ApiError {
         }
     }
 
+    /// The field an `invalid_field` answer is about (`id`, `limit`, `events[2].tube` …).
+    fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::InvalidField { field, .. }
+            | ApiError::InvalidPathParam { field, .. }
+            | ApiError::InvalidQueryParam { field, .. }
+            | ApiError::NilEventId { field }
+            | ApiError::NotATube { field, .. }
+            | ApiError::DeviceTimeAhead { field }
+            | ApiError::DeviceTimeBeforePlan { field, .. } => Some(field),
+            ApiError::NotAnObject => Some("."),
+            ApiError::CloseBeforeOpen => Some("planned_close"),
+            _ => None,
+        }
+    }
+
     /// Specifics a client needs to act on, beyond the code and message.
     fn details(&self) -> Value {
+        if let Some(field) = self.field() {
+            return json!({ "field": field });
+        }
         match self {
-            ApiError::InvalidField { field, .. } => json!({ "field": field }),
             ApiError::BodyTooLarge { limit } => json!({ "limit": limit }),
             ApiError::RejectedBatch(all) => json!({
                 "errors": all.iter().map(|(i, r)| json!({

@@ -111,10 +111,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         // Every body this API takes is an object; serde would also read a struct from an
         // array (`[null, null]`), which no client means.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b != b'{') {
-            return Err(ApiError::InvalidField {
-                field: ".".into(),
-                message: "the body must be a JSON object ({…}) with the fields this request takes".into(),
-            });
+            return Err(ApiError::NotAnObject);
         }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
@@ -184,9 +181,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 
 fn path_error(field: String, value: &str, expected: &str) -> ApiError {
     let whole = matches!(expected, "i64" | "i32" | "u64" | "u32" | "usize" | "isize" | "u16" | "i16" | "u8" | "i8");
-    let what = if whole { "a whole number that fits in 64 bits (e.g. 12)" } else { "valid here" };
-    let value: String = value.chars().take(40).collect();
-    ApiError::InvalidField { message: format!("`{field}` in the address must be {what}, not {value:?}"), field }
+    ApiError::InvalidPathParam { field, value: value.chars().take(40).collect(), whole }
 }
 
 /// `Query<T>` whose rejections are ours: `?limit=-1` is `invalid_field` on `limit`.
@@ -202,7 +197,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 let text = e.body_text();
                 let text = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
                 let (field, problem) = field_and_problem(text);
-                Err(ApiError::InvalidField { message: format!("query parameter `{field}`: {problem}"), field })
+                Err(ApiError::InvalidQueryParam { field, problem: problem.to_owned() })
             }
             Err(e) => Err(ApiError::Internal(format!("query string: {}", e.body_text()))),
         }
