@@ -494,7 +494,7 @@ pub struct MissingQuery {
     /// At most this many residents (default 100, at most 1000).
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
-    #[param(pattern = "^[0-9]+$")]
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
     /// The `token` security scheme; read by the `Caller` extractor.
     #[serde(default)]

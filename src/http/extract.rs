@@ -203,3 +203,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::field_and_problem;
+
+    #[test]
+    fn serde_messages_are_split_into_the_field_and_what_is_wrong() {
+        let cases = [
+            ("limit: invalid digit found in string", "limit", "invalid digit found in string"),
+            ("events[2].id: invalid length", "events[2].id", "invalid length"),
+            ("unknown field `foo`, expected one of `limit`", "foo", "unknown field `foo`, expected one of `limit`"),
+            ("missing field `id`", "id", "missing field `id`"),
+            ("invalid type: sequence, expected a map", ".", "invalid type: sequence, expected a map"),
+        ];
+        for (text, field, problem) in cases {
+            assert_eq!(field_and_problem(text), (field.to_owned(), problem), "{text}");
+        }
+    }
+}

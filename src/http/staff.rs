@@ -316,7 +316,7 @@ pub struct AuditQuery {
     /// At most this many entries (default 50, at most 500).
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
-    #[param(pattern = "^[0-9]+$")]
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
     #[serde(default)]
     #[param(ignore)]
