@@ -232,8 +232,16 @@ impl From<crate::store::import::ImportFailure> for ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A database out of reach (no connection within the pool's wait, a broken one) is
+    /// `503`, as for appends: retrying is right. Anything else is a fault of ours.
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match &e {
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
+                tracing::warn!(error = %e, request_id = super::request_id(), "database unavailable");
+                ApiError::Unavailable
+            }
+            _ => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

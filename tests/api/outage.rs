@@ -77,6 +77,13 @@ async fn a_write_with_postgres_unreachable_is_answered_503_within_a_second_and_t
     assert_eq!(body["code"], "storage_unavailable");
     assert!(waited < Duration::from_millis(2_500), "answered after {waited:?}");
     assert_eq!(app.snapshot().await, before, "live state is still served, and nothing was recorded");
+    // Writes outside the log (planning an action) are told the same.
+    let started = Instant::now();
+    let plan = serde_json::json!({ "kind": "testing", "name": "第2轮", "scope": [1], "points": [1] });
+    let chief = app.token(muster::roster::Role::Chief);
+    let planned = app.client.post(format!("{}/api/actions", app.base)).bearer_auth(chief).json(&plan).send().await;
+    let planned = planned.unwrap();
+    assert_eq!((planned.status().as_u16(), started.elapsed() < Duration::from_millis(2_500)), (503, true));
 
     relay.restore();
     let retried = Uuid::now_v7();
