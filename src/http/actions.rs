@@ -159,7 +159,8 @@ pub struct ActionSummary {
 }
 
 /// The actions the caller has a part in, with phase and totals (of their part).
-#[utoipa::path(get, path = "/api/actions", security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<ActionSummary>)))]
+#[utoipa::path(get, path = "/api/actions",
+    security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<ActionSummary>)))]
 pub async fn list_actions(State(state): State<AppState>, caller: Caller) -> Json<Vec<ActionSummary>> {
     let roster = &state.hub.roster();
     let summaries = state
@@ -198,7 +199,8 @@ pub struct CreateAction {
 }
 
 /// Plans a new action over a scope of the roster; it opens with an `action_opened` event.
-#[utoipa::path(post, path = "/api/actions", request_body = CreateAction, security(("bearer" = []), ("token" = [])), responses(
+#[utoipa::path(post, path = "/api/actions", request_body = CreateAction,
+    security(("bearer" = []), ("token" = [])), responses(
     (status = 201, body = Action),
     (status = 403, description = "`forbidden` (admins and chiefs plan actions) or `out_of_your_scope`"),
 ))]
@@ -247,7 +249,8 @@ pub async fn create_action(
 }
 
 /// The live state of an action as a snapshot (screens use the WebSocket instead).
-#[utoipa::path(get, path = "/api/actions/{id}", params(("id" = i64, Path)), security(("bearer" = []), ("token" = [])), responses(
+#[utoipa::path(get, path = "/api/actions/{id}", params(("id" = i64, Path)),
+    security(("bearer" = []), ("token" = [])), responses(
     (status = 200, body = Snapshot),
     (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
 ))]
@@ -361,7 +364,8 @@ fn result(id: Uuid, outcome: Outcome) -> EventResult {
 
 /// Records a batch of events, all or nothing, answered once they are durable. Events
 /// already recorded (same id) are answered as repeats and change nothing.
-#[utoipa::path(post, path = "/api/actions/{id}/events", params(("id" = i64, Path)), request_body = EventsIn, security(("bearer" = []), ("token" = [])),
+#[utoipa::path(post, path = "/api/actions/{id}/events", params(("id" = i64, Path)), request_body = EventsIn,
+    security(("bearer" = []), ("token" = [])),
     responses(
         (status = 200, body = EventsOut),
         (status = 403, description = "`forbidden` (the role may not record this kind of event) or `out_of_your_scope`"),
@@ -429,7 +433,8 @@ pub struct ScanOut {
 }
 
 /// Records one sample. 201 when new, 200 when the same scan id was already recorded.
-#[utoipa::path(post, path = "/api/actions/{id}/scans", params(("id" = i64, Path)), request_body = ScanIn, security(("bearer" = []), ("token" = [])),
+#[utoipa::path(post, path = "/api/actions/{id}/scans", params(("id" = i64, Path)), request_body = ScanIn,
+    security(("bearer" = []), ("token" = [])),
     responses(
         (status = 201, body = ScanOut, description = "recorded now"),
         (status = 200, body = ScanOut, description = "the same scan was already recorded: the first answer"),
@@ -526,7 +531,8 @@ pub struct MissingPage {
 
 /// Residents in scope not yet accounted for: all of them for the chief, the caller's own
 /// for a grid member.
-#[utoipa::path(get, path = "/api/actions/{id}/missing", params(("id" = i64, Path), MissingQuery), security(("bearer" = []), ("token" = [])),
+#[utoipa::path(get, path = "/api/actions/{id}/missing", params(("id" = i64, Path), MissingQuery),
+    security(("bearer" = []), ("token" = [])),
     responses(
         (status = 200, body = MissingPage),
         (status = 403, description = "`forbidden`: operators and viewers have no missing list"),
@@ -607,7 +613,8 @@ pub struct LiveQuery {
 
 /// WebSocket: a snapshot tagged with its position, then coalesced deltas. `?after=SEQ`
 /// resumes from a position (or gets a fresh snapshot when that is too old).
-#[utoipa::path(get, path = "/api/actions/{id}/live", params(("id" = i64, Path), LiveQuery), security(("bearer" = []), ("token" = [])),
+#[utoipa::path(get, path = "/api/actions/{id}/live", params(("id" = i64, Path), LiveQuery),
+    security(("bearer" = []), ("token" = [])),
     responses(
         (status = 101, description = "switching to the WebSocket protocol"),
         (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),

@@ -34,7 +34,7 @@ pub enum ApiError {
     InvalidJson(String),
     #[error("{message}")]
     InvalidField { field: String, message: String },
-    #[error("`{field}` in the address must be {}, not {value:?}", if *.whole { "a whole number that fits in 64 bits (e.g. 12)" } else { "valid here" })]
+    #[error("`{field}` in the address must be {}, not {value:?}", path_expects(*.whole))]
     InvalidPathParam { field: String, value: String, whole: bool },
     #[error("query parameter `{field}`: {problem}")]
     InvalidQueryParam { field: String, problem: String },
@@ -63,7 +63,8 @@ pub enum ApiError {
     )]
     IdReused { index: usize, client_id: uuid::Uuid, action_id: i64 },
     #[error(
-        "event id {client_id} (event {index}) was already used for a different event; a resend must be the same event, byte for byte: make a new id for a new event"
+        "event id {client_id} (event {index}) was already used for a different event; a resend must be \
+         the same event, byte for byte: make a new id for a new event"
     )]
     IdReusedOtherwise { index: usize, client_id: uuid::Uuid },
     #[error("the roster sheet has {} problem(s); nothing was imported: fix them in the sheet and import it again", .0.len())]
@@ -74,6 +75,11 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error; it has been logged")]
     Internal(String),
+}
+
+/// What a path parameter must be, in [`ApiError::InvalidPathParam`]'s message.
+fn path_expects(whole: bool) -> &'static str {
+    if whole { "a whole number that fits in 64 bits (e.g. 12)" } else { "valid here" }
 }
 
 fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {

@@ -75,7 +75,8 @@ pub struct StaffView {
 }
 
 /// The staff the caller manages, with their signed-in devices.
-#[utoipa::path(get, path = "/api/staff", security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<StaffView>), (status = 403)))]
+#[utoipa::path(get, path = "/api/staff",
+    security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<StaffView>), (status = 403)))]
 pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<StaffView>>, ApiError> {
     caller.require(MANAGERS)?;
     let roster = &state.hub.roster();
@@ -137,7 +138,8 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
 /// is checked against it, their open live feeds reconnect under it, and the missing
 /// residents of a node added to a grid member (head, chief) now answer to them. Recorded
 /// in the audit log with who and when.
-#[utoipa::path(patch, path = "/api/staff/{id}", params(("id" = i64, Path)), request_body = StaffChange, security(("bearer" = []), ("token" = [])),
+#[utoipa::path(patch, path = "/api/staff/{id}", params(("id" = i64, Path)), request_body = StaffChange,
+    security(("bearer" = []), ("token" = [])),
     responses((status = 200, body = StaffView), (status = 403), (status = 404)))]
 pub async fn change_staff(
     State(state): State<AppState>,
@@ -208,7 +210,8 @@ pub struct NodeView {
 }
 
 /// The area tree the caller manages.
-#[utoipa::path(get, path = "/api/nodes", security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<NodeView>), (status = 403)))]
+#[utoipa::path(get, path = "/api/nodes",
+    security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<NodeView>), (status = 403)))]
 pub async fn list_nodes(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<NodeView>>, ApiError> {
     caller.require(MANAGERS)?;
     let roster = &state.hub.roster();
@@ -241,7 +244,8 @@ pub struct PairingCode {
 }
 
 /// A one-time pairing code (and its QR code) that signs one phone in as this staff member.
-#[utoipa::path(post, path = "/api/staff/{id}/pairing-codes", params(("id" = i64, Path)), security(("bearer" = []), ("token" = [])),
+#[utoipa::path(post, path = "/api/staff/{id}/pairing-codes", params(("id" = i64, Path)),
+    security(("bearer" = []), ("token" = [])),
     responses((status = 201, body = PairingCode), (status = 403), (status = 404)))]
 pub async fn create_pairing_code(
     State(state): State<AppState>,
@@ -270,7 +274,8 @@ pub struct PasswordIn {
 }
 
 /// Sets a password for signing in at a computer (admins only).
-#[utoipa::path(put, path = "/api/staff/{id}/password", params(("id" = i64, Path)), request_body = PasswordIn, security(("bearer" = []), ("token" = [])),
+#[utoipa::path(put, path = "/api/staff/{id}/password", params(("id" = i64, Path)), request_body = PasswordIn,
+    security(("bearer" = []), ("token" = [])),
     responses((status = 204), (status = 403), (status = 404)))]
 pub async fn set_password(
     State(state): State<AppState>,
@@ -293,7 +298,8 @@ pub async fn set_password(
 
 /// Signs a device out at once (a lost phone): its token stops working, its open live
 /// feeds close. Staff may also end their own sessions.
-#[utoipa::path(post, path = "/api/sessions/{id}/revoke", params(("id" = String, Path)), security(("bearer" = []), ("token" = [])),
+#[utoipa::path(post, path = "/api/sessions/{id}/revoke", params(("id" = String, Path)),
+    security(("bearer" = []), ("token" = [])),
     responses((status = 204), (status = 404)))]
 pub async fn revoke_session(
     State(state): State<AppState>,
@@ -341,7 +347,8 @@ pub struct AuditPage {
 }
 
 /// Who read unmasked personal data, made pairing codes, revoked devices, set passwords.
-#[utoipa::path(get, path = "/api/audit", params(AuditQuery), security(("bearer" = []), ("token" = [])), responses((status = 200, body = AuditPage), (status = 403)))]
+#[utoipa::path(get, path = "/api/audit", params(AuditQuery),
+    security(("bearer" = []), ("token" = [])), responses((status = 200, body = AuditPage), (status = 403)))]
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
