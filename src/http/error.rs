@@ -54,6 +54,8 @@ pub enum ApiError {
     CloseBeforeOpen,
     #[error("the request body is larger than {limit} bytes; send fewer events per request")]
     BodyTooLarge { limit: usize },
+    #[error("the roster file is larger than {limit} bytes; save it without pictures or other sheets")]
+    SheetTooLarge { limit: usize },
     #[error("{0}")]
     Rejected(Rejection),
     #[error("{} of the events were refused; nothing was recorded", .0.len())]
@@ -120,7 +122,7 @@ impl ApiError {
             | ApiError::DeviceTimeAhead { .. }
             | ApiError::DeviceTimeBeforePlan { .. }
             | ApiError::CloseBeforeOpen => "invalid_field",
-            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::BodyTooLarge { .. } | ApiError::SheetTooLarge { .. } => "body_too_large",
             ApiError::Rejected(r) => rejection_code(r).0,
             ApiError::RejectedBatch(_) => "events_rejected",
             ApiError::IdReused { .. } | ApiError::IdReusedOtherwise { .. } => "event_id_reused",
@@ -149,7 +151,7 @@ impl ApiError {
             | ApiError::DeviceTimeAhead { .. }
             | ApiError::DeviceTimeBeforePlan { .. }
             | ApiError::CloseBeforeOpen => StatusCode::BAD_REQUEST,
-            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTooLarge { .. } | ApiError::SheetTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Rejected(r) => rejection_code(r).1,
             ApiError::RejectedBatch(all) => {
                 let first = all.first().map(|(_, r)| rejection_code(r).1);
@@ -184,7 +186,7 @@ impl ApiError {
             return json!({ "field": field });
         }
         match self {
-            ApiError::BodyTooLarge { limit } => json!({ "limit": limit }),
+            ApiError::BodyTooLarge { limit } | ApiError::SheetTooLarge { limit } => json!({ "limit": limit }),
             ApiError::RejectedBatch(all) => json!({
                 "errors": all.iter().map(|(i, r)| json!({
                     "index": i, "code": rejection_code(r).0, "message": r.to_string()

@@ -8,7 +8,9 @@ use super::{ApiError, AppState};
 use crate::roster::Role;
 use crate::roster::import::{self, Format, ReadOptions, Report};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -58,14 +60,19 @@ fn format_of(q: &ImportQuery) -> Result<Format, ApiError> {
         (status = 422, description = "`roster_invalid` with every problem in `problems`, or `file_unreadable`"),
     )
 )]
-#[tracing::instrument(skip_all, fields(bytes = body.len(), dry_run = q.dry_run))]
+#[tracing::instrument(skip_all, fields(bytes = body.as_ref().map_or(0, |b| b.len()), dry_run = q.dry_run))]
 pub async fn import_roster(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ImportQuery>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Report>, ApiError> {
     caller.require(&[Role::Admin, Role::Chief])?;
+    // axum's own answer to a body over the limit is plain text.
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::SheetTooLarge { limit: IMPORT_LIMIT },
+        _ => ApiError::FileUnreadable(e.body_text()),
+    })?;
     let format = format_of(&q)?;
     let options = ReadOptions { sheet: q.sheet.clone(), encoding: q.encoding.clone() };
     let sheet = tokio::task::spawn_blocking(move || import::read_sheet(&body, format, &options))
