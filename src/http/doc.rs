@@ -149,3 +149,55 @@ impl Modify for Answers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ApiDoc;
+    use serde_json::Value;
+    use utoipa::OpenApi;
+
+    fn operations() -> Vec<(String, Value)> {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let paths = doc["paths"].as_object().unwrap().clone();
+        paths
+            .into_iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object().unwrap().clone().into_iter().map(move |(m, op)| (format!("{m} {path}"), op))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_path_templates_are_path_parameters_and_every_error_is_a_problem() {
+        for (label, op) in operations() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                if p["in"] == "path" {
+                    assert!(label.contains(&format!("{{{name}}}")), "{label}: `{name}` is not in the path");
+                }
+            }
+            for (status, answer) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = &answer["content"]["application/problem+json"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/Problem", "{label} {status}");
+                }
+            }
+            if op["security"].is_array() {
+                assert!(op["responses"]["401"].is_object(), "{label} needs a token and does not list 401");
+            }
+        }
+    }
+
+    #[test]
+    fn an_event_of_a_batch_is_documented_flat_as_it_is_sent() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let kinds = doc["components"]["schemas"]["EventIn"]["oneOf"].as_array().unwrap().clone();
+        assert_eq!(kinds.len(), 6);
+        for kind in kinds {
+            let fields = kind["properties"].as_object().unwrap();
+            assert!(["id", "device_time", "type"].iter().all(|f| fields.contains_key(*f)), "{kind}");
+            assert!(!fields.contains_key("body"));
+            assert_eq!(kind["additionalProperties"], false);
+        }
+    }
+}
