@@ -31,8 +31,10 @@ pub enum EventBody {
         point_id: PointId,
         #[serde(default)]
         at_home: bool,
-        /// The pooled tube (混管) the sample went into, if any.
+        /// The pooled tube (混管) the sample went into, if any: its barcode, at most 64
+        /// letters, digits or `-_./` (checked where requests come in, `http::actions`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(pattern = "^[A-Za-z0-9._/-]{1,64}$")]
         tube: Option<String>,
     },
     ExemptionSet {

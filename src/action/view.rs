@@ -40,7 +40,8 @@ pub struct Pace {
     /// When the missing would all be sampled at the 15-minute rate.
     #[serde(with = "time::serde::rfc3339::option")]
     pub eta: Option<OffsetDateTime>,
-    /// Per point: current rates, last scan.
+    /// Per point (by id: JSON keys are strings): current rates, last scan.
+    #[schema(value_type = BTreeMap<String, PointPace>)]
     pub points: BTreeMap<PointId, PointPace>,
 }
 
@@ -52,7 +53,9 @@ pub struct PointPace {
     pub last_scan_at: Option<OffsetDateTime>,
 }
 
+/// An area node's counts. (Named apart from the staff pages' `NodeView` in the document.)
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = NodeCounts)]
 pub struct NodeView {
     pub id: NodeId,
     pub parent: Option<NodeId>,
@@ -73,7 +76,10 @@ pub struct PointView {
     pub at_home: i64,
 }
 
+/// A responsible staff member and how many of their residents are missing. (Named apart
+/// from the staff pages' `StaffView` in the document.)
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = StaffMissing)]
 pub struct StaffView {
     pub id: StaffId,
     pub name: String,
@@ -129,12 +135,16 @@ pub struct Delta {
     /// The pace at `to`. Its `points` may leave out points whose pace is the same as at
     /// `from`: a reader keeps what it has for those.
     pub pace: Pace,
+    #[schema(value_type = BTreeMap<String, CountsDelta>)]
     pub nodes: BTreeMap<NodeId, CountsDelta>,
     /// Added to each point's `count` and `at_home`.
+    #[schema(value_type = BTreeMap<String, PointDelta>)]
     pub points: BTreeMap<PointId, PointDelta>,
     /// Added to each staff member's `missing`.
+    #[schema(value_type = BTreeMap<String, i64>)]
     pub staff: BTreeMap<StaffId, i64>,
     /// Added to the timeline, by unix seconds of the minute.
+    #[schema(value_type = BTreeMap<String, i64>)]
     pub timeline: BTreeMap<i64, i64>,
 }
 

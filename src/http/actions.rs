@@ -1,7 +1,7 @@
 //! Action routes: list and create actions, read live state, record events (one scan, or a
 //! batch from an offline queue), the missing list, and the live WebSocket.
 
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::action::ActionState;
 use crate::action::event::to_log_precision;
@@ -10,7 +10,8 @@ use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent
 use crate::live::ActionCell;
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::store::writer::Outcome;
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -85,30 +86,59 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
     Ok(())
 }
 
-/// Device times further ahead of the server than this are refused as a wrong clock.
+/// Device times further ahead of the server than this, or further before the action was
+/// planned, are refused as a wrong clock. A phone's clock is often minutes off, rarely a
+/// day; an event from before its action existed is a clock reset (1970) or a wrong date.
 const CLOCK_SKEW: time::Duration = time::Duration::hours(24);
 
+/// Longest tube code accepted: the barcodes on pooled tubes are 10–20 characters.
+pub const TUBE_MAX: usize = 64;
+
+/// Builds the event a request asks for, after the checks that need no log: the caller's
+/// role and scope, the client id, the device time and the tube code. `at` names the event
+/// in field names (`events[2].` in a batch, empty for a scan).
 fn new_event(
     caller: &Caller,
     cell: &ActionCell,
+    at: &str,
     client_id: Uuid,
     device_time: Option<OffsetDateTime>,
     body: EventBody,
 ) -> Result<NewEvent, ApiError> {
-    let action_id = {
+    let field = |name: &str| format!("{at}{name}");
+    let (action_id, planned) = {
         let state = cell.state();
         authorize(caller, &state, &body)?;
-        state.action.id
+        (state.action.id, state.action.created_at)
     };
+    if client_id.is_nil() {
+        // The nil UUID is what a client without an id generator sends: two such devices
+        // would answer each other's events as repeats.
+        return Err(ApiError::NilEventId { field: field("id") });
+    }
+    if let EventBody::ResidentSampled { tube: Some(tube), .. } = &body
+        && !is_tube_code(tube)
+    {
+        let shown: String = tube.chars().take(20).collect();
+        let shown = if shown.len() < tube.len() { format!("{shown}…") } else { shown };
+        return Err(ApiError::NotATube { field: field("tube"), shown, max: TUBE_MAX });
+    }
     let server_time = to_log_precision(OffsetDateTime::now_utc());
     let device_time = device_time.map_or(server_time, to_log_precision);
     if device_time > server_time + CLOCK_SKEW {
-        return Err(ApiError::InvalidField {
-            field: "device_time".into(),
-            message: "device_time is more than a day ahead of the server: check the phone's clock".into(),
-        });
+        return Err(ApiError::DeviceTimeAhead { field: field("device_time") });
+    }
+    if device_time < planned - CLOCK_SKEW {
+        return Err(ApiError::DeviceTimeBeforePlan { field: field("device_time"), planned: planned.date() });
     }
     Ok(NewEvent { action_id, client_id, actor: caller.staff.id, device_time, server_time, body })
+}
+
+/// A tube code is what its barcode holds: letters, digits and `-_./`, at most
+/// [`TUBE_MAX`] characters. Anything else is a misread (or not a tube at all).
+fn is_tube_code(tube: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/');
+    !tube.is_empty() && tube.len() <= TUBE_MAX && tube.chars().all(allowed)
 }
 
 /// The action if the caller may know it exists: otherwise 404, as for an unknown one.
@@ -129,7 +159,8 @@ pub struct ActionSummary {
 }
 
 /// The actions the caller has a part in, with phase and totals (of their part).
-#[utoipa::path(get, path = "/api/actions", responses((status = 200, body = Vec<ActionSummary>)))]
+#[utoipa::path(get, path = "/api/actions",
+    security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<ActionSummary>)))]
 pub async fn list_actions(State(state): State<AppState>, caller: Caller) -> Json<Vec<ActionSummary>> {
     let roster = &state.hub.roster();
     let summaries = state
@@ -155,7 +186,10 @@ pub async fn list_actions(State(state): State<AppState>, caller: Caller) -> Json
 #[serde(deny_unknown_fields)]
 pub struct CreateAction {
     pub kind: ActionKind,
+    #[schema(min_length = 1, pattern = "\\S")]
     pub name: String,
+    /// The area nodes whose subtrees the action covers.
+    #[schema(min_items = 1)]
     pub scope: Vec<i64>,
     pub points: Vec<PointId>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -165,7 +199,11 @@ pub struct CreateAction {
 }
 
 /// Plans a new action over a scope of the roster; it opens with an `action_opened` event.
-#[utoipa::path(post, path = "/api/actions", request_body = CreateAction, responses((status = 201, body = Action)))]
+#[utoipa::path(post, path = "/api/actions", request_body = CreateAction,
+    security(("bearer" = []), ("token" = [])), responses(
+    (status = 201, body = Action),
+    (status = 403, description = "`forbidden` (admins and chiefs plan actions) or `out_of_your_scope`"),
+))]
 pub async fn create_action(
     State(state): State<AppState>,
     caller: Caller,
@@ -191,6 +229,11 @@ pub async fn create_action(
     if let Some(p) = body.points.iter().find(|p| roster.point(**p).is_none()) {
         return Err(invalid("points", format!("sampling point {p} is not in the roster")));
     }
+    if let (Some(open), Some(close)) = (body.planned_open, body.planned_close)
+        && close <= open
+    {
+        return Err(ApiError::CloseBeforeOpen);
+    }
     let new = NewAction {
         kind: body.kind,
         name: body.name.trim().to_owned(),
@@ -206,25 +249,67 @@ pub async fn create_action(
 }
 
 /// The live state of an action as a snapshot (screens use the WebSocket instead).
-#[utoipa::path(get, path = "/api/actions/{id}", params(("id" = i64, Path)), responses((status = 200, body = Snapshot)))]
+#[utoipa::path(get, path = "/api/actions/{id}", params(("id" = i64, Path)),
+    security(("bearer" = []), ("token" = [])), responses(
+    (status = 200, body = Snapshot),
+    (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+))]
 pub async fn get_action(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
+    ApiPath(id): ApiPath<ActionId>,
 ) -> Result<Json<Snapshot>, ApiError> {
     let snapshot = action_cell(&state, &caller, id)?.state().snapshot();
     Ok(Json(caller.scope.snapshot(&state.hub.roster(), snapshot)))
 }
 
 /// One event of a batch: its client-made id, when the person acted, and what happened.
-#[derive(Debug, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct EventIn {
     /// Made on the device when the person acted; sending it again changes nothing. Prefer
     /// time-ordered ids (UUID v7): random ones work, at ~10× the disk writes per event.
     pub id: Uuid,
     pub device_time: Option<OffsetDateTime>,
-    #[schema(inline)]
     pub body: EventBody,
+}
+
+/// As sent: flat, one object per kind of event — the body's fields (`type`, …) beside `id`
+/// and `device_time`, nothing else.
+impl utoipa::PartialSchema for EventIn {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOf, Schema, Type};
+        let id = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid)));
+        let id = id.description(Some("Made on the device when the person acted; sending it again changes nothing."));
+        let time = ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))
+            .description(Some("When the person acted, by the device's clock; default: when the server received it."));
+        let (id, time): (RefOr<Schema>, RefOr<Schema>) = (id.into(), time.into());
+        let RefOr::T(Schema::OneOf(kinds)) = <EventBody as utoipa::PartialSchema>::schema() else {
+            unreachable!("an internally tagged enum is a oneOf of objects")
+        };
+        let mut flat = OneOf::new();
+        flat.description =
+            Some("One event of a batch: its client-made id, when the person acted, and what happened.".into());
+        for kind in kinds.items {
+            let RefOr::T(Schema::Object(mut kind)) = kind else { unreachable!("each kind is an object") };
+            kind.properties.insert("id".into(), id.clone());
+            kind.properties.insert("device_time".into(), time.clone());
+            kind.required.insert(0, "id".into());
+            kind.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            flat.items.push(kind.into());
+        }
+        Schema::OneOf(flat).into()
+    }
+}
+
+impl utoipa::ToSchema for EventIn {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <EventBody as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 impl<'de> Deserialize<'de> for EventIn {
@@ -279,14 +364,23 @@ fn result(id: Uuid, outcome: Outcome) -> EventResult {
 
 /// Records a batch of events, all or nothing, answered once they are durable. Events
 /// already recorded (same id) are answered as repeats and change nothing.
-#[utoipa::path(post, path = "/api/actions/{id}/events", params(("id" = i64, Path)),
-    request_body = EventsIn, responses((status = 200, body = EventsOut)))]
+#[utoipa::path(post, path = "/api/actions/{id}/events", params(("id" = i64, Path)), request_body = EventsIn,
+    security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 200, body = EventsOut),
+        (status = 403, description = "`forbidden` (the role may not record this kind of event) or `out_of_your_scope`"),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+        (status = 409, description = "`action_not_open`, `action_closed`, `action_already_open`, `not_correctable`, \
+            `event_id_reused` (the id names another event, or one in another action), or `events_rejected`"),
+        (status = 422, description = "`unknown_resident`, `unknown_point`, `out_of_scope`, `resident_removed`, \
+            `reason_required`, or `events_rejected` with `errors`"),
+    ))]
 // Debug level, as the request span: a span is formatted when made, on every scan's path.
 #[tracing::instrument(level = "debug", skip_all, fields(action = id, events))]
 pub async fn post_events(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
+    ApiPath(id): ApiPath<ActionId>,
     ApiJson(body): ApiJson<EventsIn>,
 ) -> Result<Json<EventsOut>, ApiError> {
     let cell = action_cell(&state, &caller, id)?;
@@ -295,7 +389,8 @@ pub async fn post_events(
     let events = body
         .events
         .into_iter()
-        .map(|e| new_event(&caller, &cell, e.id, e.device_time, e.body))
+        .enumerate()
+        .map(|(i, e)| new_event(&caller, &cell, &format!("events[{i}]."), e.id, e.device_time, e.body))
         .collect::<Result<Vec<_>, _>>()?;
     let outcomes = state.writer.append(events).await?;
     Ok(Json(EventsOut { results: ids.into_iter().zip(outcomes).map(|(i, o)| result(i, o)).collect() }))
@@ -316,6 +411,8 @@ pub struct ScanIn {
     pub device_time: Option<OffsetDateTime>,
     #[serde(default)]
     pub at_home: bool,
+    /// The pooled tube's code, as its barcode reads.
+    #[schema(pattern = "^[A-Za-z0-9._/-]{1,64}$")]
     pub tube: Option<String>,
 }
 
@@ -336,13 +433,21 @@ pub struct ScanOut {
 }
 
 /// Records one sample. 201 when new, 200 when the same scan id was already recorded.
-#[utoipa::path(post, path = "/api/actions/{id}/scans", params(("id" = i64, Path)),
-    request_body = ScanIn, responses((status = 201, body = ScanOut), (status = 200, body = ScanOut)))]
+#[utoipa::path(post, path = "/api/actions/{id}/scans", params(("id" = i64, Path)), request_body = ScanIn,
+    security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 201, body = ScanOut, description = "recorded now"),
+        (status = 200, body = ScanOut, description = "the same scan was already recorded: the first answer"),
+        (status = 403, description = "`forbidden` (the role does not sample) or `out_of_your_scope` (another point)"),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+        (status = 409, description = "`action_not_open`, `action_closed`, or `event_id_reused`"),
+        (status = 422, description = "`unknown_resident`, `unknown_point`, `out_of_scope` or `resident_removed`"),
+    ))]
 #[tracing::instrument(level = "debug", skip_all, fields(action = id, point = body.point_id))]
 pub async fn post_scan(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
+    ApiPath(id): ApiPath<ActionId>,
     ApiJson(body): ApiJson<ScanIn>,
 ) -> Result<Response, ApiError> {
     let cell = action_cell(&state, &caller, id)?;
@@ -367,7 +472,7 @@ pub async fn post_scan(
     };
     let sampled =
         EventBody::ResidentSampled { resident_id, point_id: body.point_id, at_home: body.at_home, tube: body.tube };
-    let event = new_event(&caller, &cell, body.id, body.device_time, sampled)?;
+    let event = new_event(&caller, &cell, "", body.id, body.device_time, sampled)?;
     let outcome = state.writer.append(vec![event]).await?.remove(0);
     let resident = roster
         .resident_idx(resident_id)
@@ -388,13 +493,17 @@ pub async fn post_scan(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MissingQuery {
     /// At most this many residents (default 100, at most 1000).
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
+    /// The `token` security scheme; read by the `Caller` extractor.
     #[serde(default)]
+    #[param(ignore)]
     #[allow(dead_code)]
     token: Option<String>,
 }
@@ -423,12 +532,17 @@ pub struct MissingPage {
 /// Residents in scope not yet accounted for: all of them for the chief, the caller's own
 /// for a grid member.
 #[utoipa::path(get, path = "/api/actions/{id}/missing", params(("id" = i64, Path), MissingQuery),
-    responses((status = 200, body = MissingPage)))]
+    security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 200, body = MissingPage),
+        (status = 403, description = "`forbidden`: operators and viewers have no missing list"),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+    ))]
 pub async fn missing(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
-    Query(q): Query<MissingQuery>,
+    ApiPath(id): ApiPath<ActionId>,
+    ApiQuery(q): ApiQuery<MissingQuery>,
 ) -> Result<Json<MissingPage>, ApiError> {
     caller.require(&[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic])?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
@@ -485,25 +599,36 @@ fn missing_page(
     (residents, next)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveQuery {
+    /// The last position the client holds: it is sent what came after (or a fresh
+    /// snapshot, when that is too old).
     after: Option<Seq>,
+    /// The `token` security scheme (a browser's WebSocket cannot set headers).
+    #[param(ignore)]
     #[allow(dead_code)]
     token: Option<String>,
 }
 
 /// WebSocket: a snapshot tagged with its position, then coalesced deltas. `?after=SEQ`
 /// resumes from a position (or gets a fresh snapshot when that is too old).
-#[utoipa::path(get, path = "/api/actions/{id}/live", params(("id" = i64, Path), ("after" = Option<i64>, Query)),
-    responses((status = 101, description = "switching to the WebSocket protocol")))]
+#[utoipa::path(get, path = "/api/actions/{id}/live", params(("id" = i64, Path), LiveQuery),
+    security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 101, description = "switching to the WebSocket protocol"),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+        (status = 426, description = "`websocket_required`: a plain request; connect with a WebSocket client"),
+    ))]
 pub async fn live(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<ActionId>,
-    Query(q): Query<LiveQuery>,
-    ws: WebSocketUpgrade,
+    ApiPath(id): ApiPath<ActionId>,
+    ApiQuery(q): ApiQuery<LiveQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let cell = action_cell(&state, &caller, id)?;
+    let ws = ws.map_err(|_| ApiError::WebSocketRequired)?;
     let subscriber = crate::live::ws::Subscriber {
         scope: crate::auth::Scope::clone(&caller.scope),
         session: caller.session.id,

@@ -74,7 +74,8 @@ fn signed_in(state: &AppState, staff_id: i64, token: String) -> Result<Json<Sign
 }
 
 /// Binds this device to the staff member a pairing code was made for. A code works once.
-#[utoipa::path(post, path = "/api/auth/pair", request_body = PairIn, responses((status = 200, body = SignedIn)))]
+#[utoipa::path(post, path = "/api/auth/pair", request_body = PairIn,
+    responses((status = 200, body = SignedIn), (status = 401, description = "`pairing_code_invalid`"), (status = 429)))]
 pub async fn pair(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
@@ -88,7 +89,8 @@ pub async fn pair(
 }
 
 /// Signs in with phone number and password (for staff at a computer).
-#[utoipa::path(post, path = "/api/auth/login", request_body = LoginIn, responses((status = 200, body = SignedIn)))]
+#[utoipa::path(post, path = "/api/auth/login", request_body = LoginIn,
+    responses((status = 200, body = SignedIn), (status = 401, description = "`sign_in_failed`"), (status = 429)))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
@@ -120,7 +122,7 @@ pub async fn login(
 }
 
 /// Ends this device's session.
-#[utoipa::path(post, path = "/api/auth/logout", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/auth/logout", security(("bearer" = []), ("token" = [])), responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     state.auth.revoke(&caller.session.id).await?;
     Ok(StatusCode::NO_CONTENT)

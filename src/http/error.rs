@@ -28,12 +28,36 @@ pub enum ApiError {
     TooManyAttempts(u64),
     #[error("{what} {id} does not exist")]
     NotFound { what: &'static str, id: String },
+    #[error("{method} is not allowed on this address; the Allow header lists the methods it answers")]
+    MethodNotAllowed { method: String },
+    #[error("this address is a WebSocket: connect with a WebSocket client (Upgrade: websocket)")]
+    WebSocketRequired,
     #[error("the request body is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("{message}")]
     InvalidField { field: String, message: String },
+    #[error("`{field}` in the address must be {}, not {value:?}", path_expects(*.whole))]
+    InvalidPathParam { field: String, value: String, whole: bool },
+    #[error("query parameter `{field}`: {problem}")]
+    InvalidQueryParam { field: String, problem: String },
+    #[error("the body must be a JSON object ({{…}}) with the fields this request takes")]
+    NotAnObject,
+    #[error("the event id is the nil UUID: make a new UUID (v7) for every event")]
+    NilEventId { field: String },
+    #[error(
+        "tube {shown:?} is not a tube code: 1 to {max} letters, digits or -_./; scan the tube again, or leave tube out"
+    )]
+    NotATube { field: String, shown: String, max: usize },
+    #[error("device_time is more than a day ahead of the server: check the phone's clock")]
+    DeviceTimeAhead { field: String },
+    #[error("device_time is before this action was planned (on {planned}): check the phone's date and clock")]
+    DeviceTimeBeforePlan { field: String, planned: time::Date },
+    #[error("planned_close must be after planned_open")]
+    CloseBeforeOpen,
     #[error("the request body is larger than {limit} bytes; send fewer events per request")]
     BodyTooLarge { limit: usize },
+    #[error("the roster file is larger than {limit} bytes; save it without pictures or other sheets")]
+    SheetTooLarge { limit: usize },
     #[error("{0}")]
     Rejected(Rejection),
     #[error("{} of the events were refused; nothing was recorded", .0.len())]
@@ -42,6 +66,11 @@ pub enum ApiError {
         "event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event"
     )]
     IdReused { index: usize, client_id: uuid::Uuid, action_id: i64 },
+    #[error(
+        "event id {client_id} (event {index}) was already used for a different event; a resend must be \
+         the same event, byte for byte: make a new id for a new event"
+    )]
+    IdReusedOtherwise { index: usize, client_id: uuid::Uuid },
     #[error("the roster sheet has {} problem(s); nothing was imported: fix them in the sheet and import it again", .0.len())]
     RosterInvalid(Vec<crate::roster::import::Problem>),
     #[error("{0}")]
@@ -50,6 +79,11 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error; it has been logged")]
     Internal(String),
+}
+
+/// What a path parameter must be, in [`ApiError::InvalidPathParam`]'s message.
+fn path_expects(whole: bool) -> &'static str {
+    if whole { "a whole number that fits in 64 bits (e.g. 12)" } else { "valid here" }
 }
 
 fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
@@ -79,12 +113,22 @@ impl ApiError {
             ApiError::SignInFailed => "sign_in_failed",
             ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::NotFound { .. } => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::WebSocketRequired => "websocket_required",
             ApiError::InvalidJson(_) => "invalid_json",
-            ApiError::InvalidField { .. } => "invalid_field",
-            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::InvalidField { .. }
+            | ApiError::InvalidPathParam { .. }
+            | ApiError::InvalidQueryParam { .. }
+            | ApiError::NotAnObject
+            | ApiError::NilEventId { .. }
+            | ApiError::NotATube { .. }
+            | ApiError::DeviceTimeAhead { .. }
+            | ApiError::DeviceTimeBeforePlan { .. }
+            | ApiError::CloseBeforeOpen => "invalid_field",
+            ApiError::BodyTooLarge { .. } | ApiError::SheetTooLarge { .. } => "body_too_large",
             ApiError::Rejected(r) => rejection_code(r).0,
             ApiError::RejectedBatch(_) => "events_rejected",
-            ApiError::IdReused { .. } => "event_id_reused",
+            ApiError::IdReused { .. } | ApiError::IdReusedOtherwise { .. } => "event_id_reused",
             ApiError::RosterInvalid(_) => "roster_invalid",
             ApiError::FileUnreadable(_) => "file_unreadable",
             ApiError::Unavailable => "storage_unavailable",
@@ -98,31 +142,60 @@ impl ApiError {
             ApiError::Forbidden(_) | ApiError::OutOfScope(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
-            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::WebSocketRequired => StatusCode::UPGRADE_REQUIRED,
+            ApiError::InvalidJson(_)
+            | ApiError::InvalidField { .. }
+            | ApiError::InvalidPathParam { .. }
+            | ApiError::InvalidQueryParam { .. }
+            | ApiError::NotAnObject
+            | ApiError::NilEventId { .. }
+            | ApiError::NotATube { .. }
+            | ApiError::DeviceTimeAhead { .. }
+            | ApiError::DeviceTimeBeforePlan { .. }
+            | ApiError::CloseBeforeOpen => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge { .. } | ApiError::SheetTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Rejected(r) => rejection_code(r).1,
             ApiError::RejectedBatch(all) => {
                 let first = all.first().map(|(_, r)| rejection_code(r).1);
                 first.unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
             }
-            ApiError::IdReused { .. } | ApiError::LastAdmin => StatusCode::CONFLICT,
+            ApiError::IdReused { .. } | ApiError::IdReusedOtherwise { .. } | ApiError::LastAdmin => StatusCode::CONFLICT,
             ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
+    /// The field an `invalid_field` answer is about (`id`, `limit`, `events[2].tube` …).
+    fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::InvalidField { field, .. }
+            | ApiError::InvalidPathParam { field, .. }
+            | ApiError::InvalidQueryParam { field, .. }
+            | ApiError::NilEventId { field }
+            | ApiError::NotATube { field, .. }
+            | ApiError::DeviceTimeAhead { field }
+            | ApiError::DeviceTimeBeforePlan { field, .. } => Some(field),
+            ApiError::NotAnObject => Some("."),
+            ApiError::CloseBeforeOpen => Some("planned_close"),
+            _ => None,
+        }
+    }
+
     /// Specifics a client needs to act on, beyond the code and message.
     fn details(&self) -> Value {
+        if let Some(field) = self.field() {
+            return json!({ "field": field });
+        }
         match self {
-            ApiError::InvalidField { field, .. } => json!({ "field": field }),
-            ApiError::BodyTooLarge { limit } => json!({ "limit": limit }),
+            ApiError::BodyTooLarge { limit } | ApiError::SheetTooLarge { limit } => json!({ "limit": limit }),
             ApiError::RejectedBatch(all) => json!({
                 "errors": all.iter().map(|(i, r)| json!({
                     "index": i, "code": rejection_code(r).0, "message": r.to_string()
                 })).collect::<Vec<_>>()
             }),
-            ApiError::IdReused { index, .. } => json!({ "index": index }),
+            ApiError::IdReused { index, .. } | ApiError::IdReusedOtherwise { index, .. } => json!({ "index": index }),
             ApiError::RosterInvalid(problems) => json!({ "problems": problems }),
             ApiError::TooManyAttempts(seconds) => json!({ "retry_after": seconds }),
             _ => json!({}),
@@ -137,6 +210,7 @@ impl From<AppendError> for ApiError {
             AppendError::Rejected(mut all) if all.len() == 1 => ApiError::Rejected(all.remove(0).1),
             AppendError::Rejected(all) => ApiError::RejectedBatch(all),
             AppendError::IdReused { index, client_id, action_id } => ApiError::IdReused { index, client_id, action_id },
+            AppendError::IdReusedOtherwise { index, client_id } => ApiError::IdReusedOtherwise { index, client_id },
             AppendError::Store(e) => {
                 tracing::error!(error = %e, request_id = super::request_id(), "append failed");
                 ApiError::Unavailable
@@ -169,8 +243,16 @@ impl From<crate::store::import::ImportFailure> for ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A database out of reach (no connection within the pool's wait, a broken one) is
+    /// `503`, as for appends: retrying is right. Anything else is a fault of ours.
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match &e {
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
+                tracing::warn!(error = %e, request_id = super::request_id(), "database unavailable");
+                ApiError::Unavailable
+            }
+            _ => ApiError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -194,8 +276,15 @@ impl IntoResponse for ApiError {
         }
         let mut response =
             (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
-        if let ApiError::TooManyAttempts(seconds) = self {
-            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        match self {
+            ApiError::TooManyAttempts(seconds) => {
+                response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+            }
+            // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
+            ApiError::WebSocketRequired => {
+                response.headers_mut().insert(header::UPGRADE, header::HeaderValue::from_static("websocket"));
+            }
+            _ => {}
         }
         response
     }

@@ -3,12 +3,14 @@
 //! the runtime (`spawn_blocking`), then planned, written and swapped into live state by
 //! the writer. Also the template, for the page's download link.
 
-use super::extract::Caller;
+use super::extract::{ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::roster::Role;
 use crate::roster::import::{self, Format, ReadOptions, Report};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +27,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// The file's name, whose extension gives the format (`花名册.xlsx`).
     pub filename: Option<String>,
@@ -49,20 +52,27 @@ fn format_of(q: &ImportQuery) -> Result<Format, ApiError> {
     post,
     path = "/api/roster/import",
     params(ImportQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = SheetFile, content_type = "application/octet-stream"),
+    security(("bearer" = []), ("token" = [])),
     responses(
         (status = 200, body = Report),
-        (status = 422, description = "roster_invalid with `problems`: [{row, column, value, code, problem, fix}]"),
+        (status = 403, description = "`forbidden`: admins and chiefs import"),
+        (status = 422, description = "`roster_invalid` with every problem in `problems`, or `file_unreadable`"),
     )
 )]
-#[tracing::instrument(skip_all, fields(bytes = body.len(), dry_run = q.dry_run))]
+#[tracing::instrument(skip_all, fields(bytes = body.as_ref().map_or(0, |b| b.len()), dry_run = q.dry_run))]
 pub async fn import_roster(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<ImportQuery>,
-    body: Bytes,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Report>, ApiError> {
     caller.require(&[Role::Admin, Role::Chief])?;
+    // axum's own answer to a body over the limit is plain text.
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::SheetTooLarge { limit: IMPORT_LIMIT },
+        _ => ApiError::FileUnreadable(e.body_text()),
+    })?;
     let format = format_of(&q)?;
     let options = ReadOptions { sheet: q.sheet.clone(), encoding: q.encoding.clone() };
     let sheet = tokio::task::spawn_blocking(move || import::read_sheet(&body, format, &options))
@@ -71,13 +81,37 @@ pub async fn import_roster(
     Ok(Json(state.writer.import(sheet, q.dry_run).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TemplateQuery {
+    /// `csv`, or anything else for `xlsx`.
     pub format: Option<String>,
 }
 
+/// The sheet's bytes, as saved by Excel or WPS (`.xlsx`) or as CSV.
+pub struct SheetFile;
+
+impl utoipa::PartialSchema for SheetFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("the roster file"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SheetFile {}
+
 /// The template: the expected columns and fictitious example rows.
-pub async fn template(Query(q): Query<TemplateQuery>) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/api/roster/template", params(TemplateQuery), responses(
+    (status = 200, description = "the template", content(
+        (SheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (SheetFile = "text/csv"),
+    )),
+))]
+pub async fn template(ApiQuery(q): ApiQuery<TemplateQuery>) -> Result<Response, ApiError> {
     let format = match q.format.as_deref() {
         Some("csv") => Format::Csv,
         _ => Format::Xlsx,

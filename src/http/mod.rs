@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod auth;
+mod doc;
 mod error;
 pub mod extract;
 pub mod import;
@@ -12,6 +13,7 @@ pub mod listen;
 pub mod staff;
 mod web;
 
+pub use doc::ApiDoc;
 pub use error::ApiError;
 
 use crate::live::Hub;
@@ -66,35 +68,6 @@ pub struct Shared {
     pub callers: extract::Callers,
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Muster", description = "Account for every person in scope, live."),
-    paths(
-        actions::list_actions,
-        actions::create_action,
-        actions::get_action,
-        actions::post_events,
-        actions::post_scan,
-        actions::missing,
-        actions::live,
-        import::import_roster,
-        auth::pair,
-        auth::login,
-        auth::logout,
-        auth::setup,
-        staff::list_staff,
-        staff::change_staff,
-        staff::list_nodes,
-        staff::create_pairing_code,
-        staff::set_password,
-        staff::revoke_session,
-        staff::audit,
-        me,
-        healthz,
-    )
-)]
-pub struct ApiDoc;
-
 static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
@@ -114,17 +87,31 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(staff::router())
         .route("/api/me", get(me))
-        .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics))
+        // After every route: it applies to the routes the router has when it is called.
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(web::page)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(middleware::from_fn(observe))
         .with_state(state)
 }
 
+/// A method a route does not answer (`OPTIONS` included: no page calls across origins),
+/// as a problem; axum adds the `Allow` header.
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::MethodNotAllowed { method: method.to_string() }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", responses((status = 200, body = Object)))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
 /// Liveness: answers as soon as the server serves.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = String)))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
@@ -140,7 +127,7 @@ pub struct Me {
 }
 
 /// Who this token belongs to, and their part of the roster.
-#[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me)))]
+#[utoipa::path(get, path = "/api/me", security(("bearer" = []), ("token" = [])), responses((status = 200, body = Me)))]
 pub async fn me(caller: extract::Caller) -> Json<Me> {
     let s = caller.staff;
     Json(Me {
@@ -153,6 +140,8 @@ pub async fn me(caller: extract::Caller) -> Json<Me> {
     })
 }
 
+/// Prometheus metrics (`muster_*`), for the village's monitoring, if any.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, body = String, content_type = "text/plain")))]
 async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -2,11 +2,11 @@
 //! codes for a printable sheet), revoking a lost phone, passwords, and the audit log.
 //! A chief sees the staff of their own area; an admin sees everyone.
 
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::roster::{NodeId, Role, Staff, StaffId};
 use crate::store::from_micros;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
@@ -92,7 +92,8 @@ pub struct StaffView {
 }
 
 /// The staff the caller manages, with their signed-in devices.
-#[utoipa::path(get, path = "/api/staff", responses((status = 200, body = Vec<StaffView>)))]
+#[utoipa::path(get, path = "/api/staff",
+    security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<StaffView>), (status = 403)))]
 pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<StaffView>>, ApiError> {
     caller.require(MANAGERS)?;
     let roster = &state.hub.roster();
@@ -155,11 +156,12 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
 /// residents of a node added to a grid member (head, chief) now answer to them. Recorded
 /// in the audit log with who and when.
 #[utoipa::path(patch, path = "/api/staff/{id}", params(("id" = i64, Path)), request_body = StaffChange,
-    responses((status = 200, body = StaffView)))]
+    security(("bearer" = []), ("token" = [])),
+    responses((status = 200, body = StaffView), (status = 403), (status = 404)))]
 pub async fn change_staff(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<StaffId>,
+    ApiPath(id): ApiPath<StaffId>,
     ApiJson(change): ApiJson<StaffChange>,
 ) -> Result<Json<StaffView>, ApiError> {
     let staff = managed(&state, &caller, id)?;
@@ -226,7 +228,8 @@ pub struct NodeView {
 }
 
 /// The area tree the caller manages.
-#[utoipa::path(get, path = "/api/nodes", responses((status = 200, body = Vec<NodeView>)))]
+#[utoipa::path(get, path = "/api/nodes",
+    security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<NodeView>), (status = 403)))]
 pub async fn list_nodes(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<NodeView>>, ApiError> {
     caller.require(MANAGERS)?;
     let roster = &state.hub.roster();
@@ -260,12 +263,13 @@ pub struct PairingCode {
 
 /// A one-time pairing code (and its QR code) that signs one phone in as this staff member.
 #[utoipa::path(post, path = "/api/staff/{id}/pairing-codes", params(("id" = i64, Path)),
-    responses((status = 201, body = PairingCode)))]
+    security(("bearer" = []), ("token" = [])),
+    responses((status = 201, body = PairingCode), (status = 403), (status = 404)))]
 pub async fn create_pairing_code(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Path(id): Path<StaffId>,
+    ApiPath(id): ApiPath<StaffId>,
 ) -> Result<(StatusCode, Json<PairingCode>), ApiError> {
     let staff = managed(&state, &caller, id)?;
     let (code, expires_at) = state.auth.create_pairing(staff.id, caller.staff.id).await?;
@@ -283,16 +287,18 @@ pub async fn create_pairing_code(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordIn {
+    #[schema(min_length = 10)]
     pub password: String,
 }
 
 /// Sets a password for signing in at a computer (admins only).
 #[utoipa::path(put, path = "/api/staff/{id}/password", params(("id" = i64, Path)), request_body = PasswordIn,
-    responses((status = 204)))]
+    security(("bearer" = []), ("token" = [])),
+    responses((status = 204), (status = 403), (status = 404)))]
 pub async fn set_password(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<StaffId>,
+    ApiPath(id): ApiPath<StaffId>,
     ApiJson(body): ApiJson<PasswordIn>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin])?;
@@ -310,11 +316,13 @@ pub async fn set_password(
 
 /// Signs a device out at once (a lost phone): its token stops working, its open live
 /// feeds close. Staff may also end their own sessions.
-#[utoipa::path(post, path = "/api/sessions/{id}/revoke", params(("id" = String, Path)), responses((status = 204)))]
+#[utoipa::path(post, path = "/api/sessions/{id}/revoke", params(("id" = String, Path)),
+    security(("bearer" = []), ("token" = [])),
+    responses((status = 204), (status = 404)))]
 pub async fn revoke_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let not_found = || ApiError::NotFound { what: "session", id: id.clone() };
     let owner = state.auth.session_owner(&id).await?.ok_or_else(not_found)?;
@@ -327,10 +335,15 @@ pub async fn revoke_session(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// At most this many entries (default 50, at most 500).
     pub limit: Option<i64>,
+    /// The `next` cursor of the previous page.
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
     #[serde(default)]
+    #[param(ignore)]
     #[allow(dead_code)]
     token: Option<String>,
 }
@@ -352,11 +365,12 @@ pub struct AuditPage {
 }
 
 /// Who read unmasked personal data, made pairing codes, revoked devices, set passwords.
-#[utoipa::path(get, path = "/api/audit", params(AuditQuery), responses((status = 200, body = AuditPage)))]
+#[utoipa::path(get, path = "/api/audit", params(AuditQuery),
+    security(("bearer" = []), ("token" = [])), responses((status = 200, body = AuditPage), (status = 403)))]
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require(MANAGERS)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);

@@ -1,6 +1,6 @@
 //! The pages, embedded in the binary from `web/` at build time: nothing to install and
 //! nothing fetched at run time. Only embedded names are served, so a path like
-//! `/../Cargo.toml` finds nothing.
+//! `/../Cargo.toml` finds nothing. An unknown `/api/…` address is an API error, not a page.
 
 use super::ApiError;
 use axum::body::Bytes;
@@ -74,6 +74,9 @@ fn lists(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
 
 pub async fn page(uri: Uri, request: HeaderMap) -> Result<Response, ApiError> {
     let path = uri.path().trim_start_matches('/');
+    if path == "api" || path.starts_with("api/") {
+        return Err(ApiError::NotFound { what: "API route", id: uri.path().to_owned() });
+    }
     let path = if path.is_empty() { "index.html" } else { path };
     let file = served().get(path).ok_or_else(|| ApiError::NotFound { what: "page", id: path.to_owned() })?;
     let mut headers = HeaderMap::new();

@@ -56,12 +56,38 @@ pub enum Wake {
     Roster,
 }
 
-/// An event already in the log, found by its client id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An event already in the log, found by its client id, with what a resend must repeat
+/// to be answered as this event again (see `writer::is_resend`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
     pub client_id: Uuid,
     pub action_id: ActionId,
     pub seq: Seq,
+    pub device_time: OffsetDateTime,
+    pub server_time: OffsetDateTime,
+    pub body: crate::action::EventBody,
+}
+
+impl Recorded {
+    /// From a row of the log: times in unix microseconds, the body as the log's JSON.
+    fn from_row(
+        client_id: Uuid,
+        action_id: ActionId,
+        seq: Seq,
+        times: (i64, i64),
+        body: &str,
+    ) -> Result<Self, StoreError> {
+        let body = crate::action::EventBody::from_log_json(body)
+            .map_err(|e| StoreError::Corrupt(format!("event {action_id}/{seq}: {e}")))?;
+        Ok(Recorded {
+            client_id,
+            action_id,
+            seq,
+            device_time: from_micros(times.0)?,
+            server_time: from_micros(times.1)?,
+            body,
+        })
+    }
 }
 
 /// Everything Muster keeps. Implementations must make `append` atomic and durable

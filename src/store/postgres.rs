@@ -26,6 +26,12 @@ const ROSTER: &str = "roster:";
 /// How often a node catches up even without a notification (they are lost while its
 /// listening connection is down).
 const SWEEP: Duration = Duration::from_secs(2);
+/// How long a request waits for a connection before it is answered `503
+/// storage_unavailable` (a retry with the same ids is safe). With the database down or
+/// unreachable every connection attempt fails or hangs: a point's operator should see
+/// "try again" within about a second, not stare at a spinner. A healthy pool hands out a
+/// connection in microseconds, and opening one here takes milliseconds.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub struct PgStore {
     pool: PgPool,
@@ -35,7 +41,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
+        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect(url).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self { pool, node: Uuid::new_v4() })
     }
@@ -94,12 +100,15 @@ impl Store for PgStore {
     }
 
     async fn find_recorded(&self, client_ids: &[Uuid]) -> Result<Vec<Recorded>, StoreError> {
-        let rows: Vec<(Uuid, i64, i64)> =
-            sqlx::query_as("SELECT client_id, action_id, seq FROM events WHERE client_id = ANY($1)")
-                .bind(client_ids)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(client_id, action_id, seq)| Recorded { client_id, action_id, seq }).collect())
+        let sql = "SELECT client_id, action_id, seq, device_time, server_time, body FROM events \
+                   WHERE client_id = ANY($1)";
+        let rows: Vec<(Uuid, i64, i64, i64, i64, String)> =
+            sqlx::query_as(sql).bind(client_ids).fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|(client_id, action_id, seq, device, server, body)| {
+                Recorded::from_row(client_id, action_id, seq, (device, server), &body)
+            })
+            .collect()
     }
 
     async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError> {

@@ -14,12 +14,13 @@ use super::import::ImportFailure;
 use super::seen::SeenIds;
 use super::{Store, StoreError, Wake};
 use crate::action::rules::Pending;
-use crate::action::{ActionId, Event, NewEvent, Rejection, Seq};
+use crate::action::{ActionId, Event, EventBody, NewEvent, Rejection, Seq};
 use crate::live::Hub;
 use crate::roster::import::{Report, SheetRoster};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
+use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -56,6 +57,10 @@ pub enum AppendError {
     Rejected(Vec<(usize, Rejection)>),
     #[error("event id {client_id} was already used in action {action_id}")]
     IdReused { index: usize, client_id: Uuid, action_id: ActionId },
+    /// The id names a different event (another body or device time): a resend is the
+    /// same event again, so this is a new event under a used id.
+    #[error("event id {client_id} was already used for a different event")]
+    IdReusedOtherwise { index: usize, client_id: Uuid },
     #[error(transparent)]
     Store(#[from] Arc<StoreError>),
     #[error("the server is shutting down")]
@@ -359,6 +364,17 @@ async fn decide(
     Ok((fresh, answers))
 }
 
+/// Whether `again` is the first event (its body and its (device, server) times) sent
+/// again, which is what makes it a repeat: an offline outbox resends the very request it
+/// queued, so the body must be the same, and so must the device time, if the device gave
+/// one. A device that gives none gets the time of arrival (`device_time == server_time`,
+/// see `http::actions`), which a resend cannot repeat: then neither may give one.
+/// Anything else under a used id is another event, refused as `event_id_reused`.
+fn is_resend(body: &EventBody, (device_time, server_time): (OffsetDateTime, OffsetDateTime), again: &NewEvent) -> bool {
+    let gave_time = |device: OffsetDateTime, server: OffsetDateTime| (device != server).then_some(device);
+    *body == again.body && gave_time(device_time, server_time) == gave_time(again.device_time, again.server_time)
+}
+
 /// Decides, for one request, which events are repeats and which are new, and checks the
 /// new ones. On refusal nothing of the request enters the batch.
 fn accept(
@@ -376,15 +392,22 @@ fn accept(
     let mut trial: HashMap<ActionId, Pending> = HashMap::new();
     for (index, e) in events.iter().enumerate() {
         let earlier = match recorded.get(&e.client_id) {
-            Some(r) => Some((r.action_id, Source::Known(Outcome::Repeat(r.seq)))),
+            Some(r) => Some((
+                r.action_id,
+                is_resend(&r.body, (r.device_time, r.server_time), e),
+                Source::Known(Outcome::Repeat(r.seq)),
+            )),
             None => in_batch.get(&e.client_id).or_else(|| mine_ids.get(&e.client_id)).map(|&n| {
                 let first = if n < fresh.len() { &fresh[n] } else { &mine[n - fresh.len()] };
-                (first.action_id, Source::Copy(n))
+                (first.action_id, is_resend(&first.body, (first.device_time, first.server_time), e), Source::Copy(n))
             }),
         };
-        if let Some((action_id, source)) = earlier {
+        if let Some((action_id, resend, source)) = earlier {
             if action_id != e.action_id {
                 return Err(AppendError::IdReused { index, client_id: e.client_id, action_id });
+            }
+            if !resend {
+                return Err(AppendError::IdReusedOtherwise { index, client_id: e.client_id });
             }
             sources.push(source);
             continue;

@@ -79,6 +79,15 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
     let promoted = roster.staff().iter().filter(|s| s.role == Role::GridMember).nth(5).unwrap();
     vec![
         ("GET /healthz", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/healthz".into(), ALL) }]),
+        ("GET /metrics", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/metrics".into(), ALL) }]),
+        (
+            "GET /api/openapi.json",
+            vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/api/openapi.json".into(), ALL) }],
+        ),
+        (
+            "GET /api/roster/template",
+            vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/api/roster/template".into(), ALL) }],
+        ),
         ("GET /api/me", vec![Case::new("anyone signed in", "GET", "/api/me".into(), ALL)]),
         ("GET /api/actions", vec![Case::new("list", "GET", "/api/actions".into(), ALL)]),
         (

@@ -177,3 +177,98 @@ async fn every_answer_names_its_request_and_is_counted_by_route() {
         assert!(metrics.contains(&line), "counted by route pattern and status ({line}):\n{metrics}");
     }
 }
+
+/// A refusal naming the field at fault.
+async fn refused_field(expected: (u16, &str), field: &str, response: reqwest::Response) -> Value {
+    let body = refused(expected, response).await;
+    assert_eq!(body["field"], field, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_bad_address_query_or_method_is_a_problem_naming_what_is_wrong() {
+    let app = spawn_app().await;
+    let chief = app.token(Role::Chief);
+    let get = |path: String| app.client.get(format!("{}{path}", app.base)).bearer_auth(&chief).send();
+    let a = app.action_id;
+
+    refused_field((400, "invalid_field"), "id", get("/api/actions/abc".into()).await.unwrap()).await;
+    refused_field((400, "invalid_field"), "id", get("/api/actions/9223372036854775808".into()).await.unwrap()).await;
+    let pairing = app.client.post(format!("{}/api/staff/x/pairing-codes", app.base)).bearer_auth(&chief);
+    refused_field((400, "invalid_field"), "id", pairing.send().await.unwrap()).await;
+    refused_field((400, "invalid_field"), "limit", get(format!("/api/actions/{a}/missing?limit=-1")).await.unwrap())
+        .await;
+    refused_field((400, "invalid_field"), "cursor", get(format!("/api/actions/{a}/missing?cursor=x")).await.unwrap())
+        .await;
+    refused_field((400, "invalid_field"), "limit", get("/api/audit?limit=ten".into()).await.unwrap()).await;
+    let after = get(format!("/api/actions/{a}/live?after=9223372036854775808")).await.unwrap();
+    refused_field((400, "invalid_field"), "after", after).await;
+    let import = app.client.post(format!("{}/api/roster/import?dry_run=maybe", app.base)).bearer_auth(&chief);
+    refused_field((400, "invalid_field"), "dry_run", import.body("x").send().await.unwrap()).await;
+
+    // The live route is a WebSocket: a plain request is told so.
+    let plain = get(format!("/api/actions/{a}/live")).await.unwrap();
+    assert_eq!(plain.headers()["upgrade"], "websocket");
+    refused((426, "websocket_required"), plain).await;
+
+    // A method a route does not answer, OPTIONS too, and a route that does not exist.
+    let delete = app.client.delete(format!("{}/api/actions", app.base)).bearer_auth(&chief).send().await.unwrap();
+    assert_eq!(delete.headers()["allow"], "GET,HEAD,POST");
+    refused((405, "method_not_allowed"), delete).await;
+    let options = app.client.request(reqwest::Method::OPTIONS, format!("{}/api/actions/{a}", app.base));
+    refused((405, "method_not_allowed"), options.send().await.unwrap()).await;
+    refused((404, "not_found"), get("/api/no-such-route".into()).await.unwrap()).await;
+
+    // A body that is JSON but not an object.
+    let member = app.roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap().id;
+    refused_field((400, "invalid_field"), ".", app.patch_staff(&chief, member, json!([null, null])).await).await;
+}
+
+#[tokio::test]
+async fn impossible_ids_times_and_tube_codes_are_refused_and_record_nothing() {
+    let app = spawn_app().await;
+    let before = app.snapshot().await;
+    let op = app.operator_of(app.point_of(2));
+    let scan = |fields: Value| {
+        let mut body = json!({ "id": Uuid::now_v7(), "resident_id": 2, "point_id": app.point_of(2) });
+        body.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        post_raw(&app, Some(&op), "scans", body.to_string())
+    };
+    let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+
+    let nil = scan(json!({ "id": Uuid::nil() })).await;
+    refused_field((400, "invalid_field"), "id", nil).await;
+    let huge = scan(json!({ "tube": "T".repeat(900 * 1024) })).await;
+    refused_field((400, "invalid_field"), "tube", huge).await;
+    refused_field((400, "invalid_field"), "tube", scan(json!({ "tube": "T-1; DROP" })).await).await;
+    refused_field((400, "invalid_field"), "tube", scan(json!({ "tube": "" })).await).await;
+    let epoch = scan(json!({ "device_time": "1970-01-01T00:00:00Z" })).await;
+    let body = refused_field((400, "invalid_field"), "device_time", epoch).await;
+    assert!(body["message"].as_str().unwrap().contains("before this action was planned"), "{body}");
+    let ahead = scan(json!({ "device_time": fmt(now + time::Duration::days(2)) })).await;
+    refused_field((400, "invalid_field"), "device_time", ahead).await;
+    let batch = json!({ "events": [
+        { "id": Uuid::now_v7(), "type": "resident_sampled", "resident_id": 2, "point_id": app.point_of(2), "tube": "TUBE-0001" },
+        { "id": Uuid::nil(), "type": "resident_sampled", "resident_id": 3, "point_id": app.point_of(3) },
+    ]});
+    refused_field((400, "invalid_field"), "events[1].id", app.post_events(&op, batch).await).await;
+    assert_eq!(app.snapshot().await, before, "nothing was recorded");
+
+    // A good tube code and a device time from an hour ago are fine.
+    let good = scan(json!({ "tube": "HG-2022/04.22_001", "device_time": fmt(now - time::Duration::hours(1)) })).await;
+    assert_eq!(good.status(), 201);
+
+    let chief = app.token(Role::Chief);
+    let plan = |open: time::OffsetDateTime, close: time::OffsetDateTime| {
+        app.client
+            .post(format!("{}/api/actions", app.base))
+            .bearer_auth(&chief)
+            .json(&json!({ "kind": "testing", "name": "第2轮", "scope": [1], "points": [1],
+                           "planned_open": fmt(open), "planned_close": fmt(close) }))
+            .send()
+    };
+    let backwards = plan(now + time::Duration::hours(3), now + time::Duration::hours(1)).await.unwrap();
+    refused_field((400, "invalid_field"), "planned_close", backwards).await;
+    assert_eq!(plan(now + time::Duration::hours(1), now + time::Duration::hours(3)).await.unwrap().status(), 201);
+}

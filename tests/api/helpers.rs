@@ -33,6 +33,8 @@ pub struct TestApp {
     process: Option<Node>,
     /// The clock the server judges sessions by: a test moves it forward.
     pub clock: muster::auth::Clock,
+    /// The database's own address, when the server reaches it another way.
+    direct_db_url: Option<String>,
     /// Kept so the database outlives the test's servers (and dropped after them).
     _db: Database,
 }
@@ -123,6 +125,17 @@ pub async fn spawn_on_postgres() -> TestApp {
     spawn(true, true).await
 }
 
+/// A server in the test process on a fresh PostgreSQL database, reaching it at the
+/// address `via` makes of the database's (e.g. through a relay the test can cut).
+/// [`TestApp::use_direct_database`] points the test's own reads back at the database.
+pub async fn spawn_on_postgres_in_process(via: impl FnOnce(&str) -> String) -> TestApp {
+    let mut app = spawn(false, true).await;
+    let relayed = via(&app.db_url);
+    app.direct_db_url = Some(std::mem::replace(&mut app.db_url, relayed));
+    app.restart().await;
+    app
+}
+
 async fn spawn(as_process: bool, postgres: bool) -> TestApp {
     let db = Database::new(postgres).await;
     let db_url = db.url.clone();
@@ -148,6 +161,7 @@ async fn spawn(as_process: bool, postgres: bool) -> TestApp {
         server: None,
         process: None,
         clock: Default::default(),
+        direct_db_url: None,
         _db: db,
     };
     if as_process {
@@ -172,6 +186,14 @@ impl TestApp {
         self.server = Some(tokio::spawn(muster::serve(store, listener, settings, async move {
             let _ = stopped.await;
         })));
+    }
+
+    /// Reads the database at its own address from now on (see
+    /// [`spawn_on_postgres_in_process`]).
+    pub fn use_direct_database(&mut self) {
+        if let Some(url) = self.direct_db_url.take() {
+            self.db_url = url;
+        }
     }
 
     /// Stops the server gracefully and starts a new one on the same database.

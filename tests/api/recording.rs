@@ -46,6 +46,72 @@ async fn a_scan_resent_after_a_restart_and_the_close_is_answered_as_the_repeat_i
     assert_eq!((snap["seq"].as_i64(), snap["totals"]["scans"].as_i64()), (Some(4), Some(2)));
 }
 
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+#[tokio::test]
+async fn an_id_sent_again_with_another_body_is_refused_and_records_nothing() {
+    let app = spawn_app().await;
+    // The village's home-visit team may record samples at any point.
+    let medic = app.token(Role::Medic);
+    let scan = |id: Uuid, r: i64| app.scan_as(&medic, id, r, app.point_of(r));
+    let id = Uuid::now_v7();
+    let first: Value = scan(id, 1).await.json().await.unwrap();
+    assert_eq!((first["status"].as_str(), first["seq"].as_i64()), (Some("new"), Some(2)));
+
+    // The same id for another resident: across requests, the log's event is compared.
+    let other = scan(id, 2).await;
+    assert_eq!(other.status(), 409);
+    let other: Value = other.json().await.unwrap();
+    assert_eq!((other["code"].as_str(), other["index"].as_i64()), (Some("event_id_reused"), Some(0)));
+    // The very same scan is still its repeat.
+    let again = scan(id, 1).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!((again["status"].as_str(), again["seq"].as_i64()), (Some("repeat"), Some(2)));
+
+    // In one batch: the second copy of an id with another body refuses the whole batch.
+    let sampled = |id: Uuid, r: i64| json!({ "id": id, "type": "resident_sampled", "resident_id": r, "point_id": app.point_of(r) });
+    let reused = Uuid::now_v7();
+    let batch = json!({ "events": [sampled(Uuid::now_v7(), 3), sampled(reused, 4), sampled(reused, 5)] });
+    let refused = app.post_events(&medic, batch).await;
+    assert_eq!(refused.status(), 409);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!((refused["code"].as_str(), refused["index"].as_i64()), (Some("event_id_reused"), Some(2)));
+    // Two copies of the same event in one batch are one event and its repeat.
+    let batch = json!({ "events": [sampled(reused, 4), sampled(reused, 4)] });
+    let twice: Value = app.post_events(&medic, batch).await.json().await.unwrap();
+    let results: Vec<(&str, i64)> = twice["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["status"].as_str().unwrap(), r["seq"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(results, vec![("new", 3), ("repeat", 3)]);
+
+    // A device time is part of the event: a resend carries the one it was queued with.
+    let queued = Uuid::now_v7();
+    let at = |t: time::OffsetDateTime| {
+        let mut e = sampled(queued, 6);
+        e["device_time"] = json!(rfc3339(t));
+        json!({ "events": [e] })
+    };
+    let when = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
+    let result = |v: &Value| (v["results"][0]["status"].as_str().map(String::from), v["results"][0]["seq"].as_i64());
+    let sent: Value = app.post_events(&medic, at(when)).await.json().await.unwrap();
+    assert_eq!(result(&sent), (Some("new".into()), Some(4)));
+    let resent: Value = app.post_events(&medic, at(when)).await.json().await.unwrap();
+    assert_eq!(result(&resent), (Some("repeat".into()), Some(4)));
+    let retimed = app.post_events(&medic, at(when + time::Duration::seconds(1))).await;
+    assert_eq!(retimed.status(), 409);
+
+    let snap = app.snapshot().await;
+    assert_eq!((snap["seq"].as_i64(), snap["totals"]["sampled"].as_i64()), (Some(4), Some(3)), "{snap}");
+    let log = crate::helpers::checked_log(&app).await;
+    assert_eq!(crate::helpers::samples_in(&log), (3, 3), "residents 1, 4 and 6; nothing under a reused id");
+}
+
 #[tokio::test]
 async fn fifty_concurrent_copies_of_one_scan_make_one_event() {
     let app = Arc::new(spawn_app().await);
@@ -75,10 +141,11 @@ async fn fifty_concurrent_copies_of_one_scan_make_one_event() {
 #[tokio::test]
 async fn a_batch_from_an_offline_queue_sent_twice_changes_nothing_the_second_time() {
     let app = spawn_app().await;
+    let an_hour_ago = rfc3339(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
     let events: Vec<Value> = (1..=5)
         .map(|r| {
             json!({ "id": Uuid::now_v7(), "type": "resident_sampled", "resident_id": r, "point_id": app.point_of(r),
-                         "device_time": "2026-11-23T16:00:00Z" })
+                         "device_time": an_hour_ago })
         })
         .collect();
     // The village's home-visit team may record samples at any point.

@@ -184,12 +184,14 @@ fn append(db: &mut Connection, rows: &[Row], expected: &HashMap<ActionId, Seq>) 
 }
 
 fn find(db: &Connection, ids: &[Uuid]) -> Result<Vec<Recorded>, StoreError> {
-    let mut look = db.prepare_cached("SELECT action_id, seq FROM events WHERE client_id = ?1")?;
+    let mut look =
+        db.prepare_cached("SELECT action_id, seq, device_time, server_time, body FROM events WHERE client_id = ?1")?;
     let mut found = Vec::new();
     for id in ids {
         let mut rows = look.query([id.as_bytes().as_slice()])?;
         if let Some(row) = rows.next()? {
-            found.push(Recorded { client_id: *id, action_id: row.get(0)?, seq: row.get(1)? });
+            let body: String = row.get(4)?;
+            found.push(Recorded::from_row(*id, row.get(0)?, row.get(1)?, (row.get(2)?, row.get(3)?), &body)?);
         }
     }
     Ok(found)
