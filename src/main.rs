@@ -118,8 +118,13 @@ async fn import(
     if let Some(path) = template {
         std::fs::write(&path, import::write_book(&import::export::template_book(), format_of(&path)?)?)?;
         match format_of(&path)? {
-            Format::Xlsx => println!("template written to {} (sheets: residents, staff, sampling points)", path.display()),
-            Format::Csv => println!("template written to {} (the residents' sheet only: staff and sampling points need an .xlsx)", path.display()),
+            Format::Xlsx => {
+                println!("template written to {} (sheets: residents, staff, sampling points)", path.display())
+            }
+            Format::Csv => println!(
+                "template written to {} (the residents' sheet only: staff and sampling points need an .xlsx)",
+                path.display()
+            ),
         }
         return Ok(());
     }
@@ -157,7 +162,9 @@ async fn import(
                     report.removals.examples.iter().map(|e| format!("{} {}", e.kind, e.name)).collect();
                 println!("this import removes {total} row(s), e.g. {}", names.join(", "));
                 if let Some(n) = options.confirm_removals {
-                    anyhow::bail!("--confirm-removals {n} does not match: the import removes {total}; nothing was imported");
+                    anyhow::bail!(
+                        "--confirm-removals {n} does not match: the import removes {total}; nothing was imported"
+                    );
                 }
                 if !std::io::stdin().is_terminal() {
                     anyhow::bail!("nothing was imported: run again with --confirm-removals {total} to remove them");

@@ -5,9 +5,9 @@
 
 use super::extract::Caller;
 use super::{ApiError, AppState};
+use crate::roster::import::{self, Format, ReadOptions, Report};
 use crate::roster::{NodeId, Role};
 use crate::store::import::ImportOptions;
-use crate::roster::import::{self, Format, ReadOptions, Report};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::header;

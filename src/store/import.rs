@@ -66,7 +66,8 @@ pub async fn import(
         staff: store.accounts().referenced_staff().await?.into_iter().collect(),
         points: actions.iter().flat_map(|a| a.points.iter().copied()).collect(),
     };
-    let Plan { parts, changes, mut report } = plan(current, &keep, sheet, options.area).map_err(ImportFailure::Invalid)?;
+    let Plan { parts, changes, mut report } =
+        plan(current, &keep, sheet, options.area).map_err(ImportFailure::Invalid)?;
     report.dry_run = options.dry_run;
     let roster = Roster::new(parts)?;
     // A number given must be the number: one confirmed for another sheet confirms nothing.

@@ -107,7 +107,10 @@ impl Writer {
     /// report once the new roster is stored and live state is folded against it.
     pub async fn import(&self, sheet: SheetRoster, options: ImportOptions) -> Result<Report, ImportFailure> {
         let (reply, answer) = oneshot::channel();
-        self.imports.send(RosterJob::Import { sheet: Box::new(sheet), options, reply }).await.map_err(|_| ImportFailure::Closed)?;
+        self.imports
+            .send(RosterJob::Import { sheet: Box::new(sheet), options, reply })
+            .await
+            .map_err(|_| ImportFailure::Closed)?;
         answer.await.map_err(|_| ImportFailure::Closed)?
     }
 

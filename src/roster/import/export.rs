@@ -118,10 +118,8 @@ pub fn template_book() -> Vec<Sheet> {
             &["王管理", "13800000051", "管理员", "", ""],
         ],
     );
-    let points = rows(
-        point_headers(),
-        &[&["1号采样点", "村委会广场", "第1网格"], &["2号采样点", "卫生室门前", "第2网格"]],
-    );
+    let points =
+        rows(point_headers(), &[&["1号采样点", "村委会广场", "第1网格"], &["2号采样点", "卫生室门前", "第2网格"]]);
     vec![template(), plain(STAFF_SHEET, staff), plain(POINTS_SHEET, points)]
 }
 

@@ -321,7 +321,9 @@ impl<'a> RowReader<'a> {
                 Some(h) => Some(h),
                 None => {
                     let fix = "write the household number on this row, or move the row under its household's first row";
-                    let problem = "this resident has no household: the household number is blank and no household row is above".into();
+                    let problem =
+                        "this resident has no household: the household number is blank and no household row is above"
+                            .into();
                     self.problem(row, Field::Household, "", "household_missing", problem, fix);
                     None
                 }

@@ -167,7 +167,11 @@ impl std::fmt::Display for Report {
         writeln!(f, "areas:      {}", line(&self.areas))?;
         writeln!(f, "staff:      {}", line(&self.staff))?;
         if self.staff_retired > 0 {
-            writeln!(f, "            {} of the removed are retired: sessions or logs refer to them", self.staff_retired)?;
+            writeln!(
+                f,
+                "            {} of the removed are retired: sessions or logs refer to them",
+                self.staff_retired
+            )?;
         }
         writeln!(f, "points:     {}", line(&self.points))?;
         if self.points_retired > 0 {
@@ -313,8 +317,7 @@ pub fn read_sheet(bytes: &[u8], format: Format, options: &ReadOptions) -> Result
         found
     });
     let staff = book.staff.map(|s| staff::parse_staff(&s.name, &s.table).map(|rows| Listed { sheet: s.name, rows }));
-    let points =
-        book.points.map(|s| staff::parse_points(&s.name, &s.table).map(|rows| Listed { sheet: s.name, rows }));
+    let points = book.points.map(|s| staff::parse_points(&s.name, &s.table).map(|rows| Listed { sheet: s.name, rows }));
     fn take<T>(problems: &mut Vec<Problem>, read: Result<T, Vec<Problem>>) -> Option<T> {
         read.map_err(|found| problems.extend(found)).ok()
     }

@@ -14,11 +14,9 @@
 //! by a path of names from any level down (`东片区/第1网格`) when a name alone is not
 //! unique; `全村` (or the root's name) is the whole roster.
 
-use super::{
-    Cited, Counts, Problem, REMOVAL_EXAMPLES, Removed, Report, SheetPoint, SheetRoster, SheetStaff, texts,
-};
 use super::export::header;
 use super::layout::Field;
+use super::{Cited, Counts, Problem, REMOVAL_EXAMPLES, Removed, Report, SheetPoint, SheetRoster, SheetStaff, texts};
 use crate::roster::{
     AreaNode, Household, HouseholdId, NodeId, Phone, PointId, Resident, ResidentId, Role, RosterParts, SamplingPoint,
     Staff, StaffId,
@@ -185,6 +183,9 @@ struct Planner<'a> {
     grid_of: HashMap<Vec<String>, Option<NodeId>>,
     /// Nodes the sheets use: never deleted.
     used: HashSet<NodeId>,
+    /// Points of the point sheet refused for their areas: staff naming them are told so
+    /// when the problem is the area the import is limited to.
+    refused_points: HashSet<String>,
 }
 
 pub fn plan(
@@ -206,6 +207,7 @@ pub fn plan(
         inside: HashSet::new(),
         grid_of: HashMap::new(),
         used: HashSet::new(),
+        refused_points: HashSet::new(),
     };
     p.areas();
     p.residents();
@@ -372,7 +374,15 @@ impl Planner<'_> {
                     let at = self.path_name(self.parts.households[i].node_id);
                     let (problem, fix) = texts::moves_from_outside(&area, &format!("户号 {}", h.number), &at);
                     let column = header(Field::Household);
-                    self.problems.push(Problem::at(&sheet.sheet, h.row, &column, &h.number, "outside_area", problem, fix));
+                    self.problems.push(Problem::at(
+                        &sheet.sheet,
+                        h.row,
+                        &column,
+                        &h.number,
+                        "outside_area",
+                        problem,
+                        fix,
+                    ));
                     continue;
                 }
                 Some(&i) => {
@@ -409,7 +419,15 @@ impl Planner<'_> {
                             let (problem, fix) = texts::moves_from_outside(&area, "这位村民", &at);
                             let column = header(Field::IdNumber);
                             let masked = r.id_number.masked();
-                            self.problems.push(Problem::at(&sheet.sheet, r.row, &column, &masked, "outside_area", problem, fix));
+                            self.problems.push(Problem::at(
+                                &sheet.sheet,
+                                r.row,
+                                &column,
+                                &masked,
+                                "outside_area",
+                                problem,
+                                fix,
+                            ));
                             continue;
                         }
                         self.parts.residents[i] = resident(self.parts.residents[i].id);
@@ -546,7 +564,10 @@ impl Planner<'_> {
         let mut seen = HashSet::new();
         for row in &listed.rows {
             let SheetPoint { name, place, areas, row: n } = row;
-            let Some(nodes) = self.resolve_all(&listed.sheet, areas) else { continue };
+            let Some(nodes) = self.resolve_all(&listed.sheet, areas) else {
+                self.refused_points.insert(name.clone());
+                continue;
+            };
             self.used.extend(nodes.iter().copied());
             let nodes: Vec<NodeId> = nodes.into_iter().collect();
             let id = match by_name.get(name) {
@@ -556,7 +577,16 @@ impl Planner<'_> {
                         let at = p.nodes.first().map(|n| self.path_name(*n)).unwrap_or_default();
                         let text = texts::moves_from_outside(&self.area_name(), &format!("采样点{name}"), &at);
                         let column = super::export::point_headers()[0].clone();
-                        self.problems.push(Problem::at(&listed.sheet, *n, &column, name, "outside_area", text.0, text.1));
+                        self.problems.push(Problem::at(
+                            &listed.sheet,
+                            *n,
+                            &column,
+                            name,
+                            "outside_area",
+                            text.0,
+                            text.1,
+                        ));
+                        self.refused_points.insert(name.clone());
                         continue;
                     }
                     let p = &mut self.parts.points[i];
@@ -622,6 +652,11 @@ impl Planner<'_> {
                 None => None,
                 Some(c) => match points.get(&c.text) {
                     Some(&id) if self.inside_all(&[], Some(id)) => Some(id),
+                    None if self.refused_points.contains(&c.text) && self.area.is_some() => {
+                        let text = texts::outside_area(&self.area_name(), &c.text);
+                        self.problems.push(Problem::cited(sheet, c, "outside_area", text));
+                        continue;
+                    }
                     Some(_) => {
                         let text = texts::outside_area(&self.area_name(), &c.text);
                         self.problems.push(Problem::cited(sheet, c, "outside_area", text));
@@ -808,7 +843,8 @@ impl Planner<'_> {
         if with_sheet {
             for i in 0..self.parts.staff.len() {
                 let s = &self.parts.staff[i];
-                if seen.contains(&s.id) || s.retired || s.role == Role::Admin || !self.inside_all(&s.nodes, s.point_id) {
+                if seen.contains(&s.id) || s.retired || s.role == Role::Admin || !self.inside_all(&s.nodes, s.point_id)
+                {
                     continue;
                 }
                 self.report.staff.removed += 1;
@@ -912,9 +948,7 @@ impl Planner<'_> {
 
 /// The staff sheet's row of a wanted staff member (0 when it came from elsewhere).
 fn said_row(staff: Option<&super::Listed<SheetStaff>>, w: &Wanted) -> u32 {
-    staff
-        .and_then(|l| l.rows.iter().find(|r| r.name == w.name && r.phone == w.phone))
-        .map_or(0, |r| r.row)
+    staff.and_then(|l| l.rows.iter().find(|r| r.name == w.name && r.phone == w.phone)).map_or(0, |r| r.row)
 }
 
 fn depth(parent_of: &HashMap<NodeId, Option<NodeId>>, mut id: NodeId) -> usize {

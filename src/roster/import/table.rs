@@ -90,7 +90,8 @@ pub enum SheetKind {
 /// that mean the staff sheet and the sampling-point sheet. Any other sheet may hold the
 /// residents.
 pub const STAFF_SHEETS: &[&str] = &["工作人员", "人员", "员工", "网格人员", "工作人员名单", "staff"];
-pub const POINT_SHEETS: &[&str] = &["采样点", "采集点", "采样点位", "采集点位", "核酸采样点", "points", "samplingpoints"];
+pub const POINT_SHEETS: &[&str] =
+    &["采样点", "采集点", "采样点位", "采集点位", "核酸采样点", "points", "samplingpoints"];
 
 impl SheetKind {
     pub fn of(name: &str) -> Self {
@@ -248,7 +249,14 @@ fn read_csv(bytes: &[u8], label: Option<&str>) -> Result<Table, ImportError> {
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| ImportError::Unreadable(e.to_string()))?;
-        let number = record.position().map_or(rows.len() as u64 + 1, csv::Position::line) as u32;
+        // The csv reader skips empty lines and counts them into the next record's start.
+        let number = match record.position() {
+            None => rows.len() as u64 + 1,
+            Some(p) => {
+                let skipped = text.as_bytes()[p.byte() as usize..].iter().take_while(|b| matches!(b, b'\n' | b'\r'));
+                p.line() + skipped.filter(|b| **b == b'\n').count() as u64
+            }
+        } as u32;
         rows.push(Row { number, cells: record.iter().map(Cell::text).collect() });
     }
     Ok(Table { rows })

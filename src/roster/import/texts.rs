@@ -59,10 +59,7 @@ pub fn grid_member_mismatch(sheet: &str, row: u32, name: &str) -> Text {
 }
 
 pub fn area_missing(role: Role) -> Text {
-    text(
-        format!("{}要填写负责的区域", role_name(role)),
-        "填写村民表中用过的区域名称，如 第1网格；多个用、分隔",
-    )
+    text(format!("{}要填写负责的区域", role_name(role)), "填写村民表中用过的区域名称，如 第1网格；多个用、分隔")
 }
 
 pub fn area_unknown(value: &str) -> Text {
@@ -80,10 +77,7 @@ pub fn area_ambiguous(value: &str, matches: &[String]) -> Text {
 }
 
 pub fn area_two_responsible(first_row: u32, name: &str) -> Text {
-    text(
-        format!("这个区域已由第 {first_row} 行的{name}负责"),
-        "每个区域只写一位负责人（总网格长、网格长或网格员）",
-    )
+    text(format!("这个区域已由第 {first_row} 行的{name}负责"), "每个区域只写一位负责人（总网格长、网格长或网格员）")
 }
 
 pub fn operator_point_missing() -> Text {
