@@ -32,6 +32,7 @@ pub fn status(flags: Flags) -> String {
 
 /// A sheet: the header, then one row per resident, household and area cells on each
 /// household's first row. Also returns each household's run of rows (for merging).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sheet {
     /// The worksheet's name in a workbook.
     pub name: String,
@@ -180,6 +181,42 @@ pub fn export(parts: &RosterParts) -> Sheet {
         })
         .collect();
     sheet(levels, lines)
+}
+
+/// A roster as a workbook's sheets: the residents ([`export`]), its staff (but the
+/// retired) and its sampling points (but the retired), areas written as full paths from
+/// the root so that each names one node.
+pub fn export_book(parts: &RosterParts) -> Vec<Sheet> {
+    let by_id: HashMap<i64, &crate::roster::AreaNode> = parts.nodes.iter().map(|n| (n.id, n)).collect();
+    let path = |mut id: i64| {
+        let mut names = Vec::new();
+        while let Some(n) = by_id.get(&id) {
+            names.push(n.name.clone());
+            match n.parent {
+                Some(p) if names.len() <= parts.nodes.len() => id = p,
+                _ => break,
+            }
+        }
+        names.reverse();
+        names.join("/")
+    };
+    let areas = |nodes: &[i64]| nodes.iter().map(|n| path(*n)).collect::<Vec<_>>().join("、");
+    let points: HashMap<i64, &str> = parts.points.iter().map(|p| (p.id, p.name.as_str())).collect();
+    let mut staff = vec![staff_headers()];
+    staff.extend(parts.staff.iter().filter(|s| !s.retired).map(|s| {
+        vec![
+            s.name.clone(),
+            s.phone.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default(),
+            super::texts::role_name(s.role).to_owned(),
+            areas(&s.nodes),
+            s.point_id.and_then(|p| points.get(&p)).map(|p| (*p).to_owned()).unwrap_or_default(),
+        ]
+    }));
+    let mut point_rows = vec![point_headers()];
+    point_rows.extend(
+        parts.points.iter().filter(|p| !p.retired).map(|p| vec![p.name.clone(), p.place.clone(), areas(&p.nodes)]),
+    );
+    vec![export(parts), plain(STAFF_SHEET, staff), plain(POINTS_SHEET, point_rows)]
 }
 
 /// The template: the expected columns and a few fictitious residents showing the layout

@@ -339,15 +339,21 @@ impl Planner<'_> {
                 walked.push(parent);
             }
             if outside || !self.inside.contains(&parent) {
-                let column = sheet.levels.last().cloned().unwrap_or_default();
-                let shown = h.path.join("/");
-                let (problem, fix) = texts::outside_area(&self.area_name(), &shown);
-                self.problems.push(Problem::at(&sheet.sheet, h.row, &column, &shown, "outside_area", problem, fix));
                 self.grid_of.insert(h.path.clone(), None);
                 continue;
             }
             self.used.extend(walked);
             self.grid_of.insert(h.path.clone(), Some(parent));
+        }
+        // Each resident's row outside the area is refused.
+        let column = sheet.levels.last().cloned().unwrap_or_default();
+        for h in sheet.households.iter().filter(|h| self.grid_of[&h.path].is_none()) {
+            let shown = h.path.join("/");
+            let (problem, fix) = texts::outside_area(&self.area_name(), &shown);
+            for r in &h.residents {
+                let p = Problem::at(&sheet.sheet, r.row, &column, &shown, "outside_area", problem.clone(), fix.clone());
+                self.problems.push(p);
+            }
         }
     }
 

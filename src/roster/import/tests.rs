@@ -174,6 +174,26 @@ fn the_template_imports_cleanly_in_both_formats() {
     }
 }
 
+/// The demo village's whole workbook (residents, staff, points) imported over itself
+/// changes nothing; into an empty roster, it gives the same workbook back.
+#[test]
+fn a_whole_village_survives_its_workbook() {
+    let demo = village::generate(7).roster;
+    let bytes = write_book(&export::export_book(&demo), Format::Xlsx).unwrap();
+    let sheet = read(&bytes, Format::Xlsx);
+    assert_eq!(sheet.staff.as_ref().map(|s| s.rows.len()), Some(demo.staff.len()));
+    let again = planned(&demo, &sheet);
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+    assert_eq!(again.parts, demo);
+    assert_eq!(again.report.staff.unchanged, demo.staff.len());
+    assert_eq!(again.report.points.unchanged, demo.points.len());
+
+    let fresh = planned(&RosterParts::default(), &sheet);
+    crate::roster::Roster::new(fresh.parts.clone()).expect("a valid roster");
+    let rows = |parts: &RosterParts| export::export_book(parts).into_iter().map(|s| s.rows).collect::<Vec<_>>();
+    assert_eq!(rows(&fresh.parts), rows(&demo));
+}
+
 fn round_trip(seed: u64, format: Format) {
     let demo = village::generate(seed).roster;
     let bytes = write_sheet(&export::export(&demo), format).unwrap();
