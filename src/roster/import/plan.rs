@@ -21,7 +21,7 @@ use crate::roster::{
     AreaNode, Household, HouseholdId, NodeId, Phone, PointId, Resident, ResidentId, Role, RosterParts, SamplingPoint,
     Staff, StaffId,
 };
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What changes, by id, for the store to write in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -99,12 +99,21 @@ fn root_name(sheet: &SheetRoster) -> String {
 /// Words in an area cell meaning the whole roster.
 const WHOLE: &[&str] = &["全村", "全部", "全域", "all"];
 
-/// Each node's names from the root down, by id.
-fn paths_of(nodes: &[AreaNode]) -> HashMap<NodeId, Vec<String>> {
-    let by_id: HashMap<NodeId, &AreaNode> = nodes.iter().map(|n| (n.id, n)).collect();
-    nodes
-        .iter()
-        .map(|n| {
+/// The area tree by name, to resolve the areas the staff and point sheets name.
+struct AreaIndex {
+    /// Each node's names from the root down.
+    paths: HashMap<NodeId, Vec<String>>,
+    /// Nodes by their own name, ascending.
+    by_name: HashMap<String, Vec<NodeId>>,
+    root: NodeId,
+}
+
+impl AreaIndex {
+    fn new(nodes: &[AreaNode], root: NodeId) -> Self {
+        let by_id: HashMap<NodeId, &AreaNode> = nodes.iter().map(|n| (n.id, n)).collect();
+        let mut by_name: HashMap<String, Vec<NodeId>> = HashMap::new();
+        let mut paths = HashMap::with_capacity(nodes.len());
+        for n in nodes {
             let mut path = vec![n.name.clone()];
             let mut cur = n.parent;
             while let Some(p) = cur.and_then(|p| by_id.get(&p)) {
@@ -115,30 +124,32 @@ fn paths_of(nodes: &[AreaNode]) -> HashMap<NodeId, Vec<String>> {
                 cur = p.parent;
             }
             path.reverse();
-            (n.id, path)
-        })
-        .collect()
-}
-
-/// The one node an area cell names (see the module's doc), or the problem's code and texts.
-fn resolve_area(
-    paths: &HashMap<NodeId, Vec<String>>,
-    root: NodeId,
-    text: &str,
-) -> Result<NodeId, (&'static str, (String, String))> {
-    if WHOLE.contains(&super::layout::header_key(text).as_str()) {
-        return Ok(root);
+            paths.insert(n.id, path);
+            by_name.entry(n.name.clone()).or_default().push(n.id);
+        }
+        by_name.values_mut().for_each(|ids| ids.sort_unstable());
+        Self { paths, by_name, root }
     }
-    let wanted: Vec<String> = text.split('/').map(super::layout::normalize).filter(|s| !s.is_empty()).collect();
-    let mut found: Vec<NodeId> =
-        paths.iter().filter(|(_, p)| !wanted.is_empty() && p.ends_with(&wanted)).map(|(id, _)| *id).collect();
-    found.sort_unstable();
-    match found.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(("area_unknown", texts::area_unknown(text))),
-        many => {
-            let shown: Vec<String> = many.iter().take(5).map(|id| paths[id].join("/")).collect();
-            Err(("area_ambiguous", texts::area_ambiguous(text, &shown)))
+
+    fn path(&self, id: NodeId) -> String {
+        self.paths.get(&id).map(|p| p.join("/")).unwrap_or_default()
+    }
+
+    /// The one node an area cell names (see the module's doc), or the problem's code and texts.
+    fn resolve(&self, text: &str) -> Result<NodeId, (&'static str, (String, String))> {
+        if WHOLE.contains(&super::layout::header_key(text).as_str()) {
+            return Ok(self.root);
+        }
+        let wanted: Vec<String> = text.split('/').map(super::layout::normalize).filter(|s| !s.is_empty()).collect();
+        let candidates = wanted.last().and_then(|last| self.by_name.get(last)).map_or(&[][..], Vec::as_slice);
+        let found: Vec<NodeId> = candidates.iter().copied().filter(|id| self.paths[id].ends_with(&wanted)).collect();
+        match found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(("area_unknown", texts::area_unknown(text))),
+            many => {
+                let shown: Vec<String> = many.iter().take(5).map(|id| self.path(*id)).collect();
+                Err(("area_ambiguous", texts::area_ambiguous(text, &shown)))
+            }
         }
     }
 }
@@ -150,7 +161,7 @@ pub fn find_area(parts: &RosterParts, text: &str) -> Result<NodeId, String> {
         return parts.nodes.iter().find(|n| n.id == id).map(|n| n.id).ok_or(format!("there is no area node {id}"));
     }
     let root = parts.nodes.iter().find(|n| n.parent.is_none()).map_or(0, |n| n.id);
-    resolve_area(&paths_of(&parts.nodes), root, text).map_err(|(_, (problem, fix))| format!("{problem}: {fix}"))
+    AreaIndex::new(&parts.nodes, root).resolve(text).map_err(|(_, (problem, fix))| format!("{problem}: {fix}"))
 }
 
 /// A staff member the sheets ask for, before it is matched to the roster.
@@ -183,6 +194,8 @@ struct Planner<'a> {
     grid_of: HashMap<Vec<String>, Option<NodeId>>,
     /// Nodes the sheets use: never deleted.
     used: HashSet<NodeId>,
+    /// The tree as the residents' sheet leaves it, by name.
+    index: AreaIndex,
     /// Points of the point sheet refused for their areas: staff naming them are told so
     /// when the problem is the area the import is limited to.
     refused_points: HashSet<String>,
@@ -208,6 +221,7 @@ pub fn plan(
         grid_of: HashMap::new(),
         used: HashSet::new(),
         refused_points: HashSet::new(),
+        index: AreaIndex::new(&current.nodes, 0),
     };
     p.areas();
     p.residents();
@@ -221,13 +235,13 @@ pub fn plan(
 }
 
 impl Planner<'_> {
+    /// The area the import is limited to (or the root), by its path.
     fn area_name(&self) -> String {
-        let id = self.area.unwrap_or(self.root);
-        paths_of(&self.current.nodes).get(&id).map(|p| p.join("/")).unwrap_or_default()
+        self.index.path(self.area.unwrap_or(self.root))
     }
 
     fn path_name(&self, node: NodeId) -> String {
-        paths_of(&self.parts.nodes).get(&node).map(|p| p.join("/")).unwrap_or_default()
+        self.index.path(node)
     }
 
     /// The root, then every household's area path matched by parent and name (new nodes
@@ -345,6 +359,7 @@ impl Planner<'_> {
             self.used.extend(walked);
             self.grid_of.insert(h.path.clone(), Some(parent));
         }
+        self.index = AreaIndex::new(&self.parts.nodes, self.root);
         // Each resident's row outside the area is refused.
         let column = sheet.levels.last().cloned().unwrap_or_default();
         for h in sheet.households.iter().filter(|h| self.grid_of[&h.path].is_none()) {
@@ -517,19 +532,18 @@ impl Planner<'_> {
         count(&mut self.report.residents, &seen_residents, &before, &self.changes.residents);
     }
 
-    /// The areas one row names, resolved; a problem for each it cannot resolve or that
-    /// lies outside the area.
-    fn resolve_all(&mut self, sheet: &str, cited: &[Cited]) -> Option<BTreeSet<NodeId>> {
-        let paths = paths_of(&self.parts.nodes);
-        let mut nodes = BTreeSet::new();
+    /// The areas one row names, resolved, each with the cell that named it; a problem for
+    /// each it cannot resolve or that lies outside the area.
+    fn resolve_all<'c>(&mut self, sheet: &str, cited: &'c [Cited]) -> Option<BTreeMap<NodeId, &'c Cited>> {
+        let mut nodes = BTreeMap::new();
         let mut ok = true;
         for c in cited {
-            match resolve_area(&paths, self.root, &c.text) {
+            match self.index.resolve(&c.text) {
                 Ok(n) if self.inside.contains(&n) => {
-                    nodes.insert(n);
+                    nodes.entry(n).or_insert(c);
                 }
                 Ok(n) => {
-                    let text = texts::outside_area(&self.area_name(), &paths[&n].join("/"));
+                    let text = texts::outside_area(&self.area_name(), &self.index.path(n));
                     self.problems.push(Problem::cited(sheet, c, "outside_area", text));
                     ok = false;
                 }
@@ -574,8 +588,8 @@ impl Planner<'_> {
                 self.refused_points.insert(name.clone());
                 continue;
             };
+            let nodes: Vec<NodeId> = nodes.into_keys().collect();
             self.used.extend(nodes.iter().copied());
-            let nodes: Vec<NodeId> = nodes.into_iter().collect();
             let id = match by_name.get(name) {
                 Some(&i) => {
                     let p = &self.parts.points[i];
@@ -650,7 +664,8 @@ impl Planner<'_> {
         for row in staff_sheet.map_or(&[][..], |l| &l.rows) {
             let sheet = &staff_sheet.expect("rows come from the staff sheet").sheet;
             let SheetStaff { row: n, name, phone, role, areas, point } = row;
-            let Some(mut nodes) = self.resolve_all(sheet, areas) else { continue };
+            let Some(cells) = self.resolve_all(sheet, areas) else { continue };
+            let mut nodes: BTreeSet<NodeId> = cells.keys().copied().collect();
             if nodes.is_empty() && matches!(role, Role::Chief | Role::Viewer | Role::Medic | Role::Admin) {
                 nodes.insert(self.area.unwrap_or(self.root));
             }
@@ -678,13 +693,15 @@ impl Planner<'_> {
             if role.answers_for_area() {
                 for node in &nodes {
                     if let Some((first, other)) = said.get(node) {
-                        let c = &areas.iter().find(|c| !c.text.is_empty()).cloned().unwrap_or(Cited {
+                        // Every node an answering role has came from a cell (the default is
+                        // the chief's alone, and the first to claim it).
+                        let at = cells.get(node).copied().cloned().unwrap_or(Cited {
                             row: *n,
                             column: String::new(),
                             text: String::new(),
                         });
                         let text = texts::area_two_responsible(*first, other);
-                        self.problems.push(Problem::cited(sheet, c, "area_two_responsible", text));
+                        self.problems.push(Problem::cited(sheet, &at, "area_two_responsible", text));
                         continue;
                     }
                     said.insert(*node, (*n, name.clone()));
