@@ -175,6 +175,10 @@ struct Wanted {
     responsible: BTreeSet<NodeId>,
     /// From the residents' sheet's grid member columns only (not the staff sheet).
     grid_member_only: bool,
+    /// Where the sheets first name them: sheet, row, and the column of their name.
+    sheet: String,
+    row: u32,
+    column: String,
 }
 
 /// The state of one planning: the roster as it becomes, and every problem found.
@@ -718,6 +722,9 @@ impl Planner<'_> {
                 point,
                 responsible: answers,
                 grid_member_only: false,
+                sheet: sheet.clone(),
+                row: *n,
+                column: super::export::staff_headers()[0].clone(),
             });
         }
         // The residents' sheet's grid members, in row order so that problems come in order.
@@ -731,11 +738,7 @@ impl Planner<'_> {
                 Some(i) => i,
                 None => {
                     if let Some(w) = wanted.iter().find(|w| same_phone(w)) {
-                        let (sheet, row) = match (w.grid_member_only, staff_sheet) {
-                            (false, Some(s)) => (s.sheet.as_str(), said_row(staff_sheet, w)),
-                            _ => (self.sheet.sheet.as_str(), 0),
-                        };
-                        let text = texts::grid_member_mismatch(sheet, row, &w.name);
+                        let text = texts::grid_member_mismatch(&w.sheet, w.row, &w.name);
                         let masked = m.phone.as_ref().map(Phone::masked).unwrap_or_default();
                         self.problems.push(Problem::at(
                             &self.sheet.sheet,
@@ -756,6 +759,9 @@ impl Planner<'_> {
                         point: None,
                         responsible: BTreeSet::new(),
                         grid_member_only: true,
+                        sheet: self.sheet.sheet.clone(),
+                        row: m.row,
+                        column: m.column.clone(),
                     });
                     wanted.len() - 1
                 }
@@ -808,12 +814,8 @@ impl Planner<'_> {
                     if !s.retired && !self.inside_all(&s.nodes, s.point_id) {
                         let at = s.nodes.first().map(|n| self.path_name(*n)).unwrap_or_default();
                         let text = texts::moves_from_outside(&self.area_name(), &w.name, &at);
-                        let (sheet, column) = match &self.sheet.staff {
-                            Some(l) => (l.sheet.clone(), super::export::staff_headers()[0].clone()),
-                            None => (self.sheet.sheet.clone(), String::new()),
-                        };
-                        let row = said_row(self.sheet.staff.as_ref(), w);
-                        self.problems.push(Problem::at(&sheet, row, &column, &w.name, "outside_area", text.0, text.1));
+                        let (sheet, row, column) = (&w.sheet, w.row, &w.column);
+                        self.problems.push(Problem::at(sheet, row, column, &w.name, "outside_area", text.0, text.1));
                         id_of.push(None);
                         continue;
                     }
@@ -967,11 +969,6 @@ impl Planner<'_> {
         self.report.flags_from_notes = self.sheet.notices.clone();
         Plan { parts: self.parts, changes: self.changes, report: self.report }
     }
-}
-
-/// The staff sheet's row of a wanted staff member (0 when it came from elsewhere).
-fn said_row(staff: Option<&super::Listed<SheetStaff>>, w: &Wanted) -> u32 {
-    staff.and_then(|l| l.rows.iter().find(|r| r.name == w.name && r.phone == w.phone)).map_or(0, |r| r.row)
 }
 
 fn depth(parent_of: &HashMap<NodeId, Option<NodeId>>, mut id: NodeId) -> usize {
