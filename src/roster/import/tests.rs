@@ -539,3 +539,15 @@ fn an_import_limited_to_an_area_refuses_rows_outside_and_leaves_them_be() {
     assert_eq!(plan.parts.staff, whole.staff, "no staff sheet: staff untouched");
     assert_eq!(plan.parts.nodes.len(), whole.nodes.len());
 }
+
+#[test]
+fn a_grid_member_whose_phone_the_staff_sheet_gives_to_another_name_is_a_problem() {
+    let mut book = export::template_book();
+    let row = book[1].rows.iter().position(|r| r[0] == "李春生").unwrap();
+    book[1].rows[row][0] = "李春".into();
+    let sheet = read(&write_book(&book, Format::Xlsx).unwrap(), Format::Xlsx);
+    let problems = plan::plan(&RosterParts::default(), &Keep::default(), &sheet, None).unwrap_err();
+    assert_eq!(problems_of(&problems), [("村民", 2, "网格员电话", "grid_member_mismatch")]);
+    assert!(problems[0].problem.contains(&format!("“工作人员”表第 {} 行是李春", row + 1)), "{}", problems[0].problem);
+    assert_eq!(problems[0].value, "138****0001");
+}
