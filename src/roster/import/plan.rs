@@ -301,7 +301,7 @@ impl Planner<'_> {
             None => self.parts.nodes.iter().map(|n| n.id).collect(),
             Some(a) => {
                 let mut inside = HashSet::from([a]);
-                // Parents come before children in no particular order: repeat until stable.
+                // Nodes come in no particular order: add children until none is new.
                 loop {
                     let before = inside.len();
                     for n in &self.parts.nodes {
@@ -320,11 +320,25 @@ impl Planner<'_> {
         let mut children: HashMap<(NodeId, String), usize> =
             self.parts.nodes.iter().enumerate().filter_map(|(i, n)| Some(((n.parent?, n.name.clone()), i))).collect();
         let skip = usize::from(rooted);
+        // With an area, a path may also start at the area's own level (its name first) or
+        // below it (one 片区's sheet with a 网格 column only); it starts at the root when its
+        // first name is one of the root's children.
+        let area = self
+            .area
+            .and_then(|a| self.parts.nodes.iter().find(|n| n.id == a))
+            .map(|n| (n.id, n.parent, n.name.clone()));
         for h in &sheet.households {
             if self.grid_of.contains_key(&h.path) {
                 continue;
             }
-            let mut parent = self.root;
+            let first = h.path.get(skip).cloned().unwrap_or_default();
+            let mut parent = match &area {
+                Some((a, above, name)) if !children.contains_key(&(self.root, first.clone())) => match above {
+                    Some(above) if *name == first => *above,
+                    _ => *a,
+                },
+                _ => self.root,
+            };
             let mut walked = vec![parent];
             let mut outside = false;
             for (level, name) in h.path.iter().enumerate().skip(skip) {

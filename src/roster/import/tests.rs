@@ -551,3 +551,23 @@ fn a_grid_member_whose_phone_the_staff_sheet_gives_to_another_name_is_a_problem(
     assert!(problems[0].problem.contains(&format!("“工作人员”表第 {} 行是李春", row + 1)), "{}", problems[0].problem);
     assert_eq!(problems[0].value, "138****0001");
 }
+
+#[test]
+fn an_areas_own_sheet_may_start_at_its_level_or_below_it() {
+    let whole = planned(&RosterParts::default(), &template_sheet()).parts;
+    let east = node_named(&whole, "东片区").id;
+    let grid = node_named(&whole, "第1网格").id;
+    let (a, b) = (id("11011719560312001"), id("11011719580721002"));
+    for csv in [
+        format!("片区,网格,户号,姓名,身份证号\n东片区,第1网格,SF0001,王建国,{a}\n,,,刘秀英,{b}\n"),
+        format!("网格,户号,姓名,身份证号\n第1网格,SF0001,王建国,{a}\n,,刘秀英,{b}\n"),
+    ] {
+        let sheet = read(csv.as_bytes(), Format::Csv);
+        let plan = plan::plan(&whole, &Keep::default(), &sheet, Some(east)).expect("no problems");
+        // Both lose the phone and note the template gave them; 王浩然 is not on this sheet.
+        assert_eq!(plan.report.residents, Counts { added: 0, changed: 2, removed: 1, unchanged: 0 }, "{csv}");
+        assert_eq!((plan.report.areas.added, plan.report.areas.removed), (0, 0));
+        let household = plan.parts.households.iter().find(|h| h.number == "SF0001").unwrap();
+        assert_eq!(household.node_id, grid);
+    }
+}
