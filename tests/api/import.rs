@@ -215,6 +215,7 @@ async fn a_workbook_with_staff_and_points_reimports_unchanged_and_retires_who_le
     book[1].rows.retain(|r| r[0] != operator.name || r[1] != operator.phone.as_ref().unwrap().expose());
     book[2].rows.retain(|r| r[0] != leaving.name);
     book[1].rows.push(["孙医生", "13911112222", "上门采样", "大华山村", ""].map(String::from).to_vec());
+    book[2].rows.push(["临时采集点", "村口", "第1网格、第2网格"].map(String::from).to_vec());
     let mut wrong = book.clone();
     let moved = wrong[1].rows.iter().position(|r| r[2] == "采样员").unwrap();
     wrong[1].rows[moved][4] = "99号采集点".into();
@@ -241,7 +242,7 @@ async fn a_workbook_with_staff_and_points_reimports_unchanged_and_retires_who_le
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["staff"], json!({ "added": 1, "changed": 0, "removed": 1, "unchanged": staff - 1 }));
-    assert_eq!(report["points"], json!({ "added": 0, "changed": 0, "removed": 1, "unchanged": 9 }));
+    assert_eq!(report["points"], json!({ "added": 1, "changed": 0, "removed": 1, "unchanged": 9 }));
     // The operator has a session and the action names the point: both are retired, not deleted.
     assert_eq!((report["staff_retired"].clone(), report["points_retired"].clone()), (json!(1), json!(1)));
     let stored = stored_roster(&app).await;
@@ -253,6 +254,18 @@ async fn a_workbook_with_staff_and_points_reimports_unchanged_and_retires_who_le
     let signed_out =
         app.client.get(format!("{}/api/actions", app.base)).bearer_auth(operator_token).send().await.unwrap();
     assert_eq!(signed_out.status(), 401, "a retired staff member's phone signs in to nothing");
+
+    // Taken off again, the medic and the point nothing refers to are deleted.
+    book[1].rows.retain(|r| r[0] != "孙医生");
+    book[2].rows.retain(|r| r[0] != "临时采集点");
+    let r = import(&app, Role::Admin, "filename=村.xlsx&confirm_removals=2", xlsx(&book)).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let report: Value = r.json().await.unwrap();
+    assert_eq!((report["staff"]["removed"].clone(), report["staff_retired"].clone()), (json!(1), json!(0)));
+    assert_eq!((report["points"]["removed"].clone(), report["points_retired"].clone()), (json!(1), json!(0)));
+    let stored = stored_roster(&app).await;
+    assert!(stored.staff.iter().all(|s| s.name != "孙医生") && stored.points.iter().all(|p| p.name != "临时采集点"));
+    assert_eq!((stored.staff.len(), stored.points.len()), (parts.staff.len(), parts.points.len()));
 }
 
 #[tokio::test]
