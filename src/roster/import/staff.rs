@@ -150,9 +150,9 @@ pub fn parse_staff(sheet: &str, table: &Table) -> Result<Vec<SheetStaff>, Vec<Pr
             true => None,
             false => match Phone::parse(&phone_text) {
                 Ok(p) => Some(p),
-                Err(e) => {
-                    let fix = "填写一个号码：1开头的11位手机号，或 010-69961234 这样的座机".to_owned();
-                    problems.push(cols.problem(n, Col::Phone, &phone_text, "phone_malformed", (e.to_string(), fix)));
+                Err(_) => {
+                    let text = texts::phone_malformed();
+                    problems.push(cols.problem(n, Col::Phone, &phone_text, "phone_malformed", text));
                     None
                 }
             },

@@ -46,6 +46,10 @@ pub fn role_unknown(value: &str) -> Text {
     text(problem, format!("填写 {ROLES} 之一"))
 }
 
+pub fn phone_malformed() -> Text {
+    text("电话号码格式不对", "填写一个号码：1开头的11位手机号，或 010-69961234 这样的座机")
+}
+
 pub fn staff_phone_duplicate(first_row: u32) -> Text {
     text(format!("这个电话号码在第 {first_row} 行已经有了"), "一人一行：删除重复的一行，或改正其中一个号码")
 }
