@@ -139,6 +139,8 @@ pub fn parse_staff(sheet: &str, table: &Table) -> Result<Vec<SheetStaff>, Vec<Pr
     let mut problems = Vec::new();
     let mut staff = Vec::new();
     let mut phones: HashMap<String, u32> = HashMap::new();
+    // Without a phone a staff member is known by name: two such rows would be one person.
+    let mut phoneless: HashMap<String, u32> = HashMap::new();
     for row in rows.iter().filter(|r| !cols.is_blank(&r.cells)) {
         let (n, cells) = (row.number, &row.cells);
         let name = cols.text(cells, Col::Name);
@@ -164,6 +166,12 @@ pub fn parse_staff(sheet: &str, table: &Table) -> Result<Vec<SheetStaff>, Vec<Pr
             problems.push(cols.problem(n, Col::Phone, &p.masked(), "staff_phone_duplicate", text));
         } else if let Some(p) = &phone {
             phones.insert(p.expose().to_owned(), n);
+        } else if phone_text.is_empty() && !name.is_empty() {
+            if let Some(&first) = phoneless.get(&name) {
+                problems.push(cols.problem(n, Col::Name, &name, "staff_duplicate", texts::staff_duplicate(first)));
+            } else {
+                phoneless.insert(name.clone(), n);
+            }
         }
         let role_text = cols.text(cells, Col::Role);
         let role = role_of(&role_text);

@@ -384,6 +384,8 @@ fn every_bad_staff_or_point_row_is_named_by_sheet_row_and_column() {
             &["周海西", "13800000011", "网格长", "西片区", ""],
             &["李春生", "13800000001", "网格员", "", ""],
             &["吴晓燕", "13800000021", "采样员", "", ""],
+            &["村委会大屏", "", "只读大屏", "", ""],
+            &["村委会大屏", "", "只读大屏", "", ""],
         ],
         &[&["1号采样点", "村委会广场", ""], &["1号采样点", "卫生室门前", "第2网格"]],
     );
@@ -398,6 +400,7 @@ fn every_bad_staff_or_point_row_is_named_by_sheet_row_and_column() {
             ("工作人员", 4, "电话", "staff_phone_duplicate"),
             ("工作人员", 5, "负责区域", "area_missing"),
             ("工作人员", 6, "采样点", "operator_point_missing"),
+            ("工作人员", 8, "姓名", "staff_duplicate"),
             ("采样点", 2, "服务区域", "point_serves_nothing"),
             ("采样点", 3, "名称", "point_duplicate"),
         ]

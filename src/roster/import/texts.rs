@@ -54,6 +54,13 @@ pub fn staff_phone_duplicate(first_row: u32) -> Text {
     text(format!("这个电话号码在第 {first_row} 行已经有了"), "一人一行：删除重复的一行，或改正其中一个号码")
 }
 
+pub fn staff_duplicate(first_row: u32) -> Text {
+    text(
+        format!("第 {first_row} 行已有同名、也没有电话的工作人员"),
+        "没有电话时按姓名认人：写上电话号码区分两人，或删除重复的一行",
+    )
+}
+
 /// A grid member of the residents' sheet whose phone the staff sheet gives to someone else.
 pub fn grid_member_mismatch(sheet: &str, row: u32, name: &str) -> Text {
     text(
