@@ -80,7 +80,17 @@ enum Command {
         /// Check everything and write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Write a template (.xlsx or .csv) with the expected columns and example rows.
+        /// Limit the import to one area (its id, name, or a path such as 东片区/第1网格):
+        /// rows outside it are refused, everything outside it stays as it is.
+        #[arg(long, value_name = "NAME_OR_ID")]
+        area: Option<String>,
+        /// The number of residents, households, staff and points the import removes, as a
+        /// dry run reports it. Needed when it removes any and stdin is not a terminal
+        /// (on a terminal the command asks).
+        #[arg(long, value_name = "N")]
+        confirm_removals: Option<usize>,
+        /// Write a template (.xlsx with the residents', staff and sampling-point sheets, or
+        /// .csv with the residents' only) with the expected columns and example rows.
         #[arg(long, value_name = "FILE", conflicts_with = "file")]
         template: Option<std::path::PathBuf>,
     },
@@ -186,21 +196,39 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `muster import`: the report on stdout; every problem on stderr and a failing exit.
+/// What `muster import` was asked to do, beyond reading the file.
+struct ImportArgs {
+    dry_run: bool,
+    area: Option<String>,
+    confirm_removals: Option<usize>,
+}
+
+/// `muster import`: the report on stdout; every problem on stderr and a failing exit. An
+/// import that removes rows asks on a terminal, and needs `--confirm-removals` otherwise.
 async fn import(
     file: Option<std::path::PathBuf>,
     db: &str,
     options: ReadOptions,
-    dry_run: bool,
+    args: ImportArgs,
     template: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     use muster::roster::import::{self, Format, ImportError};
+    use muster::store::import::{ImportFailure, ImportOptions};
+    use std::io::IsTerminal;
     let format_of = |p: &std::path::Path| {
         Format::from_name(&p.to_string_lossy()).with_context(|| format!("{}: name it .xlsx or .csv", p.display()))
     };
     if let Some(path) = template {
-        std::fs::write(&path, import::write_sheet(&import::export::template(), format_of(&path)?)?)?;
-        println!("template written to {}", path.display());
+        std::fs::write(&path, import::write_book(&import::export::template_book(), format_of(&path)?)?)?;
+        match format_of(&path)? {
+            Format::Xlsx => {
+                println!("template written to {} (sheets: residents, staff, sampling points)", path.display())
+            }
+            Format::Csv => println!(
+                "template written to {} (the residents' sheet only: staff and sampling points need an .xlsx)",
+                path.display()
+            ),
+        }
         return Ok(());
     }
     let path = file.context("name the roster file")?;
@@ -217,9 +245,47 @@ async fn import(
     };
     let store = muster::store::open(db).await.with_context(|| format!("cannot open {db}"))?;
     let current = store.load_roster().await?;
-    let imported = muster::store::import::import(store.as_ref(), &current, &sheet, dry_run).await?;
+    let area = match &args.area {
+        Some(a) => Some(import::find_area(&current, a).map_err(|e| anyhow::anyhow!("--area {a}: {e}"))?),
+        None => None,
+    };
+    let mut options = ImportOptions { dry_run: args.dry_run, area, confirm_removals: args.confirm_removals };
+    let imported = loop {
+        match muster::store::import::import(store.as_ref(), &current, &sheet, options).await {
+            Err(ImportFailure::Invalid(problems)) => {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                anyhow::bail!("{}: {} problem(s); nothing was imported", path.display(), problems.len());
+            }
+            Err(ImportFailure::Unconfirmed(report)) => {
+                let total = report.removals.total;
+                print!("{report}");
+                let names: Vec<String> =
+                    report.removals.examples.iter().map(|e| format!("{} {}", e.kind, e.name)).collect();
+                println!("this import removes {total} row(s), e.g. {}", names.join(", "));
+                if let Some(n) = options.confirm_removals {
+                    anyhow::bail!(
+                        "--confirm-removals {n} does not match: the import removes {total}; nothing was imported"
+                    );
+                }
+                if !std::io::stdin().is_terminal() {
+                    anyhow::bail!("nothing was imported: run again with --confirm-removals {total} to remove them");
+                }
+                print!("remove these {total}? [y/N] ");
+                std::io::Write::flush(&mut std::io::stdout())?;
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !matches!(answer.trim(), "y" | "Y" | "yes" | "是") {
+                    anyhow::bail!("nothing was imported");
+                }
+                options.confirm_removals = Some(total);
+            }
+            other => break other?,
+        }
+    };
     print!("{}", imported.report);
-    let done = if dry_run { "checked (dry run, nothing written)" } else { "imported" };
+    let done = if args.dry_run { "checked (dry run, nothing written)" } else { "imported" };
     println!("{} residents {done} in {:.2} s", sheet.residents(), started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -329,8 +395,9 @@ async fn run() -> anyhow::Result<()> {
             println!("{db}: schema up to date");
         }
         Command::Admin { command } => admin(command).await?,
-        Command::Import { file, db, sheet, encoding, dry_run, template } => {
-            import(file, &db, ReadOptions { sheet, encoding }, dry_run, template).await?;
+        Command::Import { file, db, sheet, encoding, dry_run, area, confirm_removals, template } => {
+            let args = ImportArgs { dry_run, area, confirm_removals };
+            import(file, &db, ReadOptions { sheet, encoding }, args, template).await?;
         }
         Command::Demo { db, bind: addr, public_url, speed, seed, no_drill } => {
             let db = db.unwrap_or_else(|| {

@@ -166,7 +166,7 @@ struct Ids {
 
 fn staff_member(ids: &mut Ids, rng: &mut Rng, role: Role, nodes: Vec<i64>, point_id: Option<i64>) -> Staff {
     ids.staff += 1;
-    Staff { id: ids.staff, name: name(rng), phone: Some(phone(rng)), role, nodes, point_id }
+    Staff { id: ids.staff, name: name(rng), phone: Some(phone(rng)), role, nodes, point_id, retired: false }
 }
 
 /// Generates a roster of `residents` residents and `points` sampling points into an
@@ -267,6 +267,7 @@ pub async fn generate(store: &dyn Store, residents: usize, points: usize, seed: 
             name: format!("{}号采集点", p + 1),
             place: format!("第{}采集点位", p + 1),
             nodes: grids.iter().copied().skip(p).step_by(points).collect(),
+            retired: false,
         });
         parts.staff.push(staff_member(&mut ids, &mut rng, Role::Operator, vec![], Some(id)));
     }

@@ -34,8 +34,9 @@ impl Scope {
     pub fn of(staff: &Staff, roster: &Roster) -> Self {
         let roots: HashSet<usize> = staff.nodes.iter().filter_map(|n| roster.node_idx(*n)).collect();
         let at_root = roots.iter().any(|&i| roster.nodes()[i].parent.is_none());
-        let all =
-            staff.role == Role::Admin || (at_root && matches!(staff.role, Role::Chief | Role::Viewer | Role::Medic));
+        let all = !staff.retired
+            && (staff.role == Role::Admin
+                || (at_root && matches!(staff.role, Role::Chief | Role::Viewer | Role::Medic)));
         let tops = roots
             .iter()
             .filter(|&&r| !roster.ancestors(r).iter().rev().skip(1).any(|a| roots.contains(a)))

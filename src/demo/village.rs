@@ -58,7 +58,7 @@ pub fn generate(seed: u64) -> Village {
     let mut staff: Vec<Staff> = Vec::new();
     let mut add_staff = |rng: &mut Rng, role: Role, nodes: Vec<i64>, point_id: Option<i64>| -> StaffId {
         let id = staff.len() as i64 + 1;
-        staff.push(Staff { id, name: name(rng), phone: Some(phone(rng)), role, nodes, point_id });
+        staff.push(Staff { id, name: name(rng), phone: Some(phone(rng)), role, nodes, point_id, retired: false });
         id
     };
 
@@ -102,6 +102,7 @@ pub fn generate(seed: u64) -> Village {
             name: format!("{}号采集点", i + 1),
             place: (*place).into(),
             nodes: served,
+            retired: false,
         });
     }
     for p in &points {

@@ -173,7 +173,7 @@ pub async fn setup(
     limit(&state, format!("pair:{}", peer.ip()), PER_ADDRESS)?;
     let name = staff_name(&body.name)?;
     let phone = staff_phone(&body.phone)?;
-    let has_admin = state.hub.roster().staff().iter().any(|s| s.role == Role::Admin);
+    let has_admin = state.hub.roster().staff().iter().any(|s| s.role == Role::Admin && !s.retired);
     if has_admin || !state.auth.take_setup(&body.code) {
         return Err(ApiError::PairingCodeInvalid);
     }

@@ -75,6 +75,15 @@ pub enum ApiError {
     RosterInvalid(Vec<crate::roster::import::Problem>),
     #[error("{0}")]
     FileUnreadable(String),
+    /// An import that would remove rows, without `confirm_removals` giving their total:
+    /// nothing was written. The report says what would go.
+    #[error(
+        "this import would remove {} row(s): {} residents, {} households, {} staff, {} sampling points; \
+         check them, then import again with confirm_removals={}",
+        .0.removals.total, .0.residents.removed, .0.households.removed, .0.staff.removed, .0.points.removed,
+        .0.removals.total
+    )]
+    RemovalsUnconfirmed(Box<crate::roster::import::Report>),
     #[error("the database is not available; nothing was recorded, try again shortly")]
     Unavailable,
     #[error("internal error; it has been logged")]
@@ -131,6 +140,7 @@ impl ApiError {
             ApiError::IdReused { .. } | ApiError::IdReusedOtherwise { .. } => "event_id_reused",
             ApiError::RosterInvalid(_) => "roster_invalid",
             ApiError::FileUnreadable(_) => "file_unreadable",
+            ApiError::RemovalsUnconfirmed(_) => "removals_unconfirmed",
             ApiError::Unavailable => "storage_unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -160,7 +170,10 @@ impl ApiError {
                 let first = all.first().map(|(_, r)| rejection_code(r).1);
                 first.unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
             }
-            ApiError::IdReused { .. } | ApiError::IdReusedOtherwise { .. } | ApiError::LastAdmin => StatusCode::CONFLICT,
+            ApiError::IdReused { .. }
+            | ApiError::IdReusedOtherwise { .. }
+            | ApiError::LastAdmin
+            | ApiError::RemovalsUnconfirmed(_) => StatusCode::CONFLICT,
             ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -197,6 +210,19 @@ impl ApiError {
             }),
             ApiError::IdReused { index, .. } | ApiError::IdReusedOtherwise { index, .. } => json!({ "index": index }),
             ApiError::RosterInvalid(problems) => json!({ "problems": problems }),
+            // Names of what would be removed: for the admin or chief importing, who must see
+            // what they confirm. Never logged.
+            ApiError::RemovalsUnconfirmed(report) => json!({
+                "removals": {
+                    "residents": report.residents.removed,
+                    "households": report.households.removed,
+                    "staff": report.staff.removed,
+                    "points": report.points.removed,
+                },
+                "total": report.removals.total,
+                "examples": report.removals.examples,
+                "report": report,
+            }),
             ApiError::TooManyAttempts(seconds) => json!({ "retry_after": seconds }),
             _ => json!({}),
         }
@@ -237,6 +263,12 @@ impl From<crate::store::import::ImportFailure> for ApiError {
                 ApiError::Unavailable
             }
             crate::store::import::ImportFailure::Closed => ApiError::Unavailable,
+            crate::store::import::ImportFailure::Invalid(problems) => ApiError::RosterInvalid(problems),
+            crate::store::import::ImportFailure::Unconfirmed(report) => ApiError::RemovalsUnconfirmed(report),
+            crate::store::import::ImportFailure::UnknownArea(id) => ApiError::InvalidField {
+                field: "area".into(),
+                message: format!("there is no area node {id}; give the id of a node of /api/nodes"),
+            },
             e @ crate::store::import::ImportFailure::Roster(_) => ApiError::Internal(e.to_string()),
         }
     }

@@ -51,7 +51,8 @@ impl Callers {
         {
             return Some((entry.staff.clone(), entry.scope.clone()));
         }
-        let staff = Arc::new(roster.staff_member(session.staff_id)?.clone());
+        // A retired staff member (taken off the roster sheet) signs in to nothing.
+        let staff = Arc::new(roster.staff_member(session.staff_id).filter(|s| !s.retired)?.clone());
         let scope = Arc::new(Scope::of(&staff, roster));
         let resolved = Resolved { roster: Arc::downgrade(roster), staff: staff.clone(), scope: scope.clone() };
         self.0.insert(session.id.clone(), resolved);

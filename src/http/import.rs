@@ -5,8 +5,9 @@
 
 use super::extract::{ApiQuery, Caller};
 use super::{ApiError, AppState};
-use crate::roster::Role;
 use crate::roster::import::{self, Format, ReadOptions, Report};
+use crate::roster::{NodeId, Role};
+use crate::store::import::ImportOptions;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -37,9 +38,15 @@ pub struct ImportQuery {
     pub sheet: Option<String>,
     /// A CSV's encoding (`gbk`, `utf-8`); default detected.
     pub encoding: Option<String>,
-    /// Check everything and write nothing.
+    /// Check everything and write nothing; the report says what would be removed.
     #[serde(default)]
     pub dry_run: bool,
+    /// Limit the import to this area node: rows outside it are problems, and only its
+    /// residents, households, staff and points are added, changed or removed.
+    pub area: Option<NodeId>,
+    /// The number of residents, households, staff and points the import removes, as the
+    /// report of a dry run gave it: needed when it removes any (else `409 removals_unconfirmed`).
+    pub confirm_removals: Option<usize>,
 }
 
 fn format_of(q: &ImportQuery) -> Result<Format, ApiError> {
@@ -57,10 +64,13 @@ fn format_of(q: &ImportQuery) -> Result<Format, ApiError> {
     responses(
         (status = 200, body = Report),
         (status = 403, description = "`forbidden`: admins and chiefs import"),
-        (status = 422, description = "`roster_invalid` with every problem in `problems`, or `file_unreadable`"),
+        (status = 409, description = "removals_unconfirmed with `removals` (per kind), `total`, `examples` \
+            [{kind, name}] and the `report`: import again with confirm_removals=total"),
+        (status = 422, description = "`roster_invalid` with every problem in `problems` ([{sheet, row, column, value, \
+            code, problem, fix}]), or `file_unreadable`"),
     )
 )]
-#[tracing::instrument(skip_all, fields(bytes = body.as_ref().map_or(0, |b| b.len()), dry_run = q.dry_run))]
+#[tracing::instrument(skip_all, fields(bytes = body.as_ref().map_or(0, |b| b.len()), dry_run = q.dry_run, area = q.area))]
 pub async fn import_roster(
     State(state): State<AppState>,
     caller: Caller,
@@ -78,7 +88,8 @@ pub async fn import_roster(
     let sheet = tokio::task::spawn_blocking(move || import::read_sheet(&body, format, &options))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    Ok(Json(state.writer.import(sheet, q.dry_run).await?))
+    let options = ImportOptions { dry_run: q.dry_run, area: q.area, confirm_removals: q.confirm_removals };
+    Ok(Json(state.writer.import(sheet, options).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -120,7 +131,7 @@ pub async fn template(ApiQuery(q): ApiQuery<TemplateQuery>) -> Result<Response, 
         Format::Csv => ("roster-template.csv", "text/csv; charset=utf-8"),
         Format::Xlsx => ("roster-template.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     };
-    let bytes = import::write_sheet(&import::export::template(), format)?;
+    let bytes = import::write_book(&import::export::template_book(), format)?;
     let disposition = format!("attachment; filename=\"{name}\"");
     Ok(([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
 }

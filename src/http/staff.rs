@@ -47,7 +47,7 @@ fn managed(state: &AppState, caller: &Caller, id: StaffId) -> Result<Staff, ApiE
 /// Refuses to take the admin role from the last admin: with none left, nobody could
 /// manage accounts again without the shell.
 fn keeps_an_admin(state: &AppState, staff: &Staff, role: Role) -> Result<(), ApiError> {
-    let admins = state.hub.roster().staff().iter().filter(|s| s.role == Role::Admin).count();
+    let admins = state.hub.roster().staff().iter().filter(|s| s.role == Role::Admin && !s.retired).count();
     if staff.role == Role::Admin && role != Role::Admin && admins <= 1 {
         return Err(ApiError::LastAdmin);
     }

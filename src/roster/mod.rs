@@ -139,6 +139,9 @@ pub struct Staff {
     pub nodes: Vec<NodeId>,
     /// For an operator: the sampling point they work at.
     pub point_id: Option<PointId>,
+    /// Taken off the roster while sessions, the audit log or the event log still refer
+    /// to them: they sign in to nothing and answer for nothing (no nodes, no point).
+    pub retired: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +151,8 @@ pub struct SamplingPoint {
     pub place: String,
     /// The grids this point serves.
     pub nodes: Vec<NodeId>,
+    /// Taken off the roster while an action names it: kept for the log, serves nothing.
+    pub retired: bool,
 }
 
 /// The rows a roster is built from, as a generator or the store hands them over.

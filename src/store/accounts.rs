@@ -234,6 +234,16 @@ impl DbPool {
         }
     }
 
+    /// Staff that a session, a pairing code (for them or by them), the audit log or the
+    /// event log (as the actor) refers to: a roster import retires them rather than
+    /// deleting them. The events' scan is the cost of an import, not of a request.
+    pub async fn referenced_staff(&self) -> Result<Vec<i64>, StoreError> {
+        let sql = "SELECT staff_id FROM sessions UNION SELECT staff_id FROM pairing_codes \
+                   UNION SELECT created_by FROM pairing_codes UNION SELECT staff_id FROM audit_log \
+                   UNION SELECT actor_id FROM events";
+        Ok(on_pool!(self, |p| sqlx::query_scalar(sql).fetch_all(p).await?))
+    }
+
     /// Newest first, before the entry `before` (exclusive) when given.
     pub async fn audit_page(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
         let sql = "SELECT id, at, staff_id, what, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2";

@@ -9,12 +9,12 @@ use std::collections::HashMap;
 
 pub const SELECT_STAFF_NODES: &str = "SELECT staff_id AS a, node_id AS b FROM staff_nodes ORDER BY staff_id, node_id";
 pub const SELECT_POINT_NODES: &str = "SELECT point_id AS a, node_id AS b FROM point_nodes ORDER BY point_id, node_id";
-pub const SELECT_STAFF: &str = "SELECT id, name, phone, role, point_id FROM staff ORDER BY id";
+pub const SELECT_STAFF: &str = "SELECT id, name, phone, role, point_id, retired FROM staff ORDER BY id";
 pub const SELECT_NODES: &str = "SELECT id, parent_id, level, name, staff_id FROM area_nodes ORDER BY id";
 pub const SELECT_HOUSEHOLDS: &str = "SELECT id, number, address, node_id FROM households ORDER BY id";
 pub const SELECT_RESIDENTS: &str =
     "SELECT id, household_id, name, id_number, phone, birth_year, flags, note, removed FROM residents ORDER BY id";
-pub const SELECT_POINTS: &str = "SELECT id, name, place FROM sampling_points ORDER BY id";
+pub const SELECT_POINTS: &str = "SELECT id, name, place, retired FROM sampling_points ORDER BY id";
 pub const SELECT_ACTIONS: &str =
     "SELECT id, kind, name, scope, points, planned_open, planned_close, created_at FROM actions ORDER BY id";
 
@@ -35,6 +35,7 @@ pub struct StaffRow {
     pub(super) phone: Option<String>,
     pub(super) role: String,
     pub(super) point_id: Option<i64>,
+    pub(super) retired: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -72,6 +73,7 @@ pub struct PointRow {
     pub(super) id: i64,
     pub(super) name: String,
     pub(super) place: String,
+    pub(super) retired: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -135,6 +137,7 @@ impl RosterRows {
                     role: Role::parse(&r.role).ok_or_else(|| corrupt("staff", r.id, format!("role {}", r.role)))?,
                     nodes: staff_nodes.remove(&r.id).unwrap_or_default(),
                     point_id: r.point_id,
+                    retired: r.retired,
                 })
             })
             .collect::<Result<_, StoreError>>()?;
@@ -173,6 +176,7 @@ impl RosterRows {
                 name: r.name,
                 place: r.place,
                 nodes: point_nodes.remove(&r.id).unwrap_or_default(),
+                retired: r.retired,
             })
             .collect();
         Ok(RosterParts { nodes, households, residents, staff, points, removed })
@@ -249,14 +253,15 @@ pub(crate) use load_roster;
 /// [`UPSERT_STAFF`] and the like to update rows that exist (kept ids, changed fields).
 macro_rules! write_rows {
     ($db:ty, $max:expr, $tx:ident, staff, $rows:expr, $tail:expr) => {
-        for chunk in $rows.chunks($max / 5) {
-            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO staff (id, name, phone, role, point_id) ");
+        for chunk in $rows.chunks($max / 6) {
+            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO staff (id, name, phone, role, point_id, retired) ");
             q.push_values(chunk, |mut b, s: &&$crate::roster::Staff| {
                 b.push_bind(s.id)
                     .push_bind(&s.name)
                     .push_bind(s.phone.as_ref().map($crate::roster::Phone::expose))
                     .push_bind(s.role.as_str())
-                    .push_bind(s.point_id);
+                    .push_bind(s.point_id)
+                    .push_bind(s.retired);
             });
             q.push($tail).build().execute(&mut *$tx).await?;
         }
@@ -267,6 +272,15 @@ macro_rules! write_rows {
                 sqlx::QueryBuilder::<$db>::new("INSERT INTO area_nodes (id, parent_id, level, name, staff_id) ");
             q.push_values(chunk, |mut b, n: &&$crate::roster::AreaNode| {
                 b.push_bind(n.id).push_bind(n.parent).push_bind(&n.level).push_bind(&n.name).push_bind(n.staff_id);
+            });
+            q.push($tail).build().execute(&mut *$tx).await?;
+        }
+    };
+    ($db:ty, $max:expr, $tx:ident, points, $rows:expr, $tail:expr) => {
+        for chunk in $rows.chunks($max / 4) {
+            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO sampling_points (id, name, place, retired) ");
+            q.push_values(chunk, |mut b, p: &&$crate::roster::SamplingPoint| {
+                b.push_bind(p.id).push_bind(&p.name).push_bind(&p.place).push_bind(p.retired);
             });
             q.push($tail).build().execute(&mut *$tx).await?;
         }
@@ -322,7 +336,9 @@ macro_rules! write_rows {
 pub(crate) use write_rows;
 
 pub const UPSERT_STAFF: &str = " ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone, \
-     role = excluded.role, point_id = excluded.point_id";
+     role = excluded.role, point_id = excluded.point_id, retired = excluded.retired";
+pub const UPSERT_POINTS: &str =
+    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, place = excluded.place, retired = excluded.retired";
 pub const UPSERT_NODES: &str = " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, level = excluded.level, \
      name = excluded.name, staff_id = excluded.staff_id";
 pub const UPSERT_HOUSEHOLDS: &str =
@@ -346,24 +362,22 @@ macro_rules! insert_roster {
         write_rows!($db, $max, $tx, households, households, "");
         let residents: Vec<&$crate::roster::Resident> = $r.residents.iter().collect();
         write_rows!($db, $max, $tx, residents, residents, $r.removed, "");
-        if !$r.points.is_empty() {
-            let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO sampling_points (id, name, place) ");
-            q.push_values(&$r.points, |mut b, p| {
-                b.push_bind(p.id).push_bind(&p.name).push_bind(&p.place);
-            });
-            q.build().execute(&mut *$tx).await?;
-        }
+        let points: Vec<&$crate::roster::SamplingPoint> = $r.points.iter().collect();
+        write_rows!($db, $max, $tx, points, points, "");
         write_rows!($db, $max, $tx, pairs "INSERT INTO point_nodes (point_id, node_id) ", point_nodes);
     }};
 }
 pub(crate) use insert_roster;
 
 /// Writes an import's changes (`$c`, a `RosterChanges`) to reach roster `$r`, in an
-/// order the foreign keys accept: staff and areas first, residents deleted before their
-/// households, areas deleted last and children first.
+/// order the foreign keys accept: staff, points and areas first, residents deleted before
+/// their households, staff and points deleted once nothing of the roster refers to them,
+/// areas deleted last and children first.
 macro_rules! update_roster {
     ($db:ty, $max:expr, $tx:ident, $r:ident, $c:ident) => {{
-        use $crate::store::rows::{UPSERT_HOUSEHOLDS, UPSERT_NODES, UPSERT_RESIDENTS, UPSERT_STAFF, write_rows};
+        use $crate::store::rows::{
+            UPSERT_HOUSEHOLDS, UPSERT_NODES, UPSERT_POINTS, UPSERT_RESIDENTS, UPSERT_STAFF, write_rows,
+        };
         use std::collections::HashMap;
         fn pick<'a, T>(rows: &'a [T], ids: &[i64], id: impl Fn(&T) -> i64) -> Vec<&'a T> {
             let by_id: HashMap<i64, &T> = rows.iter().map(|r| (id(r), r)).collect();
@@ -372,6 +386,8 @@ macro_rules! update_roster {
         let staff = pick(&$r.staff, &$c.staff, |s| s.id);
         write_rows!($db, $max, $tx, staff, staff, UPSERT_STAFF);
         write_rows!($db, $max, $tx, nodes, pick(&$r.nodes, &$c.nodes, |n| n.id), UPSERT_NODES);
+        let points = pick(&$r.points, &$c.points, |p| p.id);
+        write_rows!($db, $max, $tx, points, points, UPSERT_POINTS);
         write_rows!($db, $max, $tx, households, pick(&$r.households, &$c.households, |h| h.id), UPSERT_HOUSEHOLDS);
         write_rows!($db, $max, $tx, delete "DELETE FROM residents WHERE id IN (", $c.deleted_residents);
         let residents = pick(&$r.residents, &$c.residents, |p| p.id);
@@ -381,6 +397,14 @@ macro_rules! update_roster {
         write_rows!($db, $max, $tx, delete "DELETE FROM staff_nodes WHERE node_id IN (", $c.deleted_nodes);
         let pairs: Vec<(i64, i64)> = staff.iter().flat_map(|s| s.nodes.iter().map(|n| (s.id, *n))).collect();
         write_rows!($db, $max, $tx, pairs "INSERT INTO staff_nodes (staff_id, node_id) ", pairs);
+        write_rows!($db, $max, $tx, delete "DELETE FROM point_nodes WHERE point_id IN (", $c.points);
+        write_rows!($db, $max, $tx, delete "DELETE FROM point_nodes WHERE point_id IN (", $c.deleted_points);
+        write_rows!($db, $max, $tx, delete "DELETE FROM point_nodes WHERE node_id IN (", $c.deleted_nodes);
+        let pairs: Vec<(i64, i64)> = points.iter().flat_map(|p| p.nodes.iter().map(|n| (p.id, *n))).collect();
+        write_rows!($db, $max, $tx, pairs "INSERT INTO point_nodes (point_id, node_id) ", pairs);
+        write_rows!($db, $max, $tx, delete "DELETE FROM sampling_points WHERE id IN (", $c.deleted_points);
+        write_rows!($db, $max, $tx, delete "DELETE FROM staff_nodes WHERE staff_id IN (", $c.deleted_staff);
+        write_rows!($db, $max, $tx, delete "DELETE FROM staff WHERE id IN (", $c.deleted_staff);
         for id in &$c.deleted_nodes {
             write_rows!($db, $max, $tx, delete "DELETE FROM area_nodes WHERE id IN (", [*id]);
         }

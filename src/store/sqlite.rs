@@ -199,7 +199,14 @@ fn load_roster(path: &std::path::Path) -> Result<RosterParts, StoreError> {
         staff_nodes: all(&db, SELECT_STAFF_NODES, pair)?,
         point_nodes: all(&db, SELECT_POINT_NODES, pair)?,
         staff: all(&db, SELECT_STAFF, |r| {
-            Ok(StaffRow { id: r.get(0)?, name: r.get(1)?, phone: r.get(2)?, role: r.get(3)?, point_id: r.get(4)? })
+            Ok(StaffRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                phone: r.get(2)?,
+                role: r.get(3)?,
+                point_id: r.get(4)?,
+                retired: r.get(5)?,
+            })
         })?,
         nodes: all(&db, SELECT_NODES, |r| {
             Ok(NodeRow { id: r.get(0)?, parent_id: r.get(1)?, level: r.get(2)?, name: r.get(3)?, staff_id: r.get(4)? })
@@ -220,7 +227,9 @@ fn load_roster(path: &std::path::Path) -> Result<RosterParts, StoreError> {
                 removed: r.get(8)?,
             })
         })?,
-        points: all(&db, SELECT_POINTS, |r| Ok(PointRow { id: r.get(0)?, name: r.get(1)?, place: r.get(2)? }))?,
+        points: all(&db, SELECT_POINTS, |r| {
+            Ok(PointRow { id: r.get(0)?, name: r.get(1)?, place: r.get(2)?, retired: r.get(3)? })
+        })?,
     }
     .into_parts()
 }

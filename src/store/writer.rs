@@ -10,7 +10,7 @@
 //! action moved on elsewhere meanwhile is refused by the store (`Behind`); the writer
 //! catches up, checks again against the new state and retries.
 
-use super::import::ImportFailure;
+use super::import::{ImportFailure, ImportOptions};
 use super::seen::SeenIds;
 use super::{Store, StoreError, Wake};
 use crate::action::rules::Pending;
@@ -78,7 +78,7 @@ struct Request {
 /// roster that is being replaced.
 enum RosterJob {
     /// A roster import: planned, written and swapped into live state.
-    Import { sheet: SheetRoster, dry_run: bool, reply: oneshot::Sender<Result<Report, ImportFailure>> },
+    Import { sheet: Box<SheetRoster>, options: ImportOptions, reply: oneshot::Sender<Result<Report, ImportFailure>> },
     /// The roster was changed in the database (a staff member's role or area): read it
     /// again and fold live state against it.
     Reload { reply: oneshot::Sender<Result<(), StoreError>> },
@@ -108,11 +108,14 @@ impl Writer {
         (Self { tx, imports }, task)
     }
 
-    /// Imports a roster sheet (or, with `dry_run`, only plans it) and answers with the
+    /// Imports a roster sheet (or, on a dry run, only plans it) and answers with the
     /// report once the new roster is stored and live state is folded against it.
-    pub async fn import(&self, sheet: SheetRoster, dry_run: bool) -> Result<Report, ImportFailure> {
+    pub async fn import(&self, sheet: SheetRoster, options: ImportOptions) -> Result<Report, ImportFailure> {
         let (reply, answer) = oneshot::channel();
-        self.imports.send(RosterJob::Import { sheet, dry_run, reply }).await.map_err(|_| ImportFailure::Closed)?;
+        self.imports
+            .send(RosterJob::Import { sheet: Box::new(sheet), options, reply })
+            .await
+            .map_err(|_| ImportFailure::Closed)?;
         answer.await.map_err(|_| ImportFailure::Closed)?
     }
 
@@ -157,8 +160,8 @@ async fn run(
                 }
             }
             Some(job) = jobs.recv() => match job {
-                RosterJob::Import { sheet, dry_run, reply } => {
-                    let _ = reply.send(import_roster(store.as_ref(), &hub, &sheet, dry_run).await);
+                RosterJob::Import { sheet, options, reply } => {
+                    let _ = reply.send(import_roster(store.as_ref(), &hub, &sheet, options).await);
                 }
                 RosterJob::Reload { reply } => {
                     tell_other_nodes(store.as_ref()).await;
@@ -187,10 +190,10 @@ async fn import_roster(
     store: &dyn Store,
     hub: &Hub,
     sheet: &SheetRoster,
-    dry_run: bool,
+    options: ImportOptions,
 ) -> Result<Report, ImportFailure> {
     let current = hub.roster();
-    let imported = super::import::import(store, current.parts(), sheet, dry_run).await?;
+    let imported = super::import::import(store, current.parts(), sheet, options).await?;
     if let Some(roster) = imported.roster {
         tell_other_nodes(store).await;
         hub.swap_roster(store, roster).await.inspect_err(|e| {

@@ -61,7 +61,29 @@ async fn a_reimport_reports_exact_counts_keeps_history_and_never_duplicates() {
     sheet.households.clear();
     let xlsx = write_sheet(&sheet, Format::Xlsx).unwrap();
 
+    // Removing three residents needs that number confirmed: without it, or with another
+    // number, nothing changes.
+    let before = stored_roster(&app).await;
     let r = import(&app, Role::Admin, "filename=花名册.xlsx", xlsx.clone()).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let refused: Value = r.json().await.unwrap();
+    assert_eq!(refused["code"], "removals_unconfirmed");
+    assert_eq!(refused["removals"], json!({ "residents": 3, "households": 0, "staff": 0, "points": 0 }));
+    assert_eq!(refused["total"], 3);
+    assert_eq!(refused["examples"].as_array().unwrap().len(), 3);
+    assert!(refused["examples"].as_array().unwrap().iter().all(|e| e["kind"] == "resident"));
+    let wrong = import(&app, Role::Admin, "filename=花名册.xlsx&confirm_removals=2", xlsx.clone()).await;
+    assert_eq!(
+        (wrong.status().as_u16(), wrong.json::<Value>().await.unwrap()["code"].clone()),
+        (409, json!("removals_unconfirmed"))
+    );
+    let dry: Value =
+        import(&app, Role::Admin, "filename=花名册.xlsx&dry_run=true", xlsx.clone()).await.json().await.unwrap();
+    assert_eq!((dry["dry_run"].clone(), dry["removals"]["total"].clone()), (json!(true), json!(3)));
+    assert_eq!(stored_roster(&app).await, before, "nothing changed");
+
+    let r = import(&app, Role::Admin, "filename=花名册.xlsx&confirm_removals=3", xlsx.clone()).await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let report: Value = r.json().await.unwrap();
     let total = app.roster.residents().len() as i64;
@@ -148,4 +170,168 @@ async fn a_dry_run_reports_and_writes_nothing_and_only_admins_may_import() {
     assert_eq!(report["residents"]["added"], 4);
     assert_eq!(report["flags_from_notes"].as_array().unwrap().len(), 1);
     assert_eq!(stored_roster(&app).await, before);
+}
+
+/// The village's whole workbook: residents, staff and sampling points.
+fn workbook(parts: &muster::roster::RosterParts) -> Vec<export::Sheet> {
+    export::export_book(parts)
+}
+
+fn xlsx(book: &[export::Sheet]) -> Vec<u8> {
+    muster::roster::import::write_book(book, Format::Xlsx).unwrap()
+}
+
+fn codes(body: &Value) -> Vec<(String, i64, String, String)> {
+    body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let text = |k: &str| p[k].as_str().unwrap().to_owned();
+            (text("sheet"), p["row"].as_i64().unwrap(), text("column"), text("code"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_workbook_with_staff_and_points_reimports_unchanged_and_retires_who_leaves() {
+    let app = spawn_app().await;
+    let before = stored_roster(&app).await;
+    let parts = app.roster.parts().clone();
+    let r = import(&app, Role::Admin, "filename=村.xlsx", xlsx(&workbook(&parts))).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let report: Value = r.json().await.unwrap();
+    let staff = parts.staff.len() as i64;
+    assert_eq!(report["staff"], json!({ "added": 0, "changed": 0, "removed": 0, "unchanged": staff }));
+    assert_eq!(report["points"], json!({ "added": 0, "changed": 0, "removed": 0, "unchanged": 10 }));
+    assert_eq!(report["removals"]["total"], 0);
+    assert_eq!(stored_roster(&app).await, before, "ids and rows the same");
+
+    // The last point and its operator leave, a medic joins; another operator is moved to
+    // a point the sheet does not have.
+    let mut book = workbook(&parts);
+    let leaving = parts.points.last().unwrap().clone();
+    let operator = parts.staff.iter().find(|s| s.point_id == Some(leaving.id) && s.role == Role::Operator).unwrap();
+    book[1].rows.retain(|r| r[0] != operator.name || r[1] != operator.phone.as_ref().unwrap().expose());
+    book[2].rows.retain(|r| r[0] != leaving.name);
+    book[1].rows.push(["孙医生", "13911112222", "上门采样", "大华山村", ""].map(String::from).to_vec());
+    book[2].rows.push(["临时采集点", "村口", "第1网格、第2网格"].map(String::from).to_vec());
+    let mut wrong = book.clone();
+    let moved = wrong[1].rows.iter().position(|r| r[2] == "采样员").unwrap();
+    wrong[1].rows[moved][4] = "99号采集点".into();
+    let r = import(&app, Role::Admin, "filename=村.xlsx", xlsx(&wrong)).await;
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        codes(&body),
+        [("工作人员".to_owned(), moved as i64 + 1, "采样点".to_owned(), "point_unknown".to_owned())]
+    );
+
+    let r = import(&app, Role::Chief, "filename=村.xlsx", xlsx(&book)).await;
+    assert_eq!(r.status(), 409);
+    let refused: Value = r.json().await.unwrap();
+    assert_eq!(refused["removals"], json!({ "residents": 0, "households": 0, "staff": 1, "points": 1 }));
+    assert_eq!(
+        refused["examples"],
+        json!([{ "kind": "point", "name": leaving.name }, { "kind": "staff", "name": operator.name }])
+    );
+    assert_eq!(stored_roster(&app).await, before, "nothing changed");
+
+    let operator_token = app.token_of(operator.id);
+    let r = import(&app, Role::Chief, "filename=村.xlsx&confirm_removals=2", xlsx(&book)).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["staff"], json!({ "added": 1, "changed": 0, "removed": 1, "unchanged": staff - 1 }));
+    assert_eq!(report["points"], json!({ "added": 1, "changed": 0, "removed": 1, "unchanged": 9 }));
+    // The operator has a session and the action names the point: both are retired, not deleted.
+    assert_eq!((report["staff_retired"].clone(), report["points_retired"].clone()), (json!(1), json!(1)));
+    let stored = stored_roster(&app).await;
+    let retired = stored.staff.iter().find(|s| s.id == operator.id).unwrap();
+    assert!(retired.retired && retired.point_id.is_none() && retired.nodes.is_empty());
+    assert!(stored.points.iter().find(|p| p.id == leaving.id).unwrap().retired);
+    let medic = stored.staff.iter().find(|s| s.name == "孙医生").unwrap();
+    assert_eq!((medic.role, medic.nodes.as_slice(), medic.id), (Role::Medic, &[1][..], staff + 1));
+    let signed_out =
+        app.client.get(format!("{}/api/actions", app.base)).bearer_auth(operator_token).send().await.unwrap();
+    assert_eq!(signed_out.status(), 401, "a retired staff member's phone signs in to nothing");
+
+    // Taken off again, the medic and the point nothing refers to are deleted.
+    book[1].rows.retain(|r| r[0] != "孙医生");
+    book[2].rows.retain(|r| r[0] != "临时采集点");
+    let r = import(&app, Role::Admin, "filename=村.xlsx&confirm_removals=2", xlsx(&book)).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let report: Value = r.json().await.unwrap();
+    assert_eq!((report["staff"]["removed"].clone(), report["staff_retired"].clone()), (json!(1), json!(0)));
+    assert_eq!((report["points"]["removed"].clone(), report["points_retired"].clone()), (json!(1), json!(0)));
+    let stored = stored_roster(&app).await;
+    assert!(stored.staff.iter().all(|s| s.name != "孙医生") && stored.points.iter().all(|p| p.name != "临时采集点"));
+    assert_eq!((stored.staff.len(), stored.points.len()), (parts.staff.len(), parts.points.len()));
+}
+
+#[tokio::test]
+async fn an_import_limited_to_an_area_refuses_rows_outside_and_leaves_them_untouched() {
+    let app = spawn_app().await;
+    let parts = app.roster.parts().clone();
+    let area = parts.nodes.iter().find(|n| n.name == "第2分网格").unwrap().id;
+    let grids: Vec<i64> = parts.nodes.iter().filter(|n| n.parent == Some(area)).map(|n| n.id).collect();
+    let inside = |h: i64| parts.households.iter().any(|x| x.id == h && grids.contains(&x.node_id));
+    let residents_inside = parts.residents.iter().filter(|r| inside(r.household_id)).count();
+
+    // The whole village's sheet, limited to 第2分网格: every other resident's row is refused.
+    let whole = xlsx(&workbook(&parts)[..1]);
+    let r = import(&app, Role::Admin, &format!("filename=村.xlsx&area={area}"), whole).await;
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    let problems = codes(&body);
+    assert_eq!(problems.len(), parts.residents.len() - residents_inside);
+    assert!(
+        problems.iter().all(|(sheet, _, column, code)| (sheet.as_str(), column.as_str(), code.as_str())
+            == ("村民", "网格", "outside_area"))
+    );
+
+    // 第2分网格's own sheet, less one resident: only that resident goes.
+    let mut own = parts.clone();
+    own.households.retain(|h| grids.contains(&h.node_id));
+    own.residents.retain(|r| inside(r.household_id));
+    let gone = own
+        .residents
+        .iter()
+        .find(|r| own.residents.iter().filter(|o| o.household_id == r.household_id).count() > 1)
+        .unwrap()
+        .clone();
+    own.residents.retain(|r| r.id != gone.id);
+    let sheet = xlsx(&workbook(&own)[..1]);
+    let before = stored_roster(&app).await;
+    let query = format!("filename=村.xlsx&area={area}");
+    assert_eq!(import(&app, Role::Admin, &query, sheet.clone()).await.status(), 409);
+    let r = import(&app, Role::Admin, &format!("{query}&confirm_removals=1"), sheet).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["area"], area);
+    let unchanged = residents_inside as i64 - 1;
+    assert_eq!(report["residents"], json!({ "added": 0, "changed": 0, "removed": 1, "unchanged": unchanged }));
+    assert_eq!(report["areas"]["removed"], 0);
+    let after = stored_roster(&app).await;
+    let outside = |p: &muster::roster::RosterParts| {
+        let residents: Vec<_> = p.residents.iter().filter(|r| !inside(r.household_id)).cloned().collect();
+        (residents, p.staff.clone(), p.points.clone(), p.nodes.clone())
+    };
+    assert_eq!(outside(&after), outside(&before), "everything outside 第2分网格 untouched");
+    assert_eq!(after.residents.len(), before.residents.len() - 1);
+
+    let unknown = import(&app, Role::Admin, "filename=村.xlsx&area=99999", xlsx(&workbook(&own)[..1])).await;
+    assert_eq!(
+        (unknown.status().as_u16(), unknown.json::<Value>().await.unwrap()["field"].clone()),
+        (400, json!("area"))
+    );
+}
+
+#[tokio::test]
+async fn the_template_workbook_has_the_staff_and_point_sheets() {
+    let app = spawn_app().await;
+    let bytes =
+        app.client.get(format!("{}/api/roster/template", app.base)).send().await.unwrap().bytes().await.unwrap();
+    let sheet = muster::roster::import::read_sheet(&bytes, Format::Xlsx, &Default::default()).unwrap();
+    assert_eq!(sheet.staff.map(|s| s.rows.len()), Some(10));
+    assert_eq!(sheet.points.map(|s| s.rows.len()), Some(2));
 }

@@ -4,10 +4,12 @@
 //! clerks do, so the importer's filling-in is exercised by every round trip.
 
 use super::layout::{ALIASES, Field};
+use super::staff::{Col, POINT_COLUMNS, STAFF_COLUMNS};
 use crate::roster::{Flags, IdNumber, Role, RosterParts};
 use std::collections::HashMap;
 
-fn header(f: Field) -> String {
+/// The template's header for a field of the residents' sheet.
+pub fn header(f: Field) -> String {
     ALIASES.iter().find(|(g, _)| *g == f).map(|(_, names)| names[0].to_owned()).unwrap_or_default()
 }
 
@@ -30,7 +32,10 @@ pub fn status(flags: Flags) -> String {
 
 /// A sheet: the header, then one row per resident, household and area cells on each
 /// household's first row. Also returns each household's run of rows (for merging).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sheet {
+    /// The worksheet's name in a workbook.
+    pub name: String,
     pub rows: Vec<Vec<String>>,
     pub households: Vec<(u32, u32)>,
     /// The columns a household's rows share (merged in a workbook).
@@ -63,7 +68,60 @@ fn sheet(levels: Vec<String>, lines: Vec<Line>) -> Sheet {
         previous = Some((line.path, line.household[2].as_str()));
     }
     let household_cols = (0..levels.len() + HOUSEHOLD_FIELDS.len()).map(|c| c as u16).collect();
-    Sheet { rows, households, household_cols }
+    Sheet { name: RESIDENTS_SHEET.into(), rows, households, household_cols }
+}
+
+/// What the template calls its sheets (the importer finds the staff and point sheets by
+/// these names and their aliases, see `table::STAFF_SHEETS`).
+pub const RESIDENTS_SHEET: &str = "村民";
+pub const STAFF_SHEET: &str = "工作人员";
+pub const POINTS_SHEET: &str = "采样点";
+
+/// A sheet without merged cells.
+fn plain(name: &str, rows: Vec<Vec<String>>) -> Sheet {
+    Sheet { name: name.into(), rows, households: Vec::new(), household_cols: Vec::new() }
+}
+
+fn header_of(columns: &[(Col, &[&str])], c: Col) -> String {
+    columns.iter().find(|(k, _)| *k == c).map(|(_, n)| n[0].to_owned()).unwrap_or_default()
+}
+
+/// The staff sheet's header row.
+pub fn staff_headers() -> Vec<String> {
+    [Col::Name, Col::Phone, Col::Role, Col::Areas, Col::Point].map(|c| header_of(STAFF_COLUMNS, c)).to_vec()
+}
+
+/// The sampling-point sheet's header row.
+pub fn point_headers() -> Vec<String> {
+    [Col::Name, Col::Place, Col::Areas].map(|c| header_of(POINT_COLUMNS, c)).to_vec()
+}
+
+/// The template workbook: the residents' sheet ([`template`]), then the staff sheet and
+/// the sampling-point sheet with fictitious rows for the same village: a chief, two grid
+/// heads, the residents' sheet's two grid members, an operator at each point, a medic, a
+/// wall screen and an admin. (A CSV template holds the residents' sheet only.)
+pub fn template_book() -> Vec<Sheet> {
+    let rows = |header: Vec<String>, lines: &[&[&str]]| {
+        std::iter::once(header).chain(lines.iter().map(|l| l.iter().map(|c| (*c).to_owned()).collect())).collect()
+    };
+    let staff = rows(
+        staff_headers(),
+        &[
+            &["张国强", "13800000010", "总网格长", "示范村", ""],
+            &["孙立东", "13800000011", "分网格长", "东片区", ""],
+            &["周海西", "13800000012", "分网格长", "西片区", ""],
+            &["李春生", "13800000001", "网格员", "东片区/第1网格", ""],
+            &["赵红梅", "13800000002", "网格员", "第2网格", ""],
+            &["吴晓燕", "13800000021", "采样员", "", "1号采样点"],
+            &["钱志明", "13800000022", "采样员", "", "2号采样点"],
+            &["郑雅琴", "13800000031", "医护", "示范村", ""],
+            &["村委会大屏", "", "只读大屏", "示范村", ""],
+            &["王管理", "13800000051", "管理员", "", ""],
+        ],
+    );
+    let points =
+        rows(point_headers(), &[&["1号采样点", "村委会广场", "第1网格"], &["2号采样点", "卫生室门前", "第2网格"]]);
+    vec![template(), plain(STAFF_SHEET, staff), plain(POINTS_SHEET, points)]
 }
 
 /// A roster in the template layout: residents still on the roster, by household.
@@ -123,6 +181,42 @@ pub fn export(parts: &RosterParts) -> Sheet {
         })
         .collect();
     sheet(levels, lines)
+}
+
+/// A roster as a workbook's sheets: the residents ([`export`]), its staff (but the
+/// retired) and its sampling points (but the retired), areas written as full paths from
+/// the root so that each names one node.
+pub fn export_book(parts: &RosterParts) -> Vec<Sheet> {
+    let by_id: HashMap<i64, &crate::roster::AreaNode> = parts.nodes.iter().map(|n| (n.id, n)).collect();
+    let path = |mut id: i64| {
+        let mut names = Vec::new();
+        while let Some(n) = by_id.get(&id) {
+            names.push(n.name.clone());
+            match n.parent {
+                Some(p) if names.len() <= parts.nodes.len() => id = p,
+                _ => break,
+            }
+        }
+        names.reverse();
+        names.join("/")
+    };
+    let areas = |nodes: &[i64]| nodes.iter().map(|n| path(*n)).collect::<Vec<_>>().join("、");
+    let points: HashMap<i64, &str> = parts.points.iter().map(|p| (p.id, p.name.as_str())).collect();
+    let mut staff = vec![staff_headers()];
+    staff.extend(parts.staff.iter().filter(|s| !s.retired).map(|s| {
+        vec![
+            s.name.clone(),
+            s.phone.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default(),
+            super::texts::role_name(s.role).to_owned(),
+            areas(&s.nodes),
+            s.point_id.and_then(|p| points.get(&p)).map(|p| (*p).to_owned()).unwrap_or_default(),
+        ]
+    }));
+    let mut point_rows = vec![point_headers()];
+    point_rows.extend(
+        parts.points.iter().filter(|p| !p.retired).map(|p| vec![p.name.clone(), p.place.clone(), areas(&p.nodes)]),
+    );
+    vec![export(parts), plain(STAFF_SHEET, staff), plain(POINTS_SHEET, point_rows)]
 }
 
 /// The template: the expected columns and a few fictitious residents showing the layout

@@ -5,7 +5,7 @@
 //! result is a roster only when there are none.
 
 use super::table::{Cell, Table};
-use super::{Notice, Problem, SheetHousehold, SheetResident, SheetRoster};
+use super::{Notice, Problem, SheetGridMember, SheetHousehold, SheetResident, SheetRoster};
 use crate::roster::{Flags, IdNumber, IdNumberError, Phone};
 use std::collections::HashMap;
 
@@ -172,6 +172,14 @@ impl Columns {
         self.headers.get(c).cloned().unwrap_or_default()
     }
 
+    /// Whether a row holds nothing of its own: every cell blank, filled in from a merged
+    /// region above, or a running number. Such rows are skipped wherever they are, also
+    /// inside a household's merged cells.
+    fn is_blank(&self, cells: &[Cell]) -> bool {
+        let ignored = self.fields.get(&Field::Ignored).copied();
+        cells.iter().enumerate().all(|(i, c)| c.merged || Some(i) == ignored || normalize(&c.text).is_empty())
+    }
+
     /// The header a field was found under, or the template's name for it.
     fn name(&self, f: Field) -> String {
         match self.fields.get(&f) {
@@ -230,9 +238,8 @@ struct RowReader<'a> {
     households: Vec<SheetHousehold>,
     by_number: HashMap<String, usize>,
     /// The household the previous resident row belonged to (blank number = this one).
+    /// Blank rows between do not end it: clerks leave them anywhere.
     current: Option<usize>,
-    /// Whether a blank row came since the previous resident row.
-    gap: bool,
     /// Area cells filled down (clerks write a grid once above its households).
     area: Vec<String>,
     /// The grid member filled down, while the area path stays the same.
@@ -251,7 +258,6 @@ impl<'a> RowReader<'a> {
             households: Vec::new(),
             by_number: HashMap::new(),
             current: None,
-            gap: false,
             area: vec![String::new(); cols.areas.len()],
             member: Default::default(),
             grid_members: HashMap::new(),
@@ -277,15 +283,13 @@ impl<'a> RowReader<'a> {
     }
 
     fn read(&mut self, row: u32, cells: &[Cell]) {
-        if cells.iter().all(|c| normalize(&c.text).is_empty()) {
-            self.gap = true;
+        if self.cols.is_blank(cells) {
             return;
         }
         let path = self.area_path(cells);
         let household = self.household(row, cells, &path);
         self.grid_member(row, cells, &path);
         let resident = self.resident(row, cells);
-        self.gap = false;
         if let (Some(h), Some(r)) = (household, resident) {
             self.households[h].residents.push(r);
         }
@@ -314,10 +318,12 @@ impl<'a> RowReader<'a> {
         let address = self.text(cells, Field::Address);
         if number.is_empty() {
             return match self.current {
-                Some(h) if !self.gap => Some(h),
-                _ => {
+                Some(h) => Some(h),
+                None => {
                     let fix = "write the household number on this row, or move the row under its household's first row";
-                    let problem = "this resident has no household: the household number is blank and no household row is directly above".into();
+                    let problem =
+                        "this resident has no household: the household number is blank and no household row is above"
+                            .into();
                     self.problem(row, Field::Household, "", "household_missing", problem, fix);
                     None
                 }
@@ -545,9 +551,16 @@ impl<'a> RowReader<'a> {
             title,
             levels: self.cols.areas.iter().map(|&c| self.cols.header(c)).collect(),
             has_grid_members: self.cols.fields.contains_key(&Field::GridMember),
-            grid_members: self.grid_members.into_iter().map(|(path, (name, phone, _))| (path, (name, phone))).collect(),
+            grid_members: self
+                .grid_members
+                .into_iter()
+                .map(|(path, (name, phone, row))| {
+                    (path, SheetGridMember { row, name, phone, column: self.cols.name(Field::GridMemberPhone) })
+                })
+                .collect(),
             households: self.households,
             notices: self.notices,
+            ..SheetRoster::default()
         })
     }
 }
