@@ -4,7 +4,7 @@
 //! running server, and the authorization matrix (`tests/api/authz.rs`) is built from it,
 //! so a route the router has and this list lacks fails a test.
 
-use super::{actions, auth, import, staff};
+use super::{actions, auth, import, points, staff};
 use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response};
@@ -28,6 +28,12 @@ use utoipa::{Modify, OpenApi, ToSchema};
         auth::logout,
         auth::setup,
         staff::list_staff,
+        staff::create_staff,
+        staff::retire_staff,
+        points::list_points,
+        points::create_point,
+        points::change_point,
+        points::retire_point,
         staff::change_staff,
         staff::list_nodes,
         staff::create_pairing_code,

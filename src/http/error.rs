@@ -20,6 +20,10 @@ pub enum ApiError {
     OutOfScope(String),
     #[error("this is the last administrator; make someone else an administrator first")]
     LastAdmin,
+    #[error("staff member #{other} has this phone number already; one phone, one person")]
+    PhoneTaken { other: i64 },
+    #[error("sampling point #{other} has this name already; give each open point its own name")]
+    PointNameTaken { other: i64 },
     #[error("this code has expired or was already used; ask your chief for a new one")]
     PairingCodeInvalid,
     #[error("the phone number or the password is wrong")]
@@ -118,6 +122,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::OutOfScope(_) => "out_of_your_scope",
             ApiError::LastAdmin => "last_admin",
+            ApiError::PhoneTaken { .. } => "phone_taken",
+            ApiError::PointNameTaken { .. } => "point_name_taken",
             ApiError::PairingCodeInvalid => "pairing_code_invalid",
             ApiError::SignInFailed => "sign_in_failed",
             ApiError::TooManyAttempts(_) => "too_many_attempts",
@@ -173,6 +179,8 @@ impl ApiError {
             ApiError::IdReused { .. }
             | ApiError::IdReusedOtherwise { .. }
             | ApiError::LastAdmin
+            | ApiError::PhoneTaken { .. }
+            | ApiError::PointNameTaken { .. }
             | ApiError::RemovalsUnconfirmed(_) => StatusCode::CONFLICT,
             ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -224,6 +232,8 @@ impl ApiError {
                 "report": report,
             }),
             ApiError::TooManyAttempts(seconds) => json!({ "retry_after": seconds }),
+            ApiError::PhoneTaken { other } => json!({ "field": "phone", "staff_id": other }),
+            ApiError::PointNameTaken { other } => json!({ "field": "name", "point_id": other }),
             _ => json!({}),
         }
     }

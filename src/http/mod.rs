@@ -10,6 +10,7 @@ mod error;
 pub mod extract;
 pub mod import;
 pub mod listen;
+pub mod points;
 pub mod staff;
 mod web;
 
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(import::router())
         .merge(auth::router())
         .merge(staff::router())
+        .merge(points::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))

@@ -2,29 +2,33 @@
 //! codes for a printable sheet), revoking a lost phone, passwords, and the audit log.
 //! A chief sees the staff of their own area; an admin sees everyone.
 
+use super::auth::{staff_name, staff_phone};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
-use crate::roster::{NodeId, Role, Staff, StaffId};
+use crate::roster::{NodeId, Phone, Role, Staff, StaffId};
+use crate::store::accounts::{NewStaff, SessionRow};
 use crate::store::from_micros;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/staff", get(list_staff))
+        .route("/api/staff", get(list_staff).post(create_staff))
         .route("/api/nodes", get(list_nodes))
         .route("/api/staff/{id}", patch(change_staff))
+        .route("/api/staff/{id}/retire", post(retire_staff))
         .route("/api/staff/{id}/pairing-codes", post(create_pairing_code))
         .route("/api/staff/{id}/password", put(set_password))
         .route("/api/sessions/{id}/revoke", post(revoke_session))
         .route("/api/audit", get(audit))
 }
 
-const MANAGERS: &[Role] = &[Role::Admin, Role::Chief];
+pub(super) const MANAGERS: &[Role] = &[Role::Admin, Role::Chief];
 
 /// A staff member the caller manages: in their area (else 404: whether others exist is not
 /// theirs to know) and in a role below their own (else 403), an admin excepted. Acting on
@@ -35,7 +39,7 @@ fn managed(state: &AppState, caller: &Caller, id: StaffId) -> Result<Staff, ApiE
     let roster = &state.hub.roster();
     let staff = roster
         .staff_member(id)
-        .filter(|s| caller.scope.all || caller.scope.covers_staff(roster, s.id))
+        .filter(|s| !s.retired && (caller.scope.all || caller.scope.covers_staff(roster, s.id)))
         .cloned()
         .ok_or_else(|| ApiError::NotFound { what: "staff member", id: id.to_string() })?;
     if !caller.staff.role.may_manage(staff.role) {
@@ -91,52 +95,226 @@ pub struct StaffView {
     pub sessions: Vec<SessionView>,
 }
 
-/// The staff the caller manages, with their signed-in devices.
+/// The staff the caller manages, with their signed-in devices (those taken off duty are
+/// not listed).
 #[utoipa::path(get, path = "/api/staff",
     security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<StaffView>), (status = 403)))]
 pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<StaffView>>, ApiError> {
     caller.require(MANAGERS)?;
     let roster = &state.hub.roster();
-    let staff: Vec<&Staff> =
-        roster.staff().iter().filter(|s| caller.scope.all || caller.scope.covers_staff(roster, s.id)).collect();
+    let staff =
+        roster.staff().iter().filter(|s| !s.retired && (caller.scope.all || caller.scope.covers_staff(roster, s.id)));
     let sessions = state.auth.live_sessions().await?;
     let show_phone = caller.scope.all;
-    let views = staff
-        .into_iter()
-        .map(|s| StaffView {
-            id: s.id,
-            name: s.name.clone(),
-            role: s.role,
-            phone: s.phone.as_ref().map(|p| if show_phone { p.expose().to_owned() } else { p.masked() }),
-            nodes: s
-                .nodes
-                .iter()
-                .filter_map(|n| roster.node_idx(*n).map(|i| &roster.nodes()[i]))
-                .map(|n| NodeRef { id: n.id, name: n.name.clone(), level: n.level.clone() })
-                .collect(),
-            point: s.point_id.and_then(|p| roster.point(p)).map(|p| PointRef { id: p.id, name: p.name.clone() }),
-            sessions: sessions
-                .get(&s.id)
-                .into_iter()
-                .flatten()
-                .map(|r| SessionView {
-                    id: r.id.clone(),
-                    device: r.device.clone(),
-                    created_at: rfc3339(r.created_at),
-                    expires_at: rfc3339(r.expires_at),
-                })
-                .collect(),
-        })
-        .collect();
+    let views = staff.map(|s| staff_view(roster, s, &sessions, show_phone)).collect();
     if show_phone {
         state.auth.audit(caller.staff.id, "read_phones", "staff list").await?;
     }
     Ok(Json(views))
 }
 
+fn staff_view(
+    roster: &crate::roster::Roster,
+    s: &Staff,
+    sessions: &HashMap<StaffId, Vec<SessionRow>>,
+    show_phone: bool,
+) -> StaffView {
+    StaffView {
+        id: s.id,
+        name: s.name.clone(),
+        role: s.role,
+        phone: s.phone.as_ref().map(|p| if show_phone { p.expose().to_owned() } else { p.masked() }),
+        nodes: s
+            .nodes
+            .iter()
+            .filter_map(|n| roster.node_idx(*n).map(|i| &roster.nodes()[i]))
+            .map(|n| NodeRef { id: n.id, name: n.name.clone(), level: n.level.clone() })
+            .collect(),
+        point: s.point_id.and_then(|p| roster.point(p)).map(|p| PointRef { id: p.id, name: p.name.clone() }),
+        sessions: sessions
+            .get(&s.id)
+            .into_iter()
+            .flatten()
+            .map(|r| SessionView {
+                id: r.id.clone(),
+                device: r.device.clone(),
+                created_at: rfc3339(r.created_at),
+                expires_at: rfc3339(r.expires_at),
+            })
+            .collect(),
+    }
+}
+
+/// One staff member's view, as the caller sees it (after a change).
+async fn view_of(state: &AppState, caller: &Caller, id: StaffId) -> Result<Json<StaffView>, ApiError> {
+    let roster = &state.hub.roster();
+    let staff =
+        roster.staff_member(id).ok_or_else(|| ApiError::NotFound { what: "staff member", id: id.to_string() })?;
+    let sessions = state.auth.live_sessions().await?;
+    Ok(Json(staff_view(roster, staff, &sessions, caller.scope.all)))
+}
+
+/// A new staff member, e.g. a substitute found at 23:40: the same rules as a row of the
+/// roster sheet's staff sheet.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaffIn {
+    pub name: String,
+    /// A mobile (11 digits) or a landline with its area code.
+    #[serde(default)]
+    pub phone: Option<String>,
+    pub role: Role,
+    /// The area nodes they answer for (a head covers the subtrees); a grid head or grid
+    /// member needs at least one.
+    #[serde(default)]
+    pub nodes: Vec<NodeId>,
+    /// An operator's sampling point (needed for an operator).
+    #[serde(default)]
+    pub point_id: Option<i64>,
+}
+
+/// A staff record as it is to be written, checked against the roster.
+struct Wanted {
+    name: String,
+    phone: Option<Phone>,
+    role: Role,
+    nodes: Vec<NodeId>,
+    point_id: Option<i64>,
+}
+
+impl Wanted {
+    /// The roster sheet's rules, for a record made or changed by hand by `caller`: a role
+    /// below the caller's own, areas inside theirs, a phone no one else on duty has, an
+    /// area for those who answer for one, a point (on duty) for an operator.
+    fn check(&self, roster: &crate::roster::Roster, caller: &Caller, id: Option<StaffId>) -> Result<(), ApiError> {
+        if !caller.staff.role.may_manage(self.role) {
+            return Err(ApiError::Forbidden(caller.staff.role.as_str()));
+        }
+        if let Some(phone) = &self.phone
+            && let Some(other) =
+                roster.staff().iter().find(|s| !s.retired && Some(s.id) != id && s.phone.as_ref() == Some(phone))
+        {
+            return Err(ApiError::PhoneTaken { other: other.id });
+        }
+        for n in &self.nodes {
+            let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {
+                field: "nodes".into(),
+                message: format!("area node {n} is not in the roster"),
+            })?;
+            if !caller.scope.covers_node(roster, idx) {
+                return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
+            }
+        }
+        if matches!(self.role, Role::GridHead | Role::GridMember) && self.nodes.is_empty() {
+            return Err(ApiError::InvalidField {
+                field: "nodes".into(),
+                message: "a grid head or grid member needs the area they answer for".into(),
+            });
+        }
+        match self.point_id {
+            None if self.role == Role::Operator => Err(ApiError::InvalidField {
+                field: "point_id".into(),
+                message: "an operator needs the sampling point they work at".into(),
+            }),
+            Some(p) if roster.point(p).is_none_or(|p| p.retired) => Err(ApiError::InvalidField {
+                field: "point_id".into(),
+                message: format!("sampling point {p} is not in the roster"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn row(&self) -> NewStaff<'_> {
+        NewStaff {
+            name: &self.name,
+            phone: self.phone.as_ref().map(Phone::expose),
+            role: self.role.as_str(),
+            point_id: self.point_id,
+        }
+    }
+
+    /// The nodes this person becomes (or stays) the responsible person of: whom a node's
+    /// residents answer to (their missing list, their phone's count) follows the change. A
+    /// node added makes them its responsible one, if the role answers for an area; a node
+    /// dropped, or a role that answers for none, leaves it to the next person up the tree.
+    /// The node's previous responsible person keeps seeing it.
+    fn responsible_for(&self, roster: &crate::roster::Roster, before: Option<&Staff>) -> Vec<NodeId> {
+        if !self.role.answers_for_area() {
+            return Vec::new();
+        }
+        let theirs = |n: &NodeId| {
+            before.is_some_and(|b| roster.node_idx(*n).is_some_and(|i| roster.nodes()[i].staff_id == Some(b.id)))
+        };
+        let had = |n: &NodeId| before.is_some_and(|b| b.nodes.contains(n));
+        self.nodes.iter().copied().filter(|n| !had(n) || theirs(n)).collect()
+    }
+}
+
+/// Adds a staff member by hand (admin, or a chief for roles below their own, in their
+/// area); they can be paired at once. Recorded in the audit log.
+#[utoipa::path(post, path = "/api/staff", request_body = NewStaffIn,
+    security(("bearer" = []), ("token" = [])),
+    responses((status = 201, body = StaffView), (status = 403), (status = 409, description = "`phone_taken`")))]
+pub async fn create_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(new): ApiJson<NewStaffIn>,
+) -> Result<(StatusCode, Json<StaffView>), ApiError> {
+    caller.require(MANAGERS)?;
+    let roster = state.hub.roster();
+    let wanted = Wanted {
+        name: staff_name(&new.name)?.to_owned(),
+        phone: new.phone.as_deref().filter(|p| !p.trim().is_empty()).map(staff_phone).transpose()?,
+        role: new.role,
+        nodes: new.nodes,
+        point_id: new.point_id,
+    };
+    wanted.check(&roster, &caller, None)?;
+    let responsible_for = wanted.responsible_for(&roster, None);
+    let id = state.store.accounts().insert_staff(&wanted.row(), &wanted.nodes, &responsible_for).await?;
+    state.writer.reload_roster().await?;
+    let detail =
+        format!("staff {id}: {} at nodes {:?}, point {:?}", wanted.role.as_str(), wanted.nodes, wanted.point_id);
+    state.auth.audit(caller.staff.id, "add_staff", &detail).await?;
+    tracing::info!(staff = id, by = caller.staff.id, "staff member added");
+    Ok((StatusCode::CREATED, view_of(&state, &caller, id).await?))
+}
+
+/// Takes a staff member off duty (a phone lost with its owner, a member who left): their
+/// devices are signed out at once, the areas they answered for pass to the next person
+/// up the tree, and they are listed no more. The record stays for the logs. The last
+/// admin cannot be retired.
+#[utoipa::path(post, path = "/api/staff/{id}/retire", params(("id" = i64, Path)),
+    security(("bearer" = []), ("token" = [])),
+    responses((status = 204), (status = 403), (status = 404), (status = 409, description = "`last_admin`")))]
+pub async fn retire_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<StaffId>,
+) -> Result<StatusCode, ApiError> {
+    let staff = managed(&state, &caller, id)?;
+    if staff.role == Role::Admin {
+        keeps_an_admin(&state, &staff, Role::Viewer)?;
+    }
+    state.store.accounts().retire_staff(id).await?;
+    for session in state.auth.live_sessions().await?.remove(&id).unwrap_or_default() {
+        state.auth.revoke(&session.id).await?;
+    }
+    state.writer.reload_roster().await?;
+    state.auth.audit(caller.staff.id, "retire_staff", &format!("staff {id} ({})", staff.role.as_str())).await?;
+    state.auth.staff_changed(id);
+    tracing::info!(staff = id, by = caller.staff.id, "staff member retired");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffChange {
+    pub name: Option<String>,
+    /// A mobile or landline; `null` for none, absent to keep it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
     pub role: Option<Role>,
     /// The area nodes they answer for (a head covers the subtrees).
     pub nodes: Option<Vec<NodeId>>,
@@ -147,11 +325,12 @@ pub struct StaffChange {
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`, by default).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Ok(Some(Option::deserialize(d)?))
 }
 
-/// Changes a staff member's role, area or point. Takes effect at once: the next request
+/// Changes a staff member's name, phone, role, area or point, by the same rules as a new
+/// one. Takes effect at once: the next request
 /// is checked against it, their open live feeds reconnect under it, and the missing
 /// residents of a node added to a grid member (head, chief) now answer to them. Recorded
 /// in the audit log with who and when.
@@ -165,57 +344,40 @@ pub async fn change_staff(
     ApiJson(change): ApiJson<StaffChange>,
 ) -> Result<Json<StaffView>, ApiError> {
     let staff = managed(&state, &caller, id)?;
-    let roster = &state.hub.roster();
-    let role = change.role.unwrap_or(staff.role);
-    if !caller.staff.role.may_manage(role) {
-        return Err(ApiError::Forbidden(caller.staff.role.as_str()));
-    }
-    keeps_an_admin(&state, &staff, role)?;
-    let nodes = change.nodes.unwrap_or_else(|| staff.nodes.clone());
-    for n in &nodes {
-        let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {
-            field: "nodes".into(),
-            message: format!("area node {n} is not in the roster"),
-        })?;
-        if !caller.scope.covers_node(roster, idx) {
-            return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
-        }
-    }
-    let point_id = change.point_id.unwrap_or(staff.point_id);
-    if let Some(p) = point_id.filter(|p| roster.point(*p).is_none()) {
-        return Err(ApiError::InvalidField {
-            field: "point_id".into(),
-            message: format!("sampling point {p} is not in the roster"),
-        });
-    }
-    // Whom a node's residents answer to (their missing list, their phone's count) follows
-    // the change: a node added makes this person its responsible one, if the role answers
-    // for an area; a node dropped, or a role that answers for none, leaves it to the next
-    // person up the tree. The node's previous responsible person keeps seeing it.
-    let responsible_for: Vec<NodeId> = if role.answers_for_area() {
-        let theirs = |n: &NodeId| roster.node_idx(*n).is_some_and(|i| roster.nodes()[i].staff_id == Some(id));
-        nodes.iter().copied().filter(|n| !staff.nodes.contains(n) || theirs(n)).collect()
-    } else {
-        Vec::new()
+    let roster = state.hub.roster();
+    let phone = match change.phone {
+        None => staff.phone.clone(),
+        Some(p) => p.as_deref().filter(|p| !p.trim().is_empty()).map(staff_phone).transpose()?,
     };
-    state.store.accounts().update_staff(id, role.as_str(), &nodes, point_id, &responsible_for).await?;
+    let wanted = Wanted {
+        name: match &change.name {
+            Some(name) => staff_name(name)?.to_owned(),
+            None => staff.name.clone(),
+        },
+        phone,
+        role: change.role.unwrap_or(staff.role),
+        nodes: change.nodes.unwrap_or_else(|| staff.nodes.clone()),
+        point_id: change.point_id.unwrap_or(staff.point_id),
+    };
+    wanted.check(&roster, &caller, Some(id))?;
+    keeps_an_admin(&state, &staff, wanted.role)?;
+    let responsible_for = wanted.responsible_for(&roster, Some(&staff));
+    state.store.accounts().update_staff(id, &wanted.row(), &wanted.nodes, &responsible_for).await?;
     state.writer.reload_roster().await?;
+    let renamed = if wanted.name == staff.name && wanted.phone == staff.phone { "" } else { ", name or phone changed" };
     let detail = format!(
-        "staff {id}: role {} → {}, nodes {:?} → {nodes:?}, point {:?} → {point_id:?}",
+        "staff {id}: role {} → {}, nodes {:?} → {:?}, point {:?} → {:?}{renamed}",
         staff.role.as_str(),
-        role.as_str(),
+        wanted.role.as_str(),
         staff.nodes,
-        staff.point_id
+        wanted.nodes,
+        staff.point_id,
+        wanted.point_id
     );
     state.auth.audit(caller.staff.id, "change_staff", &detail).await?;
     state.auth.staff_changed(id);
-    tracing::info!(staff = id, by = caller.staff.id, "staff role or area changed");
-    let views = list_staff(State(state), caller).await?.0;
-    views
-        .into_iter()
-        .find(|v| v.id == id)
-        .map(Json)
-        .ok_or(ApiError::NotFound { what: "staff member", id: id.to_string() })
+    tracing::info!(staff = id, by = caller.staff.id, "staff member changed");
+    view_of(&state, &caller, id).await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

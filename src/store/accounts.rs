@@ -50,7 +50,21 @@ macro_rules! set_staff_nodes {
     };
 }
 
-/// A staff row to add (see [`DbPool::insert_staff`]); the phone as stored (digits).
+/// Within a transaction `$tx`: sampling point `$id` serves `$nodes` (and no other node).
+macro_rules! set_point_nodes {
+    ($tx:ident, $id:expr, $nodes:expr) => {
+        sqlx::query("DELETE FROM point_nodes WHERE point_id = $1").bind($id).execute(&mut *$tx).await?;
+        for n in $nodes {
+            sqlx::query("INSERT INTO point_nodes (point_id, node_id) VALUES ($1, $2)")
+                .bind($id)
+                .bind(n)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
+/// A staff row to add or write (see [`DbPool::insert_staff`]); the phone as stored (digits).
 #[derive(Debug, Clone, Copy)]
 pub struct NewStaff<'a> {
     pub name: &'a str,
@@ -173,23 +187,89 @@ impl DbPool {
     /// Sets a staff member's role, point and area nodes in one transaction, and makes them the responsible
     /// person (`area_nodes.staff_id`) of exactly `responsible_for`: nodes of theirs not in
     /// it are released to nobody (their residents go to the next person up the tree).
+    /// Changes a staff member's record, areas and the nodes they are the responsible
+    /// person of, in one transaction.
     pub async fn update_staff(
         &self,
         id: i64,
-        role: &str,
+        staff: &NewStaff<'_>,
         nodes: &[i64],
-        point_id: Option<i64>,
         responsible_for: &[i64],
     ) -> Result<(), StoreError> {
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query("UPDATE staff SET role = $1, point_id = $2 WHERE id = $3")
-                .bind(role)
-                .bind(point_id)
+            sqlx::query("UPDATE staff SET name = $1, phone = $2, role = $3, point_id = $4 WHERE id = $5")
+                .bind(staff.name)
+                .bind(staff.phone)
+                .bind(staff.role)
+                .bind(staff.point_id)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
             set_staff_nodes!(tx, id, nodes, responsible_for);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Takes a staff member off duty: the row stays (sessions, the audit log and the event
+    /// log name them) but they answer for no area and no point, and the nodes they were
+    /// responsible for pass to the next person up the tree.
+    pub async fn retire_staff(&self, id: i64) -> Result<(), StoreError> {
+        on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE staff SET retired = $1, point_id = NULL WHERE id = $2")
+                .bind(true)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            set_staff_nodes!(tx, id, &[] as &[i64], &[] as &[i64]);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Adds a sampling point (the next free id) serving `nodes`; its id.
+    pub async fn insert_point(&self, name: &str, place: &str, nodes: &[i64]) -> Result<i64, StoreError> {
+        let sql = "INSERT INTO sampling_points (id, name, place, retired) \
+                   SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3 FROM sampling_points RETURNING id";
+        let id = on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let id: i64 = sqlx::query_scalar(sql).bind(name).bind(place).bind(false).fetch_one(&mut *tx).await?;
+            set_point_nodes!(tx, id, nodes);
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+
+    pub async fn update_point(&self, id: i64, name: &str, place: &str, nodes: &[i64]) -> Result<(), StoreError> {
+        on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE sampling_points SET name = $1, place = $2 WHERE id = $3")
+                .bind(name)
+                .bind(place)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            set_point_nodes!(tx, id, nodes);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Closes a sampling point: the row stays (actions and the log name it), it serves no
+    /// area, and its operators are bound to no point until given another.
+    pub async fn retire_point(&self, id: i64) -> Result<(), StoreError> {
+        on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE sampling_points SET retired = $1 WHERE id = $2")
+                .bind(true)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            set_point_nodes!(tx, id, &[] as &[i64]);
+            sqlx::query("UPDATE staff SET point_id = NULL WHERE point_id = $1").bind(id).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())

@@ -22,6 +22,7 @@ enum Expect {
     Status(&'static [u16]),
 }
 
+#[derive(Clone)]
 struct Case {
     label: &'static str,
     method: &'static str,
@@ -34,11 +35,20 @@ struct Case {
     status: Option<&'static [u16]>,
     /// Needs a session of its own (the request ends or revokes it).
     fresh_session: bool,
+    /// Acts on a new grid member or sampling point made (by the admin) for each role's
+    /// request, named `{fresh}` in the path: retiring one leaves none for the next role.
+    fresh: Option<Fresh>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fresh {
+    Staff,
+    Point,
 }
 
 impl Case {
     fn new(label: &'static str, method: &'static str, path: String, allowed: &'static [Role]) -> Self {
-        Case { label, method, path, body: None, allowed, status: None, fresh_session: false }
+        Case { label, method, path, body: None, allowed, status: None, fresh_session: false, fresh: None }
     }
 
     fn body(mut self, body: Value) -> Self {
@@ -221,6 +231,44 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             ],
         ),
         (
+            "POST /api/staff",
+            vec![
+                Case::new("add a grid member", "POST", "/api/staff".into(), MANAGERS)
+                    .body(json!({ "name": "代班网格员", "role": "grid_member", "nodes": [grid] })),
+                Case::new("add a chief", "POST", "/api/staff".into(), &[Role::Admin])
+                    .body(json!({ "name": "副总网格长", "role": "chief", "nodes": [1] })),
+            ],
+        ),
+        (
+            "POST /api/staff/{id}/retire",
+            vec![Case {
+                fresh: Some(Fresh::Staff),
+                ..Case::new("take a grid member off duty", "POST", "/api/staff/{fresh}/retire".into(), MANAGERS)
+            }],
+        ),
+        ("GET /api/points", vec![Case::new("the points", "GET", "/api/points".into(), MANAGERS)]),
+        (
+            "POST /api/points",
+            vec![
+                Case::new("open a point", "POST", "/api/points".into(), MANAGERS)
+                    .body(json!({ "name": "临时采样点", "place": "小学操场", "nodes": [grid] })),
+            ],
+        ),
+        (
+            "PATCH /api/points/{id}",
+            vec![
+                Case::new("move a point", "PATCH", format!("/api/points/{point}"), MANAGERS)
+                    .body(json!({ "place": "村委会大院" })),
+            ],
+        ),
+        (
+            "POST /api/points/{id}/retire",
+            vec![Case {
+                fresh: Some(Fresh::Point),
+                ..Case::new("close a point", "POST", "/api/points/{fresh}/retire".into(), MANAGERS)
+            }],
+        ),
+        (
             "POST /api/staff/{id}/pairing-codes",
             vec![
                 Case::new(
@@ -262,6 +310,18 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             )],
         ),
     ]
+}
+
+/// A new grid member or point, made by the admin; its id.
+async fn fresh(app: &TestApp, kind: Fresh) -> i64 {
+    let grid = app.roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap().nodes[0];
+    let (path, body) = match kind {
+        Fresh::Staff => ("/api/staff", json!({ "name": "代班", "role": "grid_member", "nodes": [grid] })),
+        Fresh::Point => ("/api/points", json!({ "name": format!("点{}", Uuid::now_v7()), "nodes": [grid] })),
+    };
+    let r = app.client.post(format!("{}{path}", app.base)).bearer_auth(app.token(Role::Admin)).json(&body);
+    let made: Value = r.send().await.unwrap().json().await.unwrap();
+    made["id"].as_i64().unwrap_or_else(|| panic!("made: {made}"))
 }
 
 async fn ask(app: &TestApp, token: &str, case: &Case) -> u16 {
@@ -330,7 +390,14 @@ async fn every_route_answers_every_role_as_the_table_says() {
             for role in ROLES {
                 let staff = app.roster.staff().iter().find(|s| s.role == role).unwrap().id;
                 let token = if case.fresh_session { app.new_session(staff).await } else { app.token_of(staff) };
-                let status = ask(&app, &token, case).await;
+                let status = match case.fresh {
+                    None => ask(&app, &token, case).await,
+                    Some(kind) => {
+                        let id = fresh(&app, kind).await;
+                        ask(&app, &token, &Case { path: case.path.replace("{fresh}", &id.to_string()), ..case.clone() })
+                            .await
+                    }
+                };
                 let ok = match case.expect(role) {
                     Expect::Allow => !matches!(status, 401 | 403 | 404),
                     Expect::Deny => matches!(status, 403 | 404),

@@ -4,6 +4,7 @@
 mod accounts;
 mod authz;
 mod bad_input;
+mod by_hand;
 mod cluster;
 mod crash;
 mod helpers;
