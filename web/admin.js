@@ -20,7 +20,9 @@ import {
 
 /** Within an area, the person in charge first, then down the chain. */
 const ROLE_ORDER = ["chief", "admin", "grid_head", "grid_member", "medic", "operator", "viewer"];
-const TABS = ["staff", "sheet", "audit"];
+const TABS = ["staff", "points", "sheet", "audit"];
+/** Who may act on whom, as the server rules it: an admin on anyone, others on lower ranks only. */
+const RANK = { admin: 4, chief: 3, grid_head: 2, grid_member: 1, operator: 1, medic: 1, viewer: 1 };
 const CARDS_PER_PAGE = 8;
 const AUDIT_PAGE_SIZE = 50;
 /** While making a sheet, a 429 is waited out this many times, for this long at most. */
@@ -47,6 +49,11 @@ const page = {
   pairing: null,
   /** The staff member the password dialog is for. */
   passwordFor: null,
+  /** Open sampling points (from /api/points). */
+  points: [],
+  /** The staff member (or `{}` for a new one) and the point the edit dialogs are for. */
+  editing: null,
+  editingPoint: null,
   /** What to show instead of the page: { title, body, vars, login } of i18n keys, or null. */
   notice: { title: "notice.loading", body: null, vars: {} },
 };
@@ -195,10 +202,16 @@ function matchesFilter(m, words) {
 }
 
 async function loadStaff() {
-  const [staff, nodes] = await Promise.all([api("GET", "/api/staff"), api("GET", "/api/nodes")]);
+  const [staff, nodes, points] = await Promise.all([
+    api("GET", "/api/staff"),
+    api("GET", "/api/nodes"),
+    api("GET", "/api/points"),
+  ]);
   page.tree = buildTree(nodes);
   page.staff = staff;
+  page.points = points;
   renderStaff();
+  renderPoints();
   renderSheetOptions();
 }
 
@@ -279,6 +292,17 @@ function staffRow(m) {
   pairButton.dataset.testid = "make-pairing-code";
   pairButton.addEventListener("click", () => makePairingCode(m, pairButton));
   actions.append(pairButton);
+  if (mayManage(m.role)) {
+    const edit = el("button", "tool-button", t("admin.edit"));
+    edit.type = "button";
+    edit.dataset.testid = "edit-staff";
+    edit.addEventListener("click", () => openStaffDialog(m));
+    const retire = el("button", "tool-button", t("admin.retire"));
+    retire.type = "button";
+    retire.dataset.testid = "retire-staff";
+    retire.addEventListener("click", () => retireStaff(m));
+    actions.append(edit, retire);
+  }
   // Only the admin may set passwords; the chief sets up phones with pairing codes.
   if (page.me.role === "admin") {
     const pw = el("button", "tool-button", t("admin.setPassword"));
@@ -289,6 +313,164 @@ function staffRow(m) {
   }
   tr.append(name, role, phone, area, devices, actions);
   return tr;
+}
+
+// ---------------------------------------------------------------- staff and points by hand
+
+function mayManage(role) {
+  return page.me?.role === "admin" || (RANK[page.me?.role] ?? 0) > (RANK[role] ?? 0);
+}
+
+/** The area tree as options, indented by depth. */
+function nodeOptions() {
+  return page.tree.order.map((id) => {
+    const option = el("option", null, `${"\u3000".repeat(page.tree.depth.get(id) ?? 0)}${page.tree.byId.get(id).name}`);
+    option.value = String(id);
+    return option;
+  });
+}
+
+function openStaffDialog(m) {
+  page.editing = m ?? {};
+  $("staff-dialog-title").textContent = m ? t("admin.staffEditTitle", { name: m.name }) : t("admin.staffAdd");
+  $("staff-name").value = m?.name ?? "";
+  // A masked phone (not the chief's to see) is left as it is unless typed over.
+  $("staff-phone").value = m?.phone && !m.phone.includes("*") ? m.phone : "";
+  $("staff-phone").placeholder = m?.phone?.includes("*") ? m.phone : "";
+  const roles = ROLE_ORDER.filter((r) => mayManage(r));
+  $("staff-role").replaceChildren(...roles.map((r) => Object.assign(el("option", null, roleLabel(r)), { value: r })));
+  $("staff-role").value = m?.role ?? "grid_member";
+  $("staff-node").replaceChildren(Object.assign(el("option", null, t("common.none")), { value: "" }), ...nodeOptions());
+  $("staff-node").value = m?.nodes?.[0] ? String(m.nodes[0].id) : "";
+  $("staff-point").replaceChildren(
+    Object.assign(el("option", null, t("common.none")), { value: "" }),
+    ...page.points.map((p) => Object.assign(el("option", null, p.name), { value: String(p.id) })),
+  );
+  $("staff-point").value = m?.point ? String(m.point.id) : "";
+  $("staff-error").hidden = true;
+  $("staff-save").disabled = false;
+  showRoleFields();
+  $("staff-dialog").showModal();
+  $("staff-name").focus();
+}
+
+/** An operator works at a point; the others answer for an area. */
+function showRoleFields() {
+  const operator = $("staff-role").value === "operator";
+  $("staff-point-field").hidden = !operator;
+  $("staff-node-field").hidden = operator;
+}
+
+async function saveStaff() {
+  const m = page.editing;
+  const operator = $("staff-role").value === "operator";
+  const node = $("staff-node").value;
+  const point = $("staff-point").value;
+  const body = {
+    name: $("staff-name").value,
+    role: $("staff-role").value,
+    nodes: !operator && node ? [Number(node)] : [],
+    point_id: operator && point ? Number(point) : null,
+  };
+  const phone = $("staff-phone").value.trim();
+  if (phone || !m.id) body.phone = phone || null;
+  $("staff-save").disabled = true;
+  try {
+    if (m.id) await api("PATCH", `/api/staff/${encodeURIComponent(m.id)}`, body);
+    else await api("POST", "/api/staff", body);
+  } catch (e) {
+    const problem = problemOf(e);
+    $("staff-error").textContent = withServerMessage(problemText(problem), problem);
+    $("staff-error").hidden = false;
+    $("staff-save").disabled = false;
+    return;
+  }
+  $("staff-dialog").close();
+  flash(t(m.id ? "admin.staffSaved" : "admin.staffAdded", { name: body.name.trim() }));
+  await reloadStaff();
+}
+
+async function retireStaff(m) {
+  if (!(await confirmDialog(t("admin.retireConfirm", { name: m.name }), t("admin.retireWarning")))) return;
+  try {
+    await api("POST", `/api/staff/${encodeURIComponent(m.id)}/retire`);
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  flash(t("admin.retired", { name: m.name }));
+  await reloadStaff();
+}
+
+function renderPoints() {
+  if (!page.tree) return;
+  const rows = page.points.map((p) => {
+    const tr = el("tr", "point-row");
+    tr.dataset.testid = "point-row";
+    tr.dataset.pointId = String(p.id);
+    const serves = p.nodes.map((n) => n.name).join("、") || t("common.none");
+    const actions = el("td", "row-actions");
+    const edit = el("button", "tool-button", t("admin.edit"));
+    edit.type = "button";
+    edit.dataset.testid = "edit-point";
+    edit.addEventListener("click", () => openPointDialog(p));
+    const close = el("button", "tool-button", t("admin.pointClose"));
+    close.type = "button";
+    close.dataset.testid = "retire-point";
+    close.addEventListener("click", () => retirePoint(p));
+    actions.append(edit, close);
+    tr.append(el("td", "point-name", p.name), el("td", null, p.place || t("common.none")), el("td", null, serves),
+      el("td", "num", fmtInt(p.operators)), actions);
+    return tr;
+  });
+  $("points-body").replaceChildren(...rows);
+  $("points-count").textContent = t("admin.pointsCount", { n: fmtInt(page.points.length) });
+}
+
+function openPointDialog(p) {
+  page.editingPoint = p ?? {};
+  $("point-dialog-title").textContent = p ? t("admin.pointEditTitle", { name: p.name }) : t("admin.pointAdd");
+  $("point-name").value = p?.name ?? "";
+  $("point-place").value = p?.place ?? "";
+  $("point-nodes").replaceChildren(...nodeOptions());
+  const serves = new Set((p?.nodes ?? []).map((n) => String(n.id)));
+  for (const option of $("point-nodes").options) option.selected = serves.has(option.value);
+  $("point-error").hidden = true;
+  $("point-save").disabled = false;
+  $("point-dialog").showModal();
+  $("point-name").focus();
+}
+
+async function savePoint() {
+  const p = page.editingPoint;
+  const nodes = [...$("point-nodes").selectedOptions].map((o) => Number(o.value));
+  const body = { name: $("point-name").value, place: $("point-place").value, nodes };
+  $("point-save").disabled = true;
+  try {
+    if (p.id) await api("PATCH", `/api/points/${encodeURIComponent(p.id)}`, body);
+    else await api("POST", "/api/points", body);
+  } catch (e) {
+    const problem = problemOf(e);
+    $("point-error").textContent = withServerMessage(problemText(problem), problem);
+    $("point-error").hidden = false;
+    $("point-save").disabled = false;
+    return;
+  }
+  $("point-dialog").close();
+  flash(t("admin.pointSaved", { name: body.name.trim() }));
+  await reloadStaff();
+}
+
+async function retirePoint(p) {
+  if (!(await confirmDialog(t("admin.pointCloseConfirm", { name: p.name }), t("admin.pointCloseWarning")))) return;
+  try {
+    await api("POST", `/api/points/${encodeURIComponent(p.id)}/retire`);
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  flash(t("admin.pointClosed", { name: p.name }));
+  await reloadStaff();
 }
 
 function areaText(m) {
@@ -435,7 +617,9 @@ function expiryText(expiresAt) {
   const at = toDate(expiresAt);
   if (!at) return "";
   const minutes = Math.max(0, Math.round((at - Date.now()) / 60000));
-  return t("admin.expiresAt", { time: fmtDayTime(at) }) + t("admin.expiresIn", { n: fmtInt(minutes) });
+  // "24 小时", not "1,440 分钟": whole hours once there is more than one left.
+  const left = minutes >= 90 ? t("admin.hours", { n: fmtInt(Math.round(minutes / 60)) }) : t("admin.minutes", { n: fmtInt(minutes) });
+  return t("admin.expiresAt", { time: fmtDayTime(at) }) + t("admin.expiresIn", { left });
 }
 
 function openPairingDialog(m, code) {
@@ -807,6 +991,7 @@ function showTab(tab) {
 function renderAll() {
   renderNotice();
   renderStaff();
+  renderPoints();
   renderSheetOptions();
   renderAudit();
 }
@@ -843,6 +1028,19 @@ function wire() {
     savePassword();
   });
   $("password-cancel").addEventListener("click", () => $("password-dialog").close());
+  $("staff-add").addEventListener("click", () => openStaffDialog(null));
+  $("staff-role").addEventListener("change", showRoleFields);
+  $("staff-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveStaff();
+  });
+  $("staff-cancel").addEventListener("click", () => $("staff-dialog").close());
+  $("point-add").addEventListener("click", () => openPointDialog(null));
+  $("point-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    savePoint();
+  });
+  $("point-cancel").addEventListener("click", () => $("point-dialog").close());
   $("password-show").addEventListener("change", (event) => {
     $("password-input").type = event.target.checked ? "text" : "password";
   });
