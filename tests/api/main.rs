@@ -16,3 +16,4 @@ mod recording;
 mod restart;
 mod setup;
 mod tls;
+mod walkthrough;
