@@ -412,6 +412,12 @@ impl Node {
     }
 }
 
+/// The pairing code in the link a command printed (`…/{page}?code=ABCD-EFGH`).
+pub fn code_in(output: &str, page: &str) -> String {
+    let at = output.find(&format!("/{page}?code=")).unwrap_or_else(|| panic!("no {page} link in {output:?}"));
+    output[at..].split_once("code=").unwrap().1.split_whitespace().next().unwrap().to_owned()
+}
+
 /// A staff member's missing count in a snapshot (0 when not listed).
 pub fn missing_of(snapshot: &Value, staff: i64) -> i64 {
     let staff_view = snapshot["staff"].as_array().unwrap().iter().find(|s| s["id"] == staff);

@@ -17,3 +17,4 @@ mod recording;
 mod restart;
 mod setup;
 mod tls;
+mod walkthrough;

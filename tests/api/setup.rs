@@ -1,7 +1,7 @@
 //! A village from zero: an empty database, the first admin (from the link `muster serve`
 //! prints, or from `muster admin create` in the shell), and pairing links from the shell.
 
-use crate::helpers::{Database, Node};
+use crate::helpers::{Database, Node, code_in};
 use serde_json::{Value, json};
 
 /// `muster ARGS…` on the real binary; its standard output, which must say it succeeded.
@@ -10,12 +10,6 @@ async fn muster(args: &[&str]) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "muster {args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
     stdout
-}
-
-/// The pairing code in the link a command printed.
-fn code_in(output: &str, page: &str) -> String {
-    let at = output.find(&format!("/{page}?code=")).unwrap_or_else(|| panic!("no {page} link in {output:?}"));
-    output[at..].split_once("code=").unwrap().1.split_whitespace().next().unwrap().to_owned()
 }
 
 async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {

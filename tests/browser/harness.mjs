@@ -1,5 +1,6 @@
-// Shared helpers for the browser tests: start the `muster demo` server, read
-// its addresses and tokens from stdout, launch Debian's Chromium, call the API.
+// Shared helpers for the browser tests: start the `muster demo` server (or a bare
+// `muster serve`), read its addresses and tokens from stdout, launch Debian's
+// Chromium, call the API.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,18 +38,17 @@ function pushTail(buf, line) {
 }
 
 /**
- * Start `muster demo --no-drill` on a fresh database in a temp dir, on a free port.
- * Resolves once stdout has given the listening address and the chief's and the
- * operator's URLs. Returns { baseUrl, chief: {url, token}, operator: {url, token},
- * tmpDir, stop(), logs() }. stop() is idempotent and always safe to call.
+ * Run `muster ARGS…` with its database in `tmpDir` (removed by stop()), draining both
+ * pipes for the server's whole life so it never blocks on a write. Each stdout line goes
+ * to `parse(line, found)`; resolves with { found, stop, logs, pid } once `isReady(found)`,
+ * or stops the server and rejects (saying what `expected` lines were looked for) when it
+ * exits early or is not ready within a minute. stop() is idempotent and always safe.
  */
-export async function startDemoServer({ extraArgs = [] } = {}) {
+async function launch({ args, tmpDir, parse, isReady, expected }) {
   const bin = musterBin();
   if (!fs.existsSync(bin)) {
     throw new Error(`muster binary not found at ${bin} (build it with \`cargo build --bin muster\` or set MUSTER_BIN)`);
   }
-  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'muster-'));
-  const args = ['demo', '--no-drill', '--db', path.join(tmpDir, 'demo.db'), '--bind', '127.0.0.1:0', ...extraArgs];
   const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 
   const stdoutTail = [];
@@ -64,7 +64,6 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
   const onExit = () => { try { child.kill('SIGKILL'); } catch { /* already gone */ } };
   process.once('exit', onExit);
 
-  // Keep draining both pipes for the whole life of the server so it never blocks on a write.
   readline.createInterface({ input: child.stderr }).on('line', (line) => {
     pushTail(stderrTail, line);
     if (process.env.TEST_LOG) process.stderr.write(`[muster] ${line}\n`);
@@ -96,15 +95,13 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
     fs.rmSync(tmpDir, { recursive: true, force: true });
   }
 
-  const found = { baseUrl: null, chief: null, operator: null, opened: false };
+  const found = {};
   const ready = new Promise((resolve, reject) => {
     let timer = null;
     const fail = (why) => {
       clearTimeout(timer);
       reject(new Error(
-        `muster demo did not become ready: ${why}\n` +
-        `expected stdout lines: "listening on http://…", one with "(chief)…: http…?code=…" and one with "(operator)…: http…?code=…"; ` +
-        `seen so far: listening=${found.baseUrl ?? 'none'}, chief=${found.chief ? 'yes' : 'no'}, operator=${found.operator ? 'yes' : 'no'}\n` +
+        `muster ${args[0]} did not become ready: ${why}\nexpected stdout lines: ${expected(found)}\n` +
         `command: ${bin} ${args.join(' ')}\n${logs()}`,
       ));
     };
@@ -114,26 +111,59 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
     lines.on('line', (line) => {
       pushTail(stdoutTail, line);
       if (process.env.TEST_LOG) process.stderr.write(`[muster:stdout] ${line}\n`);
-      const listen = line.match(/listening on (http:\/\/\S+)/);
-      if (listen && !found.baseUrl) found.baseUrl = listen[1].replace(/\/+$/, '');
-      if (/^action \d+ is open$/.test(line)) found.opened = true;
-      const role = line.match(/\((\w+)\)[^:]*: (http\S+)/);
-      if (role && !found[role[1]]) {
-        const url = role[2];
-        const code = new URL(url).searchParams.get('code');
-        if (code) found[role[1]] = { pairingUrl: url, code, line };
-      }
-      // The admin's link is printed last: once it is here, every role's is; with
-      // --no-drill the demo then opens the action and says so.
-      if (found.baseUrl && found.chief && found.operator && found.admin && found.opened) {
+      parse(line, found);
+      if (isReady(found)) {
         clearTimeout(timer);
         resolve();
       }
     });
   });
-
   try {
     await ready;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { found, stop, logs, pid: child.pid };
+}
+
+/** The address a "listening on http://…" line gives, without a trailing slash. */
+function listeningOn(line) {
+  const listen = line.match(/listening on (http:\/\/\S+)/);
+  return listen ? listen[1].replace(/\/+$/, '') : null;
+}
+
+/**
+ * Start `muster demo --no-drill` on a fresh database in a temp dir, on a free port.
+ * Resolves once stdout has given the listening address and the chief's and the
+ * operator's URLs. Returns { baseUrl, chief: {url, token}, operator: {url, token},
+ * tmpDir, stop(), logs() }. stop() is idempotent and always safe to call.
+ */
+export async function startDemoServer({ extraArgs = [] } = {}) {
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'muster-'));
+  const args = ['demo', '--no-drill', '--db', path.join(tmpDir, 'demo.db'), '--bind', '127.0.0.1:0', ...extraArgs];
+  const { found, stop, logs, pid } = await launch({
+    args,
+    tmpDir,
+    parse(line, seen) {
+      seen.baseUrl ??= listeningOn(line);
+      if (/^action \d+ is open$/.test(line)) seen.opened = true;
+      const role = line.match(/\((\w+)\)[^:]*: (http\S+)/);
+      if (role && !seen[role[1]]) {
+        const url = role[2];
+        const code = new URL(url).searchParams.get('code');
+        if (code) seen[role[1]] = { pairingUrl: url, code, line };
+      }
+    },
+    // The admin's link is printed last: once it is here, every role's is; with
+    // --no-drill the demo then opens the action and says so.
+    isReady: (seen) => seen.baseUrl && seen.chief && seen.operator && seen.admin && seen.opened,
+    expected: (seen) =>
+      '"listening on http://…", one with "(chief)…: http…?code=…" and one with "(operator)…: http…?code=…"; ' +
+      `seen so far: listening=${seen.baseUrl ?? 'none'}, chief=${seen.chief ? 'yes' : 'no'}, operator=${seen.operator ? 'yes' : 'no'}`,
+  });
+
+  try {
     // Bring each role into service as a phone would: redeem its pairing code for a token.
     for (const who of ['chief', 'operator']) {
       const res = await fetch(`${found.baseUrl}/api/auth/pair`, {
@@ -152,7 +182,36 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
     await stop();
     throw err;
   }
-  return { ...found, tmpDir, stop, logs, pid: child.pid };
+  return { ...found, tmpDir, stop, logs, pid };
+}
+
+/**
+ * Start `muster serve` on a new, empty SQLite database in a temp dir, on a free port, as
+ * a village does on its first night. Resolves once stdout has given the first-admin setup
+ * link (printed before the address) and the listening address. Returns { baseUrl,
+ * setupUrl, tmpDir, stop(), logs() }.
+ */
+export async function startServe({ extraArgs = [] } = {}) {
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'muster-'));
+  const db = `sqlite://${path.join(tmpDir, 'muster.db')}`;
+  const args = ['serve', '--db', db, '--bind', '127.0.0.1:0', ...extraArgs];
+  const { found, stop, logs, pid } = await launch({
+    args,
+    tmpDir,
+    parse(line, seen) {
+      seen.baseUrl ??= listeningOn(line);
+      const setup = line.match(/(http\S+\/setup\.html\?code=\S+)/);
+      if (setup) seen.setupUrl = setup[1];
+    },
+    isReady: (seen) => seen.baseUrl != null,
+    expected: (seen) =>
+      `"  http://…/setup.html?code=…", then "listening on http://…"; seen so far: setup link=${seen.setupUrl ?? 'none'}`,
+  });
+  if (!found.setupUrl) {
+    await stop();
+    throw new Error(`muster serve on an empty database printed no setup link before it listened:\n${logs()}`);
+  }
+  return { ...found, tmpDir, stop, logs, pid };
 }
 
 /** Launch Debian's Chromium through playwright-core. */
