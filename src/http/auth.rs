@@ -134,6 +134,7 @@ pub struct SetupIn {
     /// The setup code `muster serve` printed (in its link), e.g. `ABCD-EFGH`.
     pub code: String,
     /// The first admin's name, as colleagues know them.
+    #[schema(min_length = 1, max_length = 40, pattern = "\\S")]
     pub name: String,
     /// Their mobile number: they sign in with it at a computer once a password is set.
     pub phone: String,
@@ -164,7 +165,10 @@ pub fn staff_phone(raw: &str) -> Result<Phone, ApiError> {
 /// Makes the first admin of a database that has none, with the one-time code `muster
 /// serve` printed at start-up, and signs this device in as them. Once an admin exists the
 /// code is refused: further staff come from the roster sheet or the admin page.
-#[utoipa::path(post, path = "/api/auth/setup", request_body = SetupIn, responses((status = 200, body = SignedIn)))]
+#[utoipa::path(post, path = "/api/auth/setup", request_body = SetupIn,
+    responses((status = 200, body = SignedIn),
+        (status = 401, description = "`pairing_code_invalid`: not the code printed, used already, or there is an admin"),
+        (status = 429)))]
 pub async fn setup(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,

@@ -46,7 +46,8 @@ pub struct ImportQuery {
     pub area: Option<NodeId>,
     /// The number of residents, households, staff and points the import removes, as the
     /// report of a dry run gave it: needed when it removes any (else `409 removals_unconfirmed`).
-    pub confirm_removals: Option<usize>,
+    #[param(minimum = 0, maximum = 4294967295_u64)]
+    pub confirm_removals: Option<u32>,
 }
 
 fn format_of(q: &ImportQuery) -> Result<Format, ApiError> {
@@ -88,7 +89,8 @@ pub async fn import_roster(
     let sheet = tokio::task::spawn_blocking(move || import::read_sheet(&body, format, &options))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let options = ImportOptions { dry_run: q.dry_run, area: q.area, confirm_removals: q.confirm_removals };
+    let confirm_removals = q.confirm_removals.map(|n| n as usize);
+    let options = ImportOptions { dry_run: q.dry_run, area: q.area, confirm_removals };
     Ok(Json(state.writer.import(sheet, options).await?))
 }
 

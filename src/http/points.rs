@@ -4,7 +4,7 @@
 //! school yard is scanning at 23:41.
 
 use super::extract::{ApiJson, ApiPath, Caller};
-use super::staff::{MANAGERS, NodeRef};
+use super::staff::{MANAGERS, NodeRef, within_reach};
 use super::{ApiError, AppState};
 use crate::roster::{NodeId, PointId, Roster, SamplingPoint};
 use axum::extract::State;
@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 const TEXT_MAX: usize = 60;
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct PointView {
+pub struct SamplingPointView {
     pub id: PointId,
     pub name: String,
     pub place: String,
@@ -37,23 +37,29 @@ pub struct PointView {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PointIn {
+    #[schema(min_length = 1, max_length = 60, pattern = "\\S")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 60)]
     pub place: String,
     /// The area nodes it serves: at least one.
+    #[schema(min_items = 1)]
     pub nodes: Vec<NodeId>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PointChange {
+    #[schema(min_length = 1, max_length = 60, pattern = "\\S")]
     pub name: Option<String>,
+    #[schema(max_length = 60)]
     pub place: Option<String>,
+    #[schema(min_items = 1)]
     pub nodes: Option<Vec<NodeId>>,
 }
 
-fn view(roster: &Roster, p: &SamplingPoint) -> PointView {
-    PointView {
+fn view(roster: &Roster, p: &SamplingPoint) -> SamplingPointView {
+    SamplingPointView {
         id: p.id,
         name: p.name.clone(),
         place: p.place.clone(),
@@ -105,15 +111,7 @@ fn check(roster: &Roster, caller: &Caller, id: Option<PointId>, name: &str, node
             message: "a sampling point serves at least one area: name the grids whose residents come here".into(),
         });
     }
-    for n in nodes {
-        let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {
-            field: "nodes".into(),
-            message: format!("area node {n} is not in the roster"),
-        })?;
-        if !caller.scope.covers_node(roster, idx) {
-            return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
-        }
-    }
+    within_reach(roster, caller, nodes)?;
     if let Some(other) = roster.points().iter().find(|p| !p.retired && Some(p.id) != id && p.name == name) {
         return Err(ApiError::PointNameTaken { other: other.id });
     }
@@ -122,8 +120,11 @@ fn check(roster: &Roster, caller: &Caller, id: Option<PointId>, name: &str, node
 
 /// The open sampling points in the caller's area.
 #[utoipa::path(get, path = "/api/points",
-    security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<PointView>), (status = 403)))]
-pub async fn list_points(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<PointView>>, ApiError> {
+    security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<SamplingPointView>), (status = 403)))]
+pub async fn list_points(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<SamplingPointView>>, ApiError> {
     caller.require(MANAGERS)?;
     let roster = state.hub.roster();
     let points = roster.points().iter().filter(|p| !p.retired && covers(&roster, &caller, p));
@@ -133,12 +134,12 @@ pub async fn list_points(State(state): State<AppState>, caller: Caller) -> Resul
 /// Opens a sampling point by hand; operators can then be bound to it.
 #[utoipa::path(post, path = "/api/points", request_body = PointIn,
     security(("bearer" = []), ("token" = [])),
-    responses((status = 201, body = PointView), (status = 403), (status = 409, description = "`point_name_taken`")))]
+    responses((status = 201, body = SamplingPointView), (status = 403), (status = 409, description = "`point_name_taken`")))]
 pub async fn create_point(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(new): ApiJson<PointIn>,
-) -> Result<(StatusCode, Json<PointView>), ApiError> {
+) -> Result<(StatusCode, Json<SamplingPointView>), ApiError> {
     caller.require(MANAGERS)?;
     let (name, place) = (text("name", &new.name, true)?, text("place", &new.place, false)?);
     check(&state.hub.roster(), &caller, None, &name, &new.nodes)?;
@@ -154,13 +155,13 @@ pub async fn create_point(
 /// Renames a point, moves it, or changes the areas it serves.
 #[utoipa::path(patch, path = "/api/points/{id}", params(("id" = i64, Path)), request_body = PointChange,
     security(("bearer" = []), ("token" = [])),
-    responses((status = 200, body = PointView), (status = 403), (status = 404), (status = 409, description = "`point_name_taken`")))]
+    responses((status = 200, body = SamplingPointView), (status = 403), (status = 404), (status = 409, description = "`point_name_taken`")))]
 pub async fn change_point(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<PointId>,
     ApiJson(change): ApiJson<PointChange>,
-) -> Result<Json<PointView>, ApiError> {
+) -> Result<Json<SamplingPointView>, ApiError> {
     let point = managed(&state.hub.roster(), &caller, id)?;
     let name = match &change.name {
         Some(name) => text("name", name, true)?,

@@ -159,6 +159,7 @@ async fn view_of(state: &AppState, caller: &Caller, id: StaffId) -> Result<Json<
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaffIn {
+    #[schema(min_length = 1, max_length = 40, pattern = "\\S")]
     pub name: String,
     /// A mobile (11 digits) or a landline with its area code.
     #[serde(default)]
@@ -171,6 +172,21 @@ pub struct NewStaffIn {
     /// An operator's sampling point (needed for an operator).
     #[serde(default)]
     pub point_id: Option<i64>,
+}
+
+/// Refuses area nodes the roster lacks (400, `nodes`) or the caller does not answer for
+/// (403): what a staff member or point made by hand may be given.
+pub(super) fn within_reach(roster: &crate::roster::Roster, caller: &Caller, nodes: &[NodeId]) -> Result<(), ApiError> {
+    for n in nodes {
+        let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {
+            field: "nodes".into(),
+            message: format!("area node {n} is not in the roster"),
+        })?;
+        if !caller.scope.covers_node(roster, idx) {
+            return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
+        }
+    }
+    Ok(())
 }
 
 /// A staff record as it is to be written, checked against the roster.
@@ -196,15 +212,7 @@ impl Wanted {
         {
             return Err(ApiError::PhoneTaken { other: other.id });
         }
-        for n in &self.nodes {
-            let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {
-                field: "nodes".into(),
-                message: format!("area node {n} is not in the roster"),
-            })?;
-            if !caller.scope.covers_node(roster, idx) {
-                return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
-            }
-        }
+        within_reach(roster, caller, &self.nodes)?;
         if matches!(self.role, Role::GridHead | Role::GridMember) && self.nodes.is_empty() {
             return Err(ApiError::InvalidField {
                 field: "nodes".into(),
@@ -310,6 +318,7 @@ pub async fn retire_staff(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffChange {
+    #[schema(min_length = 1, max_length = 40, pattern = "\\S")]
     pub name: Option<String>,
     /// A mobile or landline; `null` for none, absent to keep it.
     #[serde(default, deserialize_with = "present")]
@@ -336,7 +345,8 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
 /// in the audit log with who and when.
 #[utoipa::path(patch, path = "/api/staff/{id}", params(("id" = i64, Path)), request_body = StaffChange,
     security(("bearer" = []), ("token" = [])),
-    responses((status = 200, body = StaffView), (status = 403), (status = 404)))]
+    responses((status = 200, body = StaffView), (status = 403), (status = 404),
+        (status = 409, description = "`phone_taken`, or `last_admin`")))]
 pub async fn change_staff(
     State(state): State<AppState>,
     caller: Caller,
