@@ -2,6 +2,8 @@
 //! codes for a printable sheet), revoking a lost phone, passwords, and the audit log.
 //! A chief sees the staff of their own area; an admin sees everyone.
 
+use crate::messages::api::field;
+use crate::messages::audit::Audited;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::roster::{NodeId, Role, Staff, StaffId};
@@ -39,7 +41,7 @@ fn managed(state: &AppState, caller: &Caller, id: StaffId) -> Result<Staff, ApiE
         .cloned()
         .ok_or_else(|| ApiError::NotFound { what: "staff member", id: id.to_string() })?;
     if !caller.staff.role.may_manage(staff.role) {
-        return Err(ApiError::Forbidden(caller.staff.role.as_str()));
+        return Err(ApiError::Forbidden(caller.staff.role));
     }
     Ok(staff)
 }
@@ -129,7 +131,7 @@ pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result
         })
         .collect();
     if show_phone {
-        state.auth.audit(caller.staff.id, "read_phones", "staff list").await?;
+        state.auth.audit(caller.staff.id, Audited::ReadPhones, "staff list").await?;
     }
     Ok(Json(views))
 }
@@ -168,24 +170,24 @@ pub async fn change_staff(
     let roster = &state.hub.roster();
     let role = change.role.unwrap_or(staff.role);
     if !caller.staff.role.may_manage(role) {
-        return Err(ApiError::Forbidden(caller.staff.role.as_str()));
+        return Err(ApiError::Forbidden(caller.staff.role));
     }
     keeps_an_admin(&state, &staff, role)?;
     let nodes = change.nodes.unwrap_or_else(|| staff.nodes.clone());
     for n in &nodes {
         let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {
             field: "nodes".into(),
-            message: format!("area node {n} is not in the roster"),
+            message: field::no_such_node(*n),
         })?;
         if !caller.scope.covers_node(roster, idx) {
-            return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
+            return Err(ApiError::OutOfScope(field::node_outside_yours(*n)));
         }
     }
     let point_id = change.point_id.unwrap_or(staff.point_id);
     if let Some(p) = point_id.filter(|p| roster.point(*p).is_none()) {
         return Err(ApiError::InvalidField {
             field: "point_id".into(),
-            message: format!("sampling point {p} is not in the roster"),
+            message: field::no_such_point(p),
         });
     }
     // Whom a node's residents answer to (their missing list, their phone's count) follows
@@ -207,7 +209,7 @@ pub async fn change_staff(
         staff.nodes,
         staff.point_id
     );
-    state.auth.audit(caller.staff.id, "change_staff", &detail).await?;
+    state.auth.audit(caller.staff.id, Audited::ChangeStaff, &detail).await?;
     state.auth.staff_changed(id);
     tracing::info!(staff = id, by = caller.staff.id, "staff role or area changed");
     let views = list_staff(State(state), caller).await?.0;
@@ -280,7 +282,7 @@ pub async fn create_pairing_code(
     let url = format!("{base}/pair.html?code={code}");
     let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;
     let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).build();
-    state.auth.audit(caller.staff.id, "pairing_code", &format!("for staff {}", staff.id)).await?;
+    state.auth.audit(caller.staff.id, Audited::PairingCode, &format!("for staff {}", staff.id)).await?;
     Ok((StatusCode::CREATED, Json(PairingCode { code, url, expires_at, qr_svg })))
 }
 
@@ -306,11 +308,11 @@ pub async fn set_password(
     if body.password.chars().count() < 10 {
         return Err(ApiError::InvalidField {
             field: "password".into(),
-            message: "a password needs at least 10 characters".into(),
+            message: field::password_short(),
         });
     }
     state.auth.set_password(staff.id, body.password).await?;
-    state.auth.audit(caller.staff.id, "set_password", &format!("for staff {}", staff.id)).await?;
+    state.auth.audit(caller.staff.id, Audited::SetPassword, &format!("for staff {}", staff.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -330,7 +332,7 @@ pub async fn revoke_session(
         managed(&state, &caller, owner).map_err(|_| not_found())?;
     }
     state.auth.revoke(&id).await?;
-    state.auth.audit(caller.staff.id, "revoke_session", &format!("a device of staff {owner}")).await?;
+    state.auth.audit(caller.staff.id, Audited::RevokeSession, &format!("a device of staff {owner}")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -354,7 +356,10 @@ pub struct AuditEntry {
     pub at: String,
     pub staff_id: StaffId,
     pub staff_name: String,
+    /// What was done: a stable code (`read_phones`, `pairing_code`, …).
     pub what: String,
+    /// `what` in the caller's language (`Accept-Language`), for the admin page.
+    pub label: String,
     pub detail: String,
 }
 
@@ -378,11 +383,12 @@ pub async fn audit(
         None => None,
         Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::InvalidField {
             field: "cursor".into(),
-            message: "cursor must be the `next` value of the previous page".into(),
+            message: field::cursor(),
         })?),
     };
     let rows = state.auth.audit_page(before, limit).await?;
     let roster = &state.hub.roster();
+    let lang = crate::messages::Lang::current();
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id.to_string())).flatten();
     let entries = rows
         .into_iter()
@@ -391,6 +397,7 @@ pub async fn audit(
             at: rfc3339(r.at),
             staff_id: r.staff_id,
             staff_name: roster.staff_member(r.staff_id).map(|s| s.name.clone()).unwrap_or_default(),
+            label: crate::messages::audit::label(&r.what, lang),
             what: r.what,
             detail: r.detail,
         })
