@@ -99,3 +99,60 @@ pub fn report_text(r: &Report, lang: Lang) -> String {
     }
     out
 }
+
+/// A removed row's kind (`resident`, `household`, `staff`, `point`) as the report names it.
+fn kind(kind: &str, lang: Lang) -> &str {
+    match (lang, kind) {
+        (Lang::Zh, "resident") => "村民",
+        (Lang::Zh, "household") => "户",
+        (Lang::Zh, "staff") => "工作人员",
+        (Lang::Zh, "point") => "采样点",
+        (_, other) => other,
+    }
+}
+
+/// What an import would remove, with the first few named.
+pub fn removals(r: &Report, lang: Lang) -> String {
+    let total = r.removals.total;
+    let sep = pick!(lang, "、", ", ");
+    let names: Vec<String> = r.removals.examples.iter().map(|e| format!("{} {}", kind(e.kind, lang), e.name)).collect();
+    let names = names.join(&sep);
+    pick!(lang, "这次导入会删除 {total} 行，例如 {names}", "this import removes {total} row(s), e.g. {names}")
+}
+
+/// `--confirm-removals` given, but not the plan's total.
+pub fn removals_mismatch(given: usize, total: usize, lang: Lang) -> String {
+    pick!(
+        lang,
+        "--confirm-removals {given} 不对：这次导入会删除 {total} 行；什么都没有导入",
+        "--confirm-removals {given} does not match: the import removes {total}; nothing was imported"
+    )
+}
+
+/// Removals to confirm, with no terminal to ask on.
+pub fn removals_need_confirming(total: usize, lang: Lang) -> String {
+    pick!(
+        lang,
+        "什么都没有导入：确认要删除的话，加上 --confirm-removals {total} 再运行一次",
+        "nothing was imported: run again with --confirm-removals {total} to remove them"
+    )
+}
+
+/// The question asked on a terminal (answered y, yes or 是).
+pub fn removals_question(total: usize, lang: Lang) -> String {
+    pick!(lang, "删除这 {total} 行吗？[y/N] ", "remove these {total}? [y/N] ")
+}
+
+pub fn nothing_imported(lang: Lang) -> String {
+    pick!(lang, "什么都没有导入", "nothing was imported")
+}
+
+/// The last line of a successful import (or dry run).
+pub fn done(residents: usize, dry_run: bool, seconds: f64, lang: Lang) -> String {
+    match (lang, dry_run) {
+        (Lang::Zh, true) => format!("已检查 {residents} 位村民（试运行，什么都没有写入），用时 {seconds:.2} 秒"),
+        (Lang::Zh, false) => format!("已导入 {residents} 位村民，用时 {seconds:.2} 秒"),
+        (Lang::En, true) => format!("{residents} residents checked (dry run, nothing written) in {seconds:.2} s"),
+        (Lang::En, false) => format!("{residents} residents imported in {seconds:.2} s"),
+    }
+}
