@@ -1,8 +1,6 @@
 //! Action routes: list and create actions, read live state, record events (one scan, or a
 //! batch from an offline queue), the missing list, and the live WebSocket.
 
-use crate::messages::api::field;
-use crate::messages::audit::Audited;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::action::ActionState;
@@ -10,6 +8,8 @@ use crate::action::event::to_log_precision;
 use crate::action::view::{Snapshot, Totals};
 use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
 use crate::live::ActionCell;
+use crate::messages::api::field;
+use crate::messages::audit::Audited;
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::store::writer::Outcome;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -550,10 +550,9 @@ pub async fn missing(
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let after: usize = match q.cursor.as_deref() {
         None => 0,
-        Some(c) => c.parse().map_err(|_| ApiError::InvalidField {
-            field: "cursor".into(),
-            message: field::cursor(),
-        })?,
+        Some(c) => {
+            c.parse().map_err(|_| ApiError::InvalidField { field: "cursor".into(), message: field::cursor() })?
+        }
     };
     let cell = action_cell(&state, &caller, id)?;
     let (residents, next) = missing_page(&cell.state(), &caller, after, limit);

@@ -3,10 +3,10 @@
 //! each address, per address, and per account overall; a refusal never says whether the
 //! account or the code exists.
 
-use crate::messages::audit::Audited;
 use super::extract::{ApiJson, Caller};
 use super::listen::Peer;
 use super::{ApiError, AppState};
+use crate::messages::audit::Audited;
 use crate::roster::{Phone, Role};
 use crate::store::accounts::NewStaff;
 use axum::extract::{ConnectInfo, State};

@@ -27,27 +27,64 @@ pub enum ApiError {
     SignInFailed,
     /// Seconds until the next attempt may be made.
     TooManyAttempts(u64),
-    NotFound { what: &'static str, id: String },
-    MethodNotAllowed { method: String },
+    NotFound {
+        what: &'static str,
+        id: String,
+    },
+    MethodNotAllowed {
+        method: String,
+    },
     WebSocketRequired,
     /// serde's account of where the JSON breaks (English: serde's own words).
     InvalidJson(String),
-    InvalidField { field: String, message: Said },
-    InvalidPathParam { field: String, value: String, whole: bool },
+    InvalidField {
+        field: String,
+        message: Said,
+    },
+    InvalidPathParam {
+        field: String,
+        value: String,
+        whole: bool,
+    },
     /// `problem`: serde's words for what is wrong with the parameter.
-    InvalidQueryParam { field: String, problem: String },
+    InvalidQueryParam {
+        field: String,
+        problem: String,
+    },
     NotAnObject,
-    NilEventId { field: String },
-    NotATube { field: String, shown: String, max: usize },
-    DeviceTimeAhead { field: String },
-    DeviceTimeBeforePlan { field: String, planned: time::Date },
+    NilEventId {
+        field: String,
+    },
+    NotATube {
+        field: String,
+        shown: String,
+        max: usize,
+    },
+    DeviceTimeAhead {
+        field: String,
+    },
+    DeviceTimeBeforePlan {
+        field: String,
+        planned: time::Date,
+    },
     CloseBeforeOpen,
-    BodyTooLarge { limit: usize },
-    SheetTooLarge { limit: usize },
+    BodyTooLarge {
+        limit: usize,
+    },
+    SheetTooLarge {
+        limit: usize,
+    },
     Rejected(Rejection),
     RejectedBatch(Vec<(usize, Rejection)>),
-    IdReused { index: usize, client_id: uuid::Uuid, action_id: i64 },
-    IdReusedOtherwise { index: usize, client_id: uuid::Uuid },
+    IdReused {
+        index: usize,
+        client_id: uuid::Uuid,
+        action_id: i64,
+    },
+    IdReusedOtherwise {
+        index: usize,
+        client_id: uuid::Uuid,
+    },
     RosterInvalid(Vec<crate::roster::import::Problem>),
     FileUnreadable(Said),
     /// An import that would remove rows, without `confirm_removals` giving their total:
@@ -235,10 +272,9 @@ impl From<crate::store::import::ImportFailure> for ApiError {
             crate::store::import::ImportFailure::Closed => ApiError::Unavailable,
             crate::store::import::ImportFailure::Invalid(problems) => ApiError::RosterInvalid(problems),
             crate::store::import::ImportFailure::Unconfirmed(report) => ApiError::RemovalsUnconfirmed(report),
-            crate::store::import::ImportFailure::UnknownArea(id) => ApiError::InvalidField {
-                field: "area".into(),
-                message: messages::api::field::no_such_area(id),
-            },
+            crate::store::import::ImportFailure::UnknownArea(id) => {
+                ApiError::InvalidField { field: "area".into(), message: messages::api::field::no_such_area(id) }
+            }
             e @ crate::store::import::ImportFailure::Roster(_) => ApiError::Internal(e.to_string()),
         }
     }

@@ -167,7 +167,8 @@ async fn observe(req: Request, next: Next) -> Response {
     let id = req.headers().get(&REQUEST_ID_HEADER).cloned().unwrap_or_else(next_request_id);
     // The language every message of the answer is in (see `crate::messages`): read once
     // here, without allocating, so errors and serialised problems need not be handed it.
-    let lang = req.headers().get(header::ACCEPT_LANGUAGE).map_or(Lang::Zh, |v| Lang::from_accept_language(v.as_bytes()));
+    let lang =
+        req.headers().get(header::ACCEPT_LANGUAGE).map_or(Lang::Zh, |v| Lang::from_accept_language(v.as_bytes()));
     let span = tracing::debug_span!("request", method, route, request_id = ?id);
     let mut response = REQUEST_ID.scope(id.clone(), lang.scope(next.run(req).instrument(span))).await;
     let (count, seconds) = request_metrics(method, route, label(response.status().as_str()));

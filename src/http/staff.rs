@@ -2,10 +2,10 @@
 //! codes for a printable sheet), revoking a lost phone, passwords, and the audit log.
 //! A chief sees the staff of their own area; an admin sees everyone.
 
-use crate::messages::api::field;
-use crate::messages::audit::Audited;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
+use crate::messages::api::field;
+use crate::messages::audit::Audited;
 use crate::roster::{NodeId, Role, Staff, StaffId};
 use crate::store::from_micros;
 use axum::extract::State;
@@ -175,20 +175,16 @@ pub async fn change_staff(
     keeps_an_admin(&state, &staff, role)?;
     let nodes = change.nodes.unwrap_or_else(|| staff.nodes.clone());
     for n in &nodes {
-        let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {
-            field: "nodes".into(),
-            message: field::no_such_node(*n),
-        })?;
+        let idx = roster
+            .node_idx(*n)
+            .ok_or_else(|| ApiError::InvalidField { field: "nodes".into(), message: field::no_such_node(*n) })?;
         if !caller.scope.covers_node(roster, idx) {
             return Err(ApiError::OutOfScope(field::node_outside_yours(*n)));
         }
     }
     let point_id = change.point_id.unwrap_or(staff.point_id);
     if let Some(p) = point_id.filter(|p| roster.point(*p).is_none()) {
-        return Err(ApiError::InvalidField {
-            field: "point_id".into(),
-            message: field::no_such_point(p),
-        });
+        return Err(ApiError::InvalidField { field: "point_id".into(), message: field::no_such_point(p) });
     }
     // Whom a node's residents answer to (their missing list, their phone's count) follows
     // the change: a node added makes this person its responsible one, if the role answers
@@ -306,10 +302,7 @@ pub async fn set_password(
     caller.require(&[Role::Admin])?;
     let staff = managed(&state, &caller, id)?;
     if body.password.chars().count() < 10 {
-        return Err(ApiError::InvalidField {
-            field: "password".into(),
-            message: field::password_short(),
-        });
+        return Err(ApiError::InvalidField { field: "password".into(), message: field::password_short() });
     }
     state.auth.set_password(staff.id, body.password).await?;
     state.auth.audit(caller.staff.id, Audited::SetPassword, &format!("for staff {}", staff.id)).await?;
@@ -381,10 +374,10 @@ pub async fn audit(
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let before = match q.cursor.as_deref() {
         None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::InvalidField {
-            field: "cursor".into(),
-            message: field::cursor(),
-        })?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| ApiError::InvalidField { field: "cursor".into(), message: field::cursor() })?,
+        ),
     };
     let rows = state.auth.audit_page(before, limit).await?;
     let roster = &state.hub.roster();

@@ -216,12 +216,12 @@ pub fn rejection(r: &Rejection, lang: Lang) -> String {
         Rejection::UnknownPoint(id) => {
             pick!(lang, "采样点 {id} 不参加这次行动", "sampling point {id} does not take part in this action")
         }
-        Rejection::NotOpen => pick!(lang, "行动还没有开始：请先开始行动", "the action has not been opened yet; open it first"),
-        Rejection::Closed => pick!(
-            lang,
-            "行动已经结束，不能再记录了",
-            "the action is closed; nothing more can be recorded in it"
-        ),
+        Rejection::NotOpen => {
+            pick!(lang, "行动还没有开始：请先开始行动", "the action has not been opened yet; open it first")
+        }
+        Rejection::Closed => {
+            pick!(lang, "行动已经结束，不能再记录了", "the action is closed; nothing more can be recorded in it")
+        }
         Rejection::AlreadyOpen => pick!(lang, "行动已经开始了", "the action is already open"),
         Rejection::NotCorrectable(seq) => pick!(
             lang,
@@ -244,10 +244,7 @@ pub mod field {
     }
 
     pub fn cursor() -> Said {
-        said!(
-            "cursor 必须是上一页返回的 next 值",
-            "cursor must be the `next` value of the previous page"
-        )
+        said!("cursor 必须是上一页返回的 next 值", "cursor must be the `next` value of the previous page")
     }
 
     pub fn no_such_node(n: i64) -> Said {

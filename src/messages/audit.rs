@@ -36,7 +36,9 @@ impl Audited {
         match self {
             Audited::ReadPhones => ("read_phones", "查看了完整电话号码", "read full phone numbers"),
             Audited::FirstAdmin => ("first_admin", "设为第一位管理员", "became the first administrator"),
-            Audited::ChangeStaff => ("change_staff", "修改了工作人员的角色或区域", "changed a staff member's role or area"),
+            Audited::ChangeStaff => {
+                ("change_staff", "修改了工作人员的角色或区域", "changed a staff member's role or area")
+            }
             Audited::PairingCode => ("pairing_code", "生成了配对码", "made a pairing code"),
             Audited::SetPassword => ("set_password", "设置了密码", "set a password"),
             Audited::RevokeSession => ("revoke_session", "注销了一台设备", "revoked a device"),

@@ -17,8 +17,7 @@ fn text(problem: Said, fix: Said) -> Text {
 
 /// The roles as a clerk writes them, for fixes that list them.
 const ROLES_ZH: &str = "总网格长、分网格长（网格长）、网格员、采样员、医护（上门采样）、只读大屏、管理员";
-const ROLES_EN: &str =
-    "总网格长 (chief), 分网格长/网格长 (grid head), 网格员 (grid member), 采样员 (operator), \
+const ROLES_EN: &str = "总网格长 (chief), 分网格长/网格长 (grid head), 网格员 (grid member), 采样员 (operator), \
      医护/上门采样 (medic), 只读大屏 (viewer), 管理员 (admin)";
 
 /// A role's name in the sheet's words.
@@ -109,7 +108,10 @@ pub fn birth_date_malformed() -> Text {
 
 pub fn birth_date_mismatch(year: i32, from_id: i32) -> Text {
     text(
-        said!("出生年份是 {year}，身份证号上却是 {from_id}", "the birth year is {year} but the ID number says {from_id}"),
+        said!(
+            "出生年份是 {year}，身份证号上却是 {from_id}",
+            "the birth year is {year} but the ID number says {from_id}"
+        ),
         said!("核对出生日期和身份证号", "check the birth date and the ID number"),
     )
 }
@@ -371,7 +373,10 @@ fn outside_fix(area: &str) -> Said {
 /// `outside_area`: a row whose area is not under the area the import is limited to.
 pub fn outside_area(area: &str, at: &str) -> Text {
     text(
-        said!("这一行在“{at}”，不在导入范围“{area}”之内", "this row is in {at}, outside {area}, which this import is limited to"),
+        said!(
+            "这一行在“{at}”，不在导入范围“{area}”之内",
+            "this row is in {at}, outside {area}, which this import is limited to"
+        ),
         outside_fix(area),
     )
 }

@@ -85,7 +85,8 @@ pub fn report_text(r: &Report, lang: Lang) -> String {
         let n = r.flags_from_notes.len();
         line(pick!(lang, "从备注里读出的状态（{n} 条），请核对：", "statuses read from notes ({n}), please confirm:"));
         for notice in r.flags_from_notes.iter().take(SHOWN_NOTICES) {
-            let (row, column, value, status) = (notice.row, &notice.column, &notice.value, export::status(notice.flags));
+            let (row, column, value, status) =
+                (notice.row, &notice.column, &notice.value, export::status(notice.flags));
             line(pick!(
                 lang,
                 "  第 {row} 行「{column}」列 [{value}]：{status}",

@@ -144,7 +144,8 @@ fn every_refusal_speaks_chinese_and_english() {
 
 #[test]
 fn every_role_has_a_chinese_name() {
-    for role in [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer] {
+    for role in [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
+    {
         assert_speaks_both(role.as_str(), api::role_name(role, Lang::Zh), api::role_name(role, Lang::En));
     }
     let forbidden = ApiError::Forbidden(Role::GridMember);
@@ -252,14 +253,20 @@ fn a_problem_line_names_row_column_and_fix_in_chinese() {
         super::report::problem_line(&p, Lang::Zh),
         "“村民”表，第 12 行「身份证号」列 [1101…0021]：校验位不对：按前 17 位算，最后一位应是 X。请对照身份证核对，有一位数字输错了"
     );
-    assert!(super::report::problem_line(&p, Lang::En).starts_with("村民, row 12, 身份证号 [1101…0021]: the last character should be X"));
+    assert!(
+        super::report::problem_line(&p, Lang::En)
+            .starts_with("村民, row 12, 身份证号 [1101…0021]: the last character should be X")
+    );
 }
 
 #[test]
 fn the_report_reads_in_chinese_or_english() {
     let r = Report::default();
     assert!(super::report::report_text(&r, Lang::Zh).starts_with("村民：新增 0，修改 0，删除 0，未变 0\n"));
-    assert!(super::report::report_text(&r, Lang::En).starts_with("residents:  0 added, 0 changed, 0 removed, 0 unchanged\n"));
+    assert!(
+        super::report::report_text(&r, Lang::En)
+            .starts_with("residents:  0 added, 0 changed, 0 removed, 0 unchanged\n")
+    );
 }
 
 #[test]

@@ -31,7 +31,10 @@ async fn scan_as_viewer(app: &TestApp, lang: Option<&str>) -> Value {
 async fn a_refused_role_is_told_in_chinese_unless_the_browser_prefers_english() {
     let app = spawn_app().await;
     let zh = scan_as_viewer(&app, None).await;
-    assert_eq!((zh["code"].as_str(), zh["message"].as_str()), (Some("forbidden"), Some("您的角色（只读大屏）不能做这件事")));
+    assert_eq!(
+        (zh["code"].as_str(), zh["message"].as_str()),
+        (Some("forbidden"), Some("您的角色（只读大屏）不能做这件事"))
+    );
     assert_eq!(zh["detail"], zh["message"]);
     let chinese_browser = scan_as_viewer(&app, Some("zh-CN,zh;q=0.9,en;q=0.8")).await;
     assert_eq!(chinese_browser["message"], zh["message"]);
@@ -59,10 +62,7 @@ async fn an_invalid_field_names_the_field_and_the_right_check_digit_in_both_lang
     };
     let zh = scan(None).await;
     assert_eq!((zh["code"].as_str(), zh["field"].as_str()), (Some("invalid_field"), Some("id_number")));
-    assert_eq!(
-        zh["message"],
-        "读到的身份证号不对：校验位不对：按前 17 位算，最后一位应是 X；请重新扫描或手动输入"
-    );
+    assert_eq!(zh["message"], "读到的身份证号不对：校验位不对：按前 17 位算，最后一位应是 X；请重新扫描或手动输入");
     let en = scan(Some("en")).await;
     assert_eq!((en["code"].as_str(), en["field"].as_str()), (Some("invalid_field"), Some("id_number")));
     assert_eq!(
@@ -106,7 +106,10 @@ async fn a_roster_problem_says_what_and_how_to_fix_it_in_the_callers_language() 
     assert_eq!(zh["code"], "roster_invalid");
     assert_eq!(zh["message"], "花名册里有 1 个问题，什么都没有导入：请在表格中改正后重新导入");
     let p = &zh["problems"][0];
-    assert_eq!((p["row"].as_i64(), p["column"].as_str(), p["code"].as_str()), (Some(3), Some("身份证号"), Some("id_invalid")));
+    assert_eq!(
+        (p["row"].as_i64(), p["column"].as_str(), p["code"].as_str()),
+        (Some(3), Some("身份证号"), Some("id_invalid"))
+    );
     assert!(p["problem"].as_str().unwrap().starts_with("校验位不对：按前 17 位算，最后一位应是 "), "{p}");
     assert_eq!(p["fix"], "请对照身份证核对，有一位数字输错了");
     let en = import(Some("en-GB")).await;
@@ -132,5 +135,8 @@ async fn the_audit_log_labels_each_entry_in_the_callers_language_and_keeps_the_c
     assert_eq!((entry["what"].as_str(), entry["label"].as_str()), (Some("read_phones"), Some("查看了完整电话号码")));
     let en = audit("en").await;
     let entry = &en["entries"][0];
-    assert_eq!((entry["what"].as_str(), entry["label"].as_str()), (Some("read_phones"), Some("read full phone numbers")));
+    assert_eq!(
+        (entry["what"].as_str(), entry["label"].as_str()),
+        (Some("read_phones"), Some("read full phone numbers"))
+    );
 }

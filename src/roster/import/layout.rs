@@ -477,13 +477,7 @@ impl<'a> RowReader<'a> {
     fn finish(self, title: Option<String>) -> Result<SheetRoster, Vec<Problem>> {
         let mut problems = self.problems;
         if self.residents == 0 && problems.is_empty() {
-            problems.push(Problem::new(
-                self.cols.header_row,
-                "",
-                "",
-                "no_residents",
-                texts::no_residents(),
-            ));
+            problems.push(Problem::new(self.cols.header_row, "", "", "no_residents", texts::no_residents()));
         }
         if !problems.is_empty() {
             problems.sort_by_key(|p| p.row);

@@ -61,15 +61,7 @@ impl Problem {
         Self::at("", row, column, value, code, problem, fix)
     }
 
-    pub fn at(
-        sheet: &str,
-        row: u32,
-        column: &str,
-        value: &str,
-        code: &'static str,
-        problem: Said,
-        fix: Said,
-    ) -> Self {
+    pub fn at(sheet: &str, row: u32, column: &str, value: &str, code: &'static str, problem: Said, fix: Said) -> Self {
         let (sheet, column, value, code) = (sheet.into(), column.into(), value.into(), code.into());
         Self { sheet, row, column, value, code, problem, fix }
     }
@@ -267,7 +259,10 @@ pub enum ImportError {
     /// Why the file cannot be read (the reader's words).
     Unreadable(String),
     UnknownFormat(String),
-    NoSuchSheet { sheet: String, sheets: Vec<String> },
+    NoSuchSheet {
+        sheet: String,
+        sheets: Vec<String>,
+    },
     UnknownEncoding(String),
     Invalid(Vec<Problem>),
 }
