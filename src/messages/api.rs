@@ -15,7 +15,7 @@ pub fn role_name(role: Role, lang: Lang) -> &'static str {
         (Lang::Zh, Role::GridHead) => "网格长",
         (Lang::Zh, Role::GridMember) => "网格员",
         (Lang::Zh, Role::Operator) => "采样员",
-        (Lang::Zh, Role::Medic) => "医护（上门采样）",
+        (Lang::Zh, Role::Medic) => "医护/上门采样",
         (Lang::Zh, Role::Viewer) => "只读大屏",
         (Lang::En, Role::Admin) => "administrator",
         (Lang::En, Role::Chief) => "chief grid head",

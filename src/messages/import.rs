@@ -179,7 +179,7 @@ pub fn id_invalid(e: &IdNumberError) -> Text {
                 "the last character should be {expected} according to the check digit rule; check for a typing error"
             ),
             said!(
-                "请对照身份证核对，有一位数字输错了",
+                "请对照身份证逐位核对：可能有一位数字输错了",
                 "compare the number with the ID card: one of the digits is mistyped"
             ),
         ),

@@ -251,7 +251,7 @@ fn a_problem_line_names_row_column_and_fix_in_chinese() {
     );
     assert_eq!(
         super::report::problem_line(&p, Lang::Zh),
-        "“村民”表，第 12 行「身份证号」列 [1101…0021]：校验位不对：按前 17 位算，最后一位应是 X。请对照身份证核对，有一位数字输错了"
+        "“村民”表，第 12 行「身份证号」列 [1101…0021]：校验位不对：按前 17 位算，最后一位应是 X。请对照身份证逐位核对：可能有一位数字输错了"
     );
     assert!(
         super::report::problem_line(&p, Lang::En)

@@ -111,7 +111,7 @@ async fn a_roster_problem_says_what_and_how_to_fix_it_in_the_callers_language() 
         (Some(3), Some("身份证号"), Some("id_invalid"))
     );
     assert!(p["problem"].as_str().unwrap().starts_with("校验位不对：按前 17 位算，最后一位应是 "), "{p}");
-    assert_eq!(p["fix"], "请对照身份证核对，有一位数字输错了");
+    assert_eq!(p["fix"], "请对照身份证逐位核对：可能有一位数字输错了");
     let en = import(Some("en-GB")).await;
     let p = &en["problems"][0];
     assert_eq!(p["code"], "id_invalid");
