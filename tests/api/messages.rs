@@ -7,14 +7,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// A request as a browser sends it, with the `Accept-Language` given (or none).
-async fn send(app: &TestApp, lang: Option<&str>, req: reqwest::RequestBuilder) -> Value {
+async fn send(lang: Option<&str>, req: reqwest::RequestBuilder) -> Value {
     let req = match lang {
         Some(l) => req.header("accept-language", l),
         None => req,
     };
     let r = req.send().await.expect("the server answers");
     assert!(r.status().is_client_error(), "{}", r.status());
-    let _ = app;
     r.json().await.unwrap()
 }
 
@@ -24,7 +23,7 @@ async fn scan_as_viewer(app: &TestApp, lang: Option<&str>) -> Value {
         .post(format!("{}/api/actions/{}/scans", app.base, app.action_id))
         .bearer_auth(app.token(Role::Viewer))
         .json(&json!({ "id": Uuid::now_v7(), "resident_id": app.residents(1)[0], "point_id": 1 }));
-    send(app, lang, req).await
+    send(lang, req).await
 }
 
 #[tokio::test]
@@ -58,7 +57,7 @@ async fn an_invalid_field_names_the_field_and_the_right_check_digit_in_both_lang
             .post(format!("{}/api/actions/{}/scans", app.base, app.action_id))
             .bearer_auth(&op)
             .json(&json!({ "id": Uuid::now_v7(), "id_number": "110105194912310021", "point_id": 1 }));
-        send(&app, lang, req)
+        send(lang, req)
     };
     let zh = scan(None).await;
     assert_eq!((zh["code"].as_str(), zh["field"].as_str()), (Some("invalid_field"), Some("id_number")));
@@ -82,7 +81,7 @@ async fn a_batch_lists_each_refusal_in_the_callers_language() {
     ]});
     let batch = |lang| {
         let url = format!("{}/api/actions/{}/events", app.base, app.action_id);
-        send(&app, lang, app.client.post(url).bearer_auth(&op).json(&body))
+        send(lang, app.client.post(url).bearer_auth(&op).json(&body))
     };
     let zh = batch(None).await;
     assert_eq!(zh["code"], "events_rejected", "{zh}");
@@ -100,7 +99,7 @@ async fn a_roster_problem_says_what_and_how_to_fix_it_in_the_callers_language() 
     let csv = "花名册\n户号,网格,姓名,身份证号\nX1,第1网格,王一,110117195603120010\n";
     let import = |lang| {
         let url = format!("{}/api/roster/import?format=csv", app.base);
-        send(&app, lang, app.client.post(url).bearer_auth(app.token(Role::Admin)).body(csv))
+        send(lang, app.client.post(url).bearer_auth(app.token(Role::Admin)).body(csv))
     };
     let zh = import(None).await;
     assert_eq!(zh["code"], "roster_invalid");
