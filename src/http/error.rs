@@ -1,7 +1,9 @@
 //! The one place errors become HTTP answers. Every variant has a stable machine `code`
-//! and a message a clerk can act on; answers are RFC 9457 problem details with `code`,
-//! `message` and the specifics (`field`, `index`, `errors`) as extension members. A 500
-//! is logged with its cause and the client gets an opaque message.
+//! and a message a clerk can act on, written in `crate::messages::api` and sent in the
+//! request's language (`Lang::current`, set from `Accept-Language`); answers are RFC 9457
+//! problem details with `code`, `message` and the specifics (`field`, `index`, `errors`)
+//! as extension members. A 500 is logged with its cause and the client gets an opaque
+//! message.
 
 use crate::action::Rejection;
 use crate::messages::{self, Lang, Said};
