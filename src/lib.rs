@@ -8,6 +8,7 @@
 //! - [`store`]: the storage trait, the SQLite backend and the group-commit writer.
 //! - [`live`]: live state per action and the WebSocket push.
 //! - [`http`]: routes, identity, errors, the embedded pages, metrics, OpenAPI.
+//! - [`messages`]: every message for a person, Simplified Chinese first and English.
 //! - [`demo`]: a village like 大华山村 and a drill that plays the night through the API.
 //!
 //! An event is defined in [`action::event`], checked in [`action::rules`], stored by
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod demo;
 pub mod http;
 pub mod live;
+pub mod messages;
 pub mod roster;
 pub mod store;
 

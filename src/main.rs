@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use muster::demo::{drill, village};
 use muster::http::listen::Listener;
+use muster::messages::{Lang, report as say};
 use muster::roster::import::ReadOptions;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -19,6 +20,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The language of what this command says to a person (the import report, its
+    /// problems): zh (Simplified Chinese, the default) or en. Not read from LANG, which
+    /// servers often set to English whoever reads the output.
+    #[arg(long, global = true, env = "MUSTER_LANG", default_value = "zh", value_parser = parse_lang)]
+    lang: Lang,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| format!("{s:?}: zh or en"))
 }
 
 #[derive(Subcommand)]
@@ -239,7 +249,7 @@ async fn import(
             for p in &problems {
                 eprintln!("{p}");
             }
-            anyhow::bail!("{}: {} problem(s); nothing was imported", path.display(), problems.len());
+            anyhow::bail!(say::problems_total(&path.display().to_string(), problems.len(), Lang::current()));
         }
         other => other?,
     };
@@ -256,28 +266,25 @@ async fn import(
                 for p in &problems {
                     eprintln!("{p}");
                 }
-                anyhow::bail!("{}: {} problem(s); nothing was imported", path.display(), problems.len());
+                anyhow::bail!(say::problems_total(&path.display().to_string(), problems.len(), Lang::current()));
             }
             Err(ImportFailure::Unconfirmed(report)) => {
                 let total = report.removals.total;
+                let lang = Lang::current();
                 print!("{report}");
-                let names: Vec<String> =
-                    report.removals.examples.iter().map(|e| format!("{} {}", e.kind, e.name)).collect();
-                println!("this import removes {total} row(s), e.g. {}", names.join(", "));
+                println!("{}", say::removals(&report, lang));
                 if let Some(n) = options.confirm_removals {
-                    anyhow::bail!(
-                        "--confirm-removals {n} does not match: the import removes {total}; nothing was imported"
-                    );
+                    anyhow::bail!(say::removals_mismatch(n, total, lang));
                 }
                 if !std::io::stdin().is_terminal() {
-                    anyhow::bail!("nothing was imported: run again with --confirm-removals {total} to remove them");
+                    anyhow::bail!(say::removals_need_confirming(total, lang));
                 }
-                print!("remove these {total}? [y/N] ");
+                print!("{}", say::removals_question(total, lang));
                 std::io::Write::flush(&mut std::io::stdout())?;
                 let mut answer = String::new();
                 std::io::stdin().read_line(&mut answer)?;
                 if !matches!(answer.trim(), "y" | "Y" | "yes" | "是") {
-                    anyhow::bail!("nothing was imported");
+                    anyhow::bail!(say::nothing_imported(lang));
                 }
                 options.confirm_removals = Some(total);
             }
@@ -285,8 +292,8 @@ async fn import(
         }
     };
     print!("{}", imported.report);
-    let done = if args.dry_run { "checked (dry run, nothing written)" } else { "imported" };
-    println!("{} residents {done} in {:.2} s", sheet.residents(), started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{}", say::done(sheet.residents(), args.dry_run, seconds, Lang::current()));
     Ok(())
 }
 
@@ -345,7 +352,9 @@ async fn run() -> anyhow::Result<()> {
         Ok(n) => tracing::info!(limit = n, "open files limit raised"),
         Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
     }
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    Lang::set_process_default(cli.lang);
+    match cli.command {
         Command::Serve {
             db,
             bind: addr,

@@ -122,7 +122,8 @@ async function send(file, { dryRun, confirm }) {
   if (confirm != null) query.set("confirm_removals", String(confirm));
   const response = await fetch(`/api/roster/import?${query}`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/octet-stream" },
+    // This page is in Chinese: so are the problems the server writes for it.
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/octet-stream", "Accept-Language": "zh-CN" },
     body: file,
   });
   return { status: response.status, body: await response.json().catch(() => ({})) };

@@ -108,7 +108,8 @@ function retryAfterSeconds(res) {
  * need different advice.
  */
 export async function request(method, path, { body, token: bearer } = {}) {
-  const headers = { Accept: "application/json" };
+  // The server's messages (a problem's `message`) follow the page's language switch.
+  const headers = { Accept: "application/json", "Accept-Language": getLang() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   let res;

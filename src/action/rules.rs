@@ -8,32 +8,31 @@ use super::fold::{ActionState, Phase};
 use crate::roster::{PointId, ResidentId};
 use std::collections::HashSet;
 
-/// Why an event was refused. Each variant has a stable machine code in the HTTP layer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an event was refused. Each variant has a stable machine code in the HTTP layer,
+/// and its words in [`crate::messages::api::rejection`]; `Display` is the English, for logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    #[error("resident {0} is not on the roster; check the code that was scanned")]
     UnknownResident(ResidentId),
-    #[error("no resident on the roster has this ID number; check the card, or add them to the roster")]
     UnknownIdNumber,
-    #[error("resident {0} lives outside the area this action covers; send them to the point serving their own grid")]
+    /// A resident outside the area this action covers.
     OutOfScope(ResidentId),
-    #[error(
-        "resident {0} was removed from the roster; if they are back, add them to the roster sheet and import it again"
-    )]
+    /// A resident removed from the roster whom this action has not recorded.
     Removed(ResidentId),
-    #[error("sampling point {0} does not take part in this action")]
     UnknownPoint(PointId),
-    #[error("the action has not been opened yet; open it first")]
     NotOpen,
-    #[error("the action is closed; nothing more can be recorded in it")]
     Closed,
-    #[error("the action is already open")]
     AlreadyOpen,
-    #[error("event {0} is not a sample that can be corrected (unknown, or already corrected)")]
     NotCorrectable(Seq),
-    #[error("a correction needs a reason")]
     EmptyReason,
 }
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::messages::api::rejection(self, crate::messages::Lang::En))
+    }
+}
+
+impl std::error::Error for Rejection {}
 
 /// Effects of events earlier in the same batch that the state does not show yet.
 #[derive(Debug, Clone, Default)]

@@ -316,8 +316,13 @@ impl Auth {
     }
 
     /// Records who did what to personal data or to accounts.
-    pub async fn audit(&self, staff_id: StaffId, what: &str, detail: &str) -> Result<(), StoreError> {
-        self.db.audit(to_micros(self.now()), staff_id, what, detail).await
+    pub async fn audit(
+        &self,
+        staff_id: StaffId,
+        what: crate::messages::audit::Audited,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.db.audit(to_micros(self.now()), staff_id, what.code(), detail).await
     }
 
     pub async fn audit_page(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {

@@ -8,6 +8,8 @@ use crate::action::event::to_log_precision;
 use crate::action::view::{Snapshot, Totals};
 use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
 use crate::live::ActionCell;
+use crate::messages::api::field;
+use crate::messages::audit::Audited;
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::store::writer::Outcome;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -49,9 +51,9 @@ fn may_record(role: Role, body: &EventBody) -> bool {
 /// residents are left to the rules, which answer `unknown_resident`.
 fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(), ApiError> {
     let role = caller.staff.role;
-    let denied = |why: String| Err(ApiError::OutOfScope(why));
+    let denied = |why: crate::messages::Said| Err(ApiError::OutOfScope(why));
     if !may_record(role, body) {
-        return Err(ApiError::Forbidden(role.as_str()));
+        return Err(ApiError::Forbidden(role));
     }
     let roster = &state.roster;
     let scope = &caller.scope;
@@ -61,25 +63,25 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
             let covered =
                 state.action.scope.iter().filter_map(|n| roster.node_idx(*n)).all(|i| scope.covers_node(roster, i));
             if !covered {
-                return denied("this action covers areas outside yours; its chief opens and closes it".into());
+                return denied(field::action_outside_yours());
             }
         }
         EventBody::ResidentSampled { resident_id, point_id, .. } => {
             if role == Role::Operator && scope.point != Some(*point_id) {
-                return denied(format!("you record samples for your own point, not point {point_id}"));
+                return denied(field::other_point(*point_id));
             }
             if role != Role::Operator && !resident_covered(*resident_id) {
-                return denied(format!("resident {resident_id} is not in the area you answer for"));
+                return denied(field::resident_outside_yours(*resident_id));
             }
         }
         EventBody::ExemptionSet { resident_id, .. } | EventBody::ExemptionCleared { resident_id } => {
             if !resident_covered(*resident_id) {
-                return denied(format!("resident {resident_id} is not in the area you answer for"));
+                return denied(field::resident_outside_yours(*resident_id));
             }
         }
         EventBody::Correction { target_seq, .. } => {
             if role == Role::Operator && state.sample_point(*target_seq).is_some_and(|p| scope.point != Some(p)) {
-                return denied(format!("sample {target_seq} was taken at another point; its operator corrects it"));
+                return denied(field::sample_of_other_point(*target_seq));
             }
         }
     }
@@ -211,23 +213,23 @@ pub async fn create_action(
 ) -> Result<(StatusCode, Json<Action>), ApiError> {
     caller.require(&[Role::Admin, Role::Chief])?;
     let roster = &state.hub.roster();
-    let invalid = |field: &str, message: String| ApiError::InvalidField { field: field.into(), message };
+    let invalid = |field: &str, message: crate::messages::Said| ApiError::InvalidField { field: field.into(), message };
     if let Some(n) =
         body.scope.iter().find(|n| roster.node_idx(**n).is_some_and(|i| !caller.scope.covers_node(roster, i)))
     {
-        return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
+        return Err(ApiError::OutOfScope(field::node_outside_yours(*n)));
     }
     if body.name.trim().is_empty() {
-        return Err(invalid("name", "give the action a name, e.g. 第3轮全员核酸".into()));
+        return Err(invalid("name", field::action_name()));
     }
     if body.scope.is_empty() {
-        return Err(invalid("scope", "name at least one area node the action covers".into()));
+        return Err(invalid("scope", field::action_scope()));
     }
     if let Some(n) = body.scope.iter().find(|n| roster.node_idx(**n).is_none()) {
-        return Err(invalid("scope", format!("area node {n} is not in the roster")));
+        return Err(invalid("scope", field::no_such_node(*n)));
     }
     if let Some(p) = body.points.iter().find(|p| roster.point(**p).is_none()) {
-        return Err(invalid("points", format!("sampling point {p} is not in the roster")));
+        return Err(invalid("points", field::no_such_point(*p)));
     }
     if let (Some(open), Some(close)) = (body.planned_open, body.planned_close)
         && close <= open
@@ -457,7 +459,7 @@ pub async fn post_scan(
         (None, Some(raw)) => {
             let number = IdNumber::parse(raw).map_err(|e| ApiError::InvalidField {
                 field: "id_number".into(),
-                message: format!("the ID number read is not valid: {e}; scan again or type it"),
+                message: field::id_number_read(&e),
             })?;
             roster
                 .resident_by_id_number(&number)
@@ -466,7 +468,7 @@ pub async fn post_scan(
         _ => {
             return Err(ApiError::InvalidField {
                 field: "resident_id".into(),
-                message: "send exactly one of resident_id (household card) or id_number (ID card)".into(),
+                message: field::one_of_resident_or_id(),
             });
         }
     };
@@ -548,17 +550,16 @@ pub async fn missing(
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let after: usize = match q.cursor.as_deref() {
         None => 0,
-        Some(c) => c.parse().map_err(|_| ApiError::InvalidField {
-            field: "cursor".into(),
-            message: "cursor must be the `next` value of the previous page".into(),
-        })?,
+        Some(c) => {
+            c.parse().map_err(|_| ApiError::InvalidField { field: "cursor".into(), message: field::cursor() })?
+        }
     };
     let cell = action_cell(&state, &caller, id)?;
     let (residents, next) = missing_page(&cell.state(), &caller, after, limit);
     let unmasked = residents.iter().filter(|r| r.phone.as_deref().is_some_and(|p| !p.contains('*'))).count();
     if unmasked > 0 {
         let detail = format!("missing list of action {id}: {unmasked} phone numbers");
-        state.auth.audit(caller.staff.id, "read_phones", &detail).await?;
+        state.auth.audit(caller.staff.id, Audited::ReadPhones, &detail).await?;
     }
     Ok(Json(MissingPage { residents, next }))
 }

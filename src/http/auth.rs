@@ -6,6 +6,7 @@
 use super::extract::{ApiJson, Caller};
 use super::listen::Peer;
 use super::{ApiError, AppState};
+use crate::messages::audit::Audited;
 use crate::roster::{Phone, Role};
 use crate::store::accounts::NewStaff;
 use axum::extract::{ConnectInfo, State};
@@ -151,7 +152,7 @@ pub fn staff_name(raw: &str) -> Result<&str, ApiError> {
     if name.is_empty() || name.chars().count() > NAME_MAX {
         return Err(ApiError::InvalidField {
             field: "name".into(),
-            message: format!("give the name (1 to {NAME_MAX} characters)"),
+            message: crate::messages::api::field::name_length(NAME_MAX),
         });
     }
     Ok(name)
@@ -159,7 +160,8 @@ pub fn staff_name(raw: &str) -> Result<&str, ApiError> {
 
 /// A phone number as staff give it; refused with the field named.
 pub fn staff_phone(raw: &str) -> Result<Phone, ApiError> {
-    Phone::parse(raw).map_err(|e| ApiError::InvalidField { field: "phone".into(), message: e.to_string() })
+    Phone::parse(raw)
+        .map_err(|_| ApiError::InvalidField { field: "phone".into(), message: crate::messages::api::field::phone() })
 }
 
 /// Makes the first admin of a database that has none, with the one-time code `muster
@@ -193,7 +195,7 @@ pub async fn setup(
     state.writer.reload_roster().await?;
     let device = if body.device.trim().is_empty() { "browser" } else { body.device.trim() };
     let (session, token) = state.auth.issue(id, device).await?;
-    state.auth.audit(id, "first_admin", &format!("staff {id} made the first admin")).await?;
+    state.auth.audit(id, Audited::FirstAdmin, &format!("staff {id} made the first admin")).await?;
     tracing::info!(staff = id, session = %session.id, "first admin made");
     signed_in(&state, id, token)
 }

@@ -1,103 +1,116 @@
 //! The one place errors become HTTP answers. Every variant has a stable machine `code`
-//! and a message a clerk can act on; answers are RFC 9457 problem details with `code`,
-//! `message` and the specifics (`field`, `index`, `errors`) as extension members. A 500
-//! is logged with its cause and the client gets an opaque message.
+//! and a message a clerk can act on, written in `crate::messages::api` and sent in the
+//! request's language (`Lang::current`, set from `Accept-Language`); answers are RFC 9457
+//! problem details with `code`, `message` and the specifics (`field`, `index`, `errors`)
+//! as extension members. A 500 is logged with its cause and the client gets an opaque
+//! message.
 
 use crate::action::Rejection;
+use crate::messages::{self, Lang, Said};
+use crate::roster::Role;
 use crate::store::StoreError;
 use crate::store::writer::AppendError;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-#[derive(Debug, thiserror::Error)]
+/// Every error an answer can carry. What each says to a person is in
+/// [`crate::messages::api`] (one arm per variant, Chinese and English); `Display` is the
+/// English, for logs.
+#[derive(Debug)]
 pub enum ApiError {
-    #[error("sign-in needed: open the link your chief sent you again")]
     Unauthorized,
-    #[error("your role ({0}) may not do this")]
-    Forbidden(&'static str),
-    #[error("{0}")]
-    OutOfScope(String),
-    #[error("this is the last administrator; make someone else an administrator first")]
+    /// The caller's role.
+    Forbidden(Role),
+    /// Why the thing asked for is outside the caller's area.
+    OutOfScope(Said),
     LastAdmin,
-    #[error("staff member #{other} has this phone number already; one phone, one person")]
-    PhoneTaken { other: i64 },
-    #[error("sampling point #{other} has this name already; give each open point its own name")]
-    PointNameTaken { other: i64 },
-    #[error("this code has expired or was already used; ask your chief for a new one")]
+    /// Another staff member on duty has the phone.
+    PhoneTaken {
+        other: i64,
+    },
+    /// Another open sampling point has the name.
+    PointNameTaken {
+        other: i64,
+    },
     PairingCodeInvalid,
-    #[error("the phone number or the password is wrong")]
     SignInFailed,
-    #[error("too many attempts; wait {0} seconds and try again")]
+    /// Seconds until the next attempt may be made.
     TooManyAttempts(u64),
-    #[error("{what} {id} does not exist")]
-    NotFound { what: &'static str, id: String },
-    #[error("{method} is not allowed on this address; the Allow header lists the methods it answers")]
-    MethodNotAllowed { method: String },
-    #[error("this address is a WebSocket: connect with a WebSocket client (Upgrade: websocket)")]
+    NotFound {
+        what: &'static str,
+        id: String,
+    },
+    MethodNotAllowed {
+        method: String,
+    },
     WebSocketRequired,
-    #[error("the request body is not valid JSON: {0}")]
+    /// serde's account of where the JSON breaks (English: serde's own words).
     InvalidJson(String),
-    #[error("{message}")]
-    InvalidField { field: String, message: String },
-    #[error("`{field}` in the address must be {}, not {value:?}", path_expects(*.whole))]
-    InvalidPathParam { field: String, value: String, whole: bool },
-    #[error("query parameter `{field}`: {problem}")]
-    InvalidQueryParam { field: String, problem: String },
-    #[error("the body must be a JSON object ({{…}}) with the fields this request takes")]
+    InvalidField {
+        field: String,
+        message: Said,
+    },
+    InvalidPathParam {
+        field: String,
+        value: String,
+        whole: bool,
+    },
+    /// `problem`: serde's words for what is wrong with the parameter.
+    InvalidQueryParam {
+        field: String,
+        problem: String,
+    },
     NotAnObject,
-    #[error("the event id is the nil UUID: make a new UUID (v7) for every event")]
-    NilEventId { field: String },
-    #[error(
-        "tube {shown:?} is not a tube code: 1 to {max} letters, digits or -_./; scan the tube again, or leave tube out"
-    )]
-    NotATube { field: String, shown: String, max: usize },
-    #[error("device_time is more than a day ahead of the server: check the phone's clock")]
-    DeviceTimeAhead { field: String },
-    #[error("device_time is before this action was planned (on {planned}): check the phone's date and clock")]
-    DeviceTimeBeforePlan { field: String, planned: time::Date },
-    #[error("planned_close must be after planned_open")]
+    NilEventId {
+        field: String,
+    },
+    NotATube {
+        field: String,
+        shown: String,
+        max: usize,
+    },
+    DeviceTimeAhead {
+        field: String,
+    },
+    DeviceTimeBeforePlan {
+        field: String,
+        planned: time::Date,
+    },
     CloseBeforeOpen,
-    #[error("the request body is larger than {limit} bytes; send fewer events per request")]
-    BodyTooLarge { limit: usize },
-    #[error("the roster file is larger than {limit} bytes; save it without pictures or other sheets")]
-    SheetTooLarge { limit: usize },
-    #[error("{0}")]
+    BodyTooLarge {
+        limit: usize,
+    },
+    SheetTooLarge {
+        limit: usize,
+    },
     Rejected(Rejection),
-    #[error("{} of the events were refused; nothing was recorded", .0.len())]
     RejectedBatch(Vec<(usize, Rejection)>),
-    #[error(
-        "event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event"
-    )]
-    IdReused { index: usize, client_id: uuid::Uuid, action_id: i64 },
-    #[error(
-        "event id {client_id} (event {index}) was already used for a different event; a resend must be \
-         the same event, byte for byte: make a new id for a new event"
-    )]
-    IdReusedOtherwise { index: usize, client_id: uuid::Uuid },
-    #[error("the roster sheet has {} problem(s); nothing was imported: fix them in the sheet and import it again", .0.len())]
+    IdReused {
+        index: usize,
+        client_id: uuid::Uuid,
+        action_id: i64,
+    },
+    IdReusedOtherwise {
+        index: usize,
+        client_id: uuid::Uuid,
+    },
     RosterInvalid(Vec<crate::roster::import::Problem>),
-    #[error("{0}")]
-    FileUnreadable(String),
+    FileUnreadable(Said),
     /// An import that would remove rows, without `confirm_removals` giving their total:
     /// nothing was written. The report says what would go.
-    #[error(
-        "this import would remove {} row(s): {} residents, {} households, {} staff, {} sampling points; \
-         check them, then import again with confirm_removals={}",
-        .0.removals.total, .0.residents.removed, .0.households.removed, .0.staff.removed, .0.points.removed,
-        .0.removals.total
-    )]
     RemovalsUnconfirmed(Box<crate::roster::import::Report>),
-    #[error("the database is not available; nothing was recorded, try again shortly")]
     Unavailable,
-    #[error("internal error; it has been logged")]
     Internal(String),
 }
 
-/// What a path parameter must be, in [`ApiError::InvalidPathParam`]'s message.
-fn path_expects(whole: bool) -> &'static str {
-    if whole { "a whole number that fits in 64 bits (e.g. 12)" } else { "valid here" }
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&messages::api::api_error(self, Lang::En))
+    }
 }
+
+impl std::error::Error for ApiError {}
 
 fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
     match r {
@@ -205,7 +218,7 @@ impl ApiError {
     }
 
     /// Specifics a client needs to act on, beyond the code and message.
-    fn details(&self) -> Value {
+    fn details(&self, lang: Lang) -> Value {
         if let Some(field) = self.field() {
             return json!({ "field": field });
         }
@@ -213,7 +226,7 @@ impl ApiError {
             ApiError::BodyTooLarge { limit } | ApiError::SheetTooLarge { limit } => json!({ "limit": limit }),
             ApiError::RejectedBatch(all) => json!({
                 "errors": all.iter().map(|(i, r)| json!({
-                    "index": i, "code": rejection_code(r).0, "message": r.to_string()
+                    "index": i, "code": rejection_code(r).0, "message": messages::api::rejection(r, lang)
                 })).collect::<Vec<_>>()
             }),
             ApiError::IdReused { index, .. } | ApiError::IdReusedOtherwise { index, .. } => json!({ "index": index }),
@@ -260,7 +273,7 @@ impl From<crate::roster::import::ImportError> for ApiError {
     fn from(e: crate::roster::import::ImportError) -> Self {
         match e {
             crate::roster::import::ImportError::Invalid(problems) => ApiError::RosterInvalid(problems),
-            other => ApiError::FileUnreadable(other.to_string()),
+            other => ApiError::FileUnreadable(messages::import::unreadable(&other)),
         }
     }
 }
@@ -275,10 +288,9 @@ impl From<crate::store::import::ImportFailure> for ApiError {
             crate::store::import::ImportFailure::Closed => ApiError::Unavailable,
             crate::store::import::ImportFailure::Invalid(problems) => ApiError::RosterInvalid(problems),
             crate::store::import::ImportFailure::Unconfirmed(report) => ApiError::RemovalsUnconfirmed(report),
-            crate::store::import::ImportFailure::UnknownArea(id) => ApiError::InvalidField {
-                field: "area".into(),
-                message: format!("there is no area node {id}; give the id of a node of /api/nodes"),
-            },
+            crate::store::import::ImportFailure::UnknownArea(id) => {
+                ApiError::InvalidField { field: "area".into(), message: messages::api::field::no_such_area(id) }
+            }
             e @ crate::store::import::ImportFailure::Roster(_) => ApiError::Internal(e.to_string()),
         }
     }
@@ -301,7 +313,8 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = self.to_string();
+        let lang = Lang::current();
+        let message = messages::api::api_error(&self, lang);
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, request_id = super::request_id(), "request failed");
         }
@@ -313,7 +326,7 @@ impl IntoResponse for ApiError {
             "code": self.code(),
             "message": message,
         });
-        if let (Value::Object(body), Value::Object(extra)) = (&mut body, self.details()) {
+        if let (Value::Object(body), Value::Object(extra)) = (&mut body, self.details(lang)) {
             body.extend(extra);
         }
         let mut response =

@@ -62,7 +62,7 @@ impl Callers {
 
 impl Caller {
     pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if allowed.contains(&self.staff.role) { Ok(()) } else { Err(ApiError::Forbidden(self.staff.role.as_str())) }
+        if allowed.contains(&self.staff.role) { Ok(()) } else { Err(ApiError::Forbidden(self.staff.role)) }
     }
 }
 
@@ -133,7 +133,7 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
 fn data_error(text: &str) -> ApiError {
     let text = text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(text);
     let (field, problem) = field_and_problem(text);
-    ApiError::InvalidField { message: format!("field `{field}`: {problem}"), field }
+    ApiError::InvalidField { message: crate::messages::api::field::unreadable(&field, problem), field }
 }
 
 /// The field serde's message is about: its path before ": ", or the name an unknown or

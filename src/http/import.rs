@@ -82,7 +82,7 @@ pub async fn import_roster(
     // axum's own answer to a body over the limit is plain text.
     let body = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::SheetTooLarge { limit: IMPORT_LIMIT },
-        _ => ApiError::FileUnreadable(e.body_text()),
+        _ => ApiError::FileUnreadable(crate::messages::api::field::body_unreadable(&e.body_text())),
     })?;
     let format = format_of(&q)?;
     let options = ReadOptions { sheet: q.sheet.clone(), encoding: q.encoding.clone() };

@@ -18,6 +18,7 @@ pub use doc::ApiDoc;
 pub use error::ApiError;
 
 use crate::live::Hub;
+use crate::messages::Lang;
 use crate::store::Store;
 use crate::store::writer::Writer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -149,7 +150,8 @@ async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Around every request: its id (the client's `x-request-id`, or one made here), echoed on
-/// the answer and written with any error the request logs (see [`request_id`]); counts and
+/// the answer and written with any error the request logs (see [`request_id`]); its
+/// language (`Accept-Language`: Chinese unless English is preferred); counts and
 /// latency labelled by route pattern, so labels stay few (see [`label`]: they are built on
 /// every request's path).
 ///
@@ -165,8 +167,12 @@ async fn observe(req: Request, next: Next) -> Response {
         _ => "other",
     };
     let id = req.headers().get(&REQUEST_ID_HEADER).cloned().unwrap_or_else(next_request_id);
+    // The language every message of the answer is in (see `crate::messages`): read once
+    // here, without allocating, so errors and serialised problems need not be handed it.
+    let lang =
+        req.headers().get(header::ACCEPT_LANGUAGE).map_or(Lang::Zh, |v| Lang::from_accept_language(v.as_bytes()));
     let span = tracing::debug_span!("request", method, route, request_id = ?id);
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(req).instrument(span)).await;
+    let mut response = REQUEST_ID.scope(id.clone(), lang.scope(next.run(req).instrument(span))).await;
     let (count, seconds) = request_metrics(method, route, label(response.status().as_str()));
     count.increment(1);
     seconds.record(started.elapsed().as_secs_f64());

@@ -6,6 +6,8 @@
 use super::extract::{ApiJson, ApiPath, Caller};
 use super::staff::{MANAGERS, NodeRef, within_reach};
 use super::{ApiError, AppState};
+use crate::messages::api::field;
+use crate::messages::audit::Audited;
 use crate::roster::{NodeId, PointId, Roster, SamplingPoint};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -94,11 +96,8 @@ fn managed(roster: &Roster, caller: &Caller, id: PointId) -> Result<SamplingPoin
 fn text(field: &str, raw: &str, required: bool) -> Result<String, ApiError> {
     let value = raw.trim();
     if (required && value.is_empty()) || value.chars().count() > TEXT_MAX {
-        let need = if required { "1" } else { "0" };
-        return Err(ApiError::InvalidField {
-            field: field.into(),
-            message: format!("field `{field}`: give {need} to {TEXT_MAX} characters"),
-        });
+        let min = usize::from(required);
+        return Err(ApiError::InvalidField { field: field.into(), message: field::text_length(field, min, TEXT_MAX) });
     }
     Ok(value.to_owned())
 }
@@ -106,10 +105,7 @@ fn text(field: &str, raw: &str, required: bool) -> Result<String, ApiError> {
 /// The point sheet's rules for a point made or changed by hand.
 fn check(roster: &Roster, caller: &Caller, id: Option<PointId>, name: &str, nodes: &[NodeId]) -> Result<(), ApiError> {
     if nodes.is_empty() {
-        return Err(ApiError::InvalidField {
-            field: "nodes".into(),
-            message: "a sampling point serves at least one area: name the grids whose residents come here".into(),
-        });
+        return Err(ApiError::InvalidField { field: "nodes".into(), message: field::point_serves_nothing() });
     }
     within_reach(roster, caller, nodes)?;
     if let Some(other) = roster.points().iter().find(|p| !p.retired && Some(p.id) != id && p.name == name) {
@@ -145,7 +141,7 @@ pub async fn create_point(
     check(&state.hub.roster(), &caller, None, &name, &new.nodes)?;
     let id = state.store.accounts().insert_point(&name, &place, &new.nodes).await?;
     state.writer.reload_roster().await?;
-    state.auth.audit(caller.staff.id, "add_point", &format!("point {id} serving nodes {:?}", new.nodes)).await?;
+    state.auth.audit(caller.staff.id, Audited::AddPoint, &format!("point {id} serving nodes {:?}", new.nodes)).await?;
     tracing::info!(point = id, by = caller.staff.id, "sampling point added");
     let roster = state.hub.roster();
     let point = roster.point(id).ok_or_else(|| ApiError::Internal(format!("point {id} not in the roster")))?;
@@ -176,7 +172,7 @@ pub async fn change_point(
     state.store.accounts().update_point(id, &name, &place, &nodes).await?;
     state.writer.reload_roster().await?;
     let detail = format!("point {id}: nodes {:?} → {nodes:?}", point.nodes);
-    state.auth.audit(caller.staff.id, "change_point", &detail).await?;
+    state.auth.audit(caller.staff.id, Audited::ChangePoint, &detail).await?;
     let roster = state.hub.roster();
     let point = roster.point(id).ok_or_else(|| ApiError::Internal(format!("point {id} not in the roster")))?;
     Ok(Json(view(&roster, point)))
@@ -197,7 +193,7 @@ pub async fn retire_point(
         roster.staff().iter().filter(|s| !s.retired && s.point_id == Some(id)).map(|s| s.id).collect();
     state.store.accounts().retire_point(id).await?;
     state.writer.reload_roster().await?;
-    state.auth.audit(caller.staff.id, "retire_point", &format!("point {id}")).await?;
+    state.auth.audit(caller.staff.id, Audited::RetirePoint, &format!("point {id}")).await?;
     for op in operators {
         state.auth.staff_changed(op);
     }

@@ -5,6 +5,8 @@
 use super::auth::{staff_name, staff_phone};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
+use crate::messages::api::field;
+use crate::messages::audit::Audited;
 use crate::roster::{NodeId, Phone, Role, Staff, StaffId};
 use crate::store::accounts::{NewStaff, SessionRow};
 use crate::store::from_micros;
@@ -43,7 +45,7 @@ fn managed(state: &AppState, caller: &Caller, id: StaffId) -> Result<Staff, ApiE
         .cloned()
         .ok_or_else(|| ApiError::NotFound { what: "staff member", id: id.to_string() })?;
     if !caller.staff.role.may_manage(staff.role) {
-        return Err(ApiError::Forbidden(caller.staff.role.as_str()));
+        return Err(ApiError::Forbidden(caller.staff.role));
     }
     Ok(staff)
 }
@@ -108,7 +110,7 @@ pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result
     let show_phone = caller.scope.all;
     let views = staff.map(|s| staff_view(roster, s, &sessions, show_phone)).collect();
     if show_phone {
-        state.auth.audit(caller.staff.id, "read_phones", "staff list").await?;
+        state.auth.audit(caller.staff.id, Audited::ReadPhones, "staff list").await?;
     }
     Ok(Json(views))
 }
@@ -178,12 +180,11 @@ pub struct NewStaffIn {
 /// (403): what a staff member or point made by hand may be given.
 pub(super) fn within_reach(roster: &crate::roster::Roster, caller: &Caller, nodes: &[NodeId]) -> Result<(), ApiError> {
     for n in nodes {
-        let idx = roster.node_idx(*n).ok_or_else(|| ApiError::InvalidField {
-            field: "nodes".into(),
-            message: format!("area node {n} is not in the roster"),
-        })?;
+        let idx = roster
+            .node_idx(*n)
+            .ok_or_else(|| ApiError::InvalidField { field: "nodes".into(), message: field::no_such_node(*n) })?;
         if !caller.scope.covers_node(roster, idx) {
-            return Err(ApiError::OutOfScope(format!("area node {n} is outside the area you answer for")));
+            return Err(ApiError::OutOfScope(field::node_outside_yours(*n)));
         }
     }
     Ok(())
@@ -204,7 +205,7 @@ impl Wanted {
     /// area for those who answer for one, a point (on duty) for an operator.
     fn check(&self, roster: &crate::roster::Roster, caller: &Caller, id: Option<StaffId>) -> Result<(), ApiError> {
         if !caller.staff.role.may_manage(self.role) {
-            return Err(ApiError::Forbidden(caller.staff.role.as_str()));
+            return Err(ApiError::Forbidden(caller.staff.role));
         }
         if let Some(phone) = &self.phone
             && let Some(other) =
@@ -214,20 +215,15 @@ impl Wanted {
         }
         within_reach(roster, caller, &self.nodes)?;
         if matches!(self.role, Role::GridHead | Role::GridMember) && self.nodes.is_empty() {
-            return Err(ApiError::InvalidField {
-                field: "nodes".into(),
-                message: "a grid head or grid member needs the area they answer for".into(),
-            });
+            return Err(ApiError::InvalidField { field: "nodes".into(), message: field::area_needed() });
         }
         match self.point_id {
-            None if self.role == Role::Operator => Err(ApiError::InvalidField {
-                field: "point_id".into(),
-                message: "an operator needs the sampling point they work at".into(),
-            }),
-            Some(p) if roster.point(p).is_none_or(|p| p.retired) => Err(ApiError::InvalidField {
-                field: "point_id".into(),
-                message: format!("sampling point {p} is not in the roster"),
-            }),
+            None if self.role == Role::Operator => {
+                Err(ApiError::InvalidField { field: "point_id".into(), message: field::point_needed() })
+            }
+            Some(p) if roster.point(p).is_none_or(|p| p.retired) => {
+                Err(ApiError::InvalidField { field: "point_id".into(), message: field::no_such_point(p) })
+            }
             _ => Ok(()),
         }
     }
@@ -283,7 +279,7 @@ pub async fn create_staff(
     state.writer.reload_roster().await?;
     let detail =
         format!("staff {id}: {} at nodes {:?}, point {:?}", wanted.role.as_str(), wanted.nodes, wanted.point_id);
-    state.auth.audit(caller.staff.id, "add_staff", &detail).await?;
+    state.auth.audit(caller.staff.id, Audited::AddStaff, &detail).await?;
     tracing::info!(staff = id, by = caller.staff.id, "staff member added");
     Ok((StatusCode::CREATED, view_of(&state, &caller, id).await?))
 }
@@ -309,7 +305,7 @@ pub async fn retire_staff(
         state.auth.revoke(&session.id).await?;
     }
     state.writer.reload_roster().await?;
-    state.auth.audit(caller.staff.id, "retire_staff", &format!("staff {id} ({})", staff.role.as_str())).await?;
+    state.auth.audit(caller.staff.id, Audited::RetireStaff, &format!("staff {id} ({})", staff.role.as_str())).await?;
     state.auth.staff_changed(id);
     tracing::info!(staff = id, by = caller.staff.id, "staff member retired");
     Ok(StatusCode::NO_CONTENT)
@@ -384,7 +380,7 @@ pub async fn change_staff(
         staff.point_id,
         wanted.point_id
     );
-    state.auth.audit(caller.staff.id, "change_staff", &detail).await?;
+    state.auth.audit(caller.staff.id, Audited::ChangeStaff, &detail).await?;
     state.auth.staff_changed(id);
     tracing::info!(staff = id, by = caller.staff.id, "staff member changed");
     view_of(&state, &caller, id).await
@@ -452,7 +448,7 @@ pub async fn create_pairing_code(
     let url = format!("{base}/pair.html?code={code}");
     let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;
     let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).build();
-    state.auth.audit(caller.staff.id, "pairing_code", &format!("for staff {}", staff.id)).await?;
+    state.auth.audit(caller.staff.id, Audited::PairingCode, &format!("for staff {}", staff.id)).await?;
     Ok((StatusCode::CREATED, Json(PairingCode { code, url, expires_at, qr_svg })))
 }
 
@@ -476,13 +472,10 @@ pub async fn set_password(
     caller.require(&[Role::Admin])?;
     let staff = managed(&state, &caller, id)?;
     if body.password.chars().count() < 10 {
-        return Err(ApiError::InvalidField {
-            field: "password".into(),
-            message: "a password needs at least 10 characters".into(),
-        });
+        return Err(ApiError::InvalidField { field: "password".into(), message: field::password_short() });
     }
     state.auth.set_password(staff.id, body.password).await?;
-    state.auth.audit(caller.staff.id, "set_password", &format!("for staff {}", staff.id)).await?;
+    state.auth.audit(caller.staff.id, Audited::SetPassword, &format!("for staff {}", staff.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -502,7 +495,7 @@ pub async fn revoke_session(
         managed(&state, &caller, owner).map_err(|_| not_found())?;
     }
     state.auth.revoke(&id).await?;
-    state.auth.audit(caller.staff.id, "revoke_session", &format!("a device of staff {owner}")).await?;
+    state.auth.audit(caller.staff.id, Audited::RevokeSession, &format!("a device of staff {owner}")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -526,7 +519,10 @@ pub struct AuditEntry {
     pub at: String,
     pub staff_id: StaffId,
     pub staff_name: String,
+    /// What was done: a stable code (`read_phones`, `pairing_code`, …).
     pub what: String,
+    /// `what` in the caller's language (`Accept-Language`), for the admin page.
+    pub label: String,
     pub detail: String,
 }
 
@@ -548,13 +544,14 @@ pub async fn audit(
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let before = match q.cursor.as_deref() {
         None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::InvalidField {
-            field: "cursor".into(),
-            message: "cursor must be the `next` value of the previous page".into(),
-        })?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| ApiError::InvalidField { field: "cursor".into(), message: field::cursor() })?,
+        ),
     };
     let rows = state.auth.audit_page(before, limit).await?;
     let roster = &state.hub.roster();
+    let lang = crate::messages::Lang::current();
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id.to_string())).flatten();
     let entries = rows
         .into_iter()
@@ -563,6 +560,7 @@ pub async fn audit(
             at: rfc3339(r.at),
             staff_id: r.staff_id,
             staff_name: roster.staff_member(r.staff_id).map(|s| s.name.clone()).unwrap_or_default(),
+            label: crate::messages::audit::label(&r.what, lang),
             what: r.what,
             detail: r.detail,
         })

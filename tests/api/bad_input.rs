@@ -245,7 +245,7 @@ async fn impossible_ids_times_and_tube_codes_are_refused_and_record_nothing() {
     refused_field((400, "invalid_field"), "tube", scan(json!({ "tube": "" })).await).await;
     let epoch = scan(json!({ "device_time": "1970-01-01T00:00:00Z" })).await;
     let body = refused_field((400, "invalid_field"), "device_time", epoch).await;
-    assert!(body["message"].as_str().unwrap().contains("before this action was planned"), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("早于这次行动的计划日期"), "{body}");
     let ahead = scan(json!({ "device_time": fmt(now + time::Duration::days(2)) })).await;
     refused_field((400, "invalid_field"), "device_time", ahead).await;
     let batch = json!({ "events": [

@@ -10,6 +10,7 @@ mod crash;
 mod helpers;
 mod import;
 mod live;
+mod messages;
 mod outage;
 mod pages;
 mod privacy;

@@ -5,7 +5,7 @@
 //! result is a roster only when there are none.
 
 use super::table::{Cell, Table};
-use super::{Notice, Problem, SheetGridMember, SheetHousehold, SheetResident, SheetRoster};
+use super::{Notice, Problem, SheetGridMember, SheetHousehold, SheetResident, SheetRoster, texts};
 use crate::roster::{Flags, IdNumber, IdNumberError, Phone};
 use std::collections::HashMap;
 
@@ -201,8 +201,7 @@ pub fn parse(table: &Table) -> Result<SheetRoster, Vec<Problem>> {
             "",
             "",
             "header_missing",
-            format!("no header row found in the first {HEADER_SEARCH} rows"),
-            "put a row of column headers above the residents, with at least 户号, 姓名 and 身份证号 (see muster import --template)",
+            texts::residents_header_missing(HEADER_SEARCH),
         )]);
     };
     let mut problems = Vec::new();
@@ -213,8 +212,7 @@ pub fn parse(table: &Table) -> Result<SheetRoster, Vec<Problem>> {
                 &cols.name(f),
                 "",
                 "column_missing",
-                format!("there is no {} column", cols.name(f)),
-                "add the column with this header (other spellings are listed in the README)",
+                texts::residents_column_missing(&cols.name(f)),
             ));
         }
     }
@@ -270,8 +268,8 @@ impl<'a> RowReader<'a> {
         cell(cells, self.cols.fields.get(&f).copied()).map(|c| normalize(&c.text)).unwrap_or_default()
     }
 
-    fn problem(&mut self, row: u32, f: Field, value: &str, code: &'static str, problem: String, fix: &str) {
-        self.problems.push(Problem::new(row, &self.cols.name(f), value, code, problem, fix));
+    fn problem(&mut self, row: u32, f: Field, value: &str, code: &'static str, text: texts::Text) {
+        self.problems.push(Problem::new(row, &self.cols.name(f), value, code, text));
     }
 
     /// A phone number, if the cell has one; a malformed one is a problem.
@@ -279,7 +277,7 @@ impl<'a> RowReader<'a> {
         if text.is_empty() {
             return None;
         }
-        Phone::parse(text).inspect_err(|e| self.problem(row, f, text, "phone_malformed", e.to_string(), PHONE_FIX)).ok()
+        Phone::parse(text).inspect_err(|_| self.problem(row, f, text, "phone_malformed", texts::phone_malformed())).ok()
     }
 
     fn read(&mut self, row: u32, cells: &[Cell]) {
@@ -320,11 +318,7 @@ impl<'a> RowReader<'a> {
             return match self.current {
                 Some(h) => Some(h),
                 None => {
-                    let fix = "write the household number on this row, or move the row under its household's first row";
-                    let problem =
-                        "this resident has no household: the household number is blank and no household row is above"
-                            .into();
-                    self.problem(row, Field::Household, "", "household_missing", problem, fix);
+                    self.problem(row, Field::Household, "", "household_missing", texts::household_missing());
                     None
                 }
             };
@@ -333,21 +327,10 @@ impl<'a> RowReader<'a> {
             Some(&h) => {
                 let first = &self.households[h];
                 if first.path != path {
-                    let problem = format!(
-                        "household {number} is in {} here but in {} on row {}",
-                        show_path(path),
-                        show_path(&first.path),
-                        first.row
-                    );
+                    let (here, there) = (path.join("/"), first.path.join("/"));
+                    let text = texts::household_in_two_grids(&number, &here, &there, first.row);
                     let column = self.cols.areas.last().map(|&c| self.cols.header(c)).unwrap_or_default();
-                    self.problems.push(Problem::new(
-                        row,
-                        &column,
-                        &show_path(path),
-                        "household_in_two_grids",
-                        problem,
-                        "a household belongs to one grid: correct the grid on one of the rows",
-                    ));
+                    self.problems.push(Problem::new(row, &column, &here, "household_in_two_grids", text));
                 }
                 h
             }
@@ -383,15 +366,8 @@ impl<'a> RowReader<'a> {
         let phone = self.phone(row, Field::GridMemberPhone, &phone);
         match self.grid_members.get(path) {
             Some((other, _, first)) if *other != name => {
-                let problem = format!("{} has grid member {other} on row {first} and {name} here", show_path(path));
-                self.problem(
-                    row,
-                    Field::GridMember,
-                    &name,
-                    "grid_member_conflict",
-                    problem,
-                    "one grid member per grid: keep one name",
-                );
+                let text = texts::grid_member_conflict(&texts::show_path(path), other, *first, &name);
+                self.problem(row, Field::GridMember, &name, "grid_member_conflict", text);
             }
             Some(_) => {}
             None => {
@@ -403,7 +379,7 @@ impl<'a> RowReader<'a> {
     fn resident(&mut self, row: u32, cells: &[Cell]) -> Option<SheetResident> {
         let name = clean_name(&self.text(cells, Field::Name));
         if name.is_empty() {
-            self.problem(row, Field::Name, "", "name_missing", "the name is blank".into(), "write the resident's name");
+            self.problem(row, Field::Name, "", "name_missing", texts::name_missing());
         }
         let id_number = self.id_number(row, cells);
         let phone_text: String = self.text(cells, Field::Phone);
@@ -415,8 +391,7 @@ impl<'a> RowReader<'a> {
             (true, _) => None,
             (false, Some(y)) => Some(y),
             (false, None) => {
-                let fix = "write the date as 1949-12-31 (or just the year)";
-                self.problem(row, Field::Birth, &birth, "birth_date_malformed", "this is not a date".into(), fix);
+                self.problem(row, Field::Birth, &birth, "birth_date_malformed", texts::birth_date_malformed());
                 None
             }
         };
@@ -424,29 +399,14 @@ impl<'a> RowReader<'a> {
         if let Some(y) = birth_year
             && y != id_number.birth_year()
         {
-            let problem = format!("the birth year is {y} but the ID number says {}", id_number.birth_year());
-            self.problem(
-                row,
-                Field::Birth,
-                &birth,
-                "birth_date_mismatch",
-                problem,
-                "check the birth date and the ID number",
-            );
+            let text = texts::birth_date_mismatch(y, id_number.birth_year());
+            self.problem(row, Field::Birth, &birth, "birth_date_mismatch", text);
         }
         let (mut flags, status) = (Flags::default(), self.text(cells, Field::Status));
         if !status.is_empty() && !PLAIN.contains(&status.as_str()) {
             flags = flags_in(&status);
             if flags == Flags::default() {
-                let fix = "write 外出 (away), 卧床 (bedridden) or 流动人口 (migrant), several separated by 、, or leave it blank";
-                self.problem(
-                    row,
-                    Field::Status,
-                    &status,
-                    "status_unknown",
-                    "this status is not one Muster knows".into(),
-                    fix,
-                );
+                self.problem(row, Field::Status, &status, "status_unknown", texts::status_unknown());
             }
         }
         let mut note = self.text(cells, Field::Note);
@@ -491,14 +451,7 @@ impl<'a> RowReader<'a> {
         let c = cell(cells, self.cols.fields.get(&Field::IdNumber).copied()).cloned().unwrap_or_default();
         let raw: String = normalize(&c.text).chars().filter(|c| !c.is_whitespace() && !"'\"`".contains(*c)).collect();
         if raw.is_empty() {
-            self.problem(
-                row,
-                Field::IdNumber,
-                "",
-                "id_missing",
-                "the ID number is blank".into(),
-                "write the 18-character ID number",
-            );
+            self.problem(row, Field::IdNumber, "", "id_missing", texts::id_missing());
             return None;
         }
         let shown = mask(&raw);
@@ -506,9 +459,7 @@ impl<'a> RowReader<'a> {
             Ok(id) => {
                 if let Some(first) = self.ids.insert(id.expose().to_owned(), row) {
                     self.ids.insert(id.expose().to_owned(), first);
-                    let fix = "one row per person: delete the duplicate row, or correct the ID number on one of them";
-                    let problem = format!("the same ID number is on row {first}");
-                    self.problem(row, Field::IdNumber, &shown, "id_duplicate", problem, fix);
+                    self.problem(row, Field::IdNumber, &shown, "id_duplicate", texts::id_duplicate(first));
                     return None;
                 }
                 return Some(id);
@@ -516,17 +467,9 @@ impl<'a> RowReader<'a> {
             Err(e) => e,
         };
         if excel_shortened(&c, &raw, &problem) {
-            let problem = "Excel stored this ID number as a number and lost its last digits".into();
-            let fix = "format the ID number column as Text (文本) in Excel, type the numbers again (or restore them from the original), and export again";
-            self.problem(row, Field::IdNumber, &shown, "id_number_shortened", problem, fix);
+            self.problem(row, Field::IdNumber, &shown, "id_number_shortened", texts::id_number_shortened());
         } else {
-            let fix = match problem {
-                IdNumberError::CheckDigit { .. } => {
-                    "compare the number with the ID card: one of the digits is mistyped"
-                }
-                _ => "write the 18-character number from the ID card (digits, and X as the last character only)",
-            };
-            self.problem(row, Field::IdNumber, &shown, "id_invalid", problem.to_string(), fix);
+            self.problem(row, Field::IdNumber, &shown, "id_invalid", texts::id_invalid(&problem));
         }
         None
     }
@@ -534,14 +477,7 @@ impl<'a> RowReader<'a> {
     fn finish(self, title: Option<String>) -> Result<SheetRoster, Vec<Problem>> {
         let mut problems = self.problems;
         if self.residents == 0 && problems.is_empty() {
-            problems.push(Problem::new(
-                self.cols.header_row,
-                "",
-                "",
-                "no_residents",
-                "there are no residents below the header".into(),
-                "one row per resident below the header row",
-            ));
+            problems.push(Problem::new(self.cols.header_row, "", "", "no_residents", texts::no_residents()));
         }
         if !problems.is_empty() {
             problems.sort_by_key(|p| p.row);
@@ -563,12 +499,6 @@ impl<'a> RowReader<'a> {
             ..SheetRoster::default()
         })
     }
-}
-
-const PHONE_FIX: &str = "write one phone number: 11 digits starting with 1, or a landline such as 010-69961234";
-
-fn show_path(path: &[String]) -> String {
-    if path.is_empty() { "(no area)".into() } else { path.join("/") }
 }
 
 /// Names lose stray spaces (`王 建国`), which clerks add to align two-character names.

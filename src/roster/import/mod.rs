@@ -7,8 +7,8 @@
 //!   `.xlsx` / `.csv` for templates and exports.
 //! - [`layout`]: finds the header under title rows and reads one resident per row into
 //!   a [`SheetRoster`], or the full list of [`Problem`]s.
-//! - [`staff`]: the staff sheet and the sampling-point sheet, one row each; [`texts`]:
-//!   what their problems say.
+//! - [`staff`]: the staff sheet and the sampling-point sheet, one row each.
+//! - [`texts`]: what every problem says, in both languages (`crate::messages::import`).
 //! - [`plan`]: a [`SheetRoster`] against the current roster → the next roster, the rows
 //!   to write, and the [`Report`] of what was added, changed and removed.
 //! - [`export`]: the template, and a roster written in the template's layout.
@@ -23,11 +23,13 @@ pub mod staff;
 pub mod table;
 #[cfg(test)]
 mod tests;
-pub mod texts;
+/// What the problems say: in the one catalogue of messages.
+pub use crate::messages::import as texts;
 
 pub use plan::{Keep, Plan, RosterChanges, find_area, plan};
 pub use table::{Format, ReadOptions};
 
+use crate::messages::{Lang, Said};
 use crate::roster::{Flags, IdNumber, NodeId, Phone, Role};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -45,40 +47,36 @@ pub struct Problem {
     pub value: String,
     /// A stable machine code, e.g. `id_invalid`.
     pub code: String,
-    pub problem: String,
-    pub fix: String,
+    /// What is wrong, in the reader's language.
+    #[schema(value_type = String)]
+    pub problem: Said,
+    /// What to do about it, in the reader's language.
+    #[schema(value_type = String)]
+    pub fix: Said,
 }
 
 impl Problem {
     /// A problem of the residents' sheet (whose name is filled in once it is known).
-    pub fn new(row: u32, column: &str, value: &str, code: &'static str, problem: String, fix: &str) -> Self {
-        Self::at("", row, column, value, code, problem, fix.into())
+    pub fn new(row: u32, column: &str, value: &str, code: &'static str, (problem, fix): texts::Text) -> Self {
+        Self::at("", row, column, value, code, problem, fix)
     }
 
-    pub fn at(
-        sheet: &str,
-        row: u32,
-        column: &str,
-        value: &str,
-        code: &'static str,
-        problem: String,
-        fix: String,
-    ) -> Self {
+    pub fn at(sheet: &str, row: u32, column: &str, value: &str, code: &'static str, problem: Said, fix: Said) -> Self {
         let (sheet, column, value, code) = (sheet.into(), column.into(), value.into(), code.into());
         Self { sheet, row, column, value, code, problem, fix }
     }
 
     /// The same problem at a cell the sheet cites (an area or a point of a staff row).
-    pub fn cited(sheet: &str, at: &Cited, code: &'static str, (problem, fix): (String, String)) -> Self {
+    pub fn cited(sheet: &str, at: &Cited, code: &'static str, (problem, fix): texts::Text) -> Self {
         Self::at(sheet, at.row, &at.column, &at.text, code, problem, fix)
     }
 }
 
+/// One line: where, what, and what to do, in [`Lang::current`] (see
+/// [`crate::messages::report::problem_line`]).
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let value = if self.value.is_empty() { String::new() } else { format!(" [{}]", self.value) };
-        let sheet = if self.sheet.is_empty() { String::new() } else { format!("{}, ", self.sheet) };
-        write!(f, "{sheet}row {}, {}{}: {} — {}", self.row, self.column, value, self.problem, self.fix)
+        f.write_str(&crate::messages::report::problem_line(self, Lang::current()))
     }
 }
 
@@ -100,9 +98,6 @@ pub struct Counts {
     pub removed: usize,
     pub unchanged: usize,
 }
-
-/// How many statuses read from notes the text report lists.
-const SHOWN_NOTICES: usize = 20;
 
 /// One of the rows an import would remove, named for the person who confirms it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -150,45 +145,11 @@ pub struct Report {
     pub flags_from_notes: Vec<Notice>,
 }
 
+/// The report as the CLI prints it, in [`Lang::current`] (see
+/// [`crate::messages::report::report_text`]).
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let line = |c: &Counts| {
-            format!("{} added, {} changed, {} removed, {} unchanged", c.added, c.changed, c.removed, c.unchanged)
-        };
-        writeln!(f, "residents:  {}", line(&self.residents))?;
-        if self.kept_for_history > 0 {
-            writeln!(
-                f,
-                "            {} of the removed are kept, marked removed: actions record them",
-                self.kept_for_history
-            )?;
-        }
-        writeln!(f, "households: {}", line(&self.households))?;
-        writeln!(f, "areas:      {}", line(&self.areas))?;
-        writeln!(f, "staff:      {}", line(&self.staff))?;
-        if self.staff_retired > 0 {
-            writeln!(
-                f,
-                "            {} of the removed are retired: sessions or logs refer to them",
-                self.staff_retired
-            )?;
-        }
-        writeln!(f, "points:     {}", line(&self.points))?;
-        if self.points_retired > 0 {
-            writeln!(f, "            {} of the removed are retired: actions name them", self.points_retired)?;
-        }
-        writeln!(f, "grid members added: {}", self.grid_members_added)?;
-        if !self.flags_from_notes.is_empty() {
-            writeln!(f, "statuses read from notes ({}), please confirm:", self.flags_from_notes.len())?;
-            // The first few here; the web page and the JSON report list them all.
-            for n in self.flags_from_notes.iter().take(SHOWN_NOTICES) {
-                writeln!(f, "  row {}, {} [{}]: {}", n.row, n.column, n.value, export::status(n.flags))?;
-            }
-            if self.flags_from_notes.len() > SHOWN_NOTICES {
-                writeln!(f, "  … and {} more", self.flags_from_notes.len() - SHOWN_NOTICES)?;
-            }
-        }
-        Ok(())
+        f.write_str(&crate::messages::report::report_text(self, Lang::current()))
     }
 }
 
@@ -292,19 +253,27 @@ impl SheetRoster {
 }
 
 /// Why an import did not happen. Nothing was written in any case.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// What each says: [`texts::unreadable`]; `Display` is in [`Lang::current`].
+#[derive(Debug, Clone, PartialEq)]
 pub enum ImportError {
-    #[error("the file cannot be read: {0}")]
+    /// Why the file cannot be read (the reader's words).
     Unreadable(String),
-    #[error("{0:?} is neither .xlsx nor .csv; save the sheet as Excel workbook (.xlsx) or CSV")]
     UnknownFormat(String),
-    #[error("there is no sheet {sheet:?}; the workbook has {sheets:?}")]
-    NoSuchSheet { sheet: String, sheets: Vec<String> },
-    #[error("unknown encoding {0:?}; use utf-8, gbk or gb18030")]
+    NoSuchSheet {
+        sheet: String,
+        sheets: Vec<String>,
+    },
     UnknownEncoding(String),
-    #[error("the sheet has {} problem(s); nothing was imported", .0.len())]
     Invalid(Vec<Problem>),
 }
+
+impl std::fmt::Display for ImportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        texts::unreadable(self).fmt(f)
+    }
+}
+
+impl std::error::Error for ImportError {}
 
 /// Reads a spreadsheet file into a roster, or every problem in it: the residents' sheet
 /// first, then the staff sheet's, then the point sheet's.

@@ -136,7 +136,7 @@ impl AreaIndex {
     }
 
     /// The one node an area cell names (see the module's doc), or the problem's code and texts.
-    fn resolve(&self, text: &str) -> Result<NodeId, (&'static str, (String, String))> {
+    fn resolve(&self, text: &str) -> Result<NodeId, (&'static str, texts::Text)> {
         if WHOLE.contains(&super::layout::header_key(text).as_str()) {
             return Ok(self.root);
         }
@@ -411,7 +411,7 @@ impl Planner<'_> {
             let hi = match household_by_number.get(&h.number) {
                 Some(&i) if !self.inside.contains(&self.parts.households[i].node_id) => {
                     let at = self.path_name(self.parts.households[i].node_id);
-                    let (problem, fix) = texts::moves_from_outside(&area, &format!("户号 {}", h.number), &at);
+                    let (problem, fix) = texts::moves_from_outside(&area, texts::Moved::Household(&h.number), &at);
                     let column = header(Field::Household);
                     self.problems.push(Problem::at(
                         &sheet.sheet,
@@ -455,7 +455,7 @@ impl Planner<'_> {
                         let was_at = node_of_household.get(&self.parts.residents[i].household_id).copied();
                         if let Some(at) = was_at.filter(|n| !self.inside.contains(n)) {
                             let at = self.path_name(at);
-                            let (problem, fix) = texts::moves_from_outside(&area, "这位村民", &at);
+                            let (problem, fix) = texts::moves_from_outside(&area, texts::Moved::Resident, &at);
                             let column = header(Field::IdNumber);
                             let masked = r.id_number.masked();
                             self.problems.push(Problem::at(
@@ -613,7 +613,7 @@ impl Planner<'_> {
                     let p = &self.parts.points[i];
                     if !p.retired && !self.inside_all(&p.nodes, None) {
                         let at = p.nodes.first().map(|n| self.path_name(*n)).unwrap_or_default();
-                        let text = texts::moves_from_outside(&self.area_name(), &format!("采样点{name}"), &at);
+                        let text = texts::moves_from_outside(&self.area_name(), texts::Moved::Point(name), &at);
                         let column = super::export::point_headers()[0].clone();
                         self.problems.push(Problem::at(
                             &listed.sheet,
@@ -827,7 +827,7 @@ impl Planner<'_> {
                     let s = &self.parts.staff[i];
                     if !s.retired && !self.inside_all(&s.nodes, s.point_id) {
                         let at = s.nodes.first().map(|n| self.path_name(*n)).unwrap_or_default();
-                        let text = texts::moves_from_outside(&self.area_name(), &w.name, &at);
+                        let text = texts::moves_from_outside(&self.area_name(), texts::Moved::Staff(&w.name), &at);
                         let (sheet, row, column) = (&w.sheet, w.row, &w.column);
                         self.problems.push(Problem::at(sheet, row, column, &w.name, "outside_area", text.0, text.1));
                         id_of.push(None);

@@ -81,7 +81,7 @@ impl Columns<'_> {
         self.at.get(&c).and_then(|&i| cells.get(i)).map(|c| normalize(&c.text)).unwrap_or_default()
     }
 
-    fn problem(&self, row: u32, c: Col, value: &str, code: &'static str, (problem, fix): (String, String)) -> Problem {
+    fn problem(&self, row: u32, c: Col, value: &str, code: &'static str, (problem, fix): texts::Text) -> Problem {
         Problem::at(self.sheet, row, &self.name(c), value, code, problem, fix)
     }
 

@@ -146,9 +146,10 @@ fn every_problem_is_reported_at_its_row_and_column() {
             (10, "网格", "household_in_two_grids"),
         ]
     );
-    assert!(problems[2].problem.contains("row 2"), "{}", problems[2].problem);
+    assert!(problems[2].problem.zh.contains("第 2 行"), "{}", problems[2].problem.zh);
+    assert!(problems[2].problem.en.contains("row 2"), "{}", problems[2].problem.en);
     assert!(problems.iter().all(|p| !p.value.contains("19560312")), "ID numbers are masked");
-    assert!(problems[1].fix.contains("Text"));
+    assert!(problems[1].fix.zh.contains("文本") && problems[1].fix.en.contains("Text"));
 }
 
 #[test]
@@ -407,8 +408,13 @@ fn every_bad_staff_or_point_row_is_named_by_sheet_row_and_column() {
     );
     assert_eq!(problems[1].value, "村长");
     assert_eq!(problems[2].value, "138****0011", "phones are masked");
-    assert!(problems[2].problem.contains("第 3 行"), "{}", problems[2].problem);
-    assert!(problems.iter().all(|p| !p.problem.is_empty() && !p.fix.is_empty()));
+    assert!(problems[2].problem.zh.contains("第 3 行"), "{}", problems[2].problem.zh);
+    assert!(
+        problems.iter().all(|p| !p.problem.zh.is_empty()
+            && !p.fix.zh.is_empty()
+            && !p.problem.en.is_empty()
+            && !p.fix.en.is_empty())
+    );
 }
 
 #[test]
@@ -435,7 +441,7 @@ fn areas_and_points_the_roster_does_not_have_are_named_by_row() {
         ]
     );
     assert_eq!(problems[0].value, "南片区");
-    assert!(problems[3].problem.contains("第 5 行的赵红梅"), "{}", problems[3].problem);
+    assert!(problems[3].problem.zh.contains("第 5 行的赵红梅"), "{}", problems[3].problem.zh);
 }
 
 #[test]
@@ -551,7 +557,11 @@ fn a_grid_member_whose_phone_the_staff_sheet_gives_to_another_name_is_a_problem(
     let sheet = read(&write_book(&book, Format::Xlsx).unwrap(), Format::Xlsx);
     let problems = plan::plan(&RosterParts::default(), &Keep::default(), &sheet, None).unwrap_err();
     assert_eq!(problems_of(&problems), [("村民", 2, "网格员电话", "grid_member_mismatch")]);
-    assert!(problems[0].problem.contains(&format!("“工作人员”表第 {} 行是李春", row + 1)), "{}", problems[0].problem);
+    assert!(
+        problems[0].problem.zh.contains(&format!("“工作人员”表第 {} 行是李春", row + 1)),
+        "{}",
+        problems[0].problem.zh
+    );
     assert_eq!(problems[0].value, "138****0001");
 }
 

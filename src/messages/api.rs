@@ -1,0 +1,366 @@
+//! What an API error says (`message`, `detail`), and what a refused event says (`errors[].message`).
+//! One arm per variant: the Chinese a clerk reads, then the English.
+
+use super::Lang;
+use crate::action::Rejection;
+use crate::http::ApiError;
+use crate::pick;
+use crate::roster::Role;
+
+/// A role's name as the village says it (the roles' column of the staff sheet).
+pub fn role_name(role: Role, lang: Lang) -> &'static str {
+    match (lang, role) {
+        (Lang::Zh, Role::Admin) => "管理员",
+        (Lang::Zh, Role::Chief) => "总网格长",
+        (Lang::Zh, Role::GridHead) => "网格长",
+        (Lang::Zh, Role::GridMember) => "网格员",
+        (Lang::Zh, Role::Operator) => "采样员",
+        (Lang::Zh, Role::Medic) => "医护/上门采样",
+        (Lang::Zh, Role::Viewer) => "只读大屏",
+        (Lang::En, Role::Admin) => "administrator",
+        (Lang::En, Role::Chief) => "chief grid head",
+        (Lang::En, Role::GridHead) => "grid head",
+        (Lang::En, Role::GridMember) => "grid member",
+        (Lang::En, Role::Operator) => "sampling operator",
+        (Lang::En, Role::Medic) => "medic (home sampling)",
+        (Lang::En, Role::Viewer) => "read-only wall screen",
+    }
+}
+
+/// What a [`ApiError::NotFound`] names (`action`, `staff member`, …).
+fn thing(what: &str, lang: Lang) -> &str {
+    match (lang, what) {
+        (Lang::Zh, "action") => "行动",
+        (Lang::Zh, "staff member") => "工作人员",
+        (Lang::Zh, "session") => "登录设备",
+        (Lang::Zh, "page") => "页面",
+        (Lang::Zh, "point") => "采样点",
+        (Lang::Zh, "area") => "区域",
+        (Lang::Zh, _) => "对象",
+        (Lang::En, what) => what,
+    }
+}
+
+/// The `message` of an API error.
+pub fn api_error(e: &ApiError, lang: Lang) -> String {
+    match e {
+        ApiError::Unauthorized => pick!(
+            lang,
+            "需要登录：请重新打开总网格长发给您的链接，或重新登录",
+            "sign-in needed: open the link your chief sent you again"
+        ),
+        ApiError::Forbidden(role) => {
+            let name = role_name(*role, lang);
+            let code = role.as_str();
+            pick!(lang, "您的角色（{name}）不能做这件事", "your role ({code}) may not do this")
+        }
+        ApiError::OutOfScope(why) => why.get(lang).to_owned(),
+        ApiError::PhoneTaken { other } => pick!(
+            lang,
+            "工作人员 #{other} 已经用了这个电话号码：一个号码只能是一个人的",
+            "staff member #{other} has this phone number already; one phone, one person"
+        ),
+        ApiError::PointNameTaken { other } => pick!(
+            lang,
+            "采样点 #{other} 已经叫这个名字了：每个开着的采样点要有自己的名字",
+            "sampling point #{other} has this name already; give each open point its own name"
+        ),
+        ApiError::LastAdmin => pick!(
+            lang,
+            "这是最后一位管理员：请先让另一个人成为管理员",
+            "this is the last administrator; make someone else an administrator first"
+        ),
+        ApiError::PairingCodeInvalid => pick!(
+            lang,
+            "这个配对码已过期或已经用过：请找总网格长要一个新的",
+            "this code has expired or was already used; ask your chief for a new one"
+        ),
+        ApiError::SignInFailed => pick!(lang, "手机号或密码不对", "the phone number or the password is wrong"),
+        ApiError::TooManyAttempts(seconds) => pick!(
+            lang,
+            "试的次数太多了：请等 {seconds} 秒再试",
+            "too many attempts; wait {seconds} seconds and try again"
+        ),
+        ApiError::NotFound { what, id } => {
+            let what = thing(what, lang);
+            pick!(lang, "没有编号为 {id} 的{what}", "{what} {id} does not exist")
+        }
+        ApiError::MethodNotAllowed { method } => pick!(
+            lang,
+            "这个地址不接受 {method} 请求；Allow 头里列出了它接受的方法",
+            "{method} is not allowed on this address; the Allow header lists the methods it answers"
+        ),
+        ApiError::WebSocketRequired => pick!(
+            lang,
+            "这个地址是 WebSocket：请用 WebSocket 客户端连接（Upgrade: websocket）",
+            "this address is a WebSocket: connect with a WebSocket client (Upgrade: websocket)"
+        ),
+        ApiError::InvalidJson(why) => {
+            pick!(lang, "请求正文不是合法的 JSON：{why}", "the request body is not valid JSON: {why}")
+        }
+        ApiError::InvalidField { message, .. } => message.get(lang).to_owned(),
+        ApiError::InvalidPathParam { field, value, whole } => match (lang, whole) {
+            (Lang::Zh, true) => format!("地址中的「{field}」应当是一个整数（如 12，64 位以内），而不是 {value:?}"),
+            (Lang::Zh, false) => format!("地址中的「{field}」在这里不能是 {value:?}"),
+            (Lang::En, true) => {
+                format!("`{field}` in the address must be a whole number that fits in 64 bits (e.g. 12), not {value:?}")
+            }
+            (Lang::En, false) => format!("`{field}` in the address must be valid here, not {value:?}"),
+        },
+        ApiError::InvalidQueryParam { field, problem } => {
+            pick!(lang, "查询参数「{field}」不对：{problem}", "query parameter `{field}`: {problem}")
+        }
+        ApiError::NotAnObject => pick!(
+            lang,
+            "请求正文必须是一个 JSON 对象（{{…}}），包含这个请求需要的字段",
+            "the body must be a JSON object ({{…}}) with the fields this request takes"
+        ),
+        ApiError::NilEventId { .. } => pick!(
+            lang,
+            "事件编号是全零的 UUID：每个事件都要新生成一个 UUID（v7）",
+            "the event id is the nil UUID: make a new UUID (v7) for every event"
+        ),
+        ApiError::NotATube { shown, max, .. } => pick!(
+            lang,
+            "{shown:?} 不是试管编码：应为 1 到 {max} 个字母、数字或 -_./；请重新扫试管，或不填",
+            "tube {shown:?} is not a tube code: 1 to {max} letters, digits or -_./; scan the tube again, or leave tube out"
+        ),
+        ApiError::DeviceTimeAhead { .. } => pick!(
+            lang,
+            "device_time 比服务器时间快了一天以上：请检查手机的时钟",
+            "device_time is more than a day ahead of the server: check the phone's clock"
+        ),
+        ApiError::DeviceTimeBeforePlan { planned, .. } => pick!(
+            lang,
+            "device_time 早于这次行动的计划日期（{planned}）：请检查手机的日期和时钟",
+            "device_time is before this action was planned (on {planned}): check the phone's date and clock"
+        ),
+        ApiError::CloseBeforeOpen => {
+            pick!(lang, "计划结束时间必须晚于计划开始时间", "planned_close must be after planned_open")
+        }
+        ApiError::BodyTooLarge { limit } => pick!(
+            lang,
+            "请求正文超过了 {limit} 字节：每次少发一些事件",
+            "the request body is larger than {limit} bytes; send fewer events per request"
+        ),
+        ApiError::SheetTooLarge { limit } => pick!(
+            lang,
+            "花名册文件超过了 {limit} 字节：另存时去掉图片和无关的工作表",
+            "the roster file is larger than {limit} bytes; save it without pictures or other sheets"
+        ),
+        ApiError::Rejected(r) => rejection(r, lang),
+        ApiError::RejectedBatch(all) => {
+            let n = all.len();
+            pick!(lang, "有 {n} 个事件被拒绝，什么都没有记录", "{n} of the events were refused; nothing was recorded")
+        }
+        ApiError::IdReused { index, client_id, action_id } => pick!(
+            lang,
+            "事件编号 {client_id}（第 {index} 个事件）已经在行动 {action_id} 中用过：新的事件要用新的编号",
+            "event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event"
+        ),
+        ApiError::IdReusedOtherwise { index, client_id } => pick!(
+            lang,
+            "事件编号 {client_id}（第 {index} 个事件）已经用于另一个事件：重发必须是一模一样的事件，新的事件要用新的编号",
+            "event id {client_id} (event {index}) was already used for a different event; a resend must be \
+             the same event, byte for byte: make a new id for a new event"
+        ),
+        ApiError::RosterInvalid(problems) => {
+            let n = problems.len();
+            pick!(
+                lang,
+                "花名册里有 {n} 个问题，什么都没有导入：请在表格中改正后重新导入",
+                "the roster sheet has {n} problem(s); nothing was imported: fix them in the sheet and import it again"
+            )
+        }
+        ApiError::FileUnreadable(why) => why.get(lang).to_owned(),
+        ApiError::RemovalsUnconfirmed(report) => {
+            let (total, r, h, s, p) = (
+                report.removals.total,
+                report.residents.removed,
+                report.households.removed,
+                report.staff.removed,
+                report.points.removed,
+            );
+            pick!(
+                lang,
+                "这次导入会删除 {total} 行：村民 {r} 人、{h} 户，工作人员 {s} 人，采样点 {p} 个。\
+                 请核对后，带上 confirm_removals={total} 再导入一次",
+                "this import would remove {total} row(s): {r} residents, {h} households, {s} staff, {p} sampling points; \
+                 check them, then import again with confirm_removals={total}"
+            )
+        }
+        ApiError::Unavailable => pick!(
+            lang,
+            "数据库暂时不可用，什么都没有记录：请稍后再试",
+            "the database is not available; nothing was recorded, try again shortly"
+        ),
+        ApiError::Internal(_) => {
+            pick!(lang, "服务器内部出错，已记录在日志中", "internal error; it has been logged")
+        }
+    }
+}
+
+/// Why an event was refused.
+pub fn rejection(r: &Rejection, lang: Lang) -> String {
+    match r {
+        Rejection::UnknownResident(id) => pick!(
+            lang,
+            "花名册上没有编号为 {id} 的村民：请核对扫到的码",
+            "resident {id} is not on the roster; check the code that was scanned"
+        ),
+        Rejection::UnknownIdNumber => pick!(
+            lang,
+            "花名册上没有这个身份证号：请核对证件，或把这个人加进花名册",
+            "no resident on the roster has this ID number; check the card, or add them to the roster"
+        ),
+        Rejection::OutOfScope(id) => pick!(
+            lang,
+            "村民 {id} 不在这次行动的范围内：请让他到自己网格的采样点采样",
+            "resident {id} lives outside the area this action covers; send them to the point serving their own grid"
+        ),
+        Rejection::Removed(id) => pick!(
+            lang,
+            "村民 {id} 已从花名册删除：如果人回来了，请把他加回花名册后重新导入",
+            "resident {id} was removed from the roster; if they are back, add them to the roster sheet and import it again"
+        ),
+        Rejection::UnknownPoint(id) => {
+            pick!(lang, "采样点 {id} 不参加这次行动", "sampling point {id} does not take part in this action")
+        }
+        Rejection::NotOpen => {
+            pick!(lang, "行动还没有开始：请先开始行动", "the action has not been opened yet; open it first")
+        }
+        Rejection::Closed => {
+            pick!(lang, "行动已经结束，不能再记录了", "the action is closed; nothing more can be recorded in it")
+        }
+        Rejection::AlreadyOpen => pick!(lang, "行动已经开始了", "the action is already open"),
+        Rejection::NotCorrectable(seq) => pick!(
+            lang,
+            "第 {seq} 号事件不是可以更正的采样记录（不存在，或已经更正过）",
+            "event {seq} is not a sample that can be corrected (unknown, or already corrected)"
+        ),
+        Rejection::EmptyReason => pick!(lang, "更正要写明原因", "a correction needs a reason"),
+    }
+}
+
+/// What an `invalid_field` or `out_of_your_scope` answer says about the one field or area
+/// it names ([`ApiError::InvalidField`]'s and [`ApiError::OutOfScope`]'s `Said`).
+pub mod field {
+    use crate::messages::Said;
+    use crate::said;
+
+    /// A field serde could not read: its words (English; they quote the JSON) in our frame.
+    pub fn unreadable(field: &str, problem: &str) -> Said {
+        said!("「{field}」字段不对：{problem}", "field `{field}`: {problem}")
+    }
+
+    pub fn cursor() -> Said {
+        said!("cursor 必须是上一页返回的 next 值", "cursor must be the `next` value of the previous page")
+    }
+
+    pub fn no_such_node(n: i64) -> Said {
+        said!("花名册里没有编号为 {n} 的区域", "area node {n} is not in the roster")
+    }
+
+    pub fn no_such_point(p: i64) -> Said {
+        said!("花名册里没有编号为 {p} 的采样点", "sampling point {p} is not in the roster")
+    }
+
+    pub fn node_outside_yours(n: i64) -> Said {
+        said!("区域 {n} 不在您负责的范围内", "area node {n} is outside the area you answer for")
+    }
+
+    pub fn action_outside_yours() -> Said {
+        said!(
+            "这次行动包含您负责范围以外的区域：由行动的总网格长来开始和结束",
+            "this action covers areas outside yours; its chief opens and closes it"
+        )
+    }
+
+    pub fn other_point(point: i64) -> Said {
+        said!(
+            "您只能为自己的采样点记录采样，不能为采样点 {point} 记录",
+            "you record samples for your own point, not point {point}"
+        )
+    }
+
+    pub fn resident_outside_yours(resident: i64) -> Said {
+        said!("村民 {resident} 不在您负责的范围内", "resident {resident} is not in the area you answer for")
+    }
+
+    pub fn sample_of_other_point(seq: i64) -> Said {
+        said!(
+            "第 {seq} 号采样是在别的采样点采的：由那个采样点的采样员来更正",
+            "sample {seq} was taken at another point; its operator corrects it"
+        )
+    }
+
+    pub fn action_name() -> Said {
+        said!("请给行动起个名字，如 第3轮全员核酸", "give the action a name, e.g. 第3轮全员核酸")
+    }
+
+    pub fn action_scope() -> Said {
+        said!("至少写一个这次行动包含的区域", "name at least one area node the action covers")
+    }
+
+    pub fn id_number_read(e: &crate::roster::IdNumberError) -> Said {
+        let (problem, _) = crate::messages::import::id_invalid(e);
+        let (zh, en) = (problem.zh, problem.en);
+        said!(
+            "读到的身份证号不对：{zh}；请重新扫描或手动输入",
+            "the ID number read is not valid: {en}; scan again or type it"
+        )
+    }
+
+    pub fn one_of_resident_or_id() -> Said {
+        said!(
+            "resident_id（户卡）和 id_number（身份证）只能填一个，也必须填一个",
+            "send exactly one of resident_id (household card) or id_number (ID card)"
+        )
+    }
+
+    pub fn password_short() -> Said {
+        said!("密码至少要 10 个字符", "a password needs at least 10 characters")
+    }
+
+    pub fn name_length(max: usize) -> Said {
+        said!("请填写姓名（1 到 {max} 个字）", "give the name (1 to {max} characters)")
+    }
+
+    pub fn phone() -> Said {
+        said!(
+            "电话号码格式不对：1开头的11位手机号，或 010-6996xxxx 这样的座机",
+            "a phone number is 11 digits starting with 1, or a landline such as 010-6996xxxx"
+        )
+    }
+
+    pub fn no_such_area(id: i64) -> Said {
+        said!(
+            "没有编号为 {id} 的区域：请填写 /api/nodes 里的区域编号",
+            "there is no area node {id}; give the id of a node of /api/nodes"
+        )
+    }
+
+    pub fn area_needed() -> Said {
+        said!("网格长和网格员要写明负责的网格", "a grid head or grid member needs the area they answer for")
+    }
+
+    pub fn point_needed() -> Said {
+        said!("采样员要写明在哪个采样点工作", "an operator needs the sampling point they work at")
+    }
+
+    pub fn point_serves_nothing() -> Said {
+        said!(
+            "采样点至少要服务一个网格：请选上到这里采样的网格",
+            "a sampling point serves at least one area: name the grids whose residents come here"
+        )
+    }
+
+    pub fn text_length(field: &str, min: usize, max: usize) -> Said {
+        said!("「{field}」要写 {min} 到 {max} 个字", "field `{field}`: give {min} to {max} characters")
+    }
+
+    /// A request body that could not be read at all (the transport's words).
+    pub fn body_unreadable(why: &str) -> Said {
+        said!("上传的文件没有收全：{why}", "the upload could not be read: {why}")
+    }
+}

@@ -1,0 +1,155 @@
+//! Every message meant for a person, in one place: Simplified Chinese first, English
+//! second, keyed by the stable machine code the message goes with. The HTTP layer, the
+//! import and the CLI say nothing to a person except through here.
+//!
+//! - [`api`]: the `message` of every API error ([`ApiError`](crate::http::ApiError)) and
+//!   of every refused event ([`Rejection`](crate::action::Rejection)).
+//! - [`import`]: what each problem of a roster sheet says and how to fix it.
+//! - [`report`]: the import report as the CLI prints it.
+//! - [`audit`]: what each kind of audit log entry is called on the admin page.
+//!
+//! Adding an error variant, a problem or an audited act is one arm (or one function) in
+//! the file for it; the compiler points at the `match` that lacks it, and
+//! `tests::every_code_speaks_both_languages` at the sample that lacks it.
+//!
+//! Which language: [`Lang::current`] — the request's (`Accept-Language`, set once per
+//! request by the HTTP layer's `observe` middleware with [`Lang::scope`]), else the
+//! process default (the CLI's `--lang`), else Chinese.
+
+pub mod api;
+pub mod audit;
+pub mod import;
+pub mod report;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The languages messages come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// Simplified Chinese: what the village's clerks read, and the default.
+    #[default]
+    Zh,
+    En,
+}
+
+tokio::task_local! {
+    /// The language of the request being answered.
+    static LANG: Lang;
+}
+
+/// The process's language outside a request: `true` for English (the CLI's `--lang en`).
+static ENGLISH_BY_DEFAULT: AtomicBool = AtomicBool::new(false);
+
+impl Lang {
+    /// The language to speak now: the request's, else the process default.
+    pub fn current() -> Lang {
+        LANG.try_with(|l| *l).unwrap_or_else(|_| Lang::process_default())
+    }
+
+    fn process_default() -> Lang {
+        if ENGLISH_BY_DEFAULT.load(Ordering::Relaxed) { Lang::En } else { Lang::Zh }
+    }
+
+    /// Sets the language spoken outside any request (the CLI's).
+    pub fn set_process_default(lang: Lang) {
+        ENGLISH_BY_DEFAULT.store(lang == Lang::En, Ordering::Relaxed);
+    }
+
+    /// Runs `f` speaking this language. A task-local: no allocation, nothing shared.
+    pub async fn scope<F: Future>(self, f: F) -> F::Output {
+        LANG.scope(self, f).await
+    }
+
+    /// `zh…` or `en…` (`zh-CN`, `en_US.UTF-8`, `EN`); anything else is not a language we speak.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag.split(['-', '_', '.']).next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("zh") {
+            Some(Lang::Zh)
+        } else if primary.eq_ignore_ascii_case("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    /// The language an `Accept-Language` header prefers: English if it ranks English
+    /// above Chinese (q-values honoured; equal q, the earlier wins), else Chinese. No
+    /// allocation: this runs on every request.
+    pub fn from_accept_language(header: &[u8]) -> Lang {
+        let Ok(header) = std::str::from_utf8(header) else { return Lang::Zh };
+        let mut best: Option<(Lang, f32)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let Some(lang) = Lang::parse(parts.next().unwrap_or("").trim()) else { continue };
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+                .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+            if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
+                best = Some((lang, q));
+            }
+        }
+        best.map_or(Lang::Zh, |(lang, _)| lang)
+    }
+}
+
+/// One message in both languages, for a message made before anyone knows who will read
+/// it (an import problem, a field's complaint); it is shown, and serialised, in
+/// [`Lang::current`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Said {
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { zh: zh.into(), en: en.into() }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Zh => &self.zh,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.get(Lang::current()))
+    }
+}
+
+impl serde::Serialize for Said {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.get(Lang::current()))
+    }
+}
+
+/// A [`Said`] from two format strings (captured variables as in `format!`).
+#[macro_export]
+macro_rules! said {
+    ($zh:literal, $en:literal $(,)?) => {
+        $crate::messages::Said { zh: format!($zh), en: format!($en) }
+    };
+}
+
+/// One of two format strings, formatted in `lang` only.
+#[macro_export]
+macro_rules! pick {
+    ($lang:expr, $zh:literal, $en:literal $(,)?) => {
+        match $lang {
+            $crate::messages::Lang::Zh => format!($zh),
+            $crate::messages::Lang::En => format!($en),
+        }
+    };
+}
+
+/// Whether a text has a Chinese character (for the tests that every code speaks Chinese).
+#[cfg(test)]
+pub(crate) fn has_cjk(text: &str) -> bool {
+    text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
