@@ -389,6 +389,8 @@ function renderNotice() {
   const { title, body, vars } = page.notice;
   setText($("notice-title"), t(title, vars));
   setText($("notice-body"), body ? t(body, vars) : "");
+  // Without a session the page says how to get one, and links to both ways in.
+  $("notice-signin").hidden = title !== "notice.authTitle";
 }
 
 function renderHeader() {

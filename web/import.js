@@ -212,3 +212,9 @@ document.getElementById("form").addEventListener("submit", (event) => {
 });
 
 loadAreas();
+
+// The chosen file's name beside our own label (the browser's "Choose File" is hidden).
+document.getElementById("file").addEventListener("change", (event) => {
+  const file = event.target.files[0];
+  document.getElementById("file-name").textContent = file ? file.name : "还没有选文件";
+});
