@@ -99,8 +99,9 @@ pub async fn login(
 ) -> Result<Json<SignedIn>, ApiError> {
     limit(&state, format!("login-address:{}", peer.ip()), PER_ADDRESS)?;
     let phone = Phone::parse(&body.phone).ok();
-    let staff =
-        phone.and_then(|p| state.hub.roster().staff().iter().find(|s| s.phone.as_ref() == Some(&p)).map(|s| s.id));
+    let staff = phone.and_then(|p| {
+        state.hub.roster().staff().iter().find(|s| !s.retired && s.phone.as_ref() == Some(&p)).map(|s| s.id)
+    });
     // Unknown phones are limited too, under their own key, so probing costs the same.
     // Guesses are counted per account *from each address*: someone guessing a chief's
     // password locks out their own address, not the chief at their own computer. The
