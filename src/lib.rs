@@ -5,14 +5,16 @@
 //! - [`auth`]: sessions, pairing codes, passwords, sign-in limits, the audit log.
 //! - [`roster`]: grids, households, residents, staff, sampling points; the rules of the model.
 //! - [`action`]: actions, the one event type, the pure fold into live state, the views.
-//! - [`store`]: the storage trait, the SQLite backend and the group-commit writer.
+//! - [`store`]: the storage trait and the SQLite and PostgreSQL backends; stores, pushes nothing.
+//! - [`writer`]: the group-commit writer, the one door every event goes through (check,
+//!   append, fold, answer), between the HTTP face and storage.
 //! - [`live`]: live state per action and the WebSocket push.
 //! - [`http`]: routes, identity, errors, the embedded pages, metrics, OpenAPI.
 //! - [`messages`]: every message for a person, Simplified Chinese first and English.
 //! - [`demo`]: a village like 大华山村 and a drill that plays the night through the API.
 //!
 //! An event is defined in [`action::event`], checked in [`action::rules`], stored by
-//! [`store::writer`], folded in [`action::fold`] and pushed by [`live::ws`].
+//! [`writer`], folded in [`action::fold`] and pushed by [`live::ws`].
 
 #![forbid(unsafe_code)]
 
@@ -24,6 +26,7 @@ pub mod live;
 pub mod messages;
 pub mod roster;
 pub mod store;
+pub mod writer;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -74,7 +77,7 @@ pub async fn serve(
     let seen = hub.rebuild(store.as_ref()).await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "state ready");
 
-    let (writer, writer_task) = store::writer::Writer::spawn(store.clone(), hub.clone(), seen);
+    let (writer, writer_task) = writer::Writer::spawn(store.clone(), hub.clone(), seen);
     let (stop, stopped) = watch::channel(false);
     let auth = Arc::new(auth::Auth::with_clock(store.accounts(), settings.clock.clone()));
     if let Some(code) = &settings.setup_code {

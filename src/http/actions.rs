@@ -11,7 +11,7 @@ use crate::live::ActionCell;
 use crate::messages::api::field;
 use crate::messages::audit::Audited;
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
-use crate::store::writer::Outcome;
+use crate::writer::Outcome;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::StatusCode;

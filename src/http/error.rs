@@ -9,7 +9,7 @@ use crate::action::Rejection;
 use crate::messages::{self, Lang, Said};
 use crate::roster::Role;
 use crate::store::StoreError;
-use crate::store::writer::AppendError;
+use crate::writer::AppendError;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};

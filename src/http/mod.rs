@@ -20,7 +20,7 @@ pub use error::ApiError;
 use crate::live::Hub;
 use crate::messages::Lang;
 use crate::store::Store;
-use crate::store::writer::Writer;
+use crate::writer::Writer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};

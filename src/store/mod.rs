@@ -1,6 +1,7 @@
-//! Storage: one [`Store`] trait, one implementation per database, and the group-commit
-//! [`writer`] that is the only way events reach the log. SQL lives in the backend
-//! modules and nowhere else; nothing here knows about HTTP or about the fold's rules.
+//! Storage: one [`Store`] trait and one implementation per database. It stores and
+//! pushes nothing: every event reaches it through [`crate::writer`], the one door. SQL
+//! lives in the backend modules and nowhere else; nothing here knows about HTTP, live
+//! state or the fold's rules.
 
 pub mod accounts;
 pub mod import;
@@ -8,7 +9,6 @@ pub mod postgres;
 mod rows;
 pub(crate) mod seen;
 pub mod sqlite;
-pub mod writer;
 
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
 use crate::roster::import::RosterChanges;
@@ -57,7 +57,7 @@ pub enum Wake {
 }
 
 /// An event already in the log, found by its client id, with what a resend must repeat
-/// to be answered as this event again (see `writer::is_resend`).
+/// to be answered as this event again (see `crate::writer::is_resend`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
     pub client_id: Uuid,

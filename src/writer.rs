@@ -1,4 +1,7 @@
-//! The group-commit writer: the only task that changes the log and live state. It takes
+//! The group-commit writer, the one door for events: every producer (an HTTP handler, the
+//! demo drill through the API, and the server's own timers to come) goes through it. It
+//! sits between the HTTP face and storage: it asks `store` to write and `live` to fold,
+//! and neither of those knows it. It is the only task that changes the log and live state. It takes
 //! every request waiting, checks each event against live state, writes the new ones in
 //! one transaction, applies them to live state and only then answers. One fsync serves
 //! the whole batch, which is what makes durable appends fast (invariant 5), and because
@@ -10,13 +13,13 @@
 //! action moved on elsewhere meanwhile is refused by the store (`Behind`); the writer
 //! catches up, checks again against the new state and retries.
 
-use super::import::{ImportFailure, ImportOptions};
-use super::seen::SeenIds;
-use super::{Store, StoreError, Wake};
 use crate::action::rules::Pending;
 use crate::action::{ActionId, Event, EventBody, NewEvent, Rejection, Seq};
 use crate::live::Hub;
 use crate::roster::import::{Report, SheetRoster};
+use crate::store::import::{ImportFailure, ImportOptions};
+use crate::store::seen::SeenIds;
+use crate::store::{Recorded, Store, StoreError, Wake};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -193,7 +196,7 @@ async fn import_roster(
     options: ImportOptions,
 ) -> Result<Report, ImportFailure> {
     let current = hub.roster();
-    let imported = super::import::import(store, current.parts(), sheet, options).await?;
+    let imported = crate::store::import::import(store, current.parts(), sheet, options).await?;
     if let Some(roster) = imported.roster {
         tell_other_nodes(store).await;
         hub.swap_roster(store, roster).await.inspect_err(|e| {
@@ -352,7 +355,7 @@ async fn decide(
         None => all().collect(),
     };
     let skipped = seen.is_some() && ids.len() < all().count();
-    let recorded: HashMap<Uuid, super::Recorded> = match ids.is_empty() {
+    let recorded: HashMap<Uuid, Recorded> = match ids.is_empty() {
         true => HashMap::new(),
         false => store.find_recorded(&ids).await?.into_iter().map(|r| (r.client_id, r)).collect(),
     };
@@ -382,7 +385,7 @@ fn is_resend(body: &EventBody, (device_time, server_time): (OffsetDateTime, Offs
 /// new ones. On refusal nothing of the request enters the batch.
 fn accept(
     hub: &Hub,
-    recorded: &HashMap<Uuid, super::Recorded>,
+    recorded: &HashMap<Uuid, Recorded>,
     in_batch: &mut HashMap<Uuid, usize>,
     pending: &mut HashMap<ActionId, Pending>,
     fresh: &mut Vec<NewEvent>,
