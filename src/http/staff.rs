@@ -300,7 +300,7 @@ pub async fn retire_staff(
     if staff.role == Role::Admin {
         keeps_an_admin(&state, &staff, Role::Viewer)?;
     }
-    state.store.accounts().retire_staff(id).await?;
+    state.store.accounts().retire_staff(id, crate::store::to_micros(time::OffsetDateTime::now_utc())).await?;
     for session in state.auth.live_sessions().await?.remove(&id).unwrap_or_default() {
         state.auth.revoke(&session.id).await?;
     }

@@ -213,13 +213,19 @@ impl DbPool {
     }
 
     /// Takes a staff member off duty: the row stays (sessions, the audit log and the event
-    /// log name them) but they answer for no area and no point, and the nodes they were
-    /// responsible for pass to the next person up the tree.
-    pub async fn retire_staff(&self, id: i64) -> Result<(), StoreError> {
+    /// log name them) but they answer for no area and no point, the nodes they were
+    /// responsible for pass to the next person up the tree, and pairing codes made for
+    /// them (a card still in a drawer) are spent.
+    pub async fn retire_staff(&self, id: i64, now: i64) -> Result<(), StoreError> {
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
             sqlx::query("UPDATE staff SET retired = $1, point_id = NULL WHERE id = $2")
                 .bind(true)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE pairing_codes SET used_at = $1 WHERE staff_id = $2 AND used_at IS NULL")
+                .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

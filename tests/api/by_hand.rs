@@ -67,6 +67,8 @@ async fn a_substitute_added_by_hand_is_paired_at_once_and_takes_over_the_grid() 
 
     // The one away is taken off duty: signed out at once, listed no more, no way back in.
     let away_token = app.token_of(away.id);
+    let (status, card) = send(&app, &chief, "POST", &format!("/api/staff/{}/pairing-codes", away.id), None).await;
+    assert_eq!(status, 201, "a pairing card printed before they left");
     let password = json!({ "password": "大华山村委会2022春夜" });
     let (admin, path) = (app.token(Role::Admin), format!("/api/staff/{}/password", away.id));
     assert_eq!(send(&app, &admin, "PUT", &path, Some(password)).await.0, 204);
@@ -75,6 +77,8 @@ async fn a_substitute_added_by_hand_is_paired_at_once_and_takes_over_the_grid() 
     assert_eq!(send(&app, &away_token, "GET", "/api/me", None).await.0, 401);
     let login = app.client.post(format!("{}/api/auth/login", app.base)).json(&sign_in).send().await.unwrap();
     assert_eq!(login.status(), 401, "a retired member's password signs in to nothing");
+    let pair = app.client.post(format!("{}/api/auth/pair", app.base)).json(&json!({ "code": card["code"] }));
+    assert_eq!(pair.send().await.unwrap().status(), 401, "nor does their old pairing card");
     let (_, staff) = send(&app, &chief, "GET", "/api/staff", None).await;
     assert!(staff.as_array().unwrap().iter().all(|s| s["id"] != away.id));
     assert_eq!(send(&app, &chief, "POST", &format!("/api/staff/{}/retire", away.id), None).await.0, 404);
