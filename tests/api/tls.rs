@@ -98,8 +98,9 @@ async fn a_missing_or_broken_certificate_is_one_clear_line() {
     }
 }
 
-/// What a stand-in ACME server (RFC 8555) received: each request's line, headers and body.
-type Received = Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
+/// What a stand-in ACME server (RFC 8555) received, request by request, as it arrives:
+/// each request's line, headers and body.
+type Received = tokio::sync::mpsc::UnboundedReceiver<(String, String, Vec<u8>)>;
 
 /// A stand-in certificate authority on HTTPS: a directory, nonces, and a refusal for
 /// everything else, recording each request.
@@ -115,8 +116,7 @@ async fn acme_receiver(made: &rcgen::CertifiedKey<rcgen::KeyPair>) -> (u16, Rece
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let received: Received = Default::default();
-    let log = received.clone();
+    let (log, received) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {
             let (tcp, _) = listener.accept().await.unwrap();
@@ -150,7 +150,7 @@ async fn acme_receiver(made: &rcgen::CertifiedKey<rcgen::KeyPair>) -> (u16, Rece
                 }
             };
             let line = head.lines().next().unwrap_or("").to_owned();
-            log.lock().unwrap().push((line.clone(), head.clone(), body));
+            let _ = log.send((line.clone(), head.clone(), body));
             let base = format!("https://localhost:{port}");
             let (status, extra, body) = if line.starts_with("GET /directory") {
                 let dir = json!({ "newNonce": format!("{base}/nonce"), "newAccount": format!("{base}/account"),
@@ -182,7 +182,7 @@ fn base64url_json(text: &str) -> Value {
 #[tokio::test]
 async fn with_an_acme_domain_serve_registers_an_account_with_the_certificate_authority() {
     let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (port, received) = acme_receiver(&made).await;
+    let (port, mut received) = acme_receiver(&made).await;
     let dir = tempfile::tempdir().unwrap();
     let roots = dir.path().join("ca.pem");
     std::fs::write(&roots, made.cert.pem()).unwrap();
@@ -204,18 +204,18 @@ async fn with_an_acme_domain_serve_registers_an_account_with_the_certificate_aut
     let node = Node::start_with(&db.url, &args).await;
     assert!(node.base.starts_with("https://"), "{}", node.base);
 
+    let mut lines = Vec::new();
     let account = tokio::time::timeout(std::time::Duration::from_secs(20), async {
-        loop {
-            let found = received.lock().unwrap().iter().find(|(line, ..)| line.starts_with("POST /account")).cloned();
-            if let Some(found) = found {
-                return found;
+        while let Some(request) = received.recv().await {
+            lines.push(request.0.clone());
+            if request.0.starts_with("POST /account") {
+                return request;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        panic!("the stand-in CA stopped");
     })
     .await
     .expect("the server asks the certificate authority for an account within 20 s");
-    let lines: Vec<String> = received.lock().unwrap().iter().map(|(l, ..)| l.clone()).collect();
     assert!(lines[0].starts_with("GET /directory "), "the directory first: {lines:?}");
 
     // RFC 8555 §6.2 and §7.3: a flattened JWS, signed with the account key it carries.
