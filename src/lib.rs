@@ -58,8 +58,7 @@ pub struct Settings {
 /// `/setup.html?code=…`), valid until used or until the server stops. `None` once an
 /// admin exists.
 pub async fn first_admin_code(store: &dyn store::Store) -> Result<Option<String>, store::StoreError> {
-    let has_admin = store.load_roster().await?.staff.iter().any(|s| s.role == roster::Role::Admin && !s.retired);
-    Ok((!has_admin).then(auth::new_code))
+    Ok((!store.accounts().has_admin().await?).then(auth::new_code))
 }
 
 /// Loads the roster, rebuilds live state from the log, and serves on `listener` until

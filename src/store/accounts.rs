@@ -177,6 +177,18 @@ impl DbPool {
         Ok(())
     }
 
+    /// Whether any staff member on duty is an admin: one row at most, where loading the
+    /// roster to ask would read every resident (a second time, at a city's start-up).
+    pub async fn has_admin(&self) -> Result<bool, StoreError> {
+        let sql = "SELECT id FROM staff WHERE role = $1 AND retired = $2 LIMIT 1";
+        let found: Option<i64> = on_pool!(self, |p| sqlx::query_scalar(sql)
+            .bind(crate::roster::Role::Admin.as_str())
+            .bind(false)
+            .fetch_optional(p)
+            .await?);
+        Ok(found.is_some())
+    }
+
     pub async fn password_hash(&self, staff_id: i64) -> Result<Option<String>, StoreError> {
         let sql = "SELECT password_hash FROM staff WHERE id = $1";
         let found: Option<Option<String>> =
