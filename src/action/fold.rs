@@ -145,6 +145,8 @@ pub struct Change {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PointChange {
     pub point: PointId,
+    /// The sampled resident's roster index: the sample counts in every area above them.
+    pub resident: u32,
     /// The unix minute the sample was taken in.
     pub minute: i64,
     pub by: i64,
@@ -173,6 +175,9 @@ pub struct ActionState {
     pub staff_missing: BTreeMap<StaffId, i64>,
     /// Samples per minute (unix minute → count) over the whole action.
     pub timeline: BTreeMap<i64, i64>,
+    /// Samples per minute of the residents under each area node, by roster index: a part's
+    /// scans, rates, ETA and curve are its own, not the action's (and not a zero).
+    pub node_minutes: Vec<BTreeMap<i64, i64>>,
     /// The position at which this state was folded again against a new roster (an
     /// import). Targets may differ from before it, which deltas cannot say (they carry
     /// no target), so a subscriber at or before it gets a fresh snapshot instead.
@@ -220,6 +225,7 @@ impl ActionState {
             }
         }
         let points = action.points.iter().map(|p| (*p, PointState::default())).collect();
+        let roster_nodes = roster.nodes().len();
         Self {
             action,
             roster,
@@ -234,6 +240,7 @@ impl ActionState {
             points,
             staff_missing,
             timeline: BTreeMap::new(),
+            node_minutes: vec![BTreeMap::new(); roster_nodes],
             rebased: None,
             slots,
             resident_staff,
@@ -266,8 +273,10 @@ impl ActionState {
             EventBody::ResidentSampled { resident_id, point_id, at_home, .. } => {
                 if let Some(idx) = self.scoped(*resident_id) {
                     change.resident = self.update(idx, |s| s.samples = s.samples.saturating_add(1));
-                    self.count_sample(*point_id, minute, *at_home, 1, e.device_time);
-                    change.point = Some(PointChange { point: *point_id, minute, by: 1, at_home: *at_home });
+                    let sample =
+                        PointChange { point: *point_id, resident: idx as u32, minute, by: 1, at_home: *at_home };
+                    self.count_sample(sample, e.device_time);
+                    change.point = Some(sample);
                     let record = SampleRecord {
                         resident: idx as u32,
                         point: *point_id,
@@ -293,9 +302,15 @@ impl ActionState {
                     rec.corrected = true;
                     let rec = *rec;
                     change.resident = self.update(rec.resident as usize, |s| s.samples -= 1);
-                    self.count_sample(rec.point, rec.minute, rec.at_home, -1, e.device_time);
-                    change.point =
-                        Some(PointChange { point: rec.point, minute: rec.minute, by: -1, at_home: rec.at_home });
+                    let undone = PointChange {
+                        point: rec.point,
+                        resident: rec.resident,
+                        minute: rec.minute,
+                        by: -1,
+                        at_home: rec.at_home,
+                    };
+                    self.count_sample(undone, e.device_time);
+                    change.point = Some(undone);
                 }
             }
         }
@@ -327,9 +342,13 @@ impl ActionState {
         Some((idx as u32, from, to))
     }
 
-    fn count_sample(&mut self, point: PointId, minute: i64, at_home: bool, by: i64, at: OffsetDateTime) {
+    fn count_sample(&mut self, sample: PointChange, at: OffsetDateTime) {
+        let PointChange { point, resident, minute, by, at_home } = sample;
         self.scans += by;
         *self.timeline.entry(minute).or_insert(0) += by;
+        for &a in self.roster.ancestors(self.roster.resident_node_idx(resident as usize)) {
+            *self.node_minutes[a].entry(minute).or_insert(0) += by;
+        }
         let p = self.points.entry(point).or_default();
         p.count += by;
         p.at_home += if at_home { by } else { 0 };

@@ -18,7 +18,8 @@ pub struct Totals {
     pub sampled: i64,
     pub exempt: i64,
     pub missing: i64,
-    /// Sample events, re-samples of the same resident included.
+    /// Sample events, re-samples of the same resident included: of the residents in the
+    /// view's areas, or, for a view with no area (a point's operator), at its point.
     pub scans: i64,
 }
 
@@ -34,10 +35,10 @@ pub struct Pace {
     /// The latest time any event was made (device clock): the state's "now".
     #[serde(with = "time::serde::rfc3339::option")]
     pub clock: Option<OffsetDateTime>,
-    /// Samples per minute over the last 5 and 15 minutes.
+    /// Samples per minute over the last 5 and 15 minutes, counted as `scans` is.
     pub rate_5: f64,
     pub rate_15: f64,
-    /// When the missing would all be sampled at the 15-minute rate.
+    /// When the view's missing would all be sampled at its 15-minute rate.
     #[serde(with = "time::serde::rfc3339::option")]
     pub eta: Option<OffsetDateTime>,
     /// Per point (by id: JSON keys are strings): current rates, last scan.
@@ -99,7 +100,7 @@ pub struct Snapshot {
     pub points: Vec<PointView>,
     /// Responsible staff and how many of their residents are missing.
     pub staff: Vec<StaffView>,
-    /// Samples per minute: `[unix seconds of the minute, count]`.
+    /// Samples per minute, counted as `scans` is: `[unix seconds of the minute, count]`.
     pub timeline: Vec<(i64, i64)>,
 }
 
@@ -146,6 +147,13 @@ pub struct Delta {
     /// Added to the timeline, by unix seconds of the minute.
     #[schema(value_type = BTreeMap<String, i64>)]
     pub timeline: BTreeMap<i64, i64>,
+    /// The timeline's change per area node (residents under it) and per point, by unix
+    /// seconds of the minute: what a part's cut of this delta takes its scans and curve
+    /// from. Not sent: a part's own delta carries its sum as `timeline`.
+    #[serde(skip)]
+    pub node_minutes: BTreeMap<NodeId, BTreeMap<i64, i64>>,
+    #[serde(skip)]
+    pub point_minutes: BTreeMap<PointId, BTreeMap<i64, i64>>,
 }
 
 impl Delta {
@@ -186,9 +194,20 @@ impl Delta {
         for (id, by) in next.staff {
             *self.staff.entry(id).or_insert(0) += by;
         }
-        for (minute, by) in next.timeline {
-            *self.timeline.entry(minute).or_insert(0) += by;
+        add_minutes(&mut self.timeline, &next.timeline);
+        for (id, minutes) in &next.node_minutes {
+            add_minutes(self.node_minutes.entry(*id).or_default(), minutes);
         }
+        for (id, minutes) in &next.point_minutes {
+            add_minutes(self.point_minutes.entry(*id).or_default(), minutes);
+        }
+    }
+}
+
+/// Adds `more` into `into`, minute by minute.
+pub(crate) fn add_minutes(into: &mut BTreeMap<i64, i64>, more: &BTreeMap<i64, i64>) {
+    for (minute, by) in more {
+        *into.entry(*minute).or_insert(0) += by;
     }
 }
 
@@ -196,17 +215,26 @@ fn totals(c: Counts, scans: i64) -> Totals {
     Totals { target: c.target, sampled: c.sampled, exempt: c.exempt, missing: c.missing(), scans }
 }
 
-fn rate(minutes: &BTreeMap<i64, i64>, now_minute: i64, window: i64) -> f64 {
-    let n: i64 = minutes.range(now_minute - window + 1..=now_minute).map(|(_, c)| c).sum();
+/// Samples per minute over the `window` minutes up to `now_minute`, of the samples counted
+/// in `minutes` (a part's several areas, or one map).
+fn rate(minutes: &[&BTreeMap<i64, i64>], now_minute: i64, window: i64) -> f64 {
+    let n: i64 = minutes.iter().flat_map(|m| m.range(now_minute - window + 1..=now_minute)).map(|(_, c)| c).sum();
     n as f64 / window as f64
 }
 
 impl ActionState {
+    /// The whole action's pace.
     pub fn pace(&self) -> Pace {
+        self.pace_of(&[&self.timeline], self.totals.missing(), |_| true)
+    }
+
+    /// The pace of a part of the action: rates of the samples counted in `minutes` (its
+    /// areas', or its point's), the ETA of its `missing` at that rate, and the paces of the
+    /// points `keep` keeps.
+    pub fn pace_of(&self, minutes: &[&BTreeMap<i64, i64>], missing: i64, keep: impl Fn(PointId) -> bool) -> Pace {
         let now = self.clock.map(|c| c.unix_timestamp().div_euclid(60)).unwrap_or(0);
         let (short, long) = RATE_WINDOWS;
-        let rate_15 = rate(&self.timeline, now, long);
-        let missing = self.totals.missing();
+        let rate_15 = rate(minutes, now, long);
         let eta = match (self.phase, self.clock) {
             (Phase::Open, Some(clock)) if missing > 0 && rate_15 > 0.0 => {
                 Some(clock + time::Duration::seconds_f64(missing as f64 / rate_15 * 60.0))
@@ -216,10 +244,11 @@ impl ActionState {
         let points = self
             .points
             .iter()
+            .filter(|(id, _)| keep(**id))
             .map(|(id, p)| {
                 let pace = PointPace {
-                    rate_5: rate(&p.minutes, now, short),
-                    rate_15: rate(&p.minutes, now, long),
+                    rate_5: rate(&[&p.minutes], now, short),
+                    rate_15: rate(&[&p.minutes], now, long),
                     last_scan_at: p.last_scan,
                 };
                 (*id, pace)
@@ -230,7 +259,7 @@ impl ActionState {
             opened_at: self.opened_at,
             closed_at: self.closed_at,
             clock: self.clock,
-            rate_5: rate(&self.timeline, now, short),
+            rate_5: rate(minutes, now, short),
             rate_15,
             eta,
             points,
@@ -313,6 +342,8 @@ impl ActionState {
             points: BTreeMap::new(),
             staff: BTreeMap::new(),
             timeline: BTreeMap::new(),
+            node_minutes: BTreeMap::new(),
+            point_minutes: BTreeMap::new(),
         };
         for c in self.changes_after(after)?.take_while(|c| c.seq <= to) {
             if let Some((idx, from, to)) = c.resident {
@@ -338,6 +369,12 @@ impl ActionState {
                 point.count += p.by;
                 point.at_home += if p.at_home { p.by } else { 0 };
                 *d.timeline.entry(p.minute * 60).or_insert(0) += p.by;
+                *d.point_minutes.entry(p.point).or_default().entry(p.minute * 60).or_insert(0) += p.by;
+                let roster = &self.roster;
+                for &a in roster.ancestors(roster.resident_node_idx(p.resident as usize)) {
+                    let node = d.node_minutes.entry(roster.nodes()[a].id).or_default();
+                    *node.entry(p.minute * 60).or_insert(0) += p.by;
+                }
             }
         }
         Some(d)
@@ -373,9 +410,7 @@ impl Snapshot {
             st.missing += d.staff.get(&st.id).copied().unwrap_or(0);
         }
         let mut timeline: BTreeMap<i64, i64> = s.timeline.iter().copied().collect();
-        for (m, by) in &d.timeline {
-            *timeline.entry(*m).or_insert(0) += by;
-        }
+        add_minutes(&mut timeline, &d.timeline);
         s.timeline = timeline.into_iter().filter(|(_, c)| *c != 0).collect();
         s
     }

@@ -2,7 +2,7 @@
 //! under their nodes (a head covers the subtree), or their sampling point. Every read
 //! and write asks this before answering, and live views are cut down to it.
 
-use crate::action::view::{CountsDelta, Delta, Pace, Snapshot, Totals};
+use crate::action::view::{CountsDelta, Delta, Pace, Snapshot, Totals, add_minutes};
 use crate::action::{Action, ActionState};
 use crate::roster::{NodeId, PointId, Role, Roster, Staff, StaffId};
 use std::collections::{BTreeMap, HashSet};
@@ -109,14 +109,12 @@ impl Scope {
             })
     }
 
-    /// A snapshot cut down to this scope: only covered nodes, totals summed over them,
-    /// only this scope's point and responsible staff; action-wide rates and the timeline
-    /// are withheld, since they would tell what happens outside.
-    pub fn snapshot(&self, roster: &Arc<Roster>, s: Snapshot) -> Snapshot {
+    /// The snapshot of `state` this scope sees (see [`Cut::snapshot`]).
+    pub fn snapshot(&self, state: &ActionState) -> Snapshot {
         if self.all {
-            return s;
+            return state.snapshot();
         }
-        Cut::new(self, roster).trim(s)
+        Cut::new(&self.resolve_in(&state.roster), &state.roster).snapshot(state)
     }
 }
 
@@ -135,6 +133,8 @@ pub struct Cut {
     node_ids: Vec<NodeId>,
     /// Covered nodes no other covered node is above: their counts summed are the totals.
     tops: Vec<NodeId>,
+    /// The same nodes by roster index.
+    top_idx: Vec<usize>,
     /// Staff whose missing counts this scope sees, sorted.
     staff: Vec<StaffId>,
     point: Option<PointId>,
@@ -148,6 +148,7 @@ impl Cut {
             node_idx: Vec::new(),
             node_ids: Vec::new(),
             tops: scope.tops.iter().copied().collect(),
+            top_idx: Vec::new(),
             staff: Vec::new(),
             point: scope.point,
         };
@@ -158,6 +159,7 @@ impl Cut {
         cut.node_ids = cut.node_idx.iter().map(|&i| roster.nodes()[i].id).collect();
         cut.node_ids.sort_unstable();
         cut.tops.sort_unstable();
+        cut.top_idx = cut.tops.iter().filter_map(|id| roster.node_idx(*id)).collect();
         cut.staff = roster
             .staff()
             .iter()
@@ -170,20 +172,10 @@ impl Cut {
         cut
     }
 
-    fn covers_node(&self, id: NodeId) -> bool {
-        self.all || self.node_ids.binary_search(&id).is_ok()
-    }
-
-    fn covers_staff(&self, id: StaffId) -> bool {
-        self.all || self.staff.binary_search(&id).is_ok()
-    }
-
-    fn covers_point(&self, id: PointId) -> bool {
-        self.all || Some(id) == self.point
-    }
-
     /// The snapshot of `state` this scope sees, rendered straight from the covered parts
-    /// (a grid member's costs their grid, not the whole village's).
+    /// (a grid member's costs their grid, not the whole village's): only covered nodes,
+    /// totals summed over them, only this scope's point and responsible staff, and the
+    /// scans, rates, ETA and curve of the samples in this scope (see [`Cut::minutes`]).
     pub fn snapshot(&self, state: &ActionState) -> Snapshot {
         if self.all {
             return state.snapshot();
@@ -195,54 +187,56 @@ impl Cut {
             .map(|&i| state.node_view(i))
             .collect();
         let mut totals = Totals { target: 0, sampled: 0, exempt: 0, missing: 0, scans: 0 };
-        for n in nodes.iter().filter(|n| self.tops.binary_search(&n.id).is_ok()) {
-            totals.target += n.target;
-            totals.sampled += n.sampled;
-            totals.exempt += n.exempt;
+        for &i in &self.top_idx {
+            let c = &state.nodes[i];
+            totals.target += c.target;
+            totals.sampled += c.sampled;
+            totals.exempt += c.exempt;
         }
         totals.missing = totals.target - totals.sampled - totals.exempt;
-        let mut pace = state.pace();
-        self.pace(&mut pace);
+        let mut timeline = BTreeMap::new();
+        for minutes in self.minutes(state) {
+            add_minutes(&mut timeline, minutes);
+        }
+        totals.scans = timeline.values().sum();
         Snapshot {
             seq: state.seq,
             action: state.action.clone(),
             totals,
-            pace,
+            pace: self.pace(state),
             nodes,
             points: self.point.and_then(|p| state.point_view(p)).into_iter().collect(),
             staff: self.staff.iter().filter_map(|id| state.staff_view(*id)).collect(),
-            timeline: Vec::new(),
+            timeline: timeline.into_iter().filter(|(_, c)| *c != 0).map(|(m, c)| (m * 60, c)).collect(),
         }
     }
 
-    /// A whole snapshot trimmed to this scope: the same as [`Cut::snapshot`] of the
-    /// state it was rendered from.
-    pub fn trim(&self, mut s: Snapshot) -> Snapshot {
-        if self.all {
-            return s;
+    /// Where this scope's scans are counted, per minute: the areas it covers, or, for a
+    /// scope with no area (a sampling point's operator), its point.
+    fn minutes<'s>(&self, state: &'s ActionState) -> Vec<&'s BTreeMap<i64, i64>> {
+        if !self.top_idx.is_empty() {
+            return self.top_idx.iter().filter_map(|&i| state.node_minutes.get(i)).collect();
         }
-        s.nodes.retain(|n| self.covers_node(n.id));
-        let mut totals = Totals { target: 0, sampled: 0, exempt: 0, missing: 0, scans: 0 };
-        for n in s.nodes.iter().filter(|n| self.tops.binary_search(&n.id).is_ok()) {
-            totals.target += n.target;
-            totals.sampled += n.sampled;
-            totals.exempt += n.exempt;
-        }
-        totals.missing = totals.target - totals.sampled - totals.exempt;
-        s.totals = totals;
-        s.points.retain(|p| self.covers_point(p.id));
-        s.staff.retain(|st| self.covers_staff(st.id));
-        s.timeline.clear();
-        self.pace(&mut s.pace);
-        s
+        self.point.and_then(|p| state.points.get(&p)).map(|p| &p.minutes).into_iter().collect()
     }
 
-    /// A delta cut down the same way, so that a cut snapshot plus its cut deltas still
-    /// adds up to the cut snapshot at the end. Looks up whichever side is smaller: a grid
-    /// member's one grid in the delta, or a big delta's nodes in a big scope.
-    pub fn delta(&self, d: &Delta) -> Delta {
+    /// This scope's pace now: the rates and ETA of its own samples and missing, and only its
+    /// own point's pace.
+    pub fn pace(&self, state: &ActionState) -> Pace {
         if self.all {
-            return d.clone();
+            return state.pace();
+        }
+        let missing: i64 = self.top_idx.iter().map(|&i| state.nodes[i].missing()).sum();
+        state.pace_of(&self.minutes(state), missing, |id| Some(id) == self.point)
+    }
+
+    /// A delta cut down the same way, with `pace` (this scope's, at the delta's end), so
+    /// that a cut snapshot plus its cut deltas still adds up to the cut snapshot at the end.
+    /// Looks up whichever side is smaller: a grid member's one grid in the delta, or a big
+    /// delta's nodes in a big scope.
+    pub fn delta(&self, d: &Delta, pace: Pace) -> Delta {
+        if self.all {
+            return Delta { pace, ..d.clone() };
         }
         let nodes: BTreeMap<NodeId, CountsDelta> = pick(&d.nodes, &self.node_ids);
         let (mut sampled, mut exempt) = (0, 0);
@@ -252,29 +246,25 @@ impl Cut {
                 exempt += c.exempt;
             }
         }
-        let mut pace = d.pace.clone();
-        self.pace(&mut pace);
+        let mut timeline = BTreeMap::new();
+        let minutes: Vec<_> = match (self.tops.is_empty(), self.point) {
+            (false, _) => self.tops.iter().filter_map(|id| d.node_minutes.get(id)).collect(),
+            (true, Some(p)) => d.point_minutes.get(&p).into_iter().collect(),
+            (true, None) => Vec::new(),
+        };
+        minutes.into_iter().for_each(|m| add_minutes(&mut timeline, m));
         Delta {
             from: d.from,
             to: d.to,
-            totals: Totals { target: 0, sampled, exempt, missing: -sampled - exempt, scans: 0 },
+            totals: Totals { target: 0, sampled, exempt, missing: -sampled - exempt, scans: timeline.values().sum() },
             pace,
             nodes,
             points: self.point.and_then(|p| d.points.get(&p).map(|c| (p, c.clone()))).into_iter().collect(),
             staff: pick(&d.staff, &self.staff),
-            timeline: BTreeMap::new(),
+            timeline,
+            node_minutes: BTreeMap::new(),
+            point_minutes: BTreeMap::new(),
         }
-    }
-
-    /// Action-wide rates and the ETA would tell what happens outside a part: withheld.
-    fn pace(&self, pace: &mut Pace) {
-        if self.all {
-            return;
-        }
-        pace.rate_5 = 0.0;
-        pace.rate_15 = 0.0;
-        pace.eta = None;
-        pace.points.retain(|id, _| Some(*id) == self.point);
     }
 }
 
@@ -320,7 +310,27 @@ mod tests {
     use proptest::prelude::*;
     use time::macros::datetime;
 
-    fn state_after(roster: &Arc<Roster>, samples: &[(i64, i64)]) -> ActionState {
+    const OPENED: time::OffsetDateTime = datetime!(2022-04-22 16:45 UTC);
+
+    /// The device time of the event at `seq`: one every 7 seconds from the opening.
+    fn at(seq: i64) -> time::OffsetDateTime {
+        OPENED + time::Duration::seconds(7 * (seq - 1))
+    }
+
+    /// A log: the action opened, then each sample `(resident, point, undone)`, a sample
+    /// marked undone followed at once by its correction.
+    fn log(samples: &[(i64, i64, bool)]) -> Vec<EventBody> {
+        let mut bodies = vec![EventBody::ActionOpened];
+        for &(r, p, undone) in samples {
+            bodies.push(EventBody::ResidentSampled { resident_id: r, point_id: p, at_home: r % 2 == 0, tube: None });
+            if undone {
+                bodies.push(EventBody::Correction { target_seq: bodies.len() as i64, reason: "wrong person".into() });
+            }
+        }
+        bodies
+    }
+
+    fn state_after(roster: &Arc<Roster>, bodies: &[EventBody]) -> ActionState {
         let v = village::generate(5);
         let action = Action {
             id: 1,
@@ -333,48 +343,88 @@ mod tests {
             created_at: datetime!(2022-04-22 15:36 UTC),
         };
         let mut state = ActionState::new(action, roster.clone());
-        let bodies = std::iter::once(EventBody::ActionOpened).chain(samples.iter().map(|&(r, p)| {
-            EventBody::ResidentSampled { resident_id: r, point_id: p, at_home: r % 2 == 0, tube: None }
-        }));
-        for (i, body) in bodies.enumerate() {
-            let at = datetime!(2022-04-22 16:45 UTC) + time::Duration::seconds(7 * i as i64);
+        for (i, body) in bodies.iter().enumerate() {
+            let seq = i as i64 + 1;
             let new = NewEvent {
                 action_id: 1,
                 client_id: uuid::Uuid::from_u128(i as u128),
                 actor: 1,
-                device_time: at,
-                server_time: at,
-                body,
+                device_time: at(seq),
+                server_time: at(seq),
+                body: body.clone(),
             };
-            state.apply(&Event { seq: i as i64 + 1, new });
+            state.apply(&Event { seq, new });
         }
         state
+    }
+
+    /// A scope's scans per minute counted straight from the log, the slow way: the samples
+    /// (not undone) of the residents in its areas, or, with no area, at its point.
+    fn counted(roster: &Roster, state: &ActionState, scope: &Scope, bodies: &[EventBody]) -> BTreeMap<i64, i64> {
+        let undone: HashSet<i64> = bodies
+            .iter()
+            .filter_map(|b| match b {
+                EventBody::Correction { target_seq, .. } => Some(*target_seq),
+                _ => None,
+            })
+            .collect();
+        let mut minutes = BTreeMap::new();
+        for (i, body) in bodies.iter().enumerate() {
+            let seq = i as i64 + 1;
+            let EventBody::ResidentSampled { resident_id, point_id, .. } = body else { continue };
+            let Some(idx) = roster.resident_idx(*resident_id) else { continue };
+            let ours = match scope.all || !scope.tops.is_empty() {
+                true => scope.covers_resident(roster, idx),
+                false => scope.point == Some(*point_id),
+            };
+            if ours && state.status(*resident_id).is_some() && !undone.contains(&seq) {
+                *minutes.entry(at(seq).unix_timestamp().div_euclid(60) * 60).or_insert(0) += 1;
+            }
+        }
+        minutes
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
-        /// Every staff member's live view: rendered straight from their part, it equals the
-        /// whole snapshot trimmed; their snapshot plus their cut of the deltas after it,
-        /// absorbed one into the next, equals their snapshot at the end.
+        /// Every staff member's live view: its scans, curve and rates are those of the
+        /// samples in their part, counted straight from the log; their snapshot plus their
+        /// cut of the deltas after it, absorbed one into the next, equals their snapshot at
+        /// the end, every figure shown.
         #[test]
-        fn each_part_rendered_directly_or_from_deltas_agrees_with_the_whole_trimmed(
-            samples in prop::collection::vec((1i64..2_700, 1i64..11), 0..200), a in 0usize..200, b in 0usize..200
+        fn each_part_shows_its_own_figures_and_its_deltas_add_up_to_them(
+            samples in prop::collection::vec((1i64..2_700, 1i64..11, prop::bool::weighted(0.1)), 0..200),
+            a in 0usize..200, b in 0usize..200
         ) {
             let roster = Arc::new(Roster::new(village::generate(5).roster).unwrap());
             let (a, b) = (a.min(b).min(samples.len()), a.max(b).min(samples.len()));
-            let (early, middle, late) =
-                (state_after(&roster, &samples[..a]), state_after(&roster, &samples[..b]), state_after(&roster, &samples));
+            let whole = log(&samples);
+            let (early, middle, late) = (
+                state_after(&roster, &log(&samples[..a])),
+                state_after(&roster, &log(&samples[..b])),
+                state_after(&roster, &whole),
+            );
             let mut both = late.delta_until(early.seq, middle.seq, middle.pace()).expect("recent enough");
             prop_assert_eq!(&both, &middle.delta(early.seq).unwrap());
             both.absorb(late.delta(middle.seq).unwrap());
             for staff in roster.staff() {
-                let cut = Cut::new(&Scope::of(staff, &roster), &roster);
-                prop_assert_eq!(cut.snapshot(&late), cut.trim(late.snapshot()));
-                let mut part = cut.delta(&middle.delta(early.seq).unwrap());
-                part.absorb(cut.delta(&late.delta(middle.seq).unwrap()));
-                prop_assert_eq!(&part, &cut.delta(&both));
-                prop_assert_eq!(cut.snapshot(&early).plus(&part), cut.snapshot(&late));
+                let scope = Scope::of(staff, &roster);
+                let cut = Cut::new(&scope, &roster);
+                let shown = cut.snapshot(&late);
+                let minutes = counted(&roster, &late, &scope, &whole);
+                let timeline: Vec<(i64, i64)> = minutes.iter().map(|(m, c)| (*m, *c)).filter(|(_, c)| *c != 0).collect();
+                prop_assert_eq!(&shown.timeline, &timeline, "{}", staff.name);
+                prop_assert_eq!(shown.totals.scans, minutes.values().sum::<i64>());
+                let now = late.clock.unwrap().unix_timestamp().div_euclid(60) * 60;
+                let last = |window: i64| minutes.range(now - (window - 1) * 60..=now).map(|(_, c)| c).sum::<i64>();
+                prop_assert_eq!(shown.pace.rate_15, last(15) as f64 / 15.0);
+                prop_assert_eq!(shown.pace.rate_5, last(5) as f64 / 5.0);
+                prop_assert_eq!(shown.pace.eta.is_some(), shown.totals.missing > 0 && last(15) > 0);
+                prop_assert!(scope.all || shown.pace.points.keys().all(|p| Some(*p) == scope.point));
+                let mut part = cut.delta(&middle.delta(early.seq).unwrap(), cut.pace(&middle));
+                part.absorb(cut.delta(&late.delta(middle.seq).unwrap(), cut.pace(&late)));
+                prop_assert_eq!(&part, &cut.delta(&both, cut.pace(&late)));
+                prop_assert_eq!(cut.snapshot(&early).plus(&part), shown);
             }
         }
     }

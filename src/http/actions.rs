@@ -164,14 +164,13 @@ pub struct ActionSummary {
 #[utoipa::path(get, path = "/api/actions",
     security(("bearer" = []), ("token" = [])), responses((status = 200, body = Vec<ActionSummary>)))]
 pub async fn list_actions(State(state): State<AppState>, caller: Caller) -> Json<Vec<ActionSummary>> {
-    let roster = &state.hub.roster();
     let summaries = state
         .hub
         .ids()
         .into_iter()
         .filter_map(|id| action_cell(&state, &caller, id).ok())
         .map(|cell| {
-            let snapshot = caller.scope.snapshot(roster, cell.state().snapshot());
+            let snapshot = caller.scope.snapshot(&cell.state());
             let phase = serde_json::to_value(snapshot.pace.phase).ok().and_then(|v| v.as_str().map(String::from));
             ActionSummary {
                 phase: phase.unwrap_or_default(),
@@ -261,8 +260,9 @@ pub async fn get_action(
     caller: Caller,
     ApiPath(id): ApiPath<ActionId>,
 ) -> Result<Json<Snapshot>, ApiError> {
-    let snapshot = action_cell(&state, &caller, id)?.state().snapshot();
-    Ok(Json(caller.scope.snapshot(&state.hub.roster(), snapshot)))
+    let cell = action_cell(&state, &caller, id)?;
+    let snapshot = caller.scope.snapshot(&cell.state());
+    Ok(Json(snapshot))
 }
 
 /// One event of a batch: its client-made id, when the person acted, and what happened.

@@ -126,8 +126,9 @@ impl Stream {
         let state = cell.state();
         if let Some(delta) = after.and_then(|a| state.delta(a)) {
             let cut = self.cut(&state.roster);
+            let pace = cut.pace(&state);
             drop(state);
-            return (LiveMessage::Delta(&cut.delta(&delta)).render(), delta.to);
+            return (LiveMessage::Delta(&cut.delta(&delta, pace)).render(), delta.to);
         }
         self.snapshot(&state)
     }
@@ -159,7 +160,7 @@ impl Stream {
             drop(kept);
             return self.snapshot(&state);
         };
-        let text = LiveMessage::Delta(&self.cut(&state.roster).delta(&delta)).render();
+        let text = LiveMessage::Delta(&self.cut(&state.roster).delta(&delta, shared.pace.clone())).render();
         if kept.len() == CATCH_UPS {
             kept.pop_front();
         }
@@ -257,22 +258,27 @@ impl Feed {
     /// One tick: render what changed once, cut it for each view, publish where due.
     /// Returns false, with the ticker marked stopped, when nobody watches any more.
     fn tick(&self, cell: &ActionCell) -> bool {
-        let (since, folded_against) = {
-            let t = lock(&self.ticking);
-            (t.at, t.roster.clone())
-        };
-        let (seq, roster, news) = {
-            let state = cell.state();
-            let news = if !folded_against.is_some_and(|r| Arc::ptr_eq(&r, &state.roster)) {
-                News::Reset
-            } else if state.seq == since {
-                News::Nothing
-            } else {
-                state.delta(since).map_or(News::Reset, |d| News::Moved(Box::new(d)))
-            };
-            (state.seq, state.roster.clone(), news)
-        };
+        // The state lock is taken before the ticking lock, as everywhere; the ticking lock is
+        // kept from here on, so no view joins between its pace being taken and its delta cut.
+        let state = cell.state();
         let mut t = lock(&self.ticking);
+        let since = t.at;
+        let news = if !t.roster.as_ref().is_some_and(|r| Arc::ptr_eq(r, &state.roster)) {
+            News::Reset
+        } else if state.seq == since {
+            News::Nothing
+        } else {
+            state.delta(since).map_or(News::Reset, |d| News::Moved(Box::new(d)))
+        };
+        // Each part's pace is its own (its samples' rates, its ETA), as at the delta's end.
+        let mut paces = HashMap::new();
+        if matches!(news, News::Moved(_)) {
+            for (key, v) in t.views.iter().filter(|(_, v)| !v.stream.scope.all) {
+                paces.insert(key.clone(), v.stream.cut(&state.roster).pace(&state));
+            }
+        }
+        let (seq, roster) = (state.seq, state.roster.clone());
+        drop(state);
         t.views.retain(|_, v| v.stream.published.receiver_count() > 0);
         if t.views.is_empty() {
             t.running = false;
@@ -288,8 +294,10 @@ impl Feed {
                 }
             }
             News::Moved(delta) => {
-                for v in t.views.values_mut() {
-                    let part = v.stream.cut(&roster).delta(&delta);
+                for (key, v) in t.views.iter_mut() {
+                    // The whole action's views take the action's pace.
+                    let pace = paces.remove(key).unwrap_or_else(|| delta.pace.clone());
+                    let part = v.stream.cut(&roster).delta(&delta, pace);
                     match v.pending.as_mut() {
                         Some(pending) => pending.absorb(part),
                         None => v.pending = Some(part),

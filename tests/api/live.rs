@@ -127,3 +127,67 @@ async fn a_subscriber_with_an_unknown_position_gets_a_fresh_snapshot() {
     assert_eq!(msg["type"], "snapshot");
     assert_eq!(msg["seq"], 1);
 }
+
+/// A staff member's live feed (the token in the query, as pages send it).
+async fn connect_as(app: &TestApp, token: &str) -> Socket {
+    let url = format!("ws://{}/api/actions/{}/live?token={token}", app.addr, app.action_id);
+    tokio_tungstenite::connect_async(url).await.expect("the WebSocket connects").0
+}
+
+fn timeline_sum(s: &Value) -> i64 {
+    s["timeline"].as_array().unwrap().iter().map(|m| m[1].as_i64().unwrap()).sum()
+}
+
+#[tokio::test]
+async fn a_grid_members_view_counts_their_grids_scans_and_an_operators_their_points() {
+    use muster::roster::Role;
+    let app = Arc::new(spawn_app().await);
+    let roster = &app.roster;
+    let member = roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap();
+    let grid = roster.node_idx(member.nodes[0]).unwrap();
+    let in_grid = |i: usize| roster.ancestors(roster.resident_node_idx(i)).contains(&grid);
+    let ids = |f: &dyn Fn(usize) -> bool| -> Vec<i64> {
+        roster.residents().iter().enumerate().filter(|(i, _)| f(*i)).map(|(_, r)| r.id).collect()
+    };
+    let (mine, others) = (ids(&in_grid)[..5].to_vec(), ids(&|i| !in_grid(i)));
+    let point = app.point_of(mine[0]);
+    let theirs = |id: &i64| app.point_of(*id) == point;
+    let elsewhere: Vec<i64> = others.iter().copied().filter(|id| !theirs(id)).take(20).collect();
+    let same_point: Vec<i64> = others.iter().copied().filter(|id| theirs(id)).take(7).collect();
+    scan_many(&app, [&mine[..3], &elsewhere[..], &same_point[..]].concat()).await;
+
+    let token = app.token_of(member.id);
+    let mut socket = connect_as(&app, &token).await;
+    let first = next_message(&mut socket).await;
+    assert_eq!(first["totals"]["sampled"], 3);
+    assert_eq!(first["totals"]["scans"], 3, "the grid's scans, not 0 and not the village's 30");
+    assert_eq!(timeline_sum(&first), 3, "the grid's curve");
+    assert_eq!(first["pace"]["rate_15"], 3.0 / 15.0, "the grid's rate");
+    assert!(first["pace"]["eta"].is_string(), "an ETA for the grid's missing at the grid's rate");
+    let mut held = Held::from_snapshot(&first);
+
+    // Two more of the grid's residents and two others: the grid's feed counts its two.
+    scan_many(&app, [&mine[3..5], &elsewhere[..2]].concat()).await;
+    let seq = app.snapshot().await["seq"].as_i64().unwrap();
+    let mut timeline = timeline_sum(&first);
+    while held.seq < seq {
+        let d = next_message(&mut socket).await;
+        timeline += d["timeline"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum::<i64>();
+        held.apply(&d);
+    }
+    assert_eq!((held.sampled, held.scans, timeline), (5, 5, 5));
+    let now: Value = app.get_json(&format!("/api/actions/{}", app.action_id), &token).await;
+    assert_eq!((now["totals"]["scans"].as_i64(), timeline_sum(&now)), (Some(5), 5));
+
+    // The operator of the grid's point: their point's samples, rate and nothing else.
+    let view: Value = app.get_json(&format!("/api/actions/{}", app.action_id), &app.operator_of(point)).await;
+    let at_point = 5 + same_point.len() as i64;
+    assert_eq!(view["points"].as_array().unwrap().len(), 1);
+    assert_eq!(view["points"][0]["count"].as_i64(), Some(at_point));
+    assert_eq!(view["totals"]["scans"].as_i64(), Some(at_point), "an operator's scans are their point's");
+    assert_eq!(timeline_sum(&view), at_point);
+    assert_eq!(view["pace"]["rate_15"], at_point as f64 / 15.0);
+    let paces = view["pace"]["points"].as_object().unwrap();
+    assert_eq!(paces.keys().collect::<Vec<_>>(), [&point.to_string()]);
+    assert!(paces[&point.to_string()]["last_scan_at"].is_string());
+}
