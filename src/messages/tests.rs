@@ -2,17 +2,10 @@
 
 use super::audit::Audited;
 use super::import as texts;
-use super::{Lang, Said, api, has_cjk};
+use super::{Lang, Said, api, assert_speaks_both};
 use crate::action::Rejection;
-use crate::http::ApiError;
 use crate::roster::import::{Problem, Report};
 use crate::roster::{IdNumberError, Role};
-
-fn assert_speaks_both(what: &str, zh: &str, en: &str) {
-    assert!(has_cjk(zh), "{what}: no Chinese text: {zh:?}");
-    // English may quote the sheet's Chinese headers, so: words in Latin letters, not the Chinese.
-    assert!(en.chars().any(|c| c.is_ascii_alphabetic()) && en != zh, "{what}: no English text: {en:?}");
-}
 
 fn every_rejection() -> Vec<Rejection> {
     // The match makes a new variant a compile error here until it is listed below.
@@ -44,101 +37,6 @@ fn every_rejection() -> Vec<Rejection> {
     all
 }
 
-/// One of each variant. `index` is exhaustive, so a new variant fails to compile until it
-/// has an index, and `VARIANTS` (bumped with it) fails the test until it has a sample.
-fn every_api_error() -> Vec<ApiError> {
-    let said = || Said::new("中文", "English");
-    let problem = Problem::new(12, "身份证号", "1101…0021", "id_invalid", texts::id_missing());
-    vec![
-        ApiError::Unauthorized,
-        ApiError::Forbidden(Role::GridMember),
-        ApiError::OutOfScope(said()),
-        ApiError::LastAdmin,
-        ApiError::PhoneTaken { other: 10 },
-        ApiError::PointNameTaken { other: 2 },
-        ApiError::PairingCodeInvalid,
-        ApiError::SignInFailed,
-        ApiError::TooManyAttempts(30),
-        ApiError::NotFound { what: "action", id: "7".into() },
-        ApiError::MethodNotAllowed { method: "PUT".into() },
-        ApiError::WebSocketRequired,
-        ApiError::InvalidJson("expected value at line 1 column 1".into()),
-        ApiError::InvalidField { field: "tube".into(), message: said() },
-        ApiError::InvalidPathParam { field: "id".into(), value: "x".into(), whole: true },
-        ApiError::InvalidQueryParam { field: "limit".into(), problem: "invalid digit".into() },
-        ApiError::NotAnObject,
-        ApiError::NilEventId { field: "event_id".into() },
-        ApiError::NotATube { field: "tube".into(), shown: "??".into(), max: 32 },
-        ApiError::DeviceTimeAhead { field: "device_time".into() },
-        ApiError::DeviceTimeBeforePlan { field: "device_time".into(), planned: time::macros::date!(2026 - 12 - 01) },
-        ApiError::CloseBeforeOpen,
-        ApiError::BodyTooLarge { limit: 1024 },
-        ApiError::SheetTooLarge { limit: 1024 },
-        ApiError::Rejected(Rejection::Closed),
-        ApiError::RejectedBatch(vec![(0, Rejection::Closed)]),
-        ApiError::IdReused { index: 0, client_id: uuid::Uuid::nil(), action_id: 1 },
-        ApiError::IdReusedOtherwise { index: 0, client_id: uuid::Uuid::nil() },
-        ApiError::RosterInvalid(vec![problem]),
-        ApiError::FileUnreadable(said()),
-        ApiError::RemovalsUnconfirmed(Box::default()),
-        ApiError::Unavailable,
-        ApiError::Internal("cause".into()),
-    ]
-}
-
-const VARIANTS: usize = 33;
-
-fn index(e: &ApiError) -> usize {
-    match e {
-        ApiError::Unauthorized => 0,
-        ApiError::Forbidden(_) => 1,
-        ApiError::OutOfScope(_) => 2,
-        ApiError::LastAdmin => 3,
-        ApiError::PairingCodeInvalid => 4,
-        ApiError::SignInFailed => 5,
-        ApiError::TooManyAttempts(_) => 6,
-        ApiError::NotFound { .. } => 7,
-        ApiError::MethodNotAllowed { .. } => 8,
-        ApiError::WebSocketRequired => 9,
-        ApiError::InvalidJson(_) => 10,
-        ApiError::InvalidField { .. } => 11,
-        ApiError::InvalidPathParam { .. } => 12,
-        ApiError::InvalidQueryParam { .. } => 13,
-        ApiError::NotAnObject => 14,
-        ApiError::NilEventId { .. } => 15,
-        ApiError::NotATube { .. } => 16,
-        ApiError::DeviceTimeAhead { .. } => 17,
-        ApiError::DeviceTimeBeforePlan { .. } => 18,
-        ApiError::CloseBeforeOpen => 19,
-        ApiError::BodyTooLarge { .. } => 20,
-        ApiError::SheetTooLarge { .. } => 21,
-        ApiError::Rejected(_) => 22,
-        ApiError::RejectedBatch(_) => 23,
-        ApiError::IdReused { .. } => 24,
-        ApiError::IdReusedOtherwise { .. } => 25,
-        ApiError::RosterInvalid(_) => 26,
-        ApiError::FileUnreadable(_) => 27,
-        ApiError::RemovalsUnconfirmed(_) => 28,
-        ApiError::Unavailable => 29,
-        ApiError::Internal(_) => 30,
-        ApiError::PhoneTaken { .. } => 31,
-        ApiError::PointNameTaken { .. } => 32,
-    }
-}
-
-#[test]
-fn every_api_error_speaks_chinese_and_english() {
-    let all = every_api_error();
-    let mut seen: Vec<usize> = all.iter().map(index).collect();
-    seen.sort_unstable();
-    assert_eq!(seen, (0..VARIANTS).collect::<Vec<_>>(), "one sample of each ApiError variant");
-    for e in &all {
-        let (zh, en) = (api::api_error(e, Lang::Zh), api::api_error(e, Lang::En));
-        assert_speaks_both(e.code(), &zh, &en);
-        assert_eq!(e.to_string(), en, "Display is the English");
-    }
-}
-
 #[test]
 fn every_refusal_speaks_chinese_and_english() {
     for r in every_rejection() {
@@ -150,11 +48,10 @@ fn every_refusal_speaks_chinese_and_english() {
 fn every_role_has_a_chinese_name() {
     for role in [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
     {
-        assert_speaks_both(role.as_str(), api::role_name(role, Lang::Zh), api::role_name(role, Lang::En));
+        assert_speaks_both(role.as_str(), super::role_name(role, Lang::Zh), super::role_name(role, Lang::En));
     }
-    let forbidden = ApiError::Forbidden(Role::GridMember);
-    assert_eq!(api::api_error(&forbidden, Lang::Zh), "您的角色（网格员）不能做这件事");
-    assert_eq!(api::api_error(&forbidden, Lang::En), "your role (grid_member) may not do this");
+    assert_eq!(api::forbidden(Role::GridMember, Lang::Zh), "您的角色（网格员）不能做这件事");
+    assert_eq!(api::forbidden(Role::GridMember, Lang::En), "your role (grid_member) may not do this");
 }
 
 #[test]
