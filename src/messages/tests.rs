@@ -1,11 +1,11 @@
 //! Every code has its words in both languages: the tests that fail when one is missing.
 
-use super::audit::Audited;
+use super::audit::{Audited, Change, PhoneList};
 use super::import as texts;
-use super::{Lang, Said, api, assert_speaks_both};
+use super::{Lang, Said, api, assert_speaks_both, has_cjk};
 use crate::action::Rejection;
 use crate::roster::import::{Problem, Report};
-use crate::roster::{IdNumberError, Role};
+use crate::roster::{AreaNode, IdNumberError, Role, Roster, RosterParts, SamplingPoint, Staff};
 
 fn every_rejection() -> Vec<Rejection> {
     // The match makes a new variant a compile error here until it is listed below.
@@ -54,13 +54,145 @@ fn every_role_has_a_chinese_name() {
     assert_eq!(api::forbidden(Role::GridMember, Lang::En), "your role (grid_member) may not do this");
 }
 
+/// One of each act, with facts that make every part of its detail show.
+fn every_audited_act() -> Vec<Audited> {
+    // The match makes a new act a compile error here until it is listed below.
+    let listed = |a: &Audited| match a {
+        Audited::ReadPhones { .. }
+        | Audited::FirstAdmin {}
+        | Audited::ChangeStaff { .. }
+        | Audited::PairingCode { .. }
+        | Audited::SetPassword { .. }
+        | Audited::RevokeSession { .. }
+        | Audited::AddStaff { .. }
+        | Audited::RetireStaff { .. }
+        | Audited::AddPoint { .. }
+        | Audited::ChangePoint { .. }
+        | Audited::RetirePoint { .. } => (),
+    };
+    let all = vec![
+        Audited::ReadPhones { list: PhoneList::Staff },
+        Audited::ReadPhones { list: PhoneList::Missing { action: 7, phones: 31 } },
+        Audited::FirstAdmin {},
+        Audited::ChangeStaff {
+            staff: 12,
+            role: Change::new(Role::GridMember, Role::GridHead),
+            nodes: Change::new(vec![2], vec![2, 9]),
+            point: Change::new(None, Some(3)),
+            renamed: true,
+        },
+        Audited::ChangeStaff {
+            staff: 12,
+            role: Change::new(Role::GridMember, Role::GridMember),
+            nodes: Change::new(vec![2], vec![2]),
+            point: Change::new(None, None),
+            renamed: false,
+        },
+        Audited::PairingCode { staff: 12 },
+        Audited::SetPassword { staff: 12 },
+        Audited::RevokeSession { staff: 12 },
+        Audited::AddStaff { staff: 12, role: Role::Operator, nodes: vec![2], point: Some(3) },
+        Audited::AddStaff { staff: 12, role: Role::Viewer, nodes: vec![], point: None },
+        Audited::RetireStaff { staff: 12, role: Role::GridMember },
+        Audited::AddPoint { point: 3, nodes: vec![2] },
+        Audited::ChangePoint { point: 3, nodes: Change::new(vec![2], vec![]), renamed: true },
+        Audited::RetirePoint { point: 3 },
+    ];
+    all.iter().for_each(listed);
+    all
+}
+
+/// A village with the grid (2), the staff member (12) and the point (3) the samples name.
+fn named_roster() -> Roster {
+    let node = |id, parent, level: &str, name: &str| AreaNode {
+        id,
+        parent,
+        level: level.into(),
+        name: name.into(),
+        staff_id: None,
+    };
+    Roster::new(RosterParts {
+        nodes: vec![node(1, None, "村", "大华山村"), node(2, Some(1), "网格", "第1网格")],
+        staff: vec![Staff {
+            id: 12,
+            name: "李春".into(),
+            phone: None,
+            role: Role::GridMember,
+            nodes: vec![2],
+            point_id: None,
+            retired: false,
+        }],
+        points: vec![SamplingPoint {
+            id: 3,
+            name: "村委会".into(),
+            place: String::new(),
+            nodes: vec![2],
+            retired: false,
+        }],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
 #[test]
-fn every_audited_act_has_a_label() {
-    for a in Audited::ALL {
-        assert_speaks_both(a.code(), a.label(Lang::Zh), a.label(Lang::En));
-        assert_eq!(Audited::from_code(a.code()), Some(*a));
+fn every_audited_act_has_a_label_and_its_detail_in_both_languages() {
+    let (named, empty) = (named_roster(), Roster::new(RosterParts::default()).unwrap());
+    let all = every_audited_act();
+    for code in super::audit::codes() {
+        assert!(all.iter().any(|a| a.code() == code), "{code} has a label but no sample");
+    }
+    for act in &all {
+        let code = act.code();
+        assert_speaks_both(code, &super::audit::label(code, Lang::Zh), &super::audit::label(code, Lang::En));
+        assert_eq!(Audited::read(code, &act.facts()).as_ref(), Some(act), "{code}: stored and read back");
+        assert_eq!(serde_json::to_value(act).unwrap()["what"], code, "{code} is serde's tag");
+        // Named by the roster: Chinese with no English word in it.
+        let zh = act.detail(&named, Lang::Zh);
+        assert!(!zh.chars().any(|c| c.is_ascii_alphabetic()), "{code}: English in {zh:?}");
+        // Rows the roster no longer has are named by id: English with no Chinese in it.
+        let (zh, en) = (act.detail(&empty, Lang::Zh), act.detail(&empty, Lang::En));
+        assert_speaks_both(code, &zh, &en);
+        assert!(!has_cjk(&en), "{code}: Chinese in {en:?}");
     }
     assert_eq!(super::audit::label("from_a_newer_version", Lang::Zh), "from_a_newer_version");
+}
+
+#[test]
+fn an_audit_detail_says_whom_and_what_changed() {
+    let roster = named_roster();
+    let [changed, unchanged] = [3, 4].map(|i| every_audited_act().swap_remove(i));
+    assert_eq!(
+        changed.detail(&roster, Lang::Zh),
+        "李春（#12）：角色 网格员 → 网格长；区域 第1网格 → 第1网格、区域 #9；采样点 无 → 村委会（#3）；改了姓名或电话"
+    );
+    assert_eq!(
+        changed.detail(&roster, Lang::En),
+        "李春 (#12): role grid member → grid head; areas 第1网格 → 第1网格, area #9; point none → 村委会 (#3); \
+         name or phone changed"
+    );
+    assert_eq!(unchanged.detail(&roster, Lang::Zh), "李春（#12）：没有改动");
+    // What is stored: ids, roles and what changed; no name.
+    let facts: serde_json::Value = serde_json::from_str(&changed.facts()).unwrap();
+    assert_eq!(
+        facts,
+        serde_json::json!({
+            "staff": 12,
+            "role": { "from": "grid_member", "to": "grid_head" },
+            "nodes": { "from": [2], "to": [2, 9] },
+            "point": { "from": null, "to": 3 },
+            "renamed": true,
+        })
+    );
+}
+
+#[test]
+fn an_audit_entry_written_as_a_sentence_is_shown_as_it_is() {
+    let roster = named_roster();
+    let old = "staff 12: role grid_member → grid_head, nodes [2] → [2], point None → None";
+    assert_eq!(super::audit::detail("change_staff", old, &roster, Lang::Zh), old);
+    assert_eq!(super::audit::detail("read_phones", "staff list", &roster, Lang::Zh), "staff list");
+    let from_a_newer_version = r#"{"staff":12,"why":"new"}"#;
+    assert_eq!(super::audit::detail("promote", from_a_newer_version, &roster, Lang::En), from_a_newer_version);
 }
 
 /// Every import problem code with a sample of its texts.
