@@ -6,7 +6,9 @@
 //!   data: the HTTP layer picks the function for each of its errors, so nothing here
 //!   depends on HTTP) and of every refused event ([`Rejection`](crate::action::Rejection)).
 //! - [`import`]: what each problem of a roster sheet says and how to fix it.
-//! - [`report`]: the import report as the CLI prints it.
+//! - [`report`]: what `muster import` says: the report, its problems, how it ends.
+//! - [`cli`]: what the rest of the `muster` command says (`serve`, `demo`, `admin`, and
+//!   the errors it ends with).
 //! - [`audit`]: what each kind of audit log entry is called on the admin page.
 //!
 //! Adding an error variant, a problem or an audited act is one function (or one arm) in
@@ -20,6 +22,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod cli;
 pub mod import;
 pub mod report;
 #[cfg(test)]
