@@ -324,3 +324,72 @@ async fn said_serialises_in_the_language_of_the_scope() {
     let en = Lang::En.scope(async { serde_json::to_string(&s).unwrap() }).await;
     assert_eq!(en, "\"English\"");
 }
+
+/// What the command says, each line with a sample of its specifics.
+fn every_cli_line(lang: Lang) -> Vec<(&'static str, String)> {
+    use super::{cli, report};
+    let at = time::macros::datetime!(2026-05-01 12:00 UTC);
+    let mut lines = vec![
+        ("listening", cli::listening("http://127.0.0.1:8080", lang)),
+        ("setup_link_follows", cli::setup_link_follows(lang)),
+        ("schema_up_to_date", cli::schema_up_to_date("sqlite://muster.db", lang)),
+        ("cannot_open", cli::cannot_open("sqlite://muster.db", lang)),
+        ("cannot_listen", cli::cannot_listen("0.0.0.0:80", lang)),
+        ("database_unreachable", cli::database_unreachable(lang)),
+        ("unsupported_db", cli::unsupported_db("mysql://x", lang)),
+        ("roster_inconsistent", cli::roster_inconsistent(lang)),
+        ("serving_failed", cli::serving_failed(lang)),
+        ("certificate_unreadable", cli::certificate_unreadable("cert.pem", lang)),
+        ("no_certificate", cli::no_certificate("cert.pem", lang)),
+        ("key_unreadable", cli::key_unreadable("key.pem", lang)),
+        ("tls_config", cli::tls_config(lang)),
+        ("admin_name_missing", cli::admin_name_missing(lang)),
+        ("phone_invalid", cli::phone_invalid("1391111", lang)),
+        ("phone_taken", cli::phone_taken(3, Role::Admin, lang)),
+        ("admin_added", cli::admin_added(3, lang)),
+        ("no_such_staff", cli::no_such_staff("李春", lang)),
+        ("staff_name_ambiguous", cli::staff_name_ambiguous("李春", &[3, 4], lang)),
+        ("pairing_link_follows", cli::pairing_link_follows(at, lang)),
+        ("demo_village", cli::demo_village("sqlite://demo.db", 1, 2, 3, 4, lang)),
+        ("demo_again", cli::demo_again("sqlite://demo.db", lang)),
+        ("demo_has_no_action", cli::demo_has_no_action(lang)),
+        ("demo_has_no_chief", cli::demo_has_no_chief(lang)),
+        ("pairing_links_follow", cli::pairing_links_follow(lang)),
+        ("action_open", cli::action_open(1, lang)),
+        ("action_closed", cli::action_closed(1, lang)),
+        ("opening_failed", cli::opening_failed("500", "internal", lang)),
+        ("drill_finished", cli::drill_finished(10, 1, lang)),
+        ("name_the_file", report::name_the_file(lang)),
+        ("cannot_read", report::cannot_read("花名册.xlsx", lang)),
+        ("name_the_format", report::name_the_format("花名册.txt", lang)),
+        ("area_unknown", report::area_unknown("第9网格", "没有", lang)),
+        ("template_written", report::template_written("t.xlsx", true, lang)),
+        ("template_written", report::template_written("t.csv", false, lang)),
+    ];
+    for role in [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
+    {
+        lines.push(("role_link", cli::role_link(role, 3, "http://x/pair.html?code=A", lang)));
+    }
+    use std::io::ErrorKind;
+    for kind in [
+        ErrorKind::NotFound,
+        ErrorKind::PermissionDenied,
+        ErrorKind::AddrInUse,
+        ErrorKind::AddrNotAvailable,
+        ErrorKind::ConnectionRefused,
+    ] {
+        lines.push(("io_error", cli::io_error(kind, lang).expect("our words for this kind")));
+    }
+    lines
+}
+
+#[test]
+fn every_line_of_the_command_speaks_chinese_and_english() {
+    for ((what, zh), (_, en)) in every_cli_line(Lang::Zh).into_iter().zip(every_cli_line(Lang::En)) {
+        assert_speaks_both(what, &zh, &en);
+    }
+    assert_eq!(
+        super::cli::pairing_link_follows(time::macros::datetime!(2026-05-01 20:00 +08:00), Lang::Zh),
+        "配对链接（只能用一次，2026-05-01 12:00 UTC 前有效）："
+    );
+}
