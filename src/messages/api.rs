@@ -3,9 +3,9 @@
 //! the English. The HTTP layer chooses the function for each of its errors and hands it plain
 //! data; nothing here knows HTTP.
 
+use super::pick;
 use super::{Lang, role_name};
 use crate::action::Rejection;
-use crate::pick;
 use crate::roster::Role;
 use crate::roster::import::Report;
 
@@ -313,7 +313,7 @@ pub fn rejection(r: &Rejection, lang: Lang) -> String {
 /// it names (the `Said` of `ApiError::InvalidField` and `ApiError::OutOfScope`).
 pub mod field {
     use crate::messages::Said;
-    use crate::said;
+    use crate::messages::said;
 
     /// A field serde could not read: its words (English; they quote the JSON) in our frame.
     pub fn unreadable(field: &str, problem: &str) -> Said {

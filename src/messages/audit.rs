@@ -6,8 +6,8 @@
 //! number), so the words are chosen when the log is read, not when it was written. Entries
 //! written before the facts were stored hold an English sentence: they are shown as they are.
 
+use super::pick;
 use super::{Lang, role_name};
-use crate::pick;
 use crate::roster::{NodeId, PointId, Role, Roster, StaffId};
 use serde::{Deserialize, Serialize};
 

@@ -5,8 +5,8 @@
 //! request). Scripts that read these lines ask for `--lang en`, whose lines keep their
 //! form (`listening on URL`, `  LABEL (ROLE) staff #ID: URL`, `action ID is open`).
 
+use super::pick;
 use super::{Lang, role_name};
-use crate::pick;
 use crate::roster::Role;
 
 // ---- starting

@@ -3,10 +3,10 @@
 //! the [`Problem`](crate::roster::import::Problem)'s own fields; the texts name whatever
 //! else the clerk needs to find (the other row, the area, the expected check digit).
 
+use super::said;
 use super::{Lang, Said};
 use crate::roster::import::ImportError;
 use crate::roster::{IdNumberError, Role};
-use crate::said;
 
 /// `(problem, fix)`.
 pub type Text = (Said, Said);

@@ -156,7 +156,6 @@ impl serde::Serialize for Said {
 }
 
 /// A [`Said`] from two format strings (captured variables as in `format!`).
-#[macro_export]
 macro_rules! said {
     ($zh:literal, $en:literal $(,)?) => {
         $crate::messages::Said { zh: format!($zh), en: format!($en) }
@@ -164,7 +163,6 @@ macro_rules! said {
 }
 
 /// One of two format strings, formatted in `lang` only.
-#[macro_export]
 macro_rules! pick {
     ($lang:expr, $zh:literal, $en:literal $(,)?) => {
         match $lang {
@@ -173,6 +171,9 @@ macro_rules! pick {
         }
     };
 }
+
+// Used within the catalogue only (a `#[macro_export]` would hang them on the crate's root).
+pub(crate) use {pick, said};
 
 /// Whether a text has a Chinese character (for the tests that every code speaks Chinese).
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! and how it ends.
 
 use super::Lang;
-use crate::pick;
+use super::pick;
 use crate::roster::import::{Counts, Problem, Report, export};
 
 /// How many statuses read from notes the text report lists (the JSON report lists all).
