@@ -265,10 +265,10 @@ async fn import(
                 }
                 anyhow::bail!(report::problems_total(&path.display().to_string(), problems.len(), lang));
             }
-            Err(ImportFailure::Unconfirmed(report)) => {
-                let total = report.removals.total;
-                print!("{report}");
-                println!("{}", report::removals(&report, lang));
+            Err(ImportFailure::Unconfirmed(planned)) => {
+                let total = planned.removals.total;
+                print!("{planned}");
+                println!("{}", report::removals(&planned, lang));
                 if let Some(n) = options.confirm_removals {
                     anyhow::bail!(report::removals_mismatch(n, total, lang));
                 }
