@@ -43,7 +43,8 @@ const page = {
   /** Staff ids whose device list is open; kept across refreshes so a revoke does not close it. */
   expanded: new Set(),
   tab: "staff",
-  audit: { entries: [], next: null, loaded: false, busy: false },
+  // `lang`: the language the entries' label and detail came in (the server words them).
+  audit: { entries: [], next: null, loaded: false, busy: false, lang: null },
   sheet: { busy: false, nodeId: null },
   /** The staff member and code in the pairing dialog, for its Print button. */
   pairing: null,
@@ -826,6 +827,7 @@ async function loadAudit(more) {
   $("audit-more").disabled = true;
   const query = new URLSearchParams({ limit: String(AUDIT_PAGE_SIZE) });
   if (more && audit.next) query.set("cursor", audit.next);
+  const lang = getLang();
   try {
     const answer = await api("GET", `/api/audit?${query}`);
     // A page boundary can move while entries are added: never show one entry twice.
@@ -835,6 +837,7 @@ async function loadAudit(more) {
     audit.entries = entries;
     audit.next = answer.next ?? null;
     audit.loaded = true;
+    audit.lang = lang;
   } catch (e) {
     showError(e);
   } finally {
@@ -851,20 +854,14 @@ function renderAudit() {
     tr.dataset.auditId = String(entry.id);
     const time = el("td", "num", fmtDateTime(entry.at));
     const who = el("td", null, entry.staff_name || (entry.staff_id != null ? `#${entry.staff_id}` : t("common.none")));
-    tr.append(time, who, el("td", null, auditWhat(entry.what)), el("td", "detail", detailText(entry.detail)));
+    const what = el("td", null, String(entry.label || entry.what || ""));
+    tr.append(time, who, what, el("td", "detail", detailText(entry.detail)));
     return tr;
   });
   $("audit-body").replaceChildren(...rows);
   $("audit-empty").hidden = !audit.loaded || rows.length > 0;
   $("audit-more").hidden = !audit.next;
   $("audit-more").disabled = audit.busy;
-}
-
-/** Our words for the kinds we know; a kind added on the server later shows as it is named. */
-function auditWhat(what) {
-  const key = `audit.${what}`;
-  const label = t(key);
-  return label === key ? String(what ?? "") : label;
 }
 
 /** A detail may be text or an object of specifics: objects read as "key: value · …". */
@@ -994,6 +991,8 @@ function renderAll() {
   renderPoints();
   renderSheetOptions();
   renderAudit();
+  // The server words each entry (label and detail) in the language asked for: ask again.
+  if (page.audit.loaded && page.audit.lang !== getLang()) loadAudit(false);
 }
 
 /** Fixed text that data-i18n cannot reach. */

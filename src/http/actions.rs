@@ -9,7 +9,7 @@ use crate::action::view::{Snapshot, Totals};
 use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
 use crate::live::ActionCell;
 use crate::messages::api::field;
-use crate::messages::audit::Audited;
+use crate::messages::audit::{Audited, PhoneList};
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::writer::Outcome;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -576,8 +576,8 @@ pub async fn missing(
     let (residents, next) = missing_page(&cell.state(), &caller, after, limit);
     let unmasked = residents.iter().filter(|r| r.phone.as_deref().is_some_and(|p| !p.contains('*'))).count();
     if unmasked > 0 {
-        let detail = format!("missing list of action {id}: {unmasked} phone numbers");
-        state.auth.audit(caller.staff.id, Audited::ReadPhones, &detail).await?;
+        let list = PhoneList::Missing { action: id, phones: unmasked };
+        state.auth.audit(caller.staff.id, Audited::ReadPhones { list }).await?;
     }
     Ok(Json(MissingPage { residents, next }))
 }

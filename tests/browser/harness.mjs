@@ -49,7 +49,10 @@ async function launch({ args, tmpDir, parse, isReady, expected }) {
   if (!fs.existsSync(bin)) {
     throw new Error(`muster binary not found at ${bin} (build it with \`cargo build --bin muster\` or set MUSTER_BIN)`);
   }
-  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The lines read below are the English ones, whose form scripts may rely on (the Chinese
+  // a clerk reads are tested in tests/api/cli.rs).
+  const env = { ...process.env, MUSTER_LANG: 'en' };
+  const child = spawn(bin, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 
   const stdoutTail = [];
   const stderrTail = [];
