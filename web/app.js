@@ -450,6 +450,8 @@ function renderConnection() {
   const conn = $("connection");
   conn.dataset.state = page.status === "open" ? "open" : "closed";
   conn.dataset.detail = page.status;
+  // Nothing to follow (signed out, no action): no "not connected" pill beside the notice.
+  conn.hidden = page.status === "idle";
   setText(conn, t(`conn.${page.status}`));
   // Figures on screen while disconnected may be old: say so by dimming them.
   document.body.classList.toggle("stale", page.status !== "open");
