@@ -726,7 +726,6 @@ function makeNodeView(id) {
     schedule();
   });
   const name = el("span", "node-name");
-  // Indentation lives on the row, so that on a phone the figures under a name line up with it.
   const label = el("span", "node-label");
   const level = el("small", "node-level");
   name.append(toggle, label, level);
@@ -751,6 +750,7 @@ function makeNodeView(id) {
 
 function updateNodeView(view, node, state) {
   const depth = state.tree.depth.get(node.id) ?? 0;
+  // The indentation is the row's (style.css), so that on a phone the figures under a name line up with it.
   view.li.style.setProperty("--depth", depth);
   setText(view.label, node.name);
   setText(view.level, node.level);

@@ -229,6 +229,8 @@ describe('the pages fit the screens their roles use', { timeout: 600_000 }, () =
             // Signed-in pages say who it is once /api/me has answered.
             if (who !== 'visitor') await page.waitForSelector('[data-testid="site-user"]:not([hidden])', { timeout: 10_000 });
             else await page.waitForSelector('[data-testid="site-header"][data-ready]', { timeout: 10_000 });
+            // The page's own content (the staff list, the form) too: it must not widen the page.
+            await page.waitForLoadState('networkidle');
             const seen = await page.evaluate(() => {
               const h = document.querySelector('[data-testid="site-header"]');
               const user = h.querySelector('[data-testid="site-user"]');
@@ -243,8 +245,6 @@ describe('the pages fit the screens their roles use', { timeout: 600_000 }, () =
                 top: Math.round(h.getBoundingClientRect().top),
               };
             });
-            // The page's own content (the staff list, the form) too, for the picture.
-            await page.waitForLoadState('networkidle');
             await page.screenshot({ path: shotPath(label), fullPage: true });
             assert.equal(seen.count, 1, `${label}: one header`);
             assert.equal(seen.top, 0, `${label}: the header is at the top`);
@@ -281,6 +281,34 @@ describe('the pages fit the screens their roles use', { timeout: 600_000 }, () =
           }
         }
       }
+    }
+  });
+
+  test('signing out from the header asks first, then the token is gone and the page says how to sign in', async () => {
+    const label = 'sign-out-grid_member-360x740';
+    // Signed in by the link, not by a script run on every page load that would sign in again.
+    const { page, problems, close } = await newPage(PHONE, null);
+    try {
+      await page.goto(server.grid_member.url);
+      await page.waitForSelector('[data-testid="site-user"]:not([hidden])', { timeout: 10_000 });
+      // The first time the person thinks better of it; the second time they mean it.
+      let asked = 0;
+      page.on('dialog', (dialog) => {
+        asked += 1;
+        if (asked === 1) dialog.dismiss();
+        else dialog.accept();
+      });
+      await page.click('[data-testid="site-sign-out"]');
+      assert.equal(asked, 1, `${label}: signing out asks first`);
+      assert.equal((await api(server.baseUrl, server.grid_member.token, 'GET', '/api/me')).status, 200, `${label}: "no" keeps the session`);
+      await page.click('[data-testid="site-sign-out"]');
+      await page.waitForSelector('[data-testid="notice-signin"]:not([hidden])', { timeout: 10_000 });
+      await page.screenshot({ path: shotPath(label), fullPage: true });
+      assert.equal((await api(server.baseUrl, server.grid_member.token, 'GET', '/api/me')).status, 401, `${label}: the token no longer works`);
+      assert.equal(await page.evaluate(() => localStorage.getItem('muster.token')), null, `${label}: the browser forgot it`);
+      assert.deepEqual(problems, [], `${label}: no page errors`);
+    } finally {
+      await close();
     }
   });
 
