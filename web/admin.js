@@ -6,7 +6,7 @@
 //     cards to hand out at the assembly point before a night action.
 //   操作记录 Audit log — who read unmasked personal data, made codes, revoked devices.
 //
-// Layout of this file: signing out · the area tree · staff tab · pairing codes ·
+// Layout of this file: signed out · the area tree · staff tab · pairing codes ·
 // sheet tab · audit tab · dialogs and messages · start-up. The token, the API and the
 // language buttons are session.js's, shared with the other pages.
 // All text from the server goes in through textContent, never innerHTML; the one piece
@@ -14,9 +14,8 @@
 // where it cannot run script or touch the page.
 
 import { fmtDateTime, fmtDayTime, fmtInt, fmtWait, getLang, problemText, roleLabel, t, toDate } from "./i18n.js";
-import {
-  $, MANAGER_ROLES, api, el, forgetToken, problemOf, serverDetail, startSession, wireLanguage,
-} from "./session.js";
+import { mountHeader, showUser } from "./header.js";
+import { $, MANAGER_ROLES, api, el, forgetToken, problemOf, serverDetail, startSession, wireLanguage } from "./session.js";
 
 /** Within an area, the person in charge first, then down the chain. */
 const ROLE_ORDER = ["chief", "admin", "grid_head", "grid_member", "medic", "operator", "viewer"];
@@ -59,23 +58,15 @@ const page = {
   notice: { title: "notice.loading", body: null, vars: {} },
 };
 
-// ---------------------------------------------------------------- signing out
+// ---------------------------------------------------------------- signed out
 
-/** The session's answer to a 401, and the page with no token at all. */
+/** The session's answer to a 401, and the page with no token at all. (Signing out is the header's.) */
 function signedOut() {
   closeDialogs();
+  page.me = null;
+  showUser(null);
   page.notice = { title: "admin.signInTitle", body: "admin.signInBody", vars: {}, login: true };
   renderNotice();
-}
-
-async function signOut() {
-  try {
-    await api("POST", "/api/auth/logout");
-  } catch {
-    // Already signed out or offline: the token is forgotten here either way.
-  }
-  forgetToken();
-  location.replace("login.html");
 }
 
 // ---------------------------------------------------------------- the area tree
@@ -963,9 +954,6 @@ function renderNotice() {
   $("notice").hidden = !notice;
   $("admin").hidden = notice != null;
   document.body.classList.toggle("has-notice", notice != null);
-  $("sign-out").hidden = !page.me || notice?.login === true;
-  const me = page.me;
-  $("user").textContent = me && !notice?.login ? t("header.user", { name: me.name, role: roleLabel(me.role) }) : "";
   if (!notice) return;
   $("notice-title").textContent = t(notice.title, notice.vars);
   $("notice-body").textContent = notice.text ?? (notice.body ? t(notice.body, notice.vars) : "");
@@ -1002,9 +990,9 @@ function relabel() {
 }
 
 function wire() {
+  mountHeader();
   wireLanguage({ relabel, redraw: renderAll });
   for (const name of TABS) $(`tab-${name}`).addEventListener("click", () => showTab(name));
-  $("sign-out").addEventListener("click", signOut);
   $("staff-filter").addEventListener("input", (event) => {
     page.filter = event.target.value;
     renderStaff();
@@ -1055,6 +1043,7 @@ async function load() {
   renderNotice();
   try {
     page.me = await api("GET", "/api/me");
+    showUser(page.me);
     if (!MANAGER_ROLES.includes(page.me.role)) {
       page.notice = { title: "admin.noAccessTitle", body: "admin.noAccessBody", vars: { role: roleLabel(page.me.role) } };
       renderNotice();

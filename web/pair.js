@@ -7,6 +7,7 @@
 // All text from the server goes in through textContent, never innerHTML.
 
 import { roleLabel, t } from "./i18n.js";
+import { mountHeader, showUser } from "./header.js";
 import { $, MANAGER_ROLES, RetryWait, request, serverDetail, storeToken, storedToken, wireLanguage } from "./session.js";
 
 /** The server keeps device descriptions short; so do we, and they must not carry much. */
@@ -85,10 +86,17 @@ function describeDevice() {
 /** Who this phone is signed in as already, if anyone: shown, and used if the code was spent. */
 async function checkCurrent() {
   const token = storedToken();
-  if (!token) return;
-  const { data } = await request("GET", "/api/me", { token });
-  if (!data) return;
+  if (!token) {
+    showUser(null);
+    return;
+  }
+  const { data, problem } = await request("GET", "/api/me", { token });
+  if (!data) {
+    if (problem?.status === 401) showUser(null);
+    return;
+  }
   page.current = data;
+  showUser(data);
   render();
 }
 
@@ -120,6 +128,7 @@ async function pair() {
 
 function succeed(staff, already) {
   page.done = { staff, already };
+  showUser(staff);
   // The code is spent: a reload must not send it again and show a confusing error.
   const url = new URL(location.href);
   if (url.searchParams.has("code")) {
@@ -205,6 +214,7 @@ function renderDone({ staff, already }) {
 // ---------------------------------------------------------------- start-up
 
 function wire() {
+  mountHeader();
   wireLanguage({ relabel: () => (document.title = t("pair.pageTitle")), redraw: render });
   $("pair-form").addEventListener("submit", (event) => {
     event.preventDefault();
