@@ -356,6 +356,10 @@ pub mod field {
         said!("「{field}」字段不对：{problem}", "field `{field}`: {problem}")
     }
 
+    pub fn visit_minutes() -> Said {
+        said!("上门采样的等待时间要在 1 到 1440 分钟之间", "the wait for a home visit must be 1 to 1440 minutes")
+    }
+
     pub fn cursor() -> Said {
         said!("cursor 必须是上一页返回的 next 值", "cursor must be the `next` value of the previous page")
     }
