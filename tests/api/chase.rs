@@ -317,3 +317,24 @@ async fn a_visit_waiting_longer_than_the_chief_allows_is_late() {
         assert_eq!(view["pace"]["chase"]["visits_pending"], 1, "the head's own chase counts");
     }
 }
+
+#[tokio::test]
+async fn a_phones_list_of_households_comes_gzipped_when_the_phone_takes_it() {
+    let app = spawn_app().await;
+    let me = member(&app.roster);
+    let url = format!("{}/api/actions/{}/households", app.base, app.action_id);
+    let ask = |gzip: bool| {
+        let r = app.client.get(&url).bearer_auth(app.token_of(me.id));
+        if gzip { r.header("accept-encoding", "gzip") } else { r }
+    };
+    let plain = ask(false).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+    let zipped = ask(true).send().await.unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let zipped = zipped.bytes().await.unwrap();
+    assert!(zipped.len() * 3 < plain.len(), "{} bytes gzipped of {}", zipped.len(), plain.len());
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut text).unwrap();
+    assert_eq!(text, plain.to_vec(), "the same answer");
+}
