@@ -379,31 +379,24 @@ function flush() {
 }
 
 /**
- * What this view is about and which of its figures are true. An operator's view (their
- * point, no area) is about their point, not the completion of an empty area. A figure
- * the snapshot leaves out (null or absent) is not shown, rather than shown as 0. A
- * server before per-scope figures sent a part's view with an empty curve, 0 scans and
- * 0.0 rates beside real samples: a curve that is empty while samples are counted is
- * that, and the rates, the ETA and the scan count, which come from the same samples,
- * are left out with it instead of shown as zeros that are not true.
+ * What this view is about and which of its figures to show. An operator's view (their
+ * point, no area) is about their point, not the completion of an empty area. Every
+ * figure the server sends is the view's own (a part's scans, rates, ETA and curve are
+ * counted from its own residents, an operator's from their point), so it is shown as
+ * sent; only a figure the snapshot leaves out (null or absent) is not shown, rather than
+ * shown as 0.
  */
 function figuresShown(state) {
   const { totals, pace } = state;
   const pointView = state.nodes.size === 0 && state.points.size > 0;
-  let samples = totals.sampled ?? 0;
-  if (pointView) samples = [...state.points.values()].reduce((n, p) => n + p.count, 0);
-  let curveTotal = 0;
-  for (const n of state.timeline?.values() ?? []) curveTotal += n;
-  const withheld = state.timeline != null && curveTotal === 0 && samples > 0;
-  const rates = !withheld && (known(pace.rate_5) || known(pace.rate_15));
+  const rates = known(pace.rate_5) || known(pace.rate_15);
   return {
     pointView,
-    curve: state.timeline != null && !withheld,
-    // Every sampled resident was scanned at least once: fewer scans is not this scope's count.
-    scans: !withheld && known(totals.scans) && totals.scans >= (totals.sampled ?? 0),
+    curve: state.timeline != null,
+    scans: known(totals.scans),
     rates,
     // An estimate while there is something left to do; "—" when the rate gives none.
-    eta: !withheld && pace.phase === "open" && (totals.missing ?? 0) > 0 && (pace.eta != null || rates),
+    eta: pace.phase === "open" && (totals.missing ?? 0) > 0 && (pace.eta != null || rates),
     // A part of the village that has no point of its own is not told "no points".
     emptyPoints: MANAGER_ROLES.includes(page.me?.role),
   };
