@@ -9,7 +9,7 @@
 // All text from the server goes in through textContent, never innerHTML.
 
 import {
-  fmtAgo, fmtClock, fmtDateTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, roleLabel, t, toDate,
+  fmtAgo, fmtClock, fmtDateTime, fmtDayTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, roleLabel, t, toDate,
 } from "./i18n.js";
 import { mountHeader, showUser } from "./header.js";
 import { $, MANAGER_ROLES, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
@@ -553,6 +553,8 @@ function flush() {
   else renderKpis(page.state, shows);
   renderPoints(page.state, shows);
   $("panel-visits").hidden = shows.pointView || visits.byResident.size === 0;
+  // An operator's point has no chase of its own to tell (renderKpis says the area's).
+  if (shows.pointView) $("chase").hidden = true;
   if (!shows.pointView) {
     renderVisits(page.state);
     renderStaff(page.state);
@@ -743,14 +745,20 @@ function chaseParts(chase, missing, short) {
   return parts;
 }
 
+/** Each chase line's spans by status, kept between frames (a tree has a line per row). */
+const chaseSpans = new WeakMap();
+
 /** One span per part, keyed by status, in order; the separators are style.css's. */
 function renderChaseParts(container, parts) {
+  if (!chaseSpans.has(container)) chaseSpans.set(container, new Map());
+  const byKind = chaseSpans.get(container);
   const spans = parts.map((part) => {
-    let span = container.querySelector(`:scope > [data-chase="${part.kind}"]`);
+    let span = byKind.get(part.kind);
     if (!span) {
       span = el("span", "chase-item");
       span.dataset.chase = part.kind;
       span.dataset.testid = `chase-${part.kind}`;
+      byKind.set(part.kind, span);
     }
     setWords(span, part.key, part.vars);
     // A short part's full words, for whoever hovers over it.
@@ -791,12 +799,18 @@ function renderKpis(state, shows) {
   setText($("rate-15"), known(pace.rate_15) ? fmtRate(pace.rate_15) : "—");
 
   $("kpi-eta").hidden = !shows.eta;
-  setText($("eta"), fmtTime(pace.eta));
   $("eta").title = fmtDateTime(pace.eta);
   const eta = toDate(pace.eta);
   const clock = toDate(pace.clock);
   const minutesLeft = eta && clock ? Math.max(0, Math.ceil((eta - clock) / 60000)) : null;
-  setText($("eta-in"), minutesLeft != null ? t("kpi.etaIn", { n: fmtInt(minutesLeft) }) : t("kpi.etaNone"));
+  // A part with one sample in an hour can be weeks from done: "05:02" alone would read as tonight.
+  const days = minutesLeft != null && minutesLeft >= 24 * 60;
+  $("eta").classList.toggle("kpi-long", days);
+  setText($("eta"), days ? fmtDayTime(pace.eta) : fmtTime(pace.eta));
+  let etaIn = t("kpi.etaNone");
+  if (days) etaIn = t("kpi.etaInDays", { n: fmtInt(Math.floor(minutesLeft / (24 * 60))) });
+  else if (minutesLeft != null) etaIn = t("kpi.etaIn", { n: fmtInt(minutesLeft) });
+  setText($("eta-in"), etaIn);
   renderChase(state);
 }
 
