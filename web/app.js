@@ -1,9 +1,11 @@
 // The command centre: one live screen for the chief and the village HQ during an
 // action. It signs in with the token from the chief's link, picks an action, follows
 // it over one WebSocket (a snapshot, then deltas whose counts add up) and draws the
-// totals, the sampling points, the area tree, the chart and who has residents missing.
+// totals, what the grid members learned chasing the missing, the home-visit requests,
+// the sampling points, the area tree, the chart and who has residents missing.
 //
-// Layout of this file: the live state (snapshot + deltas) · the live feed (WebSocket
+// Layout of this file: the live state (snapshot + deltas) · the home-visit requests
+// (the households API, kept current by the deltas' residents) · the live feed (WebSocket
 // with reconnect) · rendering (one pass per animation frame) · start-up. The token, the
 // API and the language buttons are session.js's, shared with the other pages.
 // All text from the server goes in through textContent, never innerHTML.
