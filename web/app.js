@@ -1,15 +1,17 @@
 // The command centre: one live screen for the chief and the village HQ during an
 // action. It signs in with the token from the chief's link, picks an action, follows
 // it over one WebSocket (a snapshot, then deltas whose counts add up) and draws the
-// totals, the sampling points, the area tree, the chart and who has residents missing.
+// totals, what the grid members learned chasing the missing, the home-visit requests,
+// the sampling points, the area tree, the chart and who has residents missing.
 //
-// Layout of this file: the live state (snapshot + deltas) · the live feed (WebSocket
+// Layout of this file: the live state (snapshot + deltas) · the home-visit requests
+// (the households API, kept current by the deltas' residents) · the live feed (WebSocket
 // with reconnect) · rendering (one pass per animation frame) · start-up. The token, the
 // API and the language buttons are session.js's, shared with the other pages.
 // All text from the server goes in through textContent, never innerHTML.
 
 import {
-  fmtAgo, fmtClock, fmtDateTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, roleLabel, t, toDate,
+  fmtAgo, fmtClock, fmtDateTime, fmtDayTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, roleLabel, t, toDate,
 } from "./i18n.js";
 import { mountHeader, showUser } from "./header.js";
 import { $, MANAGER_ROLES, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
@@ -28,6 +30,18 @@ const IDLE_POINT_MINUTES = 10;
  * A wall screen nobody scrolls has room for about this many; a click opens the rest.
  */
 const TREE_ROWS_OPEN = 30;
+/** How long a home-visit request may wait untaken before it shows red, when the action does not say. */
+const VISIT_MINUTES_DEFAULT = 30;
+/** The roles the server lists home-visit requests to; a viewer's wall and an operator get the counts only. */
+const VISIT_ROLES = ["admin", "chief", "grid_head", "grid_member", "medic"];
+/** Reads of the request list are at least this far apart, however fast requests come in. */
+const VISITS_READ_GAP_MS = 1000;
+/** After a failed read of the request list, the next one waits this long. */
+const VISITS_RETRY_MS = 5000;
+/** Waiting times are whole minutes: redrawn this often while requests wait, with no delta coming. */
+const VISITS_TICK_MS = 15_000;
+/** The chase statuses in the order they are said, from the best news to the worst. */
+const CHASE_ORDER = ["notified", "on_the_way", "away", "bedridden", "refused", "unreachable", "nobody_home"];
 
 /** Everything the page knows; render functions read it, message handlers write it. */
 const page = {
@@ -131,6 +145,11 @@ function applyDelta(state, d) {
     node.sampled += change.sampled ?? 0;
     node.exempt += change.exempt ?? 0;
   }
+  // A node's chase is its current counts, not a change: replace it.
+  for (const [id, counts] of Object.entries(d.chase ?? {})) {
+    const node = state.nodes.get(Number(id));
+    if (node) node.chase = counts;
+  }
   for (const [id, by] of Object.entries(d.points ?? {})) {
     const key = Number(id);
     if (!state.points.has(key)) state.points.set(key, { id: key, name: `#${key}`, place: "", count: 0, at_home: 0 });
@@ -160,6 +179,166 @@ function completionLevel(ratio) {
   if (ratio >= 0.9) return "good";
   if (ratio >= 0.5) return "warn";
   return "bad";
+}
+
+/** Residents reached so far: the chase counts' statuses added up (visits are among the bedridden). */
+function reached(chase) {
+  return CHASE_ORDER.reduce((sum, kind) => sum + (chase?.[kind] ?? 0), 0);
+}
+
+// ---------------------------------------------------------------- the home-visit requests
+
+/**
+ * The requests the view's households are waiting on. The live feed says a resident's
+ * visit moved (`residents` in a delta, by id) but not where they live or whose grid it
+ * is: a request the list does not have yet is read again from the households API, and
+ * a visit taken or closed is changed in place.
+ */
+const visits = {
+  /** Resident id → { id, name, number, address, grid, member: { name, phone } | null, visit }. */
+  byResident: new Map(),
+  /** The log position the list was read at; null before the first answer. */
+  seq: null,
+  /** A read is on its way: the residents deltas changed meanwhile, with their positions. */
+  busy: false,
+  during: new Map(),
+  /** Another read is wanted (asked while one was on its way, or after a failure). */
+  again: false,
+  timer: 0,
+  lastReadAt: -Infinity,
+  /** The server lists no households to this session: no panel, no more asking. */
+  refused: false,
+  /** The counts a mismatch was last read again for: one read per new count, not a loop. */
+  checked: "",
+};
+
+function resetVisits() {
+  clearTimeout(visits.timer);
+  Object.assign(visits, { seq: null, busy: false, again: false, timer: 0, refused: false, checked: "" });
+  visits.byResident.clear();
+  visits.during.clear();
+  visitCards.clear();
+  $("visits-list").replaceChildren();
+}
+
+/** Reads the list soon: at once when the last read was a while ago, else after the gap. */
+function readVisitsSoon(delay = 0) {
+  if (visits.refused || !VISIT_ROLES.includes(page.me?.role)) return;
+  if (visits.busy) {
+    visits.again = true;
+    return;
+  }
+  if (visits.timer) return;
+  const wait = Math.max(delay, visits.lastReadAt + VISITS_READ_GAP_MS - performance.now(), 0);
+  visits.timer = setTimeout(readVisits, wait);
+}
+
+async function readVisits() {
+  visits.timer = 0;
+  visits.busy = true;
+  visits.again = false;
+  visits.during.clear();
+  visits.lastReadAt = performance.now();
+  const actionId = page.actionId;
+  let failed = false;
+  try {
+    const households = [];
+    const staff = [];
+    let seq = null;
+    let cursor = null;
+    do {
+      const query = new URLSearchParams({ visits: "true", limit: "2000" });
+      if (cursor) query.set("cursor", cursor);
+      const answer = await api("GET", `/api/actions/${encodeURIComponent(actionId)}/households?${query}`);
+      households.push(...answer.households);
+      staff.push(...answer.staff);
+      // A later page may be a little newer: the first page's position is the one all of it is at least at.
+      seq ??= answer.seq;
+      cursor = answer.next;
+    } while (cursor);
+    if (actionId === page.actionId) takeVisits(households, staff, seq);
+  } catch (e) {
+    const problem = problemOf(e);
+    // Not this role's, or gone: the panel stays away. A network failure is tried again.
+    if (problem.status === 401 || problem.status === 403 || problem.status === 404) visits.refused = true;
+    else failed = true;
+  } finally {
+    visits.busy = false;
+  }
+  if (actionId !== page.actionId) return;
+  if (failed) readVisitsSoon(VISITS_RETRY_MS);
+  else if (visits.again) readVisitsSoon();
+  else checkVisitCounts();
+  schedule();
+}
+
+function takeVisits(households, staff, seq) {
+  const members = new Map(staff.map((m) => [m.id, m]));
+  visits.byResident.clear();
+  for (const h of households) {
+    for (const r of h.residents) {
+      if (!r.live?.visit) continue;
+      const member = members.get(h.staff_id) ?? null;
+      visits.byResident.set(r.id, {
+        id: r.id,
+        name: r.name,
+        number: h.number,
+        address: h.address,
+        grid: h.grid,
+        member,
+        visit: r.live.visit,
+      });
+    }
+  }
+  visits.seq = seq;
+  // What moved while the answer was on its way and is newer than it.
+  for (const { live, at } of visits.during.values()) if (at > seq) applyResident(live);
+  visits.during.clear();
+}
+
+/** A resident's live state from a delta: their visit taken or closed, or a request the list lacks. */
+function applyResident(live) {
+  const known = visits.byResident.get(live.id);
+  if (!live.visit) visits.byResident.delete(live.id);
+  else if (known) known.visit = live.visit;
+  else readVisitsSoon();
+}
+
+function onResidents(residents, at) {
+  for (const live of residents ?? []) {
+    if (visits.busy) visits.during.set(live.id, { live, at });
+    else if (visits.seq != null) applyResident(live);
+  }
+  checkVisitCounts();
+}
+
+/**
+ * The chase counts say how many requests there are: a list that disagrees (a request
+ * made while the feed was down) is read again, once for each new count.
+ */
+function checkVisitCounts() {
+  const chase = page.state?.pace.chase;
+  if (!chase || visits.seq == null || visits.busy || visits.timer) return;
+  const counted = (chase.visits_pending ?? 0) + (chase.visits_taken ?? 0);
+  const key = `${chase.visits_pending}/${chase.visits_taken}`;
+  if (counted !== visits.byResident.size && visits.checked !== key) {
+    visits.checked = key;
+    readVisitsSoon();
+  }
+}
+
+/**
+ * "Now" for waiting times: the state clock (the latest device time of any event) moved on
+ * by the time since it was heard, so that a request's wait grows on a quiet night when no
+ * event comes; once the action is closed, its clock.
+ */
+let clockHeard = { clock: null, at: 0 };
+function stateNow(state) {
+  const clock = toDate(state.pace.clock);
+  if (!clock) return Date.now();
+  if (clockHeard.clock !== state.pace.clock) clockHeard = { clock: state.pace.clock, at: performance.now() };
+  if (state.pace.phase !== "open") return clock.getTime();
+  return clock.getTime() + (performance.now() - clockHeard.at);
 }
 
 // ---------------------------------------------------------------- the live feed
@@ -272,8 +451,11 @@ function onLiveMessage(msg) {
   if (msg.type === "snapshot") {
     page.state = stateFromSnapshot(msg);
     resetViews();
+    // A snapshot carries no residents: the requests are read afresh (after a gap, any may have moved).
+    readVisitsSoon();
   } else if (msg.type === "delta") {
     if (!page.state || !applyDelta(page.state, msg)) return false;
+    onResidents(msg.residents, msg.to);
   } else {
     return true; // A message type from a newer server: ignore it.
   }
@@ -318,6 +500,7 @@ function follow(actionId) {
   page.status = "connecting";
   page.notice = { title: "notice.loading", body: null, vars: {} };
   resetViews();
+  resetVisits();
   page.feed = new LiveFeed(actionId, {
     seq: () => page.state?.seq ?? null,
     message: onLiveMessage,
@@ -371,7 +554,11 @@ function flush() {
   if (shows.pointView) renderPointView(page.state);
   else renderKpis(page.state, shows);
   renderPoints(page.state, shows);
+  $("panel-visits").hidden = shows.pointView || visits.byResident.size === 0;
+  // An operator's point has no chase of its own to tell (renderKpis says the area's).
+  if (shows.pointView) $("chase").hidden = true;
   if (!shows.pointView) {
+    renderVisits(page.state);
     renderStaff(page.state);
     renderTree(page.state);
   }
@@ -379,31 +566,24 @@ function flush() {
 }
 
 /**
- * What this view is about and which of its figures are true. An operator's view (their
- * point, no area) is about their point, not the completion of an empty area. A figure
- * the snapshot leaves out (null or absent) is not shown, rather than shown as 0. A
- * server before per-scope figures sent a part's view with an empty curve, 0 scans and
- * 0.0 rates beside real samples: a curve that is empty while samples are counted is
- * that, and the rates, the ETA and the scan count, which come from the same samples,
- * are left out with it instead of shown as zeros that are not true.
+ * What this view is about and which of its figures to show. An operator's view (their
+ * point, no area) is about their point, not the completion of an empty area. Every
+ * figure the server sends is the view's own (a part's scans, rates, ETA and curve are
+ * counted from its own residents, an operator's from their point), so it is shown as
+ * sent; only a figure the snapshot leaves out (null or absent) is not shown, rather than
+ * shown as 0.
  */
 function figuresShown(state) {
   const { totals, pace } = state;
   const pointView = state.nodes.size === 0 && state.points.size > 0;
-  let samples = totals.sampled ?? 0;
-  if (pointView) samples = [...state.points.values()].reduce((n, p) => n + p.count, 0);
-  let curveTotal = 0;
-  for (const n of state.timeline?.values() ?? []) curveTotal += n;
-  const withheld = state.timeline != null && curveTotal === 0 && samples > 0;
-  const rates = !withheld && (known(pace.rate_5) || known(pace.rate_15));
+  const rates = known(pace.rate_5) || known(pace.rate_15);
   return {
     pointView,
-    curve: state.timeline != null && !withheld,
-    // Every sampled resident was scanned at least once: fewer scans is not this scope's count.
-    scans: !withheld && known(totals.scans) && totals.scans >= (totals.sampled ?? 0),
+    curve: state.timeline != null,
+    scans: known(totals.scans),
     rates,
     // An estimate while there is something left to do; "—" when the rate gives none.
-    eta: !withheld && pace.phase === "open" && (totals.missing ?? 0) > 0 && (pace.eta != null || rates),
+    eta: pace.phase === "open" && (totals.missing ?? 0) > 0 && (pace.eta != null || rates),
     // A part of the village that has no point of its own is not told "no points".
     emptyPoints: MANAGER_ROLES.includes(page.me?.role),
   };
@@ -432,6 +612,7 @@ function plainInt(n) {
 const pointRows = new Map();
 const staffCards = new Map();
 const treeViews = new Map();
+const visitCards = new Map();
 /** Tree nodes the user opened or closed; the rest follow state.levelsShown. Kept across snapshots. */
 const expanded = new Map();
 
@@ -517,6 +698,89 @@ function renderActionPicker() {
   select.value = String(page.actionId);
 }
 
+/**
+ * Puts `key`'s words into `target` with each figure in bold ("已通知 <b>12</b>"),
+ * rebuilding only when the words changed. Figures go in as text, never as HTML.
+ */
+function setWords(target, key, vars) {
+  const words = t(key, vars);
+  if (target.dataset.words === words) return;
+  target.dataset.words = words;
+  const parts = t(key).split(/(\{\w+\})/).filter(Boolean);
+  target.replaceChildren(
+    ...parts.map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      return name && name in vars ? el("b", null, String(vars[name])) : document.createTextNode(part);
+    }),
+  );
+}
+
+/**
+ * What the chase counts say, part by part, for `missing` residents: every status in the
+ * whole view's line (a 0 is news too, and the line does not jump about), only those that
+ * are not 0 in a tree row's short one. "Away" is an exemption, so among the missing it is
+ * said only when there is one. Not yet reached is the missing no tick has reached.
+ */
+function chaseParts(chase, missing, short) {
+  const table = short ? "chaseShort" : "chase";
+  const parts = [];
+  for (const kind of CHASE_ORDER) {
+    const n = chase[kind] ?? 0;
+    if (n === 0 && (short || kind === "away")) continue;
+    const vars = { n: fmtInt(n) };
+    let key = `${table}.${kind}`;
+    let full = `chase.${kind}`;
+    if (kind === "bedridden") {
+      const pending = chase.visits_pending ?? 0;
+      const taken = chase.visits_taken ?? 0;
+      Object.assign(vars, { pending: fmtInt(pending), taken: fmtInt(taken) });
+      if (taken > 0) full = "chase.bedriddenTaken";
+      key = short ? (pending > 0 ? key : "chaseShort.bedriddenNone") : full;
+    }
+    parts.push({ kind, key, vars, full: t(full, vars) });
+  }
+  const notReached = missing - reached(chase);
+  if (!short || notReached > 0) {
+    const vars = { n: fmtInt(Math.max(0, notReached)) };
+    parts.push({ kind: "not_reached", key: `${table}.not_reached`, vars, full: t("chase.not_reached", vars) });
+  }
+  return parts;
+}
+
+/** Each chase line's spans by status, kept between frames (a tree has a line per row). */
+const chaseSpans = new WeakMap();
+
+/** One span per part, keyed by status, in order; the separators are style.css's. */
+function renderChaseParts(container, parts) {
+  if (!chaseSpans.has(container)) chaseSpans.set(container, new Map());
+  const byKind = chaseSpans.get(container);
+  const spans = parts.map((part) => {
+    let span = byKind.get(part.kind);
+    if (!span) {
+      span = el("span", "chase-item");
+      span.dataset.chase = part.kind;
+      span.dataset.testid = `chase-${part.kind}`;
+      byKind.set(part.kind, span);
+    }
+    setWords(span, part.key, part.vars);
+    // A short part's full words, for whoever hovers over it.
+    if (span.title !== part.full) span.title = part.full;
+    return span;
+  });
+  syncChildren(container, spans);
+}
+
+/** The whole view's chase, after the totals: shown while there is a chase to tell of. */
+function renderChase(state) {
+  const chase = state.pace.chase;
+  const missing = state.totals.missing;
+  const line = $("chase");
+  line.hidden = chase == null || !known(missing) || (missing === 0 && reached(chase) === 0);
+  if (line.hidden) return;
+  setWords($("chase-lead"), "chase.lead", { n: fmtInt(missing) });
+  renderChaseParts($("chase-items"), chaseParts(chase, missing, false));
+}
+
 function renderKpis(state, shows) {
   const { totals, pace } = state;
   setText($("sampled"), plainInt(totals.sampled));
@@ -537,12 +801,19 @@ function renderKpis(state, shows) {
   setText($("rate-15"), known(pace.rate_15) ? fmtRate(pace.rate_15) : "—");
 
   $("kpi-eta").hidden = !shows.eta;
-  setText($("eta"), fmtTime(pace.eta));
   $("eta").title = fmtDateTime(pace.eta);
   const eta = toDate(pace.eta);
   const clock = toDate(pace.clock);
   const minutesLeft = eta && clock ? Math.max(0, Math.ceil((eta - clock) / 60000)) : null;
-  setText($("eta-in"), minutesLeft != null ? t("kpi.etaIn", { n: fmtInt(minutesLeft) }) : t("kpi.etaNone"));
+  // A part with one sample in an hour can be weeks from done: "05:02" alone would read as tonight.
+  const days = minutesLeft != null && minutesLeft >= 24 * 60;
+  $("eta").classList.toggle("kpi-long", days);
+  setText($("eta"), days ? fmtDayTime(pace.eta) : fmtTime(pace.eta));
+  let etaIn = t("kpi.etaNone");
+  if (days) etaIn = t("kpi.etaInDays", { n: fmtInt(Math.floor(minutesLeft / (24 * 60))) });
+  else if (minutesLeft != null) etaIn = t("kpi.etaIn", { n: fmtInt(minutesLeft) });
+  setText($("eta-in"), etaIn);
+  renderChase(state);
 }
 
 /** An operator's view: their point's samples, rate and last scan, big. */
@@ -648,18 +919,16 @@ function renderStaff(state) {
 }
 
 /**
- * On a wall screen the list has the height that is left, and nobody scrolls it: the
- * cards that do not fit are left out and one line says how many people and residents
+ * On a wall screen a list has the height that is left, and nobody scrolls it: the items
+ * that do not fit are left out and one line (`more`, told how many are shown) says what
  * they are, so nothing is hidden without a word. (On a phone or a laptop the panel grows
- * with its cards and this changes nothing.)
+ * with its list and this changes nothing.)
  */
-function fitStaff(lagging) {
-  const list = $("staff-list");
-  const more = $("staff-more");
+function fitList(list, more, sayRest) {
   for (const li of list.children) li.hidden = false;
   more.hidden = true;
   if (list.scrollHeight <= list.clientHeight + 1) return;
-  // Twice: the line's own height (one line or two) can take another row of cards.
+  // Twice: the line's own height (one line or two) can take another row of items.
   for (let round = 0; round < 2; round += 1) {
     more.hidden = false;
     const bottom = list.getBoundingClientRect().bottom;
@@ -669,9 +938,15 @@ function fitStaff(lagging) {
       if (li.getBoundingClientRect().bottom > bottom + 0.5) li.hidden = true;
       else shown += 1;
     }
-    const rest = lagging.slice(shown);
-    setText(more, t("staff.more", { n: fmtInt(rest.length), missing: fmtInt(rest.reduce((sum, m) => sum + m.missing, 0)) }));
+    setText(more, sayRest(shown));
   }
+}
+
+function fitStaff(lagging) {
+  fitList($("staff-list"), $("staff-more"), (shown) => {
+    const rest = lagging.slice(shown);
+    return t("staff.more", { n: fmtInt(rest.length), missing: fmtInt(rest.reduce((sum, m) => sum + m.missing, 0)) });
+  });
 }
 
 function makeStaffCard(id) {
@@ -689,12 +964,134 @@ function makeStaffCard(id) {
   return card;
 }
 
+// The home-visit requests: the oldest request nobody has taken on top, red once it has
+// waited longer than the action allows; then those a medic has taken.
+
+function renderVisits(state) {
+  const list = [...visits.byResident.values()];
+  $("board").dataset.visits = list.length > 0 ? "yes" : "no";
+  if (list.length === 0) return;
+  const limit = known(state.pace.visit_minutes) ? state.pace.visit_minutes : VISIT_MINUTES_DEFAULT;
+  const now = stateNow(state);
+  const at = (value) => toDate(value)?.getTime() ?? 0;
+  list.sort(
+    (a, b) =>
+      Number(a.visit.taken_by != null) - Number(b.visit.taken_by != null) ||
+      at(a.visit.taken_at) - at(b.visit.taken_at) ||
+      at(a.visit.requested_at) - at(b.visit.requested_at) ||
+      a.id - b.id,
+  );
+  setText($("visits-title"), t("visits.title", { n: fmtInt(list.length) }));
+  setText($("visits-hint"), t("visits.hint", { n: fmtInt(limit) }));
+  const items = list.map((v) => {
+    const card = visitCards.get(v.id) ?? makeVisitCard(v.id);
+    updateVisitCard(card, v, now, limit);
+    return card.li;
+  });
+  syncChildren($("visits-list"), items);
+  fitList($("visits-list"), $("visits-more"), (shown) => {
+    const rest = list.slice(shown);
+    return t("visits.more", { n: fmtInt(rest.length), taken: fmtInt(rest.filter((v) => v.visit.taken_by != null).length) });
+  });
+}
+
+function makeVisitCard(id) {
+  const li = el("li", "visit");
+  li.dataset.residentId = String(id);
+  li.dataset.testid = "visit";
+  const where = el("div", "visit-where");
+  const number = el("b", "visit-number");
+  const address = el("span", "visit-address");
+  const name = el("span", "visit-name");
+  where.append(number, address, name);
+  const who = el("div", "visit-who");
+  const grid = el("span", "muted visit-grid");
+  const member = el("span", "visit-member");
+  const tel = el("a", "visit-tel");
+  const phone = el("span", "muted visit-phone");
+  who.append(grid, member, tel, phone);
+  const state = el("div", "visit-state");
+  const status = el("span", "visit-status");
+  status.dataset.testid = "visit-status";
+  const wait = el("span", "visit-wait");
+  wait.dataset.testid = "visit-wait";
+  state.append(status, wait);
+  li.append(where, who, state);
+  const card = { li, number, address, name, grid, member, tel, phone, status, wait };
+  visitCards.set(id, card);
+  return card;
+}
+
+function updateVisitCard(card, v, now, limit) {
+  setText(card.number, v.number);
+  setText(card.address, v.address);
+  setText(card.name, v.name);
+  setText(card.grid, v.grid);
+  setText(card.member, v.member?.name ?? "");
+  // A number shown whole is one to call; a masked one (a role that does not phone) is only shown.
+  const phone = v.member?.phone ?? "";
+  const callable = phone !== "" && !phone.includes("*");
+  card.tel.hidden = !callable;
+  card.phone.hidden = callable || phone === "";
+  if (callable) {
+    const href = `tel:${phone.replace(/[^\d+]/g, "")}`;
+    if (card.tel.getAttribute("href") !== href) card.tel.setAttribute("href", href);
+    setText(card.tel, phone);
+    card.tel.setAttribute("aria-label", t("visits.call", { name: v.member.name }));
+  } else {
+    setText(card.phone, phone);
+  }
+
+  const { visit } = v;
+  const taken = visit.taken_by != null;
+  const waited = Math.max(0, Math.floor((now - (toDate(visit.requested_at)?.getTime() ?? now)) / 60000));
+  const late = !taken && waited > limit;
+  card.li.dataset.state = taken ? "taken" : late ? "late" : "waiting";
+  if (taken) {
+    const time = fmtTime(visit.taken_at);
+    setText(card.status, visit.taken_by_name ? t("visits.taken", { name: visit.taken_by_name, time }) : t("visits.takenNoName", { time }));
+    setText(card.wait, "");
+  } else {
+    setText(card.status, t("visits.nobody"));
+    setText(card.wait, waited < 1 ? t("visits.justNow") : t("visits.waited", { n: fmtInt(waited) }));
+  }
+  card.wait.hidden = taken;
+  card.li.title = fmtDateTime(visit.requested_at);
+}
+
 // The area tree. Rows are flat in their columns (indentation is inside the name cell)
 // so that the bars of every level line up and lagging grids can be compared at a glance.
 
 function renderTree(state) {
   renderBranch($("tree"), state.tree.roots, state);
   $("tree-empty").hidden = state.tree.roots.length > 0;
+  fitTree();
+}
+
+/**
+ * On a wall screen the tree has the height that is left: rows that do not fit (the last
+ * ones, and each level lists its lowest completion first, so the grids that need a call
+ * stay) are left out, and one line says how many. Elsewhere the tree scrolls.
+ */
+function fitTree() {
+  const list = $("tree");
+  const more = $("tree-more");
+  const items = [...list.querySelectorAll("li[data-node-id]")];
+  for (const li of items) li.hidden = false;
+  more.hidden = true;
+  if (list.scrollHeight <= list.clientHeight + 1) return;
+  for (let round = 0; round < 2; round += 1) {
+    more.hidden = false;
+    const bottom = list.getBoundingClientRect().bottom;
+    let left = 0;
+    for (const li of items) {
+      // Rows inside a closed or left-out branch are not on screen anyway.
+      if (li.getClientRects().length === 0) continue;
+      if (li.firstElementChild.getBoundingClientRect().bottom > bottom + 0.5) li.hidden = true;
+    }
+    for (const li of items) if (li.hidden) left += 1;
+    setText(more, t("tree.more", { n: fmtInt(left) }));
+  }
 }
 
 function renderBranch(ul, ids, state) {
@@ -739,11 +1136,13 @@ function makeNodeView(id) {
   const fill = el("div", "bar-fill");
   bar.append(fill);
   const pct = el("span", "num node-pct");
-  row.append(name, counts, exempt, bar, pct);
+  const chase = el("span", "node-chase");
+  chase.dataset.testid = "node-chase";
+  row.append(name, counts, exempt, bar, pct, chase);
   const ul = el("ul");
   ul.setAttribute("role", "group");
   li.append(row, ul);
-  const view = { li, toggle, name, label, level, sampled, target, exempt, fill, pct, ul };
+  const view = { li, toggle, name, label, level, sampled, target, exempt, fill, pct, chase, ul };
   treeViews.set(id, view);
   return view;
 }
@@ -763,6 +1162,12 @@ function updateNodeView(view, node, state) {
   view.fill.style.width = `${Math.min(100, ratio * 100)}%`;
   view.fill.dataset.level = completionLevel(ratio);
   setText(view.pct, fmtPercent(ratio));
+  // The node's chase, short: left out while nobody under it was reached (the snapshot leaves
+  // it out then), and on a view's one root, whose chase is the line above the tree already.
+  const whole = depth === 0 && state.tree.roots.length === 1;
+  const chase = !whole && node.chase && reached(node.chase) > 0 ? node.chase : null;
+  view.chase.hidden = !chase;
+  if (chase) renderChaseParts(view.chase, chaseParts(chase, node.target - node.sampled - node.exempt, true));
 
   const children = state.tree.children.get(node.id) ?? [];
   const open = children.length > 0 && isExpanded(node.id, state);
@@ -1054,6 +1459,10 @@ function start() {
   }
   schedule();
   load();
+  // Waiting times grow with no delta to say so.
+  setInterval(() => {
+    if (visits.byResident.size > 0) schedule();
+  }, VISITS_TICK_MS);
 }
 
 start();
