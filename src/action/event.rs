@@ -2,7 +2,7 @@
 //! to the log with the id the client made when the person acted.
 
 use super::{ActionId, Seq};
-use crate::roster::{PointId, ResidentId, StaffId};
+use crate::roster::{HouseholdId, PointId, ResidentId, StaffId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -17,6 +17,56 @@ pub enum ExemptReason {
     TestedElsewhere,
     Other,
 }
+
+/// What a staff member learned while chasing a missing resident: the *chase status*, kept
+/// beside the resident's outcome (missing, sampled, exempt) and never instead of it. The
+/// same for every action that must reach everyone (a test, a door notice, a delivery).
+/// "Away" is an exemption: said with `exemption_set` (reason `away`, where in the note),
+/// which shows as this status; a tick saying it is refused, so there is one way to say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Chase {
+    /// Told (by phone, at the door, from a rooftop).
+    Notified,
+    /// Said they are coming.
+    OnTheWay,
+    /// Cannot come: needs a home visit (a request for the medics).
+    Bedridden,
+    Refused,
+    /// Phoned and knocked, no answer.
+    Unreachable,
+    /// Nobody at home (ticked on a household).
+    NobodyHome,
+    /// Away from the village: the exemption's status.
+    Away,
+}
+
+impl Chase {
+    pub const ALL: [Chase; 7] = [
+        Chase::Notified,
+        Chase::OnTheWay,
+        Chase::Bedridden,
+        Chase::Refused,
+        Chase::Unreachable,
+        Chase::NobodyHome,
+        Chase::Away,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Chase::Notified => "notified",
+            Chase::OnTheWay => "on_the_way",
+            Chase::Bedridden => "bedridden",
+            Chase::Refused => "refused",
+            Chase::Unreachable => "unreachable",
+            Chase::NobodyHome => "nobody_home",
+            Chase::Away => "away",
+        }
+    }
+}
+
+/// Longest note a tick takes, in characters: a sentence or two, not a report.
+pub const NOTE_MAX: usize = 500;
 
 /// What happened. The JSON form (`{"type": "resident_sampled", ...}`) is both the API's
 /// and the log's, so a stored event reads the same as the request that made it.
@@ -50,6 +100,24 @@ pub enum EventBody {
     Correction {
         target_seq: Seq,
         reason: String,
+    },
+    /// A chase status learned about one resident (at most [`NOTE_MAX`] characters of note).
+    ResidentTicked {
+        resident_id: ResidentId,
+        chase: Chase,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
+    /// A chase status learned about a whole household: each of its residents in scope.
+    HouseholdTicked {
+        household_id: HouseholdId,
+        chase: Chase,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
+    /// A medic takes the home visit of a bedridden resident: the others see it taken.
+    VisitTaken {
+        resident_id: ResidentId,
     },
 }
 
@@ -89,6 +157,9 @@ impl EventBody {
             EventBody::ExemptionSet { .. } => "exemption_set",
             EventBody::ExemptionCleared { .. } => "exemption_cleared",
             EventBody::Correction { .. } => "correction",
+            EventBody::ResidentTicked { .. } => "resident_ticked",
+            EventBody::HouseholdTicked { .. } => "household_ticked",
+            EventBody::VisitTaken { .. } => "visit_taken",
         }
     }
 }
@@ -139,6 +210,9 @@ mod tests {
             EventBody::ExemptionSet { resident_id: 7, reason: ExemptReason::Away, note: "外出务工".into() },
             EventBody::ExemptionCleared { resident_id: 7 },
             EventBody::Correction { target_seq: 12, reason: "wrong person".into() },
+            EventBody::ResidentTicked { resident_id: 7, chase: Chase::OnTheWay, note: String::new() },
+            EventBody::HouseholdTicked { household_id: 3, chase: Chase::NobodyHome, note: "敲门无人".into() },
+            EventBody::VisitTaken { resident_id: 7 },
         ];
         for body in bodies {
             let json = serde_json::to_string(&body).unwrap();

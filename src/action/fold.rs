@@ -2,10 +2,11 @@
 //! Start-up rebuilds by applying every stored event in order; the writer applies each
 //! committed batch; reports read the same state. No I/O, no clock, no locks here.
 
-use super::event::{Event, EventBody, ExemptReason};
+use super::chase::{ChaseCounts, ChaseKey, Chased, Tick, Visit};
+use super::event::{Chase, Event, EventBody, ExemptReason};
 use super::{Action, Seq};
 use crate::roster::{PointId, ResidentId, Roster, StaffId};
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -36,6 +37,8 @@ struct Slot {
     /// Samples recorded and not corrected; a resident sampled twice counts once.
     samples: u16,
     exempt: Option<ExemptReason>,
+    /// The latest of those samples, as its place in [`Samples`] plus one (0: none).
+    last_sample: u32,
 }
 
 impl Slot {
@@ -82,7 +85,8 @@ pub struct PointState {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct SampleRecord {
     point: PointId,
-    minute: i64,
+    /// When it was taken (device clock), in unix seconds.
+    at: i64,
     /// The resident's roster index, or [`SampleRecord::NONE`] where the position holds no
     /// counted sample (another kind of event, or a sample the fold ignored).
     resident: u32,
@@ -92,7 +96,11 @@ struct SampleRecord {
 
 impl SampleRecord {
     const NONE: u32 = u32::MAX;
-    const EMPTY: Self = Self { point: 0, minute: 0, resident: Self::NONE, at_home: false, corrected: false };
+    const EMPTY: Self = Self { point: 0, at: 0, resident: Self::NONE, at_home: false, corrected: false };
+
+    fn minute(&self) -> i64 {
+        self.at.div_euclid(60)
+    }
 }
 
 /// Every sample counted, by position: `records[seq - first]`. Positions have no gaps and
@@ -106,7 +114,8 @@ struct Samples {
 }
 
 impl Samples {
-    fn insert(&mut self, seq: Seq, record: SampleRecord) {
+    /// Records a sample; its place plus one (what [`Slot::last_sample`] holds).
+    fn insert(&mut self, seq: Seq, record: SampleRecord) -> u32 {
         if self.records.is_empty() {
             self.first = seq;
         }
@@ -114,10 +123,23 @@ impl Samples {
         let at = usize::try_from(seq - self.first).unwrap_or(0);
         debug_assert!(at >= self.records.len(), "samples are recorded in log order");
         if at < self.records.len() {
-            return;
+            return 0;
         }
         self.records.resize(at, SampleRecord::EMPTY);
         self.records.push(record);
+        self.records.len() as u32
+    }
+
+    /// The sample at a place as [`Slot::last_sample`] holds it.
+    fn at_place(&self, place: u32) -> Option<&SampleRecord> {
+        place.checked_sub(1).and_then(|i| self.records.get(i as usize))
+    }
+
+    /// The latest counted sample of a resident before `place`, found by walking back: only
+    /// a correction of a resident's latest sample asks, which is rare.
+    fn latest_before(&self, resident: u32, place: u32) -> u32 {
+        let before = (place as usize).saturating_sub(1).min(self.records.len());
+        self.records[..before].iter().rposition(|r| r.resident == resident && !r.corrected).map_or(0, |i| i as u32 + 1)
     }
 
     fn get(&self, seq: Seq) -> Option<&SampleRecord> {
@@ -139,6 +161,17 @@ pub struct Change {
     /// A resident (by roster index) whose status moved.
     pub resident: Option<(u32, Status, Status)>,
     pub point: Option<PointChange>,
+    /// Residents whose chase moved (a tick, a visit taken, an exemption for being away).
+    pub chased: ChaseMoved,
+}
+
+/// Whose chase an event moved: nobody, one resident (by roster index), or each resident of
+/// a household (by id).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ChaseMoved {
+    Nobody,
+    Resident(u32),
+    Household(i64),
 }
 
 /// A sample counted (`by` = 1) or corrected away (`by` = -1) at a point.
@@ -173,6 +206,11 @@ pub struct ActionState {
     pub points: BTreeMap<PointId, PointState>,
     /// Missing residents per responsible staff member.
     pub staff_missing: BTreeMap<StaffId, i64>,
+    /// The missing by chase status, over the whole action and per area node (by index).
+    pub chase: ChaseCounts,
+    pub node_chase: Vec<ChaseCounts>,
+    /// Each resident's chase, by roster index: only the few that were ticked.
+    chased: HashMap<u32, Chased>,
     /// Samples per minute (unix minute → count) over the whole action.
     pub timeline: BTreeMap<i64, i64>,
     /// Samples per minute of the residents under each area node, by roster index: a part's
@@ -239,6 +277,9 @@ impl ActionState {
             nodes,
             points,
             staff_missing,
+            chase: ChaseCounts::default(),
+            node_chase: vec![ChaseCounts::default(); roster_nodes],
+            chased: HashMap::new(),
             timeline: BTreeMap::new(),
             node_minutes: vec![BTreeMap::new(); roster_nodes],
             rebased: None,
@@ -256,7 +297,14 @@ impl ActionState {
         self.seq = event.seq;
         self.clock = Some(self.clock.map_or(e.device_time, |c| c.max(e.device_time)));
         let minute = e.device_time.unix_timestamp().div_euclid(60);
-        let mut change = Change { seq: event.seq, resident: None, point: None };
+        let mut change = Change { seq: event.seq, resident: None, point: None, chased: ChaseMoved::Nobody };
+        let tick = |chase: Chase, note: &str| Tick {
+            chase,
+            at: e.device_time,
+            seq: event.seq,
+            by: e.actor,
+            note: note.to_owned(),
+        };
         match &e.body {
             EventBody::ActionOpened => {
                 if self.phase == Phase::Planned {
@@ -272,40 +320,60 @@ impl ActionState {
             }
             EventBody::ResidentSampled { resident_id, point_id, at_home, .. } => {
                 if let Some(idx) = self.scoped(*resident_id) {
-                    change.resident = self.update(idx, |s| s.samples = s.samples.saturating_add(1));
+                    let record = SampleRecord {
+                        resident: idx as u32,
+                        point: *point_id,
+                        at: e.device_time.unix_timestamp(),
+                        at_home: *at_home,
+                        corrected: false,
+                    };
+                    let place = self.samples.insert(event.seq, record);
+                    change.resident = self.update(idx, |s| {
+                        let slot = &mut s.slots[idx];
+                        slot.samples = slot.samples.saturating_add(1);
+                        slot.last_sample = place;
+                    });
                     let sample =
                         PointChange { point: *point_id, resident: idx as u32, minute, by: 1, at_home: *at_home };
                     self.count_sample(sample, e.device_time);
                     change.point = Some(sample);
-                    let record = SampleRecord {
-                        resident: idx as u32,
-                        point: *point_id,
-                        minute,
-                        at_home: *at_home,
-                        corrected: false,
-                    };
-                    self.samples.insert(event.seq, record);
                 }
             }
-            EventBody::ExemptionSet { resident_id, reason, .. } => {
+            EventBody::ExemptionSet { resident_id, reason, note } => {
                 if let Some(idx) = self.scoped(*resident_id) {
-                    change.resident = self.update(idx, |s| s.exempt = Some(*reason));
+                    change.resident = self.update(idx, |s| {
+                        s.slots[idx].exempt = Some(*reason);
+                        if *reason == ExemptReason::Away {
+                            s.chased.entry(idx as u32).or_default().history.push(tick(Chase::Away, note));
+                        }
+                    });
+                    if *reason == ExemptReason::Away {
+                        change.chased = ChaseMoved::Resident(idx as u32);
+                    }
                 }
             }
             EventBody::ExemptionCleared { resident_id } => {
                 if let Some(idx) = self.scoped(*resident_id) {
-                    change.resident = self.update(idx, |s| s.exempt = None);
+                    change.resident = self.update(idx, |s| s.slots[idx].exempt = None);
                 }
             }
             EventBody::Correction { target_seq, .. } => {
                 if let Some(rec) = self.samples.get_mut(*target_seq).filter(|r| !r.corrected) {
                     rec.corrected = true;
                     let rec = *rec;
-                    change.resident = self.update(rec.resident as usize, |s| s.samples -= 1);
+                    let place = u32::try_from(target_seq - self.samples.first + 1).unwrap_or(0);
+                    let idx = rec.resident as usize;
+                    change.resident = self.update(idx, |s| {
+                        let slot = &mut s.slots[idx];
+                        slot.samples -= 1;
+                        if slot.last_sample == place {
+                            slot.last_sample = s.samples.latest_before(rec.resident, place);
+                        }
+                    });
                     let undone = PointChange {
                         point: rec.point,
                         resident: rec.resident,
-                        minute: rec.minute,
+                        minute: rec.minute(),
                         by: -1,
                         at_home: rec.at_home,
                     };
@@ -313,6 +381,35 @@ impl ActionState {
                     change.point = Some(undone);
                 }
             }
+            EventBody::ResidentTicked { resident_id, chase, note } => {
+                if let Some(idx) = self.scoped(*resident_id).filter(|_| *chase != Chase::Away) {
+                    self.update(idx, |s| s.chased.entry(idx as u32).or_default().history.push(tick(*chase, note)));
+                    change.chased = ChaseMoved::Resident(idx as u32);
+                }
+            }
+            EventBody::HouseholdTicked { household_id, chase, note } => {
+                let residents = self.household_residents(*household_id);
+                if *chase != Chase::Away && !residents.is_empty() {
+                    for idx in residents {
+                        self.update(idx, |s| s.chased.entry(idx as u32).or_default().history.push(tick(*chase, note)));
+                    }
+                    change.chased = ChaseMoved::Household(*household_id);
+                }
+            }
+            EventBody::VisitTaken { resident_id } => {
+                if let Some(idx) = self.scoped(*resident_id).filter(|&i| self.visit_pending(i)) {
+                    let visit = Visit { by: e.actor, at: e.device_time };
+                    self.update(idx, |s| s.chased.entry(idx as u32).or_default().visit = Some(visit));
+                    change.chased = ChaseMoved::Resident(idx as u32);
+                }
+            }
+        }
+        // A chased resident who is sampled (or whose sample is undone) leaves (or rejoins)
+        // the chase counts: their chase moved too.
+        if let (ChaseMoved::Nobody, Some((idx, _, _))) = (change.chased, change.resident)
+            && self.chased.contains_key(&idx)
+        {
+            change.chased = ChaseMoved::Resident(idx);
         }
         if self.changes.len() == CHANGE_LOG {
             self.changes.pop_front();
@@ -320,19 +417,76 @@ impl ActionState {
         self.changes.push_back(change);
     }
 
+    /// Roster indexes of a household's residents in this action's scope.
+    pub fn household_residents(&self, household_id: i64) -> Vec<usize> {
+        let Some(h) = self.roster.household(household_id) else { return Vec::new() };
+        let Some(node) = self.roster.node_idx(h.node_id) else { return Vec::new() };
+        self.roster
+            .residents_at(node)
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| self.roster.residents()[i].household_id == household_id && self.slots[i].in_scope)
+            .collect()
+    }
+
+    /// A missing resident's chase as counted, or `None` when not missing or not reached.
+    fn chase_key(&self, idx: usize) -> Option<ChaseKey> {
+        if self.slots[idx].status() != Status::Missing {
+            return None;
+        }
+        let chased = self.chased.get(&(idx as u32))?;
+        let current = chased.current()?;
+        Some(ChaseKey { chase: current.chase, taken: current.chase == Chase::Bedridden && chased.visit.is_some() })
+    }
+
+    /// Whether a resident is missing, bedridden by their latest tick, and no medic has taken
+    /// the visit yet: a home-visit request waiting.
+    pub fn visit_pending(&self, idx: usize) -> bool {
+        self.chase_key(idx) == Some(ChaseKey { chase: Chase::Bedridden, taken: false })
+    }
+
+    /// A resident's chase, if anyone ticked them.
+    pub fn chased(&self, idx: usize) -> Option<&Chased> {
+        self.chased.get(&(idx as u32))
+    }
+
+    /// Residents with a chase, by roster index (in no order).
+    pub fn chased_residents(&self) -> impl Iterator<Item = usize> + '_ {
+        self.chased.keys().map(|&i| i as usize)
+    }
+
+    /// A resident's latest counted sample: where (point), when (unix seconds), at home.
+    pub fn last_sample(&self, idx: usize) -> Option<(PointId, i64, bool)> {
+        let slot = self.slots.get(idx)?;
+        self.samples.at_place(slot.last_sample).map(|r| (r.point, r.at, r.at_home))
+    }
+
+    /// An exempt resident's reason.
+    pub fn exempt_reason(&self, idx: usize) -> Option<ExemptReason> {
+        self.slots.get(idx).and_then(|s| s.exempt)
+    }
+
     fn scoped(&self, resident_id: i64) -> Option<usize> {
         self.roster.resident_idx(resident_id).filter(|&i| self.slots[i].in_scope)
     }
 
-    fn update(&mut self, idx: usize, f: impl FnOnce(&mut Slot)) -> Option<(u32, Status, Status)> {
-        let from = self.slots[idx].status();
-        f(&mut self.slots[idx]);
-        let to = self.slots[idx].status();
+    /// Changes one resident through `f` and moves every count their status or chase is in.
+    fn update(&mut self, idx: usize, f: impl FnOnce(&mut Self)) -> Option<(u32, Status, Status)> {
+        let (from, chase_from) = (self.slots[idx].status(), self.chase_key(idx));
+        f(self);
+        let (to, chase_to) = (self.slots[idx].status(), self.chase_key(idx));
+        let node = self.roster.resident_node_idx(idx);
+        if chase_from != chase_to {
+            self.chase.shift(chase_from, chase_to);
+            for &a in self.roster.ancestors(node) {
+                self.node_chase[a].shift(chase_from, chase_to);
+            }
+        }
         if from == to {
             return None;
         }
         self.totals.shift(from, to);
-        for &a in self.roster.ancestors(self.roster.resident_node_idx(idx)) {
+        for &a in self.roster.ancestors(node) {
             self.nodes[a].shift(from, to);
         }
         if let Some(staff) = self.resident_staff[idx] {
@@ -361,6 +515,16 @@ impl ActionState {
     /// A resident's status, or `None` when the resident is not in this action's scope.
     pub fn status(&self, resident_id: i64) -> Option<Status> {
         self.scoped(resident_id).map(|i| self.slots[i].status())
+    }
+
+    /// The status of the resident at a roster index (in scope or not).
+    pub fn slot_status(&self, idx: usize) -> Status {
+        self.slots[idx].status()
+    }
+
+    /// Whether the resident at a roster index is in this action's scope.
+    pub fn in_scope(&self, idx: usize) -> bool {
+        self.slots.get(idx).is_some_and(|s| s.in_scope)
     }
 
     /// Whether `seq` is a sample that a correction could still undo.

@@ -3,9 +3,10 @@
 //! never reaches the log.
 
 use super::Seq;
+use super::event::Chase;
 use super::event::EventBody;
 use super::fold::{ActionState, Phase};
-use crate::roster::{PointId, ResidentId};
+use crate::roster::{HouseholdId, PointId, ResidentId};
 use std::collections::HashSet;
 
 /// Why an event was refused. Each variant has a stable machine code in the HTTP layer,
@@ -24,6 +25,15 @@ pub enum Rejection {
     AlreadyOpen,
     NotCorrectable(Seq),
     EmptyReason,
+    /// A tick saying "away": away is an exemption (`exemption_set`, reason `away`).
+    AwayIsAnExemption,
+    UnknownHousehold(HouseholdId),
+    /// A household with nobody in the area this action covers.
+    HouseholdOutOfScope(HouseholdId),
+    /// A visit taken for a resident who is not waiting for one (not bedridden, sampled).
+    NoVisitPending(ResidentId),
+    /// Another medic took this visit first.
+    VisitAlreadyTaken(ResidentId),
 }
 
 impl std::fmt::Display for Rejection {
@@ -39,6 +49,8 @@ impl std::error::Error for Rejection {}
 pub struct Pending {
     phase: Option<Phase>,
     corrected: HashSet<Seq>,
+    /// Residents whose visit an earlier event of the batch took.
+    visits: HashSet<ResidentId>,
 }
 
 impl ActionState {
@@ -92,6 +104,40 @@ impl ActionState {
                 if !self.correctable(*target_seq) || !pending.corrected.insert(*target_seq) {
                     return Err(Rejection::NotCorrectable(*target_seq));
                 }
+                Ok(())
+            }
+            EventBody::ResidentTicked { resident_id, chase, .. } => {
+                not_closed()?;
+                if *chase == Chase::Away {
+                    return Err(Rejection::AwayIsAnExemption);
+                }
+                resident(*resident_id)
+            }
+            EventBody::HouseholdTicked { household_id, chase, .. } => {
+                not_closed()?;
+                if *chase == Chase::Away {
+                    return Err(Rejection::AwayIsAnExemption);
+                }
+                if self.roster.household(*household_id).is_none() {
+                    return Err(Rejection::UnknownHousehold(*household_id));
+                }
+                if self.household_residents(*household_id).is_empty() {
+                    return Err(Rejection::HouseholdOutOfScope(*household_id));
+                }
+                Ok(())
+            }
+            EventBody::VisitTaken { resident_id } => {
+                not_closed()?;
+                resident(*resident_id)?;
+                let idx = self.roster.resident_idx(*resident_id).expect("checked just above");
+                let taken = self.chased(idx).is_some_and(|c| c.visit.is_some()) || pending.visits.contains(resident_id);
+                if taken && self.status(*resident_id) == Some(super::Status::Missing) {
+                    return Err(Rejection::VisitAlreadyTaken(*resident_id));
+                }
+                if !self.visit_pending(idx) {
+                    return Err(Rejection::NoVisitPending(*resident_id));
+                }
+                pending.visits.insert(*resident_id);
                 Ok(())
             }
         }

@@ -3,9 +3,11 @@
 //! every delta after it equals the snapshot at the end. Rates, ETA and phase are sent as
 //! current values, since they are not sums.
 
-use super::fold::{ActionState, Counts, Phase};
+use super::chase::{ChaseCounts, Tick};
+use super::event::{Chase, ExemptReason};
+use super::fold::{ActionState, ChaseMoved, Counts, Phase, Status};
 use super::{Action, Seq};
-use crate::roster::{NodeId, PointId, StaffId};
+use crate::roster::{NodeId, PointId, ResidentId, StaffId};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -44,6 +46,8 @@ pub struct Pace {
     /// Per point (by id: JSON keys are strings): current rates, last scan.
     #[schema(value_type = BTreeMap<String, PointPace>)]
     pub points: BTreeMap<PointId, PointPace>,
+    /// The view's missing by chase status (notified, on the way, …) and its home visits.
+    pub chase: ChaseCounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -66,6 +70,9 @@ pub struct NodeView {
     pub target: i64,
     pub sampled: i64,
     pub exempt: i64,
+    /// Its missing by chase status; left out while nobody under it was reached.
+    #[serde(skip_serializing_if = "ChaseCounts::is_zero")]
+    pub chase: ChaseCounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -154,6 +161,55 @@ pub struct Delta {
     pub node_minutes: BTreeMap<NodeId, BTreeMap<i64, i64>>,
     #[serde(skip)]
     pub point_minutes: BTreeMap<PointId, BTreeMap<i64, i64>>,
+    /// The chase counts now of each area node whose chase moved (current values, not sums:
+    /// a reader replaces what it has).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = BTreeMap<String, ChaseCounts>)]
+    pub chase: BTreeMap<NodeId, ChaseCounts>,
+    /// Roster indexes of the residents whose status, sample or chase moved: a view's cut
+    /// renders those it shows as `residents`.
+    #[serde(skip)]
+    pub touched: Vec<u32>,
+    /// The current state of each resident of the view that changed (a part's residents; a
+    /// whole-action view's chased residents only): a reader replaces what it has.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub residents: Vec<ResidentLive>,
+}
+
+/// A resident's state in an action as a phone shows it: the outcome (missing, sampled
+/// where and when, exempt why), the chase status with its history, and the home visit.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ResidentLive {
+    pub id: ResidentId,
+    #[schema(value_type = String)]
+    pub status: Status,
+    pub exempt_reason: Option<ExemptReason>,
+    /// The latest counted sample: when (device clock), where.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sampled_at: Option<OffsetDateTime>,
+    pub point_id: Option<PointId>,
+    pub point: Option<String>,
+    pub at_home: bool,
+    /// The current chase status: the latest tick by device time.
+    pub chase: Option<Chase>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub chase_at: Option<OffsetDateTime>,
+    pub chase_by: Option<StaffId>,
+    pub note: Option<String>,
+    /// A bedridden missing resident's home visit.
+    pub visit: Option<VisitView>,
+    /// Every tick, by device time.
+    pub history: Vec<Tick>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct VisitView {
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    pub taken_by: Option<StaffId>,
+    pub taken_by_name: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub taken_at: Option<OffsetDateTime>,
 }
 
 impl Delta {
@@ -169,6 +225,8 @@ impl Delta {
             || !self.points.is_empty()
             || !self.staff.is_empty()
             || !self.timeline.is_empty()
+            || !self.chase.is_empty()
+            || !self.residents.is_empty()
     }
 
     /// Folds the delta that follows this one into it: the result goes from this one's
@@ -201,6 +259,16 @@ impl Delta {
         for (id, minutes) in &next.point_minutes {
             add_minutes(self.point_minutes.entry(*id).or_default(), minutes);
         }
+        self.chase.extend(next.chase);
+        self.touched.extend(next.touched);
+        self.touched.sort_unstable();
+        self.touched.dedup();
+        for r in next.residents {
+            match self.residents.binary_search_by_key(&r.id, |x| x.id) {
+                Ok(at) => self.residents[at] = r,
+                Err(at) => self.residents.insert(at, r),
+            }
+        }
     }
 }
 
@@ -225,12 +293,12 @@ fn rate(minutes: &[&BTreeMap<i64, i64>], now_minute: i64, window: i64) -> f64 {
 impl ActionState {
     /// The whole action's pace.
     pub fn pace(&self) -> Pace {
-        self.pace_of(&[&self.timeline], self.totals.missing(), |_| true)
+        Pace { chase: self.chase, ..self.pace_of(&[&self.timeline], self.totals.missing(), |_| true) }
     }
 
     /// The pace of a part of the action: rates of the samples counted in `minutes` (its
     /// areas', or its point's), the ETA of its `missing` at that rate, and the paces of the
-    /// points `keep` keeps.
+    /// points `keep` keeps. Its `chase` is left for the caller to sum.
     pub fn pace_of(&self, minutes: &[&BTreeMap<i64, i64>], missing: i64, keep: impl Fn(PointId) -> bool) -> Pace {
         let now = self.clock.map(|c| c.unix_timestamp().div_euclid(60)).unwrap_or(0);
         let (short, long) = RATE_WINDOWS;
@@ -255,6 +323,7 @@ impl ActionState {
             })
             .collect();
         Pace {
+            chase: ChaseCounts::default(),
             phase: self.phase,
             opened_at: self.opened_at,
             closed_at: self.closed_at,
@@ -278,6 +347,45 @@ impl ActionState {
             target: c.target,
             sampled: c.sampled,
             exempt: c.exempt,
+            chase: self.node_chase[idx],
+        }
+    }
+
+    /// A resident's state as a phone shows it (by roster index).
+    pub fn resident_live(&self, idx: usize) -> ResidentLive {
+        let roster = &self.roster;
+        let sample = self.last_sample(idx);
+        let chased = self.chased(idx);
+        let current = chased.and_then(|c| c.current());
+        let status = self.slot_status(idx);
+        let visit = match (status, current) {
+            (Status::Missing, Some(t)) if t.chase == Chase::Bedridden => {
+                let taken = chased.and_then(|c| c.visit);
+                Some(VisitView {
+                    requested_at: t.at,
+                    taken_by: taken.map(|v| v.by),
+                    taken_by_name: taken.and_then(|v| roster.staff_member(v.by)).map(|s| s.name.clone()),
+                    taken_at: taken.map(|v| v.at),
+                })
+            }
+            _ => None,
+        };
+        let mut history = chased.map(|c| c.history.clone()).unwrap_or_default();
+        history.sort_by_key(|t| (t.at, t.seq));
+        ResidentLive {
+            id: roster.residents()[idx].id,
+            status,
+            exempt_reason: if status == Status::Exempt { self.exempt_reason(idx) } else { None },
+            sampled_at: sample.and_then(|(_, at, _)| OffsetDateTime::from_unix_timestamp(at).ok()),
+            point_id: sample.map(|(p, _, _)| p),
+            point: sample.and_then(|(p, _, _)| roster.point(p)).map(|p| p.name.clone()),
+            at_home: sample.is_some_and(|(_, _, home)| home),
+            chase: current.map(|t| t.chase),
+            chase_at: current.map(|t| t.at),
+            chase_by: current.map(|t| t.by),
+            note: current.map(|t| t.note.clone()).filter(|n| !n.is_empty()),
+            visit,
+            history,
         }
     }
 
@@ -344,8 +452,18 @@ impl ActionState {
             timeline: BTreeMap::new(),
             node_minutes: BTreeMap::new(),
             point_minutes: BTreeMap::new(),
+            chase: BTreeMap::new(),
+            touched: Vec::new(),
+            residents: Vec::new(),
         };
+        let mut chase_moved = Vec::new();
         for c in self.changes_after(after)?.take_while(|c| c.seq <= to) {
+            match c.chased {
+                ChaseMoved::Nobody => {}
+                ChaseMoved::Resident(idx) => chase_moved.push(idx as usize),
+                ChaseMoved::Household(h) => chase_moved.extend(self.household_residents(h)),
+            }
+            d.touched.extend(c.resident.map(|(idx, _, _)| idx).into_iter().chain(c.point.map(|p| p.resident)));
             if let Some((idx, from, to)) = c.resident {
                 let idx = idx as usize;
                 let mut shift = Counts::default();
@@ -377,6 +495,16 @@ impl ActionState {
                 }
             }
         }
+        // Chase counts are sent as they are now, for the nodes above each resident whose
+        // chase moved: few, since a scan of a resident nobody chased moves none.
+        for &idx in &chase_moved {
+            for &a in self.roster.ancestors(self.roster.resident_node_idx(idx)) {
+                d.chase.insert(self.roster.nodes()[a].id, self.node_chase[a]);
+            }
+        }
+        d.touched.extend(chase_moved.iter().map(|&i| i as u32));
+        d.touched.sort_unstable();
+        d.touched.dedup();
         Some(d)
     }
 }
@@ -408,6 +536,11 @@ impl Snapshot {
         }
         for st in &mut s.staff {
             st.missing += d.staff.get(&st.id).copied().unwrap_or(0);
+        }
+        for n in &mut s.nodes {
+            if let Some(c) = d.chase.get(&n.id) {
+                n.chase = *c;
+            }
         }
         let mut timeline: BTreeMap<i64, i64> = s.timeline.iter().copied().collect();
         add_minutes(&mut timeline, &d.timeline);

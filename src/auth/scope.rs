@@ -2,7 +2,7 @@
 //! under their nodes (a head covers the subtree), or their sampling point. Every read
 //! and write asks this before answering, and live views are cut down to it.
 
-use crate::action::view::{CountsDelta, Delta, Pace, Snapshot, Totals, add_minutes};
+use crate::action::view::{CountsDelta, Delta, Pace, ResidentLive, Snapshot, Totals, add_minutes};
 use crate::action::{Action, ActionState};
 use crate::roster::{NodeId, PointId, Role, Roster, Staff, StaffId};
 use std::collections::{BTreeMap, HashSet};
@@ -227,16 +227,44 @@ impl Cut {
             return state.pace();
         }
         let missing: i64 = self.top_idx.iter().map(|&i| state.nodes[i].missing()).sum();
-        state.pace_of(&self.minutes(state), missing, |id| Some(id) == self.point)
+        let mut pace = state.pace_of(&self.minutes(state), missing, |id| Some(id) == self.point);
+        self.top_idx.iter().for_each(|&i| pace.chase.plus(&state.node_chase[i]));
+        pace
+    }
+
+    /// The current state of the residents `touched` that this scope shows: a part's own,
+    /// or, to a whole-action view, only those someone chased (a chief's screen need not
+    /// hear of every scan by name).
+    pub fn residents(&self, state: &ActionState, touched: &[u32]) -> Vec<ResidentLive> {
+        let roster = &state.roster;
+        let shown = |idx: usize| match self.all {
+            true => state.chased(idx).is_some(),
+            false => self.node_ids.binary_search(&roster.nodes()[roster.resident_node_idx(idx)].id).is_ok(),
+        };
+        let mut residents: Vec<ResidentLive> = touched
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| i < roster.residents().len() && shown(i))
+            .map(|i| state.resident_live(i))
+            .collect();
+        residents.sort_by_key(|r| r.id);
+        residents
+    }
+
+    /// What a delta to `state`'s position carries as current values for this scope: its
+    /// pace and its changed residents.
+    pub fn current(&self, state: &ActionState, d: &Delta) -> (Pace, Vec<ResidentLive>) {
+        let pace = if self.all { d.pace.clone() } else { self.pace(state) };
+        (pace, self.residents(state, &d.touched))
     }
 
     /// A delta cut down the same way, with `pace` (this scope's, at the delta's end), so
     /// that a cut snapshot plus its cut deltas still adds up to the cut snapshot at the end.
     /// Looks up whichever side is smaller: a grid member's one grid in the delta, or a big
     /// delta's nodes in a big scope.
-    pub fn delta(&self, d: &Delta, pace: Pace) -> Delta {
+    pub fn delta(&self, d: &Delta, pace: Pace, residents: Vec<ResidentLive>) -> Delta {
         if self.all {
-            return Delta { pace, ..d.clone() };
+            return Delta { pace, residents, ..d.clone() };
         }
         let nodes: BTreeMap<NodeId, CountsDelta> = pick(&d.nodes, &self.node_ids);
         let (mut sampled, mut exempt) = (0, 0);
@@ -264,6 +292,9 @@ impl Cut {
             timeline,
             node_minutes: BTreeMap::new(),
             point_minutes: BTreeMap::new(),
+            chase: pick(&d.chase, &self.node_ids),
+            touched: Vec::new(),
+            residents,
         }
     }
 }
@@ -421,9 +452,13 @@ mod tests {
                 prop_assert_eq!(shown.pace.rate_5, last(5) as f64 / 5.0);
                 prop_assert_eq!(shown.pace.eta.is_some(), shown.totals.missing > 0 && last(15) > 0);
                 prop_assert!(scope.all || shown.pace.points.keys().all(|p| Some(*p) == scope.point));
-                let mut part = cut.delta(&middle.delta(early.seq).unwrap(), cut.pace(&middle));
-                part.absorb(cut.delta(&late.delta(middle.seq).unwrap(), cut.pace(&late)));
-                prop_assert_eq!(&part, &cut.delta(&both, cut.pace(&late)));
+                let cut_at = |state: &ActionState, d: &Delta| {
+                    let (pace, residents) = cut.current(state, d);
+                    cut.delta(d, pace, residents)
+                };
+                let mut part = cut_at(&middle, &middle.delta(early.seq).unwrap());
+                part.absorb(cut_at(&late, &late.delta(middle.seq).unwrap()));
+                prop_assert_eq!(&part, &cut_at(&late, &both));
                 prop_assert_eq!(cut.snapshot(&early).plus(&part), shown);
             }
         }

@@ -4,7 +4,7 @@
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::action::ActionState;
-use crate::action::event::to_log_precision;
+use crate::action::event::{NOTE_MAX, to_log_precision};
 use crate::action::view::{Snapshot, Totals};
 use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
 use crate::live::ActionCell;
@@ -43,6 +43,10 @@ fn may_record(role: Role, body: &EventBody) -> bool {
         EventBody::ExemptionSet { .. } | EventBody::ExemptionCleared { .. } => {
             matches!(role, Admin | Chief | GridHead | GridMember)
         }
+        EventBody::ResidentTicked { .. } | EventBody::HouseholdTicked { .. } => {
+            matches!(role, Admin | Chief | GridHead | GridMember | Medic)
+        }
+        EventBody::VisitTaken { .. } => matches!(role, Admin | Chief | Medic),
     }
 }
 
@@ -74,9 +78,18 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
                 return denied(field::resident_outside_yours(*resident_id));
             }
         }
-        EventBody::ExemptionSet { resident_id, .. } | EventBody::ExemptionCleared { resident_id } => {
+        EventBody::ExemptionSet { resident_id, .. }
+        | EventBody::ExemptionCleared { resident_id }
+        | EventBody::ResidentTicked { resident_id, .. }
+        | EventBody::VisitTaken { resident_id } => {
             if !resident_covered(*resident_id) {
                 return denied(field::resident_outside_yours(*resident_id));
+            }
+        }
+        EventBody::HouseholdTicked { household_id, .. } => {
+            let node = roster.household(*household_id).and_then(|h| roster.node_idx(h.node_id));
+            if node.is_some_and(|n| !scope.covers_node(roster, n)) {
+                return denied(field::household_outside_yours(*household_id));
             }
         }
         EventBody::Correction { target_seq, .. } => {
@@ -125,6 +138,11 @@ fn new_event(
         let shown = if shown.len() < tube.len() { format!("{shown}…") } else { shown };
         return Err(ApiError::NotATube { field: field("tube"), shown, max: TUBE_MAX });
     }
+    if let EventBody::ResidentTicked { note, .. } | EventBody::HouseholdTicked { note, .. } = &body
+        && note.chars().count() > NOTE_MAX
+    {
+        return Err(ApiError::NoteTooLong { field: field("note"), max: NOTE_MAX });
+    }
     let server_time = to_log_precision(OffsetDateTime::now_utc());
     let device_time = device_time.map_or(server_time, to_log_precision);
     if device_time > server_time + CLOCK_SKEW {
@@ -144,7 +162,7 @@ fn is_tube_code(tube: &str) -> bool {
 }
 
 /// The action if the caller may know it exists: otherwise 404, as for an unknown one.
-fn action_cell(state: &AppState, caller: &Caller, id: ActionId) -> Result<Arc<ActionCell>, ApiError> {
+pub(crate) fn action_cell(state: &AppState, caller: &Caller, id: ActionId) -> Result<Arc<ActionCell>, ApiError> {
     let not_found = || ApiError::NotFound { what: "action", id: id.to_string() };
     let cell = state.hub.get(id).ok_or_else(not_found)?;
     let visible = caller.scope.sees(&state.hub.roster(), &cell.state().action);

@@ -70,6 +70,11 @@ pub enum ApiError {
         shown: String,
         max: usize,
     },
+    /// A tick's note longer than a note (`action::event::NOTE_MAX` characters).
+    NoteTooLong {
+        field: String,
+        max: usize,
+    },
     DeviceTimeAhead {
         field: String,
     },
@@ -125,6 +130,11 @@ fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
         Rejection::AlreadyOpen => ("action_already_open", StatusCode::CONFLICT),
         Rejection::NotCorrectable(_) => ("not_correctable", StatusCode::CONFLICT),
         Rejection::EmptyReason => ("reason_required", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::AwayIsAnExemption => ("away_is_an_exemption", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::UnknownHousehold(_) => ("unknown_household", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::HouseholdOutOfScope(_) => ("out_of_scope", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::NoVisitPending(_) => ("no_visit_pending", StatusCode::CONFLICT),
+        Rejection::VisitAlreadyTaken(_) => ("visit_already_taken", StatusCode::CONFLICT),
     }
 }
 
@@ -153,6 +163,7 @@ impl ApiError {
             | ApiError::DeviceTimeAhead { .. }
             | ApiError::DeviceTimeBeforePlan { .. }
             | ApiError::CloseBeforeOpen => "invalid_field",
+            ApiError::NoteTooLong { .. } => "note_too_long",
             ApiError::BodyTooLarge { .. } | ApiError::SheetTooLarge { .. } => "body_too_large",
             ApiError::Rejected(r) => rejection_code(r).0,
             ApiError::RejectedBatch(_) => "events_rejected",
@@ -180,6 +191,7 @@ impl ApiError {
             | ApiError::NotAnObject
             | ApiError::NilEventId { .. }
             | ApiError::NotATube { .. }
+            | ApiError::NoteTooLong { .. }
             | ApiError::DeviceTimeAhead { .. }
             | ApiError::DeviceTimeBeforePlan { .. }
             | ApiError::CloseBeforeOpen => StatusCode::BAD_REQUEST,
@@ -209,6 +221,7 @@ impl ApiError {
             | ApiError::InvalidQueryParam { field, .. }
             | ApiError::NilEventId { field }
             | ApiError::NotATube { field, .. }
+            | ApiError::NoteTooLong { field, .. }
             | ApiError::DeviceTimeAhead { field }
             | ApiError::DeviceTimeBeforePlan { field, .. } => Some(field),
             ApiError::NotAnObject => Some("."),

@@ -8,6 +8,7 @@ pub mod auth;
 mod doc;
 mod error;
 pub mod extract;
+pub mod households;
 pub mod import;
 pub mod listen;
 pub mod points;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(staff::router())
         .merge(points::router())
+        .merge(households::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))

@@ -126,9 +126,9 @@ impl Stream {
         let state = cell.state();
         if let Some(delta) = after.and_then(|a| state.delta(a)) {
             let cut = self.cut(&state.roster);
-            let pace = cut.pace(&state);
+            let (pace, residents) = cut.current(&state, &delta);
             drop(state);
-            return (LiveMessage::Delta(&cut.delta(&delta, pace)).render(), delta.to);
+            return (LiveMessage::Delta(&cut.delta(&delta, pace, residents)).render(), delta.to);
         }
         self.snapshot(&state)
     }
@@ -160,7 +160,9 @@ impl Stream {
             drop(kept);
             return self.snapshot(&state);
         };
-        let text = LiveMessage::Delta(&self.cut(&state.roster).delta(&delta, shared.pace.clone())).render();
+        let cut = self.cut(&state.roster);
+        let residents = cut.residents(&state, &delta.touched);
+        let text = LiveMessage::Delta(&cut.delta(&delta, shared.pace.clone(), residents)).render();
         if kept.len() == CATCH_UPS {
             kept.pop_front();
         }
@@ -270,11 +272,12 @@ impl Feed {
         } else {
             state.delta(since).map_or(News::Reset, |d| News::Moved(Box::new(d)))
         };
-        // Each part's pace is its own (its samples' rates, its ETA), as at the delta's end.
-        let mut paces = HashMap::new();
-        if matches!(news, News::Moved(_)) {
-            for (key, v) in t.views.iter().filter(|(_, v)| !v.stream.scope.all) {
-                paces.insert(key.clone(), v.stream.cut(&state.roster).pace(&state));
+        // Each view's current values, as at the delta's end: a part's pace is its own (its
+        // samples' rates, its ETA, its chase), and each view has its changed residents.
+        let mut current = HashMap::new();
+        if let News::Moved(delta) = &news {
+            for (key, v) in t.views.iter() {
+                current.insert(key.clone(), v.stream.cut(&state.roster).current(&state, delta));
             }
         }
         let (seq, roster) = (state.seq, state.roster.clone());
@@ -295,9 +298,8 @@ impl Feed {
             }
             News::Moved(delta) => {
                 for (key, v) in t.views.iter_mut() {
-                    // The whole action's views take the action's pace.
-                    let pace = paces.remove(key).unwrap_or_else(|| delta.pace.clone());
-                    let part = v.stream.cut(&roster).delta(&delta, pace);
+                    let Some((pace, residents)) = current.remove(key) else { continue };
+                    let part = v.stream.cut(&roster).delta(&delta, pace, residents);
                     match v.pending.as_mut() {
                         Some(pending) => pending.absorb(part),
                         None => v.pending = Some(part),
@@ -343,6 +345,7 @@ fn same_but_clock(a: &Pace, b: &Pace) -> bool {
         && a.rate_15 == b.rate_15
         && a.eta == b.eta
         && a.points == b.points
+        && a.chase == b.chase
 }
 
 /// The ticker of one action: runs while anyone watches it.

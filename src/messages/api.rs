@@ -125,6 +125,11 @@ pub fn api_error(e: &ApiError, lang: Lang) -> String {
             "{shown:?} 不是试管编码：应为 1 到 {max} 个字母、数字或 -_./；请重新扫试管，或不填",
             "tube {shown:?} is not a tube code: 1 to {max} letters, digits or -_./; scan the tube again, or leave tube out"
         ),
+        ApiError::NoteTooLong { max, .. } => pick!(
+            lang,
+            "备注太长了：最多 {max} 个字，请写简短些",
+            "the note is too long: at most {max} characters; make it shorter"
+        ),
         ApiError::DeviceTimeAhead { .. } => pick!(
             lang,
             "device_time 比服务器时间快了一天以上：请检查手机的时钟",
@@ -239,6 +244,31 @@ pub fn rejection(r: &Rejection, lang: Lang) -> String {
             "event {seq} is not a sample that can be corrected (unknown, or already corrected)"
         ),
         Rejection::EmptyReason => pick!(lang, "更正要写明原因", "a correction needs a reason"),
+        Rejection::AwayIsAnExemption => pick!(
+            lang,
+            "外出请登记为免检（原因：外出，备注写去了哪里），不用勾选",
+            "record away as an exemption (reason away, where in the note), not as a tick"
+        ),
+        Rejection::UnknownHousehold(id) => pick!(
+            lang,
+            "花名册上没有编号为 {id} 的户：请刷新页面后再试",
+            "household {id} is not on the roster; reload the page and try again"
+        ),
+        Rejection::HouseholdOutOfScope(id) => pick!(
+            lang,
+            "户 {id} 没有人在这次行动的范围内",
+            "nobody of household {id} is in the area this action covers"
+        ),
+        Rejection::NoVisitPending(id) => pick!(
+            lang,
+            "村民 {id} 现在不需要上门采样（已采样，或没有标记卧床）",
+            "resident {id} is not waiting for a home visit (sampled already, or not marked bedridden)"
+        ),
+        Rejection::VisitAlreadyTaken(id) => pick!(
+            lang,
+            "村民 {id} 的上门采样已经有医护人员接了",
+            "another medic has already taken the home visit of resident {id}"
+        ),
     }
 }
 
@@ -285,6 +315,10 @@ pub mod field {
 
     pub fn resident_outside_yours(resident: i64) -> Said {
         said!("村民 {resident} 不在您负责的范围内", "resident {resident} is not in the area you answer for")
+    }
+
+    pub fn household_outside_yours(household: i64) -> Said {
+        said!("户 {household} 不在您负责的范围内", "household {household} is not in the area you answer for")
     }
 
     pub fn sample_of_other_point(seq: i64) -> Said {

@@ -26,7 +26,12 @@ fn every_rejection() -> Vec<Rejection> {
         | Rejection::Closed
         | Rejection::AlreadyOpen
         | Rejection::NotCorrectable(_)
-        | Rejection::EmptyReason => (),
+        | Rejection::EmptyReason
+        | Rejection::AwayIsAnExemption
+        | Rejection::UnknownHousehold(_)
+        | Rejection::HouseholdOutOfScope(_)
+        | Rejection::NoVisitPending(_)
+        | Rejection::VisitAlreadyTaken(_) => (),
     };
     let all = vec![
         Rejection::UnknownResident(17),
@@ -39,6 +44,11 @@ fn every_rejection() -> Vec<Rejection> {
         Rejection::AlreadyOpen,
         Rejection::NotCorrectable(42),
         Rejection::EmptyReason,
+        Rejection::AwayIsAnExemption,
+        Rejection::UnknownHousehold(5),
+        Rejection::HouseholdOutOfScope(5),
+        Rejection::NoVisitPending(17),
+        Rejection::VisitAlreadyTaken(17),
     ];
     all.iter().for_each(listed);
     all
@@ -69,6 +79,7 @@ fn every_api_error() -> Vec<ApiError> {
         ApiError::NotAnObject,
         ApiError::NilEventId { field: "event_id".into() },
         ApiError::NotATube { field: "tube".into(), shown: "??".into(), max: 32 },
+        ApiError::NoteTooLong { field: "events[0].note".into(), max: 500 },
         ApiError::DeviceTimeAhead { field: "device_time".into() },
         ApiError::DeviceTimeBeforePlan { field: "device_time".into(), planned: time::macros::date!(2026 - 12 - 01) },
         ApiError::CloseBeforeOpen,
@@ -86,7 +97,7 @@ fn every_api_error() -> Vec<ApiError> {
     ]
 }
 
-const VARIANTS: usize = 33;
+const VARIANTS: usize = 34;
 
 fn index(e: &ApiError) -> usize {
     match e {
@@ -123,6 +134,7 @@ fn index(e: &ApiError) -> usize {
         ApiError::Internal(_) => 30,
         ApiError::PhoneTaken { .. } => 31,
         ApiError::PointNameTaken { .. } => 32,
+        ApiError::NoteTooLong { .. } => 33,
     }
 }
 

@@ -170,6 +170,23 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             ],
         ),
         (
+            "GET /api/actions/{id}/households",
+            vec![
+                Case::new(
+                    "households in my area",
+                    "GET",
+                    format!("/api/actions/{a}/households"),
+                    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic],
+                ),
+                Case::new(
+                    "households in another area's action",
+                    "GET",
+                    format!("/api/actions/{other_action}/households"),
+                    &[Role::Admin, Role::Chief, Role::Medic],
+                ),
+            ],
+        ),
+        (
             "GET /api/actions/{id}/live",
             vec![
                 Case::new("the village's live feed", "WS", format!("/api/actions/{a}/live"), ALL),
