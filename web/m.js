@@ -151,19 +151,33 @@ function keepList(answer) {
   page.outbox.keep(KEPT_KEY, { me: page.me, action: page.action, answer, readAt: page.readAt, tag: tokenTag() });
 }
 
-/** Reads who, the action and the list; when offline, shows the phone's last copy. */
+/**
+ * Reads who, the action and the list. The phone's copy of the last list (if it is this
+ * token's) is shown at once and its action's list asked for beside who and which action,
+ * so a repeat visit lists the households before the network has answered anything; with
+ * no network the copy stays, said to be a copy.
+ */
 async function load() {
   page.notice = null;
+  const asked = Promise.all([api("GET", "/api/me"), api("GET", "/api/actions")]);
+  asked.catch(() => {}); // answered below
+  const kept = await readKept();
+  let early = null;
+  if (kept) {
+    if (!page.action) showKept(kept);
+    early = readHouseholds(kept.action.id, modeOf(kept.me.role) === "medic");
+    early.catch(() => {});
+  }
   let me;
   let actions;
   try {
-    const both = await Promise.all([api("GET", "/api/me"), api("GET", "/api/actions")]);
+    const both = await asked;
     me = both[0];
     actions = both[1];
   } catch (err) {
     const problem = problemOf(err);
     if (problem.status === 401) return; // signedOut() has said so.
-    if (problem.status === 0 && (await loadKept())) return;
+    if (problem.status === 0 && kept) return goOffline();
     loadFailed(problem);
     return;
   }
@@ -184,14 +198,15 @@ async function load() {
     return;
   }
   page.action = action;
+  const same = early && String(kept.action.id) === String(action.id) && kept.me.id === me.id && modeOf(kept.me.role) === page.mode;
   try {
-    const answer = await readHouseholds(action.id, page.mode === "medic");
+    const answer = await (same ? early : readHouseholds(action.id, page.mode === "medic"));
     takeHouseholds(answer, Date.now(), false);
     keepList(answer);
   } catch (err) {
     const problem = problemOf(err);
     if (problem.status === 401) return;
-    if (problem.status === 0 && (await loadKept())) return;
+    if (problem.status === 0 && kept) return goOffline();
     loadFailed(problem);
     return;
   }
@@ -199,22 +214,36 @@ async function load() {
   follow();
 }
 
-/** The list as this phone last read it, for a page opened with no network. */
-async function loadKept() {
+/** The phone's copy of the last list, when it is this token's. */
+async function readKept() {
   await page.outbox.opened;
   const kept = await page.outbox.kept(KEPT_KEY);
-  if (!kept || kept.tag !== tokenTag()) return false;
+  return kept && kept.tag === tokenTag() && kept.me && kept.action && kept.answer ? kept : null;
+}
+
+function showKept(kept) {
   page.me = kept.me;
   page.mode = modeOf(kept.me.role);
   page.outbox.who = kept.me.id;
   page.action = kept.action;
   takeHouseholds(kept.answer, kept.readAt, true);
+  render();
+}
+
+/**
+ * No network: the copy stays, said to be one. The feed follows from the copy's position
+ * when the network is back (the list is then read again), the outbox sends on `online`,
+ * and who and which action are asked again.
+ */
+function goOffline() {
   page.status = "offline";
   render();
-  // The network may come back: the feed follows from the copy's position, the list is
-  // read again when it connects, and the outbox sends on `online`.
   follow();
-  return true;
+  const again = () => {
+    self.removeEventListener("online", again);
+    load();
+  };
+  self.addEventListener("online", again);
 }
 
 let retryTimer = 0;
@@ -394,7 +423,8 @@ function renderHeader() {
   // Heads and the chief keep their command centre one tap away.
   $("to-centre").hidden = !me || !["grid_head", "chief", "admin"].includes(me.role);
   const offline = $("offline-data");
-  offline.hidden = !page.fromKept;
+  // A copy is said to be one only when it may be old: while it is being read again, no flash.
+  offline.hidden = !page.fromKept || page.status !== "offline";
   if (page.fromKept) setText(offline, t("m.offlineData", { time: fmtTime(new Date(page.readAt)) }));
 }
 
@@ -523,11 +553,10 @@ function labelOf(e) {
   return t(`m.chase.${label}`);
 }
 
-/** The server's reason, in the page's words when we have them (they say what to do). */
+/** The server's reason as it said it (in the language the outbox asked for). */
 function reasonOf(e) {
   const p = e.problem || {};
-  if (p.code === "action_closed") return t("m.actionClosed");
-  return p.message || p.code || "";
+  return p.message || t(`err.${p.code}`);
 }
 
 // ---- the list
@@ -627,7 +656,9 @@ function groupHead(g) {
   box.dataset.testid = "member-group";
   box.dataset.staff = g.id;
   const line = el("div", "group-line");
-  line.append(el("h2", "group-name", g.staff ? g.staff.name : t("m.unassigned")));
+  const name = el("h2", "group-name", g.staff ? g.staff.name : t("m.unassigned"));
+  const grids = Array.from(new Set(g.households.map((h) => h.grid))).join("、");
+  line.append(name, el("span", "group-grid", g.staff ? `${roleLabel(g.staff.role)} · ${grids}` : grids));
   if (g.staff && g.staff.phone) line.append(telLink(g.staff.phone));
   const c = g.progress;
   const bar = el("div", "progress");
@@ -645,7 +676,7 @@ function telLink(phone) {
   const a = el("a", "tel");
   a.href = `tel:${phone.replace(/[^\d+]/g, "")}`;
   a.dataset.testid = "tel";
-  a.append(el("span", "tel-icon", "☎"), el("span", "tel-text", `${t("m.call")} ${spaced(phone)}`));
+  a.append(el("span", "tel-icon", "☎"), el("span", "tel-text", spaced(phone)));
   a.setAttribute("aria-label", `${t("m.call")} ${phone}`);
   return a;
 }
