@@ -14,7 +14,8 @@
 
 import { fmtInt, fmtTime, getLang, roleLabel, t } from "./i18n.js";
 import "./phone-words.js";
-import { $, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
+import { $, ApiProblem, api, el, forgetToken, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
+import { chooseAction, early, wantsVisits } from "./m-early.js";
 import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
 
@@ -23,7 +24,7 @@ const RETRY_LOAD_S = 10;
 /** How soon after a change we did not expect (a resident we do not have) the list is read again. */
 const REFETCH_DELAY_MS = 300;
 const ROLES = ["grid_member", "grid_head", "medic", "chief", "admin"];
-const RESIDENT_TICKS = ["notified", "on_the_way", "away", "bedridden", "refused", "unreachable"];
+const RESIDENT_TICKS = ["notified", "on_the_way", "away", "bedridden", "refused", "unreachable", "nobody_home"];
 
 // ---------------------------------------------------------------- state
 
@@ -54,6 +55,8 @@ const page = {
   outbox: null,
   refetchTimer: 0,
   refetching: false,
+  /** A head's grid members whose households are shown (by staff id). */
+  expanded: new Set(),
   /** The sheet's resident, while it is open. */
   sheet: null,
 };
@@ -81,14 +84,6 @@ function writePref(key, value) {
 
 function eventsUrl() {
   return `/api/actions/${encodeURIComponent(page.action.id)}/events`;
-}
-
-/** The open action, else the latest. */
-function chooseAction(actions) {
-  if (!actions || !actions.length) return null;
-  const open = actions.filter((a) => a.phase === "open");
-  const pool = open.length ? open : actions;
-  return pool.reduce((best, a) => (best == null || Number(a.id) > Number(best.id) ? a : best), null);
 }
 
 /** Every page of the households answer, read to the end. */
@@ -135,7 +130,28 @@ function takeHouseholds(answer, readAt, fromKept) {
 }
 
 function modeOf(role) {
-  return role === "medic" ? "medic" : role === "grid_member" ? "member" : "head";
+  return wantsVisits(role) ? "medic" : role === "grid_member" ? "member" : "head";
+}
+
+/**
+ * The answers m-early.js asked for before this module arrived, once, and only if they
+ * were asked with this page's token. Each is { data } or { problem }, as request() gives.
+ */
+function takeEarly() {
+  const e = early;
+  if (!e || e.taken || e.token !== sessionToken()) return null;
+  e.taken = true;
+  return e;
+}
+
+/** An early answer as api() would give it: the data, or an ApiProblem (a 401 signs out). */
+function unwrap(answer) {
+  if (!answer.problem) return answer.data;
+  if (answer.problem.status === 401) {
+    forgetToken();
+    signedOut();
+  }
+  throw new ApiProblem(answer.problem);
 }
 
 /** The phone's copy of the last list, under one key: it is the last person's, and says whose. */
@@ -159,14 +175,20 @@ function keepList(answer) {
  */
 async function load() {
   page.notice = null;
-  const asked = Promise.all([api("GET", "/api/me"), api("GET", "/api/actions")]);
+  const first = takeEarly();
+  const asked = first
+    ? Promise.all([first.me.then(unwrap), first.actions.then(unwrap)])
+    : Promise.all([api("GET", "/api/me"), api("GET", "/api/actions")]);
   asked.catch(() => {}); // answered below
   const kept = await readKept();
-  let early = null;
+  let fromCopy = null;
   if (kept) {
     if (!page.action) showKept(kept);
-    early = readHouseholds(kept.action.id, modeOf(kept.me.role) === "medic");
-    early.catch(() => {});
+    // m-early.js asks for the open action's list already; otherwise ask for the copy's.
+    if (!first) {
+      fromCopy = readHouseholds(kept.action.id, modeOf(kept.me.role) === "medic");
+      fromCopy.catch(() => {});
+    }
   }
   let me;
   let actions;
@@ -198,9 +220,13 @@ async function load() {
     return;
   }
   page.action = action;
-  const same = early && String(kept.action.id) === String(action.id) && kept.me.id === me.id && modeOf(kept.me.role) === page.mode;
+  const same = fromCopy && String(kept.action.id) === String(action.id) && kept.me.id === me.id && modeOf(kept.me.role) === page.mode;
   try {
-    const answer = await (same ? early : readHouseholds(action.id, page.mode === "medic"));
+    const asEarly = first ? await first.households : null;
+    const earlyFits = asEarly && asEarly.answer.data && !asEarly.answer.data.next && String(asEarly.action.id) === String(action.id);
+    const answer = earlyFits
+      ? asEarly.answer.data
+      : await (same ? fromCopy : readHouseholds(action.id, page.mode === "medic"));
     takeHouseholds(answer, Date.now(), false);
     keepList(answer);
   } catch (err) {
@@ -343,8 +369,11 @@ function tickResident(residentId, chase, note) {
   page.outbox.put(eventsUrl(), event, { label: chase, resident_id: String(residentId) });
 }
 
-function tickHousehold(householdId) {
-  page.outbox.put(eventsUrl(), { type: "household_ticked", household_id: Number(householdId), chase: "nobody_home" }, {
+/** "Nobody home" is said of the whole household (one tap in any of its residents' sheets). */
+function tickHousehold(householdId, note) {
+  const event = { type: "household_ticked", household_id: Number(householdId), chase: "nobody_home" };
+  if (note) event.note = note;
+  page.outbox.put(eventsUrl(), event, {
     label: "nobody_home",
     household_id: String(householdId),
   });
@@ -580,6 +609,11 @@ function card(key, data, build) {
   return node;
 }
 
+/** A closed action takes no more ticks: the buttons go, the header says so. */
+function closed() {
+  return page.action != null && page.action.phase === "closed";
+}
+
 function hasMissing(h) {
   return h.residents.some((r) => r.live.status === "missing");
 }
@@ -606,9 +640,11 @@ function renderList() {
     if (!page.households.length) els.push(message("m.noHouseholds"));
     else if (!shown.length) els.push(message(q ? "m.noMatch" : "m.noneMissing", { q: page.query.trim() }));
     if (page.mode === "head") {
+      // Each member's progress first; their households when opened (or when searching).
       groupByMember(open.concat(done)).forEach((g) => {
-        els.push(card(`g:${g.id}`, [lang, g.id, g.progress, g.staff], () => groupHead(g)));
-        g.households.forEach((h) => els.push(householdCard(h, lang)));
+        const openGroup = page.expanded.has(g.id) || q !== "";
+        els.push(card(`g:${g.id}`, [lang, g.id, g.progress, g.staff, openGroup, g.households.length], () => groupHead(g, openGroup)));
+        if (openGroup) g.households.forEach((h) => els.push(householdCard(h, lang)));
       });
     } else {
       if (open.length) els.push(sectionHead("m.groupMissing", open.length, lang));
@@ -651,7 +687,12 @@ function groupByMember(households) {
   return all;
 }
 
-function groupHead(g) {
+function toggleGroup(id) {
+  if (page.expanded.has(id)) page.expanded.delete(id);
+  else page.expanded.add(id);
+}
+
+function groupHead(g, openGroup) {
   const box = el("section", "group");
   box.dataset.testid = "member-group";
   box.dataset.staff = g.id;
@@ -668,16 +709,26 @@ function groupHead(g) {
   bar.append(fill);
   const text = el("p", "group-progress", t("m.groupProgress", { sampled: fmtInt(c.sampled), exempt: fmtInt(c.exempt), missing: fmtInt(c.missing) }));
   text.dataset.testid = "member-progress";
-  box.append(line, bar, text);
+  const toggle = el("button", "button-plain group-toggle", t(openGroup ? "m.groupClose" : "m.groupOpen", { n: fmtInt(g.households.length) }));
+  toggle.type = "button";
+  toggle.dataset.act = "group";
+  toggle.dataset.staff = g.id;
+  toggle.dataset.testid = "member-toggle";
+  toggle.setAttribute("aria-expanded", String(openGroup));
+  box.append(line, bar, text, toggle);
   return box;
 }
 
-function telLink(phone) {
-  const a = el("a", "tel");
+/** A tap-to-call button; `whom` (a name) is said on it when the card has more than one number. */
+function telLink(phone, whom) {
+  const a = el("a", whom ? "tel tel-named" : "tel");
   a.href = `tel:${phone.replace(/[^\d+]/g, "")}`;
   a.dataset.testid = "tel";
-  a.append(el("span", "tel-icon", "☎"), el("span", "tel-text", spaced(phone)));
-  a.setAttribute("aria-label", `${t("m.call")} ${phone}`);
+  const text = el("span", "tel-text");
+  if (whom) text.append(el("span", "tel-whom", whom));
+  text.append(el("span", "tel-number", spaced(phone)));
+  a.append(el("span", "tel-icon", "☎"), text);
+  a.setAttribute("aria-label", `${t("m.call")} ${whom || ""} ${phone}`);
   return a;
 }
 
@@ -690,7 +741,7 @@ function spaced(phone) {
 function householdCard(h, lang) {
   const entries = h.residents.map((r) => entryState(entryForResident(r.id)));
   const hEntry = entryState(entryForHousehold(h.id));
-  const data = [lang, page.onlyMissing, h.number, h.address, h.grid, h.residents.map((r) => [r.name, r.phone, r.live]), entries, hEntry];
+  const data = [lang, page.onlyMissing, closed(), h.number, h.address, h.grid, h.residents.map((r) => [r.name, r.phone, r.live]), entries, hEntry];
   return card(`h:${h.id}`, data, () => buildHousehold(h));
 }
 
@@ -708,17 +759,9 @@ function buildHousehold(h) {
   const title = el("h3", "household-title");
   title.append(el("span", "household-number", h.number), el("span", "household-address", h.address));
   head.append(title);
-  if (open) {
-    const nobody = el("button", "button-small", t("m.nobodyHome"));
-    nobody.type = "button";
-    nobody.dataset.act = "nobody";
-    nobody.dataset.household = String(h.id);
-    nobody.dataset.testid = "nobody-home";
-    head.append(nobody);
-  }
   box.append(head);
   const hEntry = entryForHousehold(h.id);
-  if (hEntry) box.append(entryLine(hEntry));
+  if (hEntry && !reflectedHousehold(hEntry, h)) box.append(entryLine(hEntry));
   // "Missing only" shows the residents still missing; the others are one line.
   const shown = page.onlyMissing ? h.residents.filter((r) => r.live.status === "missing") : h.residents;
   shown.forEach((r) => box.append(residentRow(r, h)));
@@ -754,11 +797,11 @@ function residentRow(r, h) {
   if (more) status.append(el("span", "chase", more));
   row.append(status);
   if (live.note && live.status === "missing") row.append(el("p", "resident-note", live.note));
-  if (entry) row.append(entryLine(entry));
+  if (entry && !reflected(entry, live)) row.append(entryLine(entry));
 
   const actions = el("div", "resident-actions");
   if (r.phone) actions.append(telLink(r.phone));
-  if (live.status === "missing") {
+  if (live.status === "missing" && !closed()) {
     const tick = el("button", "button-main", t("m.tick"));
     tick.type = "button";
     tick.dataset.act = "tick";
@@ -807,6 +850,27 @@ function chaseText(live) {
   return parts.join(" · ");
 }
 
+/**
+ * Whether the server's state of a resident already shows this phone's recorded entry:
+ * then the status line says it, and the entry's own line would only repeat it. Waiting
+ * and refused entries are always shown.
+ */
+function reflected(e, live) {
+  if (e.state !== "recorded") return false;
+  const ev = e.event;
+  const at = Date.parse(e.device_time);
+  const mine = (h) => h.chase === ev.chase && h.by === page.me.id && Math.abs(Date.parse(h.at) - at) < 1000;
+  if (ev.type === "resident_ticked" || ev.type === "household_ticked") return (live.history || []).some(mine) || live.status !== "missing";
+  if (ev.type === "exemption_set") return live.status !== "missing";
+  if (ev.type === "visit_taken") return live.status === "sampled" || (live.visit != null && live.visit.taken_by === page.me.id);
+  if (ev.type === "resident_sampled") return live.status === "sampled";
+  return false;
+}
+
+function reflectedHousehold(e, h) {
+  return h.residents.some((r) => reflected(e, r.live));
+}
+
 /** Where this phone's own tick stands: waiting to be sent, recorded, or refused (with why). */
 function entryLine(e) {
   const line = el("p", `entry entry-${e.state}`);
@@ -840,7 +904,7 @@ function renderVisits(els, lang) {
   if (page.me.point_id == null && waiting.length) els.push(message("m.noPoint"));
   waiting.forEach(({ r, h }) => {
     const entry = entryState(entryForResident(r.id));
-    els.push(card(`v:${r.id}`, [lang, r.live, h.number, h.address, entry, page.staff.size], () => visitCard(r, h)));
+    els.push(card(`v:${r.id}`, [lang, closed(), r.live, h.number, h.address, entry, page.staff.size], () => visitCard(r, h)));
   });
 }
 
@@ -874,14 +938,11 @@ function visitCard(r, h) {
   box.append(status);
   if (live.note && !done) box.append(el("p", "resident-note", live.note));
   const entry = entryForResident(r.id);
-  if (entry) box.append(entryLine(entry));
+  if (entry && !reflected(entry, live)) box.append(entryLine(entry));
   const actions = el("div", "resident-actions");
-  if (r.phone) actions.append(telLink(r.phone));
-  if (member) {
-    actions.append(el("p", "visit-member", t("m.memberLine", { name: member.name })));
-    if (member.phone) actions.append(telLink(member.phone));
-  }
-  if (!done && live.visit) {
+  if (r.phone) actions.append(telLink(r.phone, r.name));
+  if (member && member.phone) actions.append(telLink(member.phone, t("m.memberLine", { name: member.name })));
+  if (!done && live.visit && !closed()) {
     const v = live.visit;
     if (!v.taken_by) {
       const take = el("button", "button-main", t("m.take"));
@@ -946,7 +1007,8 @@ function chooseInSheet(chase) {
     $("sheet-note").focus();
     return;
   }
-  tickResident(s.residentId, chase, note);
+  if (chase === "nobody_home") tickHousehold(page.residents.get(s.residentId).h.id, note);
+  else tickResident(s.residentId, chase, note);
   closeSheet();
   schedule();
 }
@@ -1066,7 +1128,7 @@ function onAct(event) {
   if (!b) return;
   const act = b.dataset.act;
   if (act === "tick") openSheet(b.dataset.resident);
-  else if (act === "nobody") tickHousehold(b.dataset.household);
+  else if (act === "group") toggleGroup(b.dataset.staff);
   else if (act === "take") takeVisit(b.dataset.resident);
   else if (act === "sample") recordHomeSample(b.dataset.resident);
   else if (act === "dismiss") page.outbox.dismiss(b.dataset.entry);

@@ -34,6 +34,8 @@ const RETRY_FIRST_MS = 2000;
 const RETRY_MAX_MS = 60000;
 /** A request on a bad link that has not answered by then is given up and sent again later. */
 const REQUEST_TIMEOUT_MS = 20000;
+/** How many retries the browser's "offline" is believed before a request is tried anyway. */
+const OFFLINE_TRUST = 6;
 /** Recorded entries are kept this long, so the page can still say "recorded" after a reload. */
 const RECORDED_KEEP_MS = 12 * 3600 * 1000;
 
@@ -247,6 +249,12 @@ export class Outbox {
     clearTimeout(this.timer);
     this.timer = 0;
     if (!this.pending().length) return;
+    // The browser knows it has no network at all: wait for `online` (and the timer) rather
+    // than spend a request. A WebView that never says it is back is tried anyway, now and then.
+    if (navigator.onLine === false && this.attempt < OFFLINE_TRUST) {
+      this.later("network");
+      return;
+    }
     this.sending = true;
     this.onChange();
     this.sendAll()

@@ -8,7 +8,7 @@
 const VERSION = "__MUSTER_PAGES_VERSION__";
 const CACHE = `muster-shell-${VERSION}`;
 const SHELL = [
-  "/m", "/m.js", "/m.css", "/i18n.js", "/session.js", "/phone-words.js", "/outbox.js", "/live.js",
+  "/m", "/m-early.js", "/m.js", "/m.css", "/i18n.js", "/session.js", "/phone-words.js", "/outbox.js", "/live.js",
   "/manifest.webmanifest", "/favicon.svg", "/icon-192.png", "/icon-512.png",
 ];
 

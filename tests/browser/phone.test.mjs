@@ -122,6 +122,16 @@ async function headerCounts(page) {
   return texts.map(parseCount);
 }
 
+/** Sets the page's display (its own switch: auto → day → night). */
+async function theme(page, want) {
+  for (let i = 0; i < 3; i++) {
+    const choice = await page.evaluate(() => localStorage.getItem('muster.m.theme') || 'auto');
+    if (choice === want) return;
+    await page.locator('[data-testid="theme"]').click();
+  }
+  assert.fail(`the display switch never reached ${want}`);
+}
+
 /** Opens the resident's sheet and records `chase` (with a note): the two taps of a tick. */
 async function tick(page, residentId, chase, note) {
   await page.locator(`${row(residentId)} [data-testid="tick"]`).click();
@@ -187,7 +197,10 @@ test('a grid member pairs on the phone, sees exactly their households, and a sca
     const tel = await page.locator(`${row(list.households[0].residents.find((r) => r.phone).id)} a[data-testid="tel"]`).first().getAttribute('href');
     assert.match(tel, /^tel:\d{11}$/, 'a tap-to-call link with the whole number');
 
+    await theme(page, 'light');
+    assert.equal(await page.locator('[data-testid="theme"]').getAttribute('data-theme'), 'light');
     await page.screenshot({ path: shot('phone-member-light.png') });
+    await theme(page, 'auto');
 
     // Searching by the last digits of a phone finds its household.
     const someone = list.households[3].residents.find((r) => r.phone) ?? list.households[3].residents[0];
@@ -215,9 +228,10 @@ test('a grid member pairs on the phone, sees exactly their households, and a sca
     assert.equal((await headerCounts(page))[1], sampled + 1, 'sampled counted up');
     test.diagnostic?.(`scan left the list after ${gone} ms`);
 
-    // Dark: at night, or when the phone asks.
+    // Dark when the phone asks (and at night on its own clock).
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.evaluate(() => window.scrollTo(0, 0));
+    assert.equal(await page.locator('[data-testid="theme"]').getAttribute('data-theme'), 'dark');
     await page.screenshot({ path: shot('phone-member-dark.png') });
     assert.deepEqual(problems, [], 'no page errors');
   } finally {
@@ -259,11 +273,13 @@ test('a tick made offline survives a reload and a browser restart, then reaches 
     await context.close();
     context = await launch();
     await context.setOffline(true);
+    context.on('request', (req) => { if (process.env.DEBUG_PHONE) console.error('B request', req.method(), req.url(), req.serviceWorker() ? 'sw' : 'page'); });
     page = context.pages()[0] ?? (await context.newPage());
     watch(page, 'offline-2');
     await page.goto(`${server.baseUrl}/m`);
     await listed(page);
     await tickBecomes(page, target.id, 'pending', 5_000);
+    if (process.env.DEBUG_PHONE) console.error('B onLine', await page.evaluate(() => navigator.onLine));
     assert.equal((await residentLive(tokens.member, target.id)).history.filter((h) => h.note === note).length, 0,
       'nothing reached the server while offline');
 
@@ -322,6 +338,7 @@ test('a home visit: bedridden on the grid member\'s phone, taken and sampled on 
     await until(medicPage, (sel) => document.querySelector(sel)?.dataset.status === 'open', visit, 5_000,
       'the request live on the medic\'s page');
     const medicBefore = await headerCounts(medicPage);
+    await theme(medicPage, 'light');
     await medicPage.screenshot({ path: shot('phone-medic-light.png') });
 
     await medicPage.locator(`${visit} [data-testid="take"]`).click();
@@ -345,7 +362,7 @@ test('a home visit: bedridden on the grid member\'s phone, taken and sampled on 
     assert.equal(live.at_home, true);
     assert.equal(live.visit, null, 'the request closed');
 
-    await medicPage.emulateMedia({ colorScheme: 'dark' });
+    await theme(medicPage, 'dark');
     await medicPage.screenshot({ path: shot('phone-medic-dark.png') });
     assert.deepEqual(problems, [], 'no page errors');
   } finally {
@@ -360,7 +377,7 @@ test('a grid head sees their grid members\' households grouped, each with its pr
     const page = await context.newPage();
     watch(page, 'head');
     await page.goto(`${server.baseUrl}/m?token=${encodeURIComponent(tokens.head)}`);
-    await listed(page);
+    await listed(page, '[data-testid="member-group"]');
     const list = await households(tokens.head);
     const byMember = new Map();
     for (const h of list.households) {
@@ -372,14 +389,20 @@ test('a grid head sees their grid members\' households grouped, each with its pr
       staff: e.dataset.staff, progress: e.querySelector('[data-testid="member-progress"]').textContent,
     })));
     assert.equal(groups.length, byMember.size, 'one group per grid member');
+    assert.equal(await page.$$eval(HOUSEHOLD, (els) => els.length), 0, 'members first, their households when opened');
+    await theme(page, 'light');
+    await page.screenshot({ path: shot('phone-head-light.png') });
+    for (const g of groups) {
+      await page.locator(`[data-testid="member-group"][data-staff="${g.staff}"] [data-testid="member-toggle"]`).click();
+    }
     for (const g of groups) {
       const want = byMember.get(Number(g.staff));
       assert.ok(want, `group ${g.staff} is one of the head's members`);
       assert.match(g.progress, new RegExp(`未采 ${want.missing}$`), `member ${g.staff}: ${g.progress}`);
     }
-    assert.equal(await page.$$eval(HOUSEHOLD, (els) => els.length), list.households.length);
+    await until(page, (n) => document.querySelectorAll('[data-testid="household"]').length === n, list.households.length, 5_000,
+      'every member\'s households shown once opened');
     assert.ok(await page.locator('[data-testid="to-centre"]').isVisible(), 'a head keeps the command centre one tap away');
-    await page.screenshot({ path: shot('phone-head-light.png') });
   } finally {
     await context.close();
   }
@@ -477,6 +500,10 @@ test('a tick refused because the action was closed shows the server\'s reason un
     const list = await households(tokens.member);
     const target = missingResidents(list)[4];
 
+    // Ticked with no network; the chief closes the action meanwhile.
+    await context.setOffline(true);
+    await tick(page, target.id, 'unreachable');
+    await tickBecomes(page, target.id, 'pending', 2_000);
     await call(tokens.chief, 'POST', `/api/actions/${actionId}/events`, { events: [{ id: crypto.randomUUID(), type: 'action_closed' }] });
     // What the server says to anyone who ticks now.
     const refusal = await api(server.baseUrl, tokens.member, 'POST', `/api/actions/${actionId}/events`,
@@ -484,13 +511,16 @@ test('a tick refused because the action was closed shows the server\'s reason un
     assert.equal(refusal.status, 409, describeAnswer('POST', 'events', refusal));
     assert.equal(refusal.body.code, 'action_closed');
 
-    await tick(page, target.id, 'unreachable');
+    await context.setOffline(false);
     await tickBecomes(page, target.id, 'refused', SEND_TIMEOUT_MS);
     const reason = await page.locator('[data-testid="refused-reason"]').first().textContent();
     assert.equal(reason, refusal.body.message, 'the refusal shows the server\'s own reason');
     const entry = await page.locator(`${row(target.id)} [data-testid="entry"]`).textContent();
     assert.ok(entry.includes(refusal.body.message), `the resident's line says it was not recorded and why: ${entry}`);
     assert.equal((await residentLive(tokens.member, target.id)).chase, null, 'nothing was recorded');
+    await until(page, () => document.getElementById('conn').dataset.state === 'closed', null, 5_000, 'the page says the action is closed');
+    assert.equal(await page.locator(`${row(target.id)} [data-testid="tick"]`).count(), 0, 'a closed action offers no more ticks');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: shot('phone-member-refused.png') });
 
     // Kept across a reload, until the person says they have read it.
