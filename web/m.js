@@ -15,7 +15,7 @@
 import { fmtInt, fmtTime, getLang, roleLabel, t } from "./i18n.js";
 import "./phone-words.js";
 import { $, ApiProblem, api, el, forgetToken, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
-import { chooseAction, early, wantsVisits } from "./m-early.js";
+import { ROLE_KEY, chooseAction, early, wantsVisits } from "./m-early.js";
 import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
 
@@ -210,6 +210,7 @@ async function load() {
     return;
   }
   page.mode = modeOf(me.role);
+  writePref(ROLE_KEY, me.role);
   // Only now, with who is signed in known, is anything sent: in their name.
   page.outbox.who = me.id;
   page.outbox.drain();
@@ -223,7 +224,8 @@ async function load() {
   const same = fromCopy && String(kept.action.id) === String(action.id) && kept.me.id === me.id && modeOf(kept.me.role) === page.mode;
   try {
     const asEarly = first ? await first.households : null;
-    const earlyFits = asEarly && asEarly.answer.data && !asEarly.answer.data.next && String(asEarly.action.id) === String(action.id);
+    const earlyFits = asEarly && asEarly.answer.data && !asEarly.answer.data.next
+      && String(asEarly.action.id) === String(action.id) && asEarly.visits === (page.mode === "medic");
     const answer = earlyFits
       ? asEarly.answer.data
       : await (same ? fromCopy : readHouseholds(action.id, page.mode === "medic"));

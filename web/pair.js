@@ -121,6 +121,12 @@ async function pair() {
 
 function succeed(staff, already) {
   page.done = { staff, already };
+  // The phone page asks for the right list before it has asked who this is (m-early.js).
+  try {
+    if (staff?.role) localStorage.setItem("muster.m.role", staff.role);
+  } catch {
+    // Only a hint: the phone page asks anyway.
+  }
   // The code is spent: a reload must not send it again and show a confusing error.
   const url = new URL(location.href);
   if (url.searchParams.has("code")) {

@@ -414,6 +414,14 @@ test('a grid head sees their grid members\' households grouped, each with its pr
 
 test('budgets of a cheap phone on a bad link, measured (not asserted)', { timeout: 180_000 }, async (t) => {
   const context = await browser.newContext({ ...PHONE, deviceScaleFactor: 1 });
+  // The phone as the pairing page leaves it: the token and the role kept, no page cached,
+  // no service worker yet.
+  await context.addInitScript(([token]) => {
+    if (location.pathname === '/m' && !localStorage.getItem('muster.token')) {
+      localStorage.setItem('muster.token', token);
+      localStorage.setItem('muster.m.role', 'grid_member');
+    }
+  }, [tokens.member]);
   await context.addInitScript(() => {
     // When the first household (or visit) appears, by the page's own clock from navigation.
     new MutationObserver((_, observer) => {
@@ -439,7 +447,7 @@ test('budgets of a cheap phone on a bad link, measured (not asserted)', { timeou
     });
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
 
-    await page.goto(`${server.baseUrl}/m?token=${encodeURIComponent(tokens.member)}`);
+    await page.goto(`${server.baseUrl}/m`);
     await listed(page);
     const firstLoadMs = await page.evaluate(() => window.__listedAt);
     // Where the time went: each request's start and end on the page's clock.
