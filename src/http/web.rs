@@ -130,8 +130,8 @@ pub async fn page(uri: Uri, request: HeaderMap) -> Result<Response, ApiError> {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if path == "sw.js" {
-        // Registered with the scope `/m` (the phone page and what it loads); this says a
-        // worker at the root may take it whatever a browser's default for the root is.
+        // m.js registers it for the scope `/m`, which a worker at the root may take anyway;
+        // said outright for in-app browsers that are stricter about a worker's scope.
         headers.insert(HeaderName::from_static("service-worker-allowed"), HeaderValue::from_static("/"));
     }
     let etag = file.etag.to_str().expect("ASCII");
