@@ -242,6 +242,26 @@ test('a grid member pairs on the phone, sees exactly their households, and a sca
   }
 });
 
+test('the pairing page tells someone in WeChat that the link pairs WeChat, and how to use the browser instead', { timeout: 30_000 }, async () => {
+  const wechat = 'Mozilla/5.0 (Linux; Android 10; Redmi 9A Build/QP1A) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 '
+    + 'Chrome/86.0.4240.99 XWEB/4313 MMWEBSDK/20220805 Mobile Safari/537.36 MicroMessenger/8.0.27.2220(0x28001B37) WeChat/arm64';
+  for (const [ua, shown] of [[wechat, true], [undefined, false]]) {
+    const context = await browser.newContext({ ...PHONE, userAgent: ua });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.baseUrl}/pair.html?code=ABCD-EFGH`);
+      await page.locator('[data-testid="pair-button"]').waitFor();
+      assert.equal(await page.locator('[data-testid="pair-wechat"]').isVisible(), shown, `WeChat note shown: ${shown}`);
+      if (shown) {
+        assert.match(await page.locator('[data-testid="pair-wechat"]').textContent(), /在浏览器打开/);
+        await page.screenshot({ path: shot('phone-pair-wechat.png') });
+      }
+    } finally {
+      await context.close();
+    }
+  }
+});
+
 test('a tick made offline survives a reload and a browser restart, then reaches the log exactly once', { timeout: 180_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'muster-phone-'));
   const launch = () => chromium.launchPersistentContext(dir, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, ...PHONE });
