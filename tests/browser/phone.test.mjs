@@ -203,6 +203,11 @@ test('a grid member pairs on the phone, sees exactly their households, and a sca
     await theme(page, 'light');
     assert.equal(await page.locator('[data-testid="theme"]').getAttribute('data-theme'), 'light');
     await page.screenshot({ path: shot('phone-member-light.png') });
+    // The sheet a tick is made in: what was learned, in words a grid member uses.
+    await page.locator(`${row(missingResidents(list)[5].id)} [data-testid="tick"]`).click();
+    await page.locator('[data-testid="sheet"]').waitFor();
+    await page.screenshot({ path: shot('phone-member-sheet.png') });
+    await page.locator('#sheet-cancel').click();
     await theme(page, 'auto');
 
     // Searching by the last digits of a phone finds its household.
