@@ -32,13 +32,15 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// Why [`serve`] could not start or stopped, for the person who started it (in the
+/// command's language: [`messages::cli`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
-    #[error("the roster in the database is inconsistent: {0}")]
+    #[error("{words}: {0}", words = messages::cli::roster_inconsistent(messages::Lang::current()))]
     Roster(#[from] roster::RosterError),
-    #[error("serving failed: {0}")]
+    #[error("{words}: {0}", words = messages::cli::serving_failed(messages::Lang::current()))]
     Io(#[from] std::io::Error),
 }
 

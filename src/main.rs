@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use muster::demo::{drill, village};
 use muster::http::listen::Listener;
-use muster::messages::{Lang, report as say};
+use muster::messages::{Lang, cli as say, report};
 use muster::roster::import::ReadOptions;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -20,15 +20,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// The language of what this command says to a person (the import report, its
-    /// problems): zh (Simplified Chinese, the default) or en. Not read from LANG, which
-    /// servers often set to English whoever reads the output.
+    /// The language of what this command says to a person (its lines, the import report,
+    /// the error it ends with): zh (Simplified Chinese, the default) or en (for scripts
+    /// that read the lines, too). Not read from LANG, which servers often set to English
+    /// whoever reads the output.
     #[arg(long, global = true, env = "MUSTER_LANG", default_value = "zh", value_parser = parse_lang)]
     lang: Lang,
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
-    Lang::parse(s).ok_or_else(|| format!("{s:?}: zh or en"))
+    Lang::parse(s).ok_or_else(|| say::lang_unknown(s))
 }
 
 #[derive(Subcommand)]
@@ -166,16 +167,17 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
             (db, public_url)
         }
     };
+    let lang = Lang::current();
     let base = public_url.as_deref().unwrap_or("http://127.0.0.1:8080").trim_end_matches('/').to_owned();
-    let store = muster::store::open(db).await.with_context(|| format!("cannot open {db}"))?;
+    let store = open(db).await?;
     let staff = store.load_roster().await?.staff;
     let id = match &command {
         AdminCommand::Create { name, phone, .. } => {
             let name = name.trim();
-            anyhow::ensure!(!name.is_empty(), "give the administrator's name (--name)");
-            let phone = Phone::parse(phone).map_err(|e| anyhow::anyhow!("--phone {phone}: {e}"))?;
+            anyhow::ensure!(!name.is_empty(), say::admin_name_missing(lang));
+            let phone = Phone::parse(phone).map_err(|_| anyhow::anyhow!(say::phone_invalid(phone, lang)))?;
             if let Some(s) = staff.iter().find(|s| s.phone.as_ref() == Some(&phone)) {
-                anyhow::bail!("staff member #{} ({}) already has this phone number", s.id, s.role.as_str());
+                anyhow::bail!(say::phone_taken(s.id, s.role, lang));
             }
             let new = muster::store::accounts::NewStaff {
                 name,
@@ -184,24 +186,23 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
                 point_id: None,
             };
             let id = store.accounts().insert_staff(&new, &[], &[]).await?;
-            println!("administrator #{id} added");
+            println!("{}", say::admin_added(id, lang));
             id
         }
         AdminCommand::PairingLink { staff: who, .. } => {
             let found: Vec<_> = staff.iter().filter(|s| s.id.to_string() == *who || s.name == who.trim()).collect();
             match found.as_slice() {
                 [one] => one.id,
-                [] => anyhow::bail!("no staff member has the id or name {who:?}"),
-                many => anyhow::bail!(
-                    "{} staff members are called {who:?}: give the id, one of {:?}",
-                    many.len(),
-                    many.iter().map(|s| s.id).collect::<Vec<_>>()
-                ),
+                [] => anyhow::bail!(say::no_such_staff(who, lang)),
+                many => {
+                    let ids: Vec<i64> = many.iter().map(|s| s.id).collect();
+                    anyhow::bail!(say::staff_name_ambiguous(who, &ids, lang))
+                }
             }
         }
     };
     let (code, expires) = muster::auth::Auth::new(store.accounts()).create_pairing(id, id).await?;
-    println!("pairing link (works once, until {expires}):");
+    println!("{}", say::pairing_link_follows(expires, lang));
     println!("  {base}/pair.html?code={code}");
     Ok(())
 }
@@ -225,38 +226,34 @@ async fn import(
     use muster::roster::import::{self, Format, ImportError};
     use muster::store::import::{ImportFailure, ImportOptions};
     use std::io::IsTerminal;
+    let lang = Lang::current();
     let format_of = |p: &std::path::Path| {
-        Format::from_name(&p.to_string_lossy()).with_context(|| format!("{}: name it .xlsx or .csv", p.display()))
+        Format::from_name(&p.to_string_lossy()).with_context(|| report::name_the_format(&p.display().to_string(), lang))
     };
     if let Some(path) = template {
-        std::fs::write(&path, import::write_book(&import::export::template_book(), format_of(&path)?)?)?;
-        match format_of(&path)? {
-            Format::Xlsx => {
-                println!("template written to {} (sheets: residents, staff, sampling points)", path.display())
-            }
-            Format::Csv => println!(
-                "template written to {} (the residents' sheet only: staff and sampling points need an .xlsx)",
-                path.display()
-            ),
-        }
+        let format = format_of(&path)?;
+        std::fs::write(&path, import::write_book(&import::export::template_book(), format)?)?;
+        println!("{}", report::template_written(&path.display().to_string(), format == Format::Xlsx, lang));
         return Ok(());
     }
-    let path = file.context("name the roster file")?;
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let path = file.with_context(|| report::name_the_file(lang))?;
+    let bytes = std::fs::read(&path).with_context(|| report::cannot_read(&path.display().to_string(), lang))?;
     let started = std::time::Instant::now();
     let sheet = match import::read_sheet(&bytes, format_of(&path)?, &options) {
         Err(ImportError::Invalid(problems)) => {
             for p in &problems {
                 eprintln!("{p}");
             }
-            anyhow::bail!(say::problems_total(&path.display().to_string(), problems.len(), Lang::current()));
+            anyhow::bail!(report::problems_total(&path.display().to_string(), problems.len(), lang));
         }
         other => other?,
     };
-    let store = muster::store::open(db).await.with_context(|| format!("cannot open {db}"))?;
+    let store = open(db).await?;
     let current = store.load_roster().await?;
     let area = match &args.area {
-        Some(a) => Some(import::find_area(&current, a).map_err(|e| anyhow::anyhow!("--area {a}: {e}"))?),
+        Some(a) => {
+            Some(import::find_area(&current, a).map_err(|e| anyhow::anyhow!(report::area_unknown(a, &e, lang)))?)
+        }
         None => None,
     };
     let mut options = ImportOptions { dry_run: args.dry_run, area, confirm_removals: args.confirm_removals };
@@ -266,25 +263,24 @@ async fn import(
                 for p in &problems {
                     eprintln!("{p}");
                 }
-                anyhow::bail!(say::problems_total(&path.display().to_string(), problems.len(), Lang::current()));
+                anyhow::bail!(report::problems_total(&path.display().to_string(), problems.len(), lang));
             }
-            Err(ImportFailure::Unconfirmed(report)) => {
-                let total = report.removals.total;
-                let lang = Lang::current();
-                print!("{report}");
-                println!("{}", say::removals(&report, lang));
+            Err(ImportFailure::Unconfirmed(planned)) => {
+                let total = planned.removals.total;
+                print!("{planned}");
+                println!("{}", report::removals(&planned, lang));
                 if let Some(n) = options.confirm_removals {
-                    anyhow::bail!(say::removals_mismatch(n, total, lang));
+                    anyhow::bail!(report::removals_mismatch(n, total, lang));
                 }
                 if !std::io::stdin().is_terminal() {
-                    anyhow::bail!(say::removals_need_confirming(total, lang));
+                    anyhow::bail!(report::removals_need_confirming(total, lang));
                 }
-                print!("{}", say::removals_question(total, lang));
+                print!("{}", report::removals_question(total, lang));
                 std::io::Write::flush(&mut std::io::stdout())?;
                 let mut answer = String::new();
                 std::io::stdin().read_line(&mut answer)?;
                 if !matches!(answer.trim(), "y" | "Y" | "yes" | "是") {
-                    anyhow::bail!(say::nothing_imported(lang));
+                    anyhow::bail!(report::nothing_imported(lang));
                 }
                 options.confirm_removals = Some(total);
             }
@@ -293,7 +289,7 @@ async fn import(
     };
     print!("{}", imported.report);
     let seconds = started.elapsed().as_secs_f64();
-    println!("{}", say::done(sheet.residents(), args.dry_run, seconds, Lang::current()));
+    println!("{}", report::done(sheet.residents(), args.dry_run, seconds, lang));
     Ok(())
 }
 
@@ -320,13 +316,19 @@ fn public_base(public_url: Option<&str>, listener: &Listener) -> anyhow::Result<
     Ok(format!("{}://{addr}", listener.scheme()))
 }
 
+/// The database at `db`, its schema brought up to date.
+async fn open(db: &str) -> anyhow::Result<Arc<dyn muster::store::Store>> {
+    muster::store::open(db).await.with_context(|| say::cannot_open(db, Lang::current()))
+}
+
 async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
+    TcpListener::bind(addr).await.with_context(|| say::cannot_listen(addr, Lang::current()))
 }
 
 /// The last line printed before serving: tests and scripts wait for it.
 fn listening(listener: &Listener) -> anyhow::Result<()> {
-    println!("listening on {}://{}", listener.scheme(), listener.local_addr()?);
+    let url = format!("{}://{}", listener.scheme(), listener.local_addr()?);
+    println!("{}", say::listening(&url, Lang::current()));
     Ok(())
 }
 
@@ -336,10 +338,34 @@ fn main() -> std::process::ExitCode {
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("muster: {e:#}");
+            eprintln!("{}", error_line(&e, Lang::current()));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// What failed and why, cause by cause, in the catalogue's words where it has them for the
+/// kind of cause (what lies under such a cause is the system's detail, and left out).
+fn error_line(e: &anyhow::Error, lang: Lang) -> String {
+    use muster::store::StoreError;
+    let mut causes: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let ours = match (cause.downcast_ref::<std::io::Error>(), cause.downcast_ref::<StoreError>()) {
+            (Some(io), _) => say::io_error(io.kind(), lang),
+            (_, Some(StoreError::Database(sqlx::Error::PoolTimedOut))) => Some(say::database_unreachable(lang)),
+            _ => None,
+        };
+        if let Some(words) = ours {
+            causes.push(words);
+            break;
+        }
+        // A wrapper that shows its source (`database error: …`) is followed by the source.
+        let text = cause.to_string();
+        if !causes.last().is_some_and(|last| last.ends_with(&text)) {
+            causes.push(text);
+        }
+    }
+    say::error_line(&causes, lang)
 }
 
 #[tokio::main]
@@ -379,7 +405,7 @@ async fn run() -> anyhow::Result<()> {
                 })?),
                 _ => None,
             };
-            let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
+            let store = open(&db).await?;
             let listener: Listener = match tls {
                 Some(config) => Listener::Tls(muster::http::listen::TlsListener::new(bind(&addr).await?, config)?),
                 None => bind(&addr).await?.into(),
@@ -387,7 +413,7 @@ async fn run() -> anyhow::Result<()> {
             let setup_code = muster::first_admin_code(store.as_ref()).await?;
             if let Some(code) = &setup_code {
                 let base = public_base(public_url.as_deref(), &listener)?;
-                println!("no administrator yet: open this link to become the first one (it works once):");
+                println!("{}", say::setup_link_follows(Lang::current()));
                 println!("  {base}/setup.html?code={code}");
             }
             listening(&listener)?;
@@ -400,8 +426,8 @@ async fn run() -> anyhow::Result<()> {
             .await?;
         }
         Command::Migrate { db } => {
-            muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
-            println!("{db}: schema up to date");
+            open(&db).await?;
+            println!("{}", say::schema_up_to_date(&db, Lang::current()));
         }
         Command::Admin { command } => admin(command).await?,
         Command::Import { file, db, sheet, encoding, dry_run, area, confirm_removals, template } => {
@@ -415,7 +441,8 @@ async fn run() -> anyhow::Result<()> {
             });
             // The port first: a busy one fails before anything is written.
             let listener: Listener = bind(&addr).await?.into();
-            let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
+            let lang = Lang::current();
+            let store = open(&db).await?;
             let existing = store.load_roster().await?;
             // A demo started again on its own database serves the village as it was left.
             let (roster, action_id, fresh) = if existing.nodes.is_empty() {
@@ -424,20 +451,15 @@ async fn run() -> anyhow::Result<()> {
                 let action = store.create_action(&village.action, time::OffsetDateTime::now_utc()).await?;
                 (village.roster, action.id, true)
             } else {
-                let action = store.actions().await?.into_iter().next().context("the database has no action")?;
-                println!(
-                    "{db} holds a village already: serving it as it is (the drill plays on a fresh database only)"
-                );
+                let action =
+                    store.actions().await?.into_iter().next().with_context(|| say::demo_has_no_action(lang))?;
+                println!("{}", say::demo_again(&db, lang));
                 (existing, action.id, false)
             };
             let roster = Arc::new(muster::roster::Roster::new(roster)?);
-            println!(
-                "demo village in {db}: {} households, {} residents, {} staff, {} sampling points",
-                roster.households().len(),
-                roster.residents().len(),
-                roster.staff().len(),
-                roster.points().len()
-            );
+            let (households, residents) = (roster.households().len(), roster.residents().len());
+            let (staff, points) = (roster.staff().len(), roster.points().len());
+            println!("{}", say::demo_village(&db, households, residents, staff, points, lang));
             listening(&listener)?;
             let base = format!("http://{}", listener.local_addr()?);
             let auth = muster::auth::Auth::new(store.accounts());
@@ -456,7 +478,7 @@ async fn run() -> anyhow::Result<()> {
                 let opts = drill::DrillOptions { base_url: base.clone(), tokens, action_id, speed, seed };
                 tokio::spawn(async move {
                     let report = drill::run(roster, opts).await;
-                    println!("drill finished: {} requests recorded, {} refused", report.posted, report.failed);
+                    println!("{}", say::drill_finished(report.posted, report.failed, lang));
                 });
             }
             server.await??;
@@ -468,21 +490,15 @@ async fn run() -> anyhow::Result<()> {
 /// One pairing link per role, so a person can bring a browser into service as each.
 async fn print_links(roster: &muster::roster::Roster, auth: &muster::auth::Auth, base: &str) -> anyhow::Result<()> {
     use muster::roster::Role;
-    let labels = [
-        (Role::Chief, "command centre"),
-        (Role::Viewer, "wall screen"),
-        (Role::GridHead, "grid head"),
-        (Role::GridMember, "grid member"),
-        (Role::Operator, "sampling point"),
-        (Role::Medic, "home-visit team"),
-        (Role::Admin, "administrator"),
-    ];
+    let lang = Lang::current();
+    // The admin's last: scripts that read the links know then that all are printed.
+    let roles = [Role::Chief, Role::Viewer, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Admin];
     let admin = roster.staff().iter().find(|s| s.role == Role::Admin).map_or(0, |s| s.id);
-    println!("pairing links (one per role; each works once, for 24 hours):");
-    for (role, label) in labels {
+    println!("{}", say::pairing_links_follow(lang));
+    for role in roles {
         if let Some(s) = roster.staff().iter().find(|s| s.role == role) {
             let (code, _) = auth.create_pairing(s.id, admin).await?;
-            println!("  {label} ({}) staff #{}: {base}/pair.html?code={code}", role.as_str(), s.id);
+            println!("{}", say::role_link(role, s.id, &format!("{base}/pair.html?code={code}"), lang));
         }
     }
     Ok(())
@@ -495,7 +511,12 @@ async fn open_action(
     base: &str,
     action: i64,
 ) -> anyhow::Result<()> {
-    let chief = roster.staff().iter().find(|s| s.role == muster::roster::Role::Chief).context("no chief")?;
+    let lang = Lang::current();
+    let chief = roster
+        .staff()
+        .iter()
+        .find(|s| s.role == muster::roster::Role::Chief)
+        .with_context(|| say::demo_has_no_chief(lang))?;
     let body = serde_json::json!({ "events": [{ "id": uuid::Uuid::now_v7(), "type": "action_opened" }] });
     let response = reqwest::Client::new()
         .post(format!("{base}/api/actions/{action}/events"))
@@ -511,9 +532,9 @@ async fn open_action(
         response.json::<serde_json::Value>().await?["code"].to_string()
     };
     match code.trim_matches('"') {
-        "" | "action_already_open" => println!("action {action} is open"),
-        "action_closed" => println!("action {action} is closed"),
-        other => anyhow::bail!("opening the action failed: {status} {other}"),
+        "" | "action_already_open" => println!("{}", say::action_open(action, lang)),
+        "action_closed" => println!("{}", say::action_closed(action, lang)),
+        other => anyhow::bail!(say::opening_failed(&status.to_string(), other, lang)),
     }
     Ok(())
 }

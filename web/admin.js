@@ -6,7 +6,7 @@
 //     cards to hand out at the assembly point before a night action.
 //   操作记录 Audit log — who read unmasked personal data, made codes, revoked devices.
 //
-// Layout of this file: signing out · the area tree · staff tab · pairing codes ·
+// Layout of this file: signed out · the area tree · staff tab · pairing codes ·
 // sheet tab · audit tab · dialogs and messages · start-up. The token, the API and the
 // language buttons are session.js's, shared with the other pages.
 // All text from the server goes in through textContent, never innerHTML; the one piece
@@ -14,9 +14,8 @@
 // where it cannot run script or touch the page.
 
 import { fmtDateTime, fmtDayTime, fmtInt, fmtWait, getLang, problemText, roleLabel, t, toDate } from "./i18n.js";
-import {
-  $, MANAGER_ROLES, api, el, forgetToken, problemOf, serverDetail, startSession, wireLanguage,
-} from "./session.js";
+import { mountHeader, showUser } from "./header.js";
+import { $, MANAGER_ROLES, api, el, forgetToken, problemOf, serverDetail, startSession, wireLanguage } from "./session.js";
 
 /** Within an area, the person in charge first, then down the chain. */
 const ROLE_ORDER = ["chief", "admin", "grid_head", "grid_member", "medic", "operator", "viewer"];
@@ -43,7 +42,8 @@ const page = {
   /** Staff ids whose device list is open; kept across refreshes so a revoke does not close it. */
   expanded: new Set(),
   tab: "staff",
-  audit: { entries: [], next: null, loaded: false, busy: false },
+  // `lang`: the language the entries' label and detail came in (the server words them).
+  audit: { entries: [], next: null, loaded: false, busy: false, lang: null },
   sheet: { busy: false, nodeId: null },
   /** The staff member and code in the pairing dialog, for its Print button. */
   pairing: null,
@@ -58,23 +58,15 @@ const page = {
   notice: { title: "notice.loading", body: null, vars: {} },
 };
 
-// ---------------------------------------------------------------- signing out
+// ---------------------------------------------------------------- signed out
 
-/** The session's answer to a 401, and the page with no token at all. */
+/** The session's answer to a 401, and the page with no token at all. (Signing out is the header's.) */
 function signedOut() {
   closeDialogs();
+  page.me = null;
+  showUser(null);
   page.notice = { title: "admin.signInTitle", body: "admin.signInBody", vars: {}, login: true };
   renderNotice();
-}
-
-async function signOut() {
-  try {
-    await api("POST", "/api/auth/logout");
-  } catch {
-    // Already signed out or offline: the token is forgotten here either way.
-  }
-  forgetToken();
-  location.replace("login.html");
 }
 
 // ---------------------------------------------------------------- the area tree
@@ -826,6 +818,7 @@ async function loadAudit(more) {
   $("audit-more").disabled = true;
   const query = new URLSearchParams({ limit: String(AUDIT_PAGE_SIZE) });
   if (more && audit.next) query.set("cursor", audit.next);
+  const lang = getLang();
   try {
     const answer = await api("GET", `/api/audit?${query}`);
     // A page boundary can move while entries are added: never show one entry twice.
@@ -835,6 +828,7 @@ async function loadAudit(more) {
     audit.entries = entries;
     audit.next = answer.next ?? null;
     audit.loaded = true;
+    audit.lang = lang;
   } catch (e) {
     showError(e);
   } finally {
@@ -851,20 +845,14 @@ function renderAudit() {
     tr.dataset.auditId = String(entry.id);
     const time = el("td", "num", fmtDateTime(entry.at));
     const who = el("td", null, entry.staff_name || (entry.staff_id != null ? `#${entry.staff_id}` : t("common.none")));
-    tr.append(time, who, el("td", null, auditWhat(entry.what)), el("td", "detail", detailText(entry.detail)));
+    const what = el("td", null, String(entry.label || entry.what || ""));
+    tr.append(time, who, what, el("td", "detail", detailText(entry.detail)));
     return tr;
   });
   $("audit-body").replaceChildren(...rows);
   $("audit-empty").hidden = !audit.loaded || rows.length > 0;
   $("audit-more").hidden = !audit.next;
   $("audit-more").disabled = audit.busy;
-}
-
-/** Our words for the kinds we know; a kind added on the server later shows as it is named. */
-function auditWhat(what) {
-  const key = `audit.${what}`;
-  const label = t(key);
-  return label === key ? String(what ?? "") : label;
 }
 
 /** A detail may be text or an object of specifics: objects read as "key: value · …". */
@@ -966,9 +954,6 @@ function renderNotice() {
   $("notice").hidden = !notice;
   $("admin").hidden = notice != null;
   document.body.classList.toggle("has-notice", notice != null);
-  $("sign-out").hidden = !page.me || notice?.login === true;
-  const me = page.me;
-  $("user").textContent = me && !notice?.login ? t("header.user", { name: me.name, role: roleLabel(me.role) }) : "";
   if (!notice) return;
   $("notice-title").textContent = t(notice.title, notice.vars);
   $("notice-body").textContent = notice.text ?? (notice.body ? t(notice.body, notice.vars) : "");
@@ -994,6 +979,8 @@ function renderAll() {
   renderPoints();
   renderSheetOptions();
   renderAudit();
+  // The server words each entry (label and detail) in the language asked for: ask again.
+  if (page.audit.loaded && page.audit.lang !== getLang()) loadAudit(false);
 }
 
 /** Fixed text that data-i18n cannot reach. */
@@ -1003,9 +990,9 @@ function relabel() {
 }
 
 function wire() {
+  mountHeader();
   wireLanguage({ relabel, redraw: renderAll });
   for (const name of TABS) $(`tab-${name}`).addEventListener("click", () => showTab(name));
-  $("sign-out").addEventListener("click", signOut);
   $("staff-filter").addEventListener("input", (event) => {
     page.filter = event.target.value;
     renderStaff();
@@ -1056,6 +1043,7 @@ async function load() {
   renderNotice();
   try {
     page.me = await api("GET", "/api/me");
+    showUser(page.me);
     if (!MANAGER_ROLES.includes(page.me.role)) {
       page.notice = { title: "admin.noAccessTitle", body: "admin.noAccessBody", vars: { role: roleLabel(page.me.role) } };
       renderNotice();

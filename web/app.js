@@ -11,7 +11,8 @@
 import {
   fmtAgo, fmtClock, fmtDateTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, roleLabel, t, toDate,
 } from "./i18n.js";
-import { $, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
+import { mountHeader, showUser } from "./header.js";
+import { $, MANAGER_ROLES, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 5000;
@@ -21,8 +22,12 @@ const CHART_INTERVAL_MS = 1000;
 const FRAME_FALLBACK_MS = 250;
 /** A point that has scanned nobody for this long (state clock) while open is flagged. */
 const IDLE_POINT_MINUTES = 10;
-/** Tree levels open by default: the village and its first level of grids. */
-const OPEN_DEPTHS = 2;
+/**
+ * The tree opens level by level while it shows no more rows than this: the demo village
+ * (1 + 23 sub-grids + 76 grids) opens to its sub-grids, a grid head's part to its grids.
+ * A wall screen nobody scrolls has room for about this many; a click opens the rest.
+ */
+const TREE_ROWS_OPEN = 30;
 
 /** Everything the page knows; render functions read it, message handlers write it. */
 const page = {
@@ -42,20 +47,44 @@ const page = {
 
 const TOTAL_FIELDS = ["target", "sampled", "exempt", "missing", "scans"];
 
-/** The page's own copy of a snapshot, keyed for cheap delta application. */
+/** A figure is shown only when the server sent one: null or absent means "not for you". */
+const known = (x) => typeof x === "number" && Number.isFinite(x);
+
+/**
+ * The page's own copy of a snapshot, keyed for cheap delta application. A figure the
+ * snapshot leaves out (a scoped view's scan count, rates, ETA or curve) stays left out,
+ * and deltas do not make it up from zero.
+ */
 function stateFromSnapshot(s) {
-  const nodes = new Map(s.nodes.map((n) => [n.id, { ...n }]));
+  const nodeList = s.nodes ?? [];
+  const nodes = new Map(nodeList.map((n) => [n.id, { ...n }]));
+  const tree = buildTree(nodeList, nodes);
   return {
     seq: s.seq,
     action: s.action,
     totals: { ...s.totals },
-    pace: s.pace,
+    pace: { ...s.pace, points: { ...(s.pace?.points ?? {}) } },
     nodes,
-    tree: buildTree(s.nodes, nodes),
-    points: new Map(s.points.map((p) => [p.id, { ...p }])),
-    staff: new Map(s.staff.map((m) => [m.id, { ...m }])),
-    timeline: new Map(s.timeline.map(([minute, count]) => [minute, count])),
+    tree,
+    levelsShown: levelsShown(tree),
+    points: new Map((s.points ?? []).map((p) => [p.id, { ...p }])),
+    staff: new Map((s.staff ?? []).map((m) => [m.id, { ...m }])),
+    timeline: Array.isArray(s.timeline) ? new Map(s.timeline.map(([minute, count]) => [minute, count])) : null,
   };
+}
+
+/** How many levels the tree shows by default: as many as fit in TREE_ROWS_OPEN rows, at least two. */
+function levelsShown(tree) {
+  const atDepth = [];
+  for (const d of tree.depth.values()) atDepth[d] = (atDepth[d] ?? 0) + 1;
+  let shown = atDepth[0] ?? 0;
+  let levels = 1;
+  // The top opens whatever its size: a root alone says little.
+  while (levels < atDepth.length && (levels === 1 || shown + atDepth[levels] <= TREE_ROWS_OPEN)) {
+    shown += atDepth[levels];
+    levels += 1;
+  }
+  return levels;
 }
 
 /**
@@ -91,8 +120,10 @@ function buildTree(list, byId) {
  */
 function applyDelta(state, d) {
   if (d.from !== state.seq) return false;
-  for (const field of TOTAL_FIELDS) state.totals[field] += d.totals[field] ?? 0;
-  state.pace = { ...d.pace, points: { ...state.pace.points, ...d.pace.points } };
+  for (const field of TOTAL_FIELDS) {
+    if (known(state.totals[field])) state.totals[field] += d.totals?.[field] ?? 0;
+  }
+  state.pace = { ...d.pace, points: { ...state.pace.points, ...(d.pace?.points ?? {}) } };
   for (const [id, change] of Object.entries(d.nodes ?? {})) {
     // Nodes are fixed for an action; one we never saw has no place in the tree.
     const node = state.nodes.get(Number(id));
@@ -111,7 +142,8 @@ function applyDelta(state, d) {
     if (!state.staff.has(key)) state.staff.set(key, { id: key, name: `#${key}`, role: "", missing: 0 });
     state.staff.get(key).missing += by;
   }
-  for (const [minute, by] of Object.entries(d.timeline ?? {})) {
+  // A curve the snapshot did not carry is not started from a delta's few minutes.
+  for (const [minute, by] of Object.entries(state.timeline ? d.timeline ?? {} : {})) {
     const key = Number(minute);
     state.timeline.set(key, (state.timeline.get(key) ?? 0) + by);
   }
@@ -270,6 +302,7 @@ async function checkStillSignedIn() {
 
 /** The session's answer to a 401, and the page with no token at all. */
 function signedOut() {
+  showUser(null);
   page.feed?.stop();
   page.feed = null;
   page.state = null;
@@ -328,11 +361,52 @@ function flush() {
   renderNotice();
   renderHeader();
   if (!page.state) return;
-  renderKpis(page.state);
-  renderPoints(page.state);
-  renderStaff(page.state);
-  renderTree(page.state);
-  maybeDrawChart();
+  const shows = figuresShown(page.state);
+  $("board").dataset.view = shows.pointView ? "point" : "area";
+  $("kpis").hidden = shows.pointView;
+  $("point-view").hidden = !shows.pointView;
+  $("panel-tree").hidden = shows.pointView;
+  $("panel-staff").hidden = shows.pointView;
+  $("panel-chart").hidden = !shows.curve;
+  if (shows.pointView) renderPointView(page.state);
+  else renderKpis(page.state, shows);
+  renderPoints(page.state, shows);
+  if (!shows.pointView) {
+    renderStaff(page.state);
+    renderTree(page.state);
+  }
+  if (shows.curve) maybeDrawChart();
+}
+
+/**
+ * What this view is about and which of its figures are true. An operator's view (their
+ * point, no area) is about their point, not the completion of an empty area. A figure
+ * the snapshot leaves out (null or absent) is not shown, rather than shown as 0. A
+ * server before per-scope figures sent a part's view with an empty curve, 0 scans and
+ * 0.0 rates beside real samples: a curve that is empty while samples are counted is
+ * that, and the rates, the ETA and the scan count, which come from the same samples,
+ * are left out with it instead of shown as zeros that are not true.
+ */
+function figuresShown(state) {
+  const { totals, pace } = state;
+  const pointView = state.nodes.size === 0 && state.points.size > 0;
+  let samples = totals.sampled ?? 0;
+  if (pointView) samples = [...state.points.values()].reduce((n, p) => n + p.count, 0);
+  let curveTotal = 0;
+  for (const n of state.timeline?.values() ?? []) curveTotal += n;
+  const withheld = state.timeline != null && curveTotal === 0 && samples > 0;
+  const rates = !withheld && (known(pace.rate_5) || known(pace.rate_15));
+  return {
+    pointView,
+    curve: state.timeline != null && !withheld,
+    // Every sampled resident was scanned at least once: fewer scans is not this scope's count.
+    scans: !withheld && known(totals.scans) && totals.scans >= (totals.sampled ?? 0),
+    rates,
+    // An estimate while there is something left to do; "—" when the rate gives none.
+    eta: !withheld && pace.phase === "open" && (totals.missing ?? 0) > 0 && (pace.eta != null || rates),
+    // A part of the village that has no point of its own is not told "no points".
+    emptyPoints: MANAGER_ROLES.includes(page.me?.role),
+  };
 }
 
 /** Writes text only when it changed, so an unchanged cell costs no layout. */
@@ -358,7 +432,7 @@ function plainInt(n) {
 const pointRows = new Map();
 const staffCards = new Map();
 const treeViews = new Map();
-/** Tree nodes the user opened or closed; the rest follow OPEN_DEPTHS. Kept across snapshots. */
+/** Tree nodes the user opened or closed; the rest follow state.levelsShown. Kept across snapshots. */
 const expanded = new Map();
 
 /** A snapshot may describe a different set of things: build their DOM afresh. */
@@ -376,6 +450,8 @@ function renderConnection() {
   const conn = $("connection");
   conn.dataset.state = page.status === "open" ? "open" : "closed";
   conn.dataset.detail = page.status;
+  // Nothing to follow (signed out, no action): no "not connected" pill beside the notice.
+  conn.hidden = page.status === "idle";
   setText(conn, t(`conn.${page.status}`));
   // Figures on screen while disconnected may be old: say so by dimming them.
   document.body.classList.toggle("stale", page.status !== "open");
@@ -413,8 +489,6 @@ function renderHeader() {
   setTime($("closed-at"), pace.closed_at, fmtTime);
   setTime($("clock"), pace.clock, fmtClock);
 
-  const me = page.me;
-  setText($("user"), me ? t("header.user", { name: me.name, role: roleLabel(me.role) }) : "");
   renderActionPicker();
 }
 
@@ -443,13 +517,14 @@ function renderActionPicker() {
   select.value = String(page.actionId);
 }
 
-function renderKpis(state) {
+function renderKpis(state, shows) {
   const { totals, pace } = state;
   setText($("sampled"), plainInt(totals.sampled));
   setText($("target"), plainInt(totals.target));
   setText($("exempt"), plainInt(totals.exempt));
   setText($("missing"), plainInt(totals.missing));
-  setText($("scans"), t("kpi.scans", { n: fmtInt(totals.scans) }));
+  $("scans").hidden = !shows.scans;
+  setText($("scans"), shows.scans ? t("kpi.scans", { n: fmtInt(totals.scans) }) : "");
 
   const ratio = completion(totals);
   setText($("completion"), fmtPercent(ratio));
@@ -457,18 +532,36 @@ function renderKpis(state) {
   bar.style.width = `${Math.min(100, ratio * 100)}%`;
   bar.dataset.level = completionLevel(ratio);
 
-  setText($("rate-5"), fmtRate(pace.rate_5));
-  setText($("rate-15"), fmtRate(pace.rate_15));
+  $("kpi-rate").hidden = !shows.rates;
+  setText($("rate-5"), known(pace.rate_5) ? fmtRate(pace.rate_5) : "—");
+  setText($("rate-15"), known(pace.rate_15) ? fmtRate(pace.rate_15) : "—");
 
+  $("kpi-eta").hidden = !shows.eta;
   setText($("eta"), fmtTime(pace.eta));
   $("eta").title = fmtDateTime(pace.eta);
   const eta = toDate(pace.eta);
   const clock = toDate(pace.clock);
   const minutesLeft = eta && clock ? Math.max(0, Math.ceil((eta - clock) / 60000)) : null;
-  setText($("eta-in"), minutesLeft != null ? t("kpi.etaIn", { n: fmtInt(minutesLeft) }) : "");
+  setText($("eta-in"), minutesLeft != null ? t("kpi.etaIn", { n: fmtInt(minutesLeft) }) : t("kpi.etaNone"));
 }
 
-function renderPoints(state) {
+/** An operator's view: their point's samples, rate and last scan, big. */
+function renderPointView(state) {
+  const [point] = state.points.values();
+  const pp = state.pace.points?.[point.id];
+  setText($("pv-name"), point.name);
+  setText($("pv-place"), point.place ?? "");
+  setText($("pv-count"), plainInt(point.count));
+  setText($("pv-at-home"), point.at_home > 0 ? t("point.atHome", { n: fmtInt(point.at_home) }) : "");
+  const rates = known(pp?.rate_5) || known(pp?.rate_15);
+  $("pv-rate").hidden = !rates;
+  setText($("pv-rate-5"), known(pp?.rate_5) ? fmtRate(pp.rate_5) : "—");
+  setText($("pv-rate-15"), known(pp?.rate_15) ? fmtRate(pp.rate_15) : "—");
+  setTime($("pv-last"), pp?.last_scan_at, fmtTime);
+  setText($("pv-last-ago"), pp?.last_scan_at ? fmtAgo(pp.last_scan_at, state.pace.clock) : t("point.noScan"));
+}
+
+function renderPoints(state, shows) {
   const rows = [...state.points.values()].map((p) => {
     const row = pointRows.get(p.id) ?? makePointRow(p.id);
     updatePointRow(row, p, state.pace);
@@ -476,6 +569,8 @@ function renderPoints(state) {
   });
   syncChildren($("points-body"), rows);
   $("points-empty").hidden = rows.length > 0;
+  // The operator's one point is the point panel already; a part with none has nothing to list.
+  $("panel-points").hidden = shows.pointView ? rows.length < 2 : rows.length === 0 && !shows.emptyPoints;
 }
 
 function makePointRow(id) {
@@ -491,6 +586,8 @@ function makePointRow(id) {
     atHome: el("td", "num"),
   };
   cells.count.dataset.testid = "point-count";
+  // On a phone each row is a card and each figure says what it is (style.css).
+  labelPointCells(cells);
   cells.lastTime = el("span");
   cells.lastAgo = el("small", "muted");
   cells.last.append(cells.lastTime, cells.lastAgo);
@@ -500,13 +597,23 @@ function makePointRow(id) {
   return row;
 }
 
+/** The labels a point's figures carry on a phone, by i18n key. */
+const POINT_LABELS = { "points.count": "count", "points.rate5": "rate5", "points.rate15": "rate15", "points.last": "last", "points.atHome": "atHome" };
+
+function labelPointCells(cells) {
+  for (const [key, cell] of Object.entries(POINT_LABELS)) cells[cell].dataset.label = t(key);
+  cells.rate5.dataset.unit = t("kpi.perMin");
+  cells.rate15.dataset.unit = t("kpi.perMin");
+}
+
 function updatePointRow({ tr, cells }, p, pace) {
+  // A point that has scanned nobody yet has no pace entry: nothing to rate, nothing scanned.
   const pp = pace.points?.[p.id] ?? { rate_5: 0, rate_15: 0, last_scan_at: null };
   setText(cells.name, p.name);
   setText(cells.place, p.place);
   setText(cells.count, plainInt(p.count));
-  setText(cells.rate5, fmtRate(pp.rate_5));
-  setText(cells.rate15, fmtRate(pp.rate_15));
+  setText(cells.rate5, known(pp.rate_5) ? fmtRate(pp.rate_5) : "—");
+  setText(cells.rate15, known(pp.rate_15) ? fmtRate(pp.rate_15) : "—");
   setText(cells.lastTime, fmtTime(pp.last_scan_at));
   setText(cells.lastAgo, pp.last_scan_at ? ` ${fmtAgo(pp.last_scan_at, pace.clock)}` : "");
   cells.last.title = fmtDateTime(pp.last_scan_at);
@@ -523,19 +630,48 @@ function isIdle(lastScan, clock) {
 }
 
 function renderStaff(state) {
-  const collator = new Intl.Collator(getLang());
+  const collator = new Intl.Collator(getLang(), { numeric: true });
   const lagging = [...state.staff.values()]
     .filter((m) => m.missing > 0)
     .sort((a, b) => b.missing - a.missing || collator.compare(a.name, b.name) || a.id - b.id);
   const cards = lagging.map((m) => {
     const card = staffCards.get(m.id) ?? makeStaffCard(m.id);
     setText(card.name, m.name);
-    setText(card.role, m.role ? roleLabel(m.role) : "");
+    // The list is of grid members: only someone else (a grid head) says what they are.
+    setText(card.role, m.role && m.role !== "grid_member" ? roleLabel(m.role) : "");
     setText(card.missing, plainInt(m.missing));
     return card.li;
   });
   syncChildren($("staff-list"), cards);
   $("staff-done").hidden = cards.length > 0;
+  fitStaff(lagging);
+}
+
+/**
+ * On a wall screen the list has the height that is left, and nobody scrolls it: the
+ * cards that do not fit are left out and one line says how many people and residents
+ * they are, so nothing is hidden without a word. (On a phone or a laptop the panel grows
+ * with its cards and this changes nothing.)
+ */
+function fitStaff(lagging) {
+  const list = $("staff-list");
+  const more = $("staff-more");
+  for (const li of list.children) li.hidden = false;
+  more.hidden = true;
+  if (list.scrollHeight <= list.clientHeight + 1) return;
+  // Twice: the line's own height (one line or two) can take another row of cards.
+  for (let round = 0; round < 2; round += 1) {
+    more.hidden = false;
+    const bottom = list.getBoundingClientRect().bottom;
+    let shown = 0;
+    for (const li of list.children) {
+      if (li.hidden) continue;
+      if (li.getBoundingClientRect().bottom > bottom + 0.5) li.hidden = true;
+      else shown += 1;
+    }
+    const rest = lagging.slice(shown);
+    setText(more, t("staff.more", { n: fmtInt(rest.length), missing: fmtInt(rest.reduce((sum, m) => sum + m.missing, 0)) }));
+  }
 }
 
 function makeStaffCard(id) {
@@ -562,7 +698,7 @@ function renderTree(state) {
 }
 
 function renderBranch(ul, ids, state) {
-  const collator = new Intl.Collator(getLang());
+  const collator = new Intl.Collator(getLang(), { numeric: true });
   const nodes = ids.map((id) => state.nodes.get(id));
   // Lowest completion first, so the grids that need a phone call are on top.
   nodes.sort((a, b) => completion(a) - completion(b) || collator.compare(a.name, b.name) || a.id - b.id);
@@ -575,7 +711,7 @@ function renderBranch(ul, ids, state) {
 }
 
 function isExpanded(id, state) {
-  return expanded.get(id) ?? (state.tree.depth.get(id) ?? 0) < OPEN_DEPTHS;
+  return expanded.get(id) ?? (state.tree.depth.get(id) ?? 0) + 1 < state.levelsShown;
 }
 
 function makeNodeView(id) {
@@ -614,10 +750,12 @@ function makeNodeView(id) {
 
 function updateNodeView(view, node, state) {
   const depth = state.tree.depth.get(node.id) ?? 0;
-  view.name.style.setProperty("--depth", depth);
+  // The indentation is the row's (style.css), so that on a phone the figures under a name line up with it.
+  view.li.style.setProperty("--depth", depth);
   setText(view.label, node.name);
-  view.label.title = node.name; // Long names are cut to fit the column.
   setText(view.level, node.level);
+  // "第16分网格" says it is a 分网格 already: the level is shown only when it adds something.
+  view.level.hidden = !node.level || node.name.endsWith(node.level);
   setText(view.sampled, plainInt(node.sampled));
   setText(view.target, ` / ${plainInt(node.target)}`);
   setText(view.exempt, node.exempt > 0 ? t("tree.exempt", { n: fmtInt(node.exempt) }) : "");
@@ -836,6 +974,7 @@ async function load() {
   try {
     const [me, actions] = await Promise.all([api("GET", "/api/me"), api("GET", "/api/actions")]);
     page.me = me;
+    showUser(me);
     page.actions = actions;
   } catch (e) {
     loadFailed(e);
@@ -876,7 +1015,8 @@ function loadFailed(e) {
 
 function wireControls() {
   // The title follows the action's name: renderHeader() sets it, not relabel.
-  wireLanguage({ redraw: invalidate });
+  mountHeader();
+  wireLanguage({ redraw: relabelData });
   $("action-select").addEventListener("change", (event) => {
     const id = Number(event.target.value);
     const url = new URL(location.href);
@@ -898,6 +1038,12 @@ function wireControls() {
     chartDrawnAt = -Infinity;
     schedule();
   }).observe($("chart"));
+}
+
+/** After a language switch: labels drawn from data (the points' phone labels) and the rest. */
+function relabelData() {
+  for (const { cells } of pointRows.values()) labelPointCells(cells);
+  invalidate();
 }
 
 function start() {

@@ -6,7 +6,9 @@
 // dry run's removals are shown first, with a few names, and only a press of the confirm
 // button sends the import with confirm_removals set to the number shown.
 
-import { takeToken } from "./session.js";
+import { roleLabel, t } from "./i18n.js";
+import { mountHeader, showUser } from "./header.js";
+import { MANAGER_ROLES, request, takeToken, wireLanguage } from "./session.js";
 
 const token = takeToken() ?? "";
 
@@ -211,7 +213,43 @@ document.getElementById("form").addEventListener("submit", (event) => {
   run(file, { dryRun: event.submitter?.value !== "import" });
 });
 
-loadAreas();
+/**
+ * Who is here decides what the page shows: the form to an admin or the chief, a sign-in
+ * prompt to a visitor without a session, and to anyone else why not. The server refuses
+ * an upload without the role anyway; this only keeps a form nobody can use off the screen.
+ */
+async function start() {
+  mountHeader();
+  wireLanguage({ relabel: () => {}, redraw: () => notice && showNotice(notice) });
+  const { data: me, problem } = token ? await request("GET", "/api/me", { token }) : { problem: { status: 401 } };
+  if (problem) {
+    if (problem.status === 401) showUser(null);
+    showNotice(problem.status === 401
+      ? { title: "admin.signInTitle", body: "import.signInBody", signIn: true }
+      : { title: "notice.errorTitle", body: "import.unreachable" });
+    return;
+  }
+  showUser(me);
+  if (!MANAGER_ROLES.includes(me.role)) {
+    showNotice({ title: "admin.noAccessTitle", body: "import.noAccessBody", vars: { role: roleLabel(me.role) } });
+    return;
+  }
+  document.getElementById("import-main").hidden = false;
+  loadAreas();
+}
+
+/** What the notice says, kept so that a language switch says it again. */
+let notice = null;
+
+function showNotice(what) {
+  notice = what;
+  document.getElementById("import-notice").hidden = false;
+  document.getElementById("import-notice-title").textContent = t(what.title);
+  document.getElementById("import-notice-body").textContent = t(what.body, what.vars ?? {});
+  document.getElementById("import-signin").hidden = !what.signIn;
+}
+
+start();
 
 // The chosen file's name beside our own label (the browser's "Choose File" is hidden).
 document.getElementById("file").addEventListener("change", (event) => {

@@ -6,6 +6,7 @@
 // All text from the server goes in through textContent, never innerHTML.
 
 import { t } from "./i18n.js";
+import { identify, mountHeader } from "./header.js";
 import { $, MANAGER_ROLES, RetryWait, request, serverDetail, storeToken, wireLanguage } from "./session.js";
 
 const page = {
@@ -84,6 +85,7 @@ function render() {
 }
 
 function start() {
+  mountHeader();
   wireLanguage({ relabel: () => (document.title = t("login.pageTitle")), redraw: render });
   $("login-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -91,6 +93,8 @@ function start() {
   });
   render();
   $("phone").focus();
+  // Someone already signed in here is told who, in the header, before signing in as another.
+  identify();
 }
 
 start();

@@ -8,6 +8,7 @@
 
 import { roleLabel, t } from "./i18n.js";
 import "./phone-words.js";
+import { mountHeader, showUser } from "./header.js";
 import { $, MANAGER_ROLES, RetryWait, request, serverDetail, storeToken, storedToken, wireLanguage } from "./session.js";
 
 /** The server keeps device descriptions short; so do we, and they must not carry much. */
@@ -86,10 +87,17 @@ function describeDevice() {
 /** Who this phone is signed in as already, if anyone: shown, and used if the code was spent. */
 async function checkCurrent() {
   const token = storedToken();
-  if (!token) return;
-  const { data } = await request("GET", "/api/me", { token });
-  if (!data) return;
+  if (!token) {
+    showUser(null);
+    return;
+  }
+  const { data, problem } = await request("GET", "/api/me", { token });
+  if (!data) {
+    if (problem?.status === 401) showUser(null);
+    return;
+  }
   page.current = data;
+  showUser(data);
   render();
 }
 
@@ -121,6 +129,7 @@ async function pair() {
 
 function succeed(staff, already) {
   page.done = { staff, already };
+  showUser(staff);
   // The phone page asks for the right list before it has asked who this is (m-early.js).
   try {
     if (staff?.role) localStorage.setItem("muster.m.role", staff.role);
@@ -229,6 +238,7 @@ function renderWeChat() {
 // ---------------------------------------------------------------- start-up
 
 function wire() {
+  mountHeader();
   wireLanguage({ relabel: () => (document.title = t("pair.pageTitle")), redraw: render });
   $("pair-form").addEventListener("submit", (event) => {
     event.preventDefault();

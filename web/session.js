@@ -166,6 +166,14 @@ export function serverDetail(problem, ours) {
 /** Each language's name in itself, so that whoever cannot read the page can still find theirs. */
 const LANG_NAMES = { "zh-CN": "中文", en: "English" };
 
+/** What shared modules (the header) redraw in a new language, besides the page's own. */
+const languageListeners = [];
+
+/** `fn()` runs after every language switch, once the fixed labels are in the new language. */
+export function onLanguageChange(fn) {
+  languageListeners.push(fn);
+}
+
 /**
  * Puts a button for every language into each `.lang` group, shows the page's fixed
  * labels in the current language, and does so again when a button is pressed.
@@ -187,6 +195,7 @@ export function wireLanguage({ relabel = () => {}, redraw }) {
   const show = () => {
     applyTranslations();
     relabel();
+    for (const listener of languageListeners) listener();
     for (const button of buttons) button.setAttribute("aria-pressed", String(button.dataset.lang === getLang()));
   };
   show();

@@ -3,6 +3,7 @@
 // code in the link works once. Server text goes in through textContent only.
 
 import { t } from "./i18n.js";
+import { identify, mountHeader, showUser } from "./header.js";
 import { $, request, storeToken, wireLanguage } from "./session.js";
 
 const page = { code: new URL(location.href).searchParams.get("code") ?? "", problem: null, staff: null, busy: false };
@@ -32,6 +33,7 @@ async function submit() {
   page.busy = false;
   if (data?.token && storeToken(data.token)) {
     page.staff = data.staff;
+    showUser(data.staff);
     // The code is spent: a reload must not send it again.
     history.replaceState(history.state, "", location.pathname);
   } else {
@@ -40,9 +42,11 @@ async function submit() {
   render();
 }
 
+mountHeader();
 wireLanguage({ relabel: () => (document.title = t("setup.pageTitle")), redraw: render });
 $("setup-form").addEventListener("submit", (event) => {
   event.preventDefault();
   submit();
 });
 render();
+identify();

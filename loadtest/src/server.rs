@@ -29,6 +29,8 @@ pub async fn start(bin: &Path, db: &str, log: &Path) -> anyhow::Result<Spawned> 
         .with_context(|| format!("cannot write the server log {}", log.display()))?;
     let mut child = Command::new(bin)
         .args(["serve", "--db", db, "--bind", "127.0.0.1:0"])
+        // The English lines, whose form scripts rely on (`listening on URL`).
+        .env("MUSTER_LANG", "en")
         .env("RUST_LOG", "muster=info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -119,7 +119,17 @@ pub enum EventBody {
     VisitTaken {
         resident_id: ResidentId,
     },
+    /// How long a home-visit request may wait for a medic before the command centre shows
+    /// it late (the chief's call; [`VISIT_MINUTES`] until set).
+    VisitWaitSet {
+        #[schema(minimum = 1, maximum = 1440)]
+        minutes: u32,
+    },
 }
+
+/// How long a home-visit request waits before it is late, until the chief says otherwise:
+/// each level reports within 30 minutes (seed 003).
+pub const VISIT_MINUTES: u32 = 30;
 
 impl EventBody {
     /// Reads a body as the log stores it: the same answer as `serde_json::from_str`,
@@ -160,6 +170,7 @@ impl EventBody {
             EventBody::ResidentTicked { .. } => "resident_ticked",
             EventBody::HouseholdTicked { .. } => "household_ticked",
             EventBody::VisitTaken { .. } => "visit_taken",
+            EventBody::VisitWaitSet { .. } => "visit_wait_set",
         }
     }
 }
@@ -213,6 +224,7 @@ mod tests {
             EventBody::ResidentTicked { resident_id: 7, chase: Chase::OnTheWay, note: String::new() },
             EventBody::HouseholdTicked { household_id: 3, chase: Chase::NobodyHome, note: "敲门无人".into() },
             EventBody::VisitTaken { resident_id: 7 },
+            EventBody::VisitWaitSet { minutes: 20 },
         ];
         for body in bodies {
             let json = serde_json::to_string(&body).unwrap();

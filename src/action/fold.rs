@@ -211,6 +211,8 @@ pub struct ActionState {
     pub node_chase: Vec<ChaseCounts>,
     /// Each resident's chase, by roster index: only the few that were ticked.
     chased: HashMap<u32, Chased>,
+    /// How long a home-visit request may wait for a medic before it is late.
+    pub visit_minutes: u32,
     /// Samples per minute (unix minute → count) over the whole action.
     pub timeline: BTreeMap<i64, i64>,
     /// Samples per minute of the residents under each area node, by roster index: a part's
@@ -280,6 +282,7 @@ impl ActionState {
             chase: ChaseCounts::default(),
             node_chase: vec![ChaseCounts::default(); roster_nodes],
             chased: HashMap::new(),
+            visit_minutes: super::event::VISIT_MINUTES,
             timeline: BTreeMap::new(),
             node_minutes: vec![BTreeMap::new(); roster_nodes],
             rebased: None,
@@ -396,6 +399,7 @@ impl ActionState {
                     change.chased = ChaseMoved::Household(*household_id);
                 }
             }
+            EventBody::VisitWaitSet { minutes } => self.visit_minutes = (*minutes).clamp(1, 1440),
             EventBody::VisitTaken { resident_id } => {
                 if let Some(idx) = self.scoped(*resident_id).filter(|&i| self.visit_pending(i)) {
                     let visit = Visit { by: e.actor, at: e.device_time };
@@ -443,6 +447,17 @@ impl ActionState {
     /// the visit yet: a home-visit request waiting.
     pub fn visit_pending(&self, idx: usize) -> bool {
         self.chase_key(idx) == Some(ChaseKey { chase: Chase::Bedridden, taken: false })
+    }
+
+    /// Home-visit requests still waiting for a medic longer than [`Self::visit_minutes`] at
+    /// the state's clock, of the residents `covered` keeps.
+    pub fn visits_late(&self, covered: impl Fn(usize) -> bool) -> i64 {
+        let Some(now) = self.clock else { return 0 };
+        let wait = time::Duration::minutes(i64::from(self.visit_minutes));
+        let late = |idx: usize| {
+            self.visit_pending(idx) && self.chased(idx).and_then(|c| c.current()).is_some_and(|t| t.at + wait < now)
+        };
+        self.chased.keys().map(|&i| i as usize).filter(|&i| covered(i) && late(i)).count() as i64
     }
 
     /// A resident's chase, if anyone ticked them.

@@ -126,6 +126,7 @@ impl ActionState {
                 }
                 Ok(())
             }
+            EventBody::VisitWaitSet { .. } => not_closed(),
             EventBody::VisitTaken { resident_id } => {
                 not_closed()?;
                 resident(*resident_id)?;

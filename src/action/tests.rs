@@ -35,7 +35,15 @@ fn body() -> impl Strategy<Value = EventBody> {
         2 => (1i64..400).prop_map(|r| EventBody::ExemptionSet { resident_id: r, reason: ExemptReason::Away, note: String::new() }),
         1 => (1i64..400).prop_map(|r| EventBody::ExemptionCleared { resident_id: r }),
         1 => (1i64..60).prop_map(|s| EventBody::Correction { target_seq: s, reason: "wrong person".into() }),
+        3 => (1i64..400, chase()).prop_map(|(r, chase)| EventBody::ResidentTicked { resident_id: r, chase, note: String::new() }),
+        1 => (1i64..200, chase()).prop_map(|(h, chase)| EventBody::HouseholdTicked { household_id: h, chase, note: String::new() }),
+        1 => (1i64..400).prop_map(|r| EventBody::VisitTaken { resident_id: r }),
     ]
+}
+
+/// A chase status a tick may say (away is an exemption, not a tick).
+fn chase() -> impl Strategy<Value = Chase> {
+    prop::sample::select(Chase::ALL.iter().copied().filter(|c| *c != Chase::Away).collect::<Vec<_>>())
 }
 
 fn log(bodies: &[EventBody]) -> Vec<Event> {
@@ -86,6 +94,64 @@ proptest! {
         prop_assert_eq!(s.staff_missing.values().sum::<i64>(), s.totals.missing());
         prop_assert_eq!(s.points.values().map(|p| p.count).sum::<i64>(), s.scans);
         prop_assert_eq!(s.nodes[0], s.totals, "the root covers the whole scope");
+        prop_assert_eq!(s.node_chase[0], s.chase);
+        prop_assert!(s.chase.reached() <= s.totals.missing(), "only the missing are counted by chase");
+        prop_assert_eq!(s.chase.visits_pending + s.chase.visits_taken, s.chase.bedridden);
+        // The chase counts are what each resident's own chase says, counted again.
+        let mut counted = crate::action::chase::ChaseCounts::default();
+        for idx in s.chased_residents() {
+            let live = s.resident_live(idx);
+            if let (Status::Missing, Some(chase)) = (live.status, live.chase) {
+                counted.add(crate::action::chase::ChaseKey { chase, taken: live.visit.is_some_and(|v| v.taken_by.is_some()) }, 1);
+            }
+        }
+        prop_assert_eq!(counted, s.chase);
+    }
+
+    /// Ticks queued offline arrive in any order: the current chase of each resident is the
+    /// latest by the phone's clock whatever the order they reached the log in, and a sample
+    /// wins over all of them.
+    #[test]
+    fn ticks_in_any_order_of_arrival_fold_to_the_latest_by_device_time(
+        ticks in prop::collection::vec((1i64..60, chase()), 1..80), seed in any::<u64>(), sampled in prop::collection::btree_set(1i64..60, 0..10)
+    ) {
+        let start = datetime!(2022-04-22 16:45 UTC);
+        // Each tick made at its own minute; then delivered in a shuffled order.
+        let made: Vec<(time::OffsetDateTime, EventBody)> = ticks.iter().enumerate().map(|(i, &(r, chase))| {
+            (start + time::Duration::minutes(i as i64 + 1), EventBody::ResidentTicked { resident_id: r, chase, note: String::new() })
+        }).chain(sampled.iter().map(|&r| {
+            (start + time::Duration::minutes(500), EventBody::ResidentSampled { resident_id: r, point_id: 1, at_home: false, tube: None })
+        })).collect();
+        let mut shuffled = made.clone();
+        let mut rng = crate::demo::Rng::new(seed);
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let fold_timed = |events: &[(time::OffsetDateTime, EventBody)]| {
+            let mut log = log(&[]);
+            for (i, (at, body)) in events.iter().enumerate() {
+                let mut e = log[0].clone();
+                e.seq = i as Seq + 2;
+                e.new.client_id = uuid::Uuid::from_u128(1_000 + i as u128);
+                e.new.device_time = *at;
+                e.new.body = body.clone();
+                log.push(e);
+            }
+            fold(&log)
+        };
+        let (a, b) = (fold_timed(&made), fold_timed(&shuffled));
+        prop_assert_eq!(a.chase, b.chase);
+        prop_assert_eq!(&a.node_chase, &b.node_chase);
+        for idx in a.chased_residents() {
+            let (x, y) = (a.resident_live(idx), b.resident_live(idx));
+            prop_assert_eq!((x.status, x.chase, x.chase_at), (y.status, y.chase, y.chase_at));
+            let made = |h: &[crate::action::chase::Tick]| h.iter().map(|t| (t.chase, t.at)).collect::<Vec<_>>();
+            prop_assert_eq!(made(&x.history), made(&y.history), "the history reads in the order the ticks were made");
+            let id = a.roster.residents()[idx].id;
+            if sampled.contains(&id) && x.status != Status::Missing {
+                prop_assert_eq!(x.status, Status::Sampled, "a sample wins");
+            }
+        }
     }
 
     #[test]

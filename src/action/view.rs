@@ -48,6 +48,9 @@ pub struct Pace {
     pub points: BTreeMap<PointId, PointPace>,
     /// The view's missing by chase status (notified, on the way, …) and its home visits.
     pub chase: ChaseCounts,
+    /// Home-visit requests waiting for a medic longer than `visit_minutes`.
+    pub visits_late: i64,
+    pub visit_minutes: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -293,7 +296,11 @@ fn rate(minutes: &[&BTreeMap<i64, i64>], now_minute: i64, window: i64) -> f64 {
 impl ActionState {
     /// The whole action's pace.
     pub fn pace(&self) -> Pace {
-        Pace { chase: self.chase, ..self.pace_of(&[&self.timeline], self.totals.missing(), |_| true) }
+        Pace {
+            chase: self.chase,
+            visits_late: self.visits_late(|_| true),
+            ..self.pace_of(&[&self.timeline], self.totals.missing(), |_| true)
+        }
     }
 
     /// The pace of a part of the action: rates of the samples counted in `minutes` (its
@@ -324,6 +331,8 @@ impl ActionState {
             .collect();
         Pace {
             chase: ChaseCounts::default(),
+            visits_late: 0,
+            visit_minutes: self.visit_minutes,
             phase: self.phase,
             opened_at: self.opened_at,
             closed_at: self.closed_at,

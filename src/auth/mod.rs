@@ -315,14 +315,10 @@ impl Auth {
         Ok(())
     }
 
-    /// Records who did what to personal data or to accounts.
-    pub async fn audit(
-        &self,
-        staff_id: StaffId,
-        what: crate::messages::audit::Audited,
-        detail: &str,
-    ) -> Result<(), StoreError> {
-        self.db.audit(to_micros(self.now()), staff_id, what.code(), detail).await
+    /// Records who did what to personal data or to accounts: the act's code and its facts
+    /// (words are chosen when the log is read, in the reader's language).
+    pub async fn audit(&self, staff_id: StaffId, act: crate::messages::audit::Audited) -> Result<(), StoreError> {
+        self.db.audit(to_micros(self.now()), staff_id, act.code(), &act.facts()).await
     }
 
     pub async fn audit_page(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, StoreError> {

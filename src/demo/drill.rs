@@ -2,7 +2,9 @@
 //! public HTTP API, in accelerated time. Residents arrive at the point serving their grid
 //! on a curve that rises fast and tails off over three hours; grid members mark those
 //! away from the village as exempt; about 8 % do not come until their grid member chases
-//! them in the hour after; bedridden residents are sampled at home by the medics. Device
+//! them (ticks: notified, unreachable, refused, on the way) and they come in the hour after;
+//! bedridden residents are ticked so by their grid member, and a medic takes each visit and
+//! samples them at home — all through the same API the phones use. Device
 //! times are the drill's simulated clock, so the live screen shows the night's own pace.
 
 use super::Rng;
@@ -18,6 +20,8 @@ use uuid::Uuid;
 /// The night, in simulated seconds: three hours of arrivals, then an hour of chasing.
 const NIGHT: f64 = 3.0 * 3600.0;
 const CHASE: f64 = 3600.0;
+/// When the grid members start chasing who has not come: after two and a quarter hours.
+const CHASE_FROM: f64 = 0.75 * NIGHT;
 /// Share of residents who do not come by themselves.
 const NO_SHOW: f64 = 0.08;
 /// Requests in flight at once.
@@ -106,10 +110,40 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
             });
             continue;
         }
+        let member = grid.staff_id.and_then(|s| opts.tokens.get(&s).cloned()).unwrap_or_else(|| chief.clone());
+        let tick = |t: f64, chase: &str| Step {
+            at: t,
+            token: member.clone(),
+            path: format!("{actions}/events"),
+            body: event("resident_ticked", at(t), json!({ "resident_id": r.id, "chase": chase })),
+        };
         let (t, token, at_home) = if r.flags.bedridden {
-            (NIGHT + rng.unit() * CHASE, medic.clone(), true)
+            // The grid member finds them bedridden; a medic takes the visit, then samples.
+            let asked = CHASE_FROM + rng.unit() * CHASE * 0.5;
+            let taken = asked + 300.0 + rng.unit() * 600.0;
+            steps.push(tick(asked, "bedridden"));
+            steps.push(Step {
+                at: taken,
+                token: medic.clone(),
+                path: format!("{actions}/events"),
+                body: event("visit_taken", at(taken), json!({ "resident_id": r.id })),
+            });
+            (taken + 300.0 + rng.unit() * 900.0, medic.clone(), true)
         } else if rng.unit() < NO_SHOW {
-            (NIGHT + rng.unit() * CHASE * 0.8, token_of(Role::Operator, Some(point)), false)
+            // Not come by the time the chase starts: phoned (or not reached), some say they
+            // are on their way, and all come in the end.
+            let came = NIGHT + rng.unit() * CHASE * 0.8;
+            let first = CHASE_FROM + rng.unit() * (came - CHASE_FROM) * 0.5;
+            let said = match rng.below(20) {
+                0..=11 => "notified",
+                12..=16 => "unreachable",
+                _ => "refused",
+            };
+            steps.push(tick(first, said));
+            if rng.below(2) == 0 {
+                steps.push(tick(first + rng.unit() * (came - first) * 0.8, "on_the_way"));
+            }
+            (came, token_of(Role::Operator, Some(point)), false)
         } else {
             (arrival(&mut rng) * NIGHT, token_of(Role::Operator, Some(point)), false)
         };

@@ -9,7 +9,7 @@ use crate::action::view::{Snapshot, Totals};
 use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
 use crate::live::ActionCell;
 use crate::messages::api::field;
-use crate::messages::audit::Audited;
+use crate::messages::audit::{Audited, PhoneList};
 use crate::roster::{IdNumber, PointId, ResidentId, Role};
 use crate::writer::Outcome;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -37,7 +37,9 @@ pub fn router() -> Router<AppState> {
 fn may_record(role: Role, body: &EventBody) -> bool {
     use Role::*;
     match body {
-        EventBody::ActionOpened | EventBody::ActionClosed => matches!(role, Admin | Chief),
+        EventBody::ActionOpened | EventBody::ActionClosed | EventBody::VisitWaitSet { .. } => {
+            matches!(role, Admin | Chief)
+        }
         EventBody::ResidentSampled { .. } => matches!(role, Admin | Chief | Operator | Medic),
         EventBody::Correction { .. } => matches!(role, Admin | Chief | Operator),
         EventBody::ExemptionSet { .. } | EventBody::ExemptionCleared { .. } => {
@@ -63,7 +65,7 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
     let scope = &caller.scope;
     let resident_covered = |id: i64| roster.resident_idx(id).is_none_or(|i| scope.covers_resident(roster, i));
     match body {
-        EventBody::ActionOpened | EventBody::ActionClosed => {
+        EventBody::ActionOpened | EventBody::ActionClosed | EventBody::VisitWaitSet { .. } => {
             let covered =
                 state.action.scope.iter().filter_map(|n| roster.node_idx(*n)).all(|i| scope.covers_node(roster, i));
             if !covered {
@@ -142,6 +144,11 @@ fn new_event(
         && note.chars().count() > NOTE_MAX
     {
         return Err(ApiError::NoteTooLong { field: field("note"), max: NOTE_MAX });
+    }
+    if let EventBody::VisitWaitSet { minutes } = &body
+        && !(1..=1440).contains(minutes)
+    {
+        return Err(ApiError::InvalidField { field: field("minutes"), message: field::visit_minutes() });
     }
     let server_time = to_log_precision(OffsetDateTime::now_utc());
     let device_time = device_time.map_or(server_time, to_log_precision);
@@ -576,8 +583,8 @@ pub async fn missing(
     let (residents, next) = missing_page(&cell.state(), &caller, after, limit);
     let unmasked = residents.iter().filter(|r| r.phone.as_deref().is_some_and(|p| !p.contains('*'))).count();
     if unmasked > 0 {
-        let detail = format!("missing list of action {id}: {unmasked} phone numbers");
-        state.auth.audit(caller.staff.id, Audited::ReadPhones, &detail).await?;
+        let list = PhoneList::Missing { action: id, phones: unmasked };
+        state.auth.audit(caller.staff.id, Audited::ReadPhones { list }).await?;
     }
     Ok(Json(MissingPage { residents, next }))
 }

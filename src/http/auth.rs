@@ -196,7 +196,7 @@ pub async fn setup(
     state.writer.reload_roster().await?;
     let device = if body.device.trim().is_empty() { "browser" } else { body.device.trim() };
     let (session, token) = state.auth.issue(id, device).await?;
-    state.auth.audit(id, Audited::FirstAdmin, &format!("staff {id} made the first admin")).await?;
+    state.auth.audit(id, Audited::FirstAdmin {}).await?;
     tracing::info!(staff = id, session = %session.id, "first admin made");
     signed_in(&state, id, token)
 }

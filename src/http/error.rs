@@ -6,6 +6,7 @@
 //! message.
 
 use crate::action::Rejection;
+use crate::messages::api as say;
 use crate::messages::{self, Lang, Said};
 use crate::roster::Role;
 use crate::store::StoreError;
@@ -15,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 /// Every error an answer can carry. What each says to a person is in
-/// [`crate::messages::api`] (one arm per variant, Chinese and English); `Display` is the
-/// English, for logs.
+/// [`crate::messages::api`] (one function per message, Chinese and English), chosen by
+/// [`ApiError::message`]; `Display` is the English, for logs.
 #[derive(Debug)]
 pub enum ApiError {
     Unauthorized,
@@ -111,7 +112,7 @@ pub enum ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&messages::api::api_error(self, Lang::En))
+        f.write_str(&self.message(Lang::En))
     }
 }
 
@@ -213,6 +214,47 @@ impl ApiError {
         }
     }
 
+    /// What the error says to a person, in `lang`: the catalogue's words for the variant,
+    /// given its specifics.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            ApiError::Unauthorized => say::unauthorized(lang),
+            ApiError::Forbidden(role) => say::forbidden(*role, lang),
+            ApiError::OutOfScope(why) | ApiError::InvalidField { message: why, .. } | ApiError::FileUnreadable(why) => {
+                why.get(lang).to_owned()
+            }
+            ApiError::LastAdmin => say::last_admin(lang),
+            ApiError::PhoneTaken { other } => say::phone_taken(*other, lang),
+            ApiError::PointNameTaken { other } => say::point_name_taken(*other, lang),
+            ApiError::PairingCodeInvalid => say::pairing_code_invalid(lang),
+            ApiError::SignInFailed => say::sign_in_failed(lang),
+            ApiError::TooManyAttempts(seconds) => say::too_many_attempts(*seconds, lang),
+            ApiError::NotFound { what, id } => say::not_found(what, id, lang),
+            ApiError::MethodNotAllowed { method } => say::method_not_allowed(method, lang),
+            ApiError::WebSocketRequired => say::websocket_required(lang),
+            ApiError::InvalidJson(why) => say::invalid_json(why, lang),
+            ApiError::InvalidPathParam { field, value, whole } => say::invalid_path_param(field, value, *whole, lang),
+            ApiError::InvalidQueryParam { field, problem } => say::invalid_query_param(field, problem, lang),
+            ApiError::NotAnObject => say::not_an_object(lang),
+            ApiError::NilEventId { .. } => say::nil_event_id(lang),
+            ApiError::NotATube { shown, max, .. } => say::not_a_tube(shown, *max, lang),
+            ApiError::NoteTooLong { max, .. } => say::note_too_long(*max, lang),
+            ApiError::DeviceTimeAhead { .. } => say::device_time_ahead(lang),
+            ApiError::DeviceTimeBeforePlan { planned, .. } => say::device_time_before_plan(*planned, lang),
+            ApiError::CloseBeforeOpen => say::close_before_open(lang),
+            ApiError::BodyTooLarge { limit } => say::body_too_large(*limit, lang),
+            ApiError::SheetTooLarge { limit } => say::sheet_too_large(*limit, lang),
+            ApiError::Rejected(r) => say::rejection(r, lang),
+            ApiError::RejectedBatch(all) => say::rejected_batch(all.len(), lang),
+            ApiError::IdReused { index, client_id, action_id } => say::id_reused(*index, *client_id, *action_id, lang),
+            ApiError::IdReusedOtherwise { index, client_id } => say::id_reused_otherwise(*index, *client_id, lang),
+            ApiError::RosterInvalid(problems) => say::roster_invalid(problems.len(), lang),
+            ApiError::RemovalsUnconfirmed(report) => say::removals_unconfirmed(report, lang),
+            ApiError::Unavailable => say::unavailable(lang),
+            ApiError::Internal(_) => say::internal(lang),
+        }
+    }
+
     /// The field an `invalid_field` answer is about (`id`, `limit`, `events[2].tube` …).
     fn field(&self) -> Option<&str> {
         match self {
@@ -239,7 +281,7 @@ impl ApiError {
             ApiError::BodyTooLarge { limit } | ApiError::SheetTooLarge { limit } => json!({ "limit": limit }),
             ApiError::RejectedBatch(all) => json!({
                 "errors": all.iter().map(|(i, r)| json!({
-                    "index": i, "code": rejection_code(r).0, "message": messages::api::rejection(r, lang)
+                    "index": i, "code": rejection_code(r).0, "message": say::rejection(r, lang)
                 })).collect::<Vec<_>>()
             }),
             ApiError::IdReused { index, .. } | ApiError::IdReusedOtherwise { index, .. } => json!({ "index": index }),
@@ -302,7 +344,7 @@ impl From<crate::store::import::ImportFailure> for ApiError {
             crate::store::import::ImportFailure::Invalid(problems) => ApiError::RosterInvalid(problems),
             crate::store::import::ImportFailure::Unconfirmed(report) => ApiError::RemovalsUnconfirmed(report),
             crate::store::import::ImportFailure::UnknownArea(id) => {
-                ApiError::InvalidField { field: "area".into(), message: messages::api::field::no_such_area(id) }
+                ApiError::InvalidField { field: "area".into(), message: say::field::no_such_area(id) }
             }
             e @ crate::store::import::ImportFailure::Roster(_) => ApiError::Internal(e.to_string()),
         }
@@ -327,7 +369,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let lang = Lang::current();
-        let message = messages::api::api_error(&self, lang);
+        let message = self.message(lang);
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, request_id = super::request_id(), "request failed");
         }
@@ -355,5 +397,114 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every variant has its words in both languages: the test that fails when one is missing.
+
+    use super::*;
+    use crate::messages::assert_speaks_both;
+    use crate::roster::import::Problem;
+
+    /// One of each variant. `index` is exhaustive, so a new variant fails to compile until it
+    /// has an index, and `VARIANTS` (bumped with it) fails the test until it has a sample.
+    fn every_api_error() -> Vec<ApiError> {
+        let said = || Said::new("中文", "English");
+        let problem = Problem::new(12, "身份证号", "1101…0021", "id_invalid", crate::messages::import::id_missing());
+        vec![
+            ApiError::Unauthorized,
+            ApiError::Forbidden(Role::GridMember),
+            ApiError::OutOfScope(said()),
+            ApiError::LastAdmin,
+            ApiError::PhoneTaken { other: 10 },
+            ApiError::PointNameTaken { other: 2 },
+            ApiError::PairingCodeInvalid,
+            ApiError::SignInFailed,
+            ApiError::TooManyAttempts(30),
+            ApiError::NotFound { what: "action", id: "7".into() },
+            ApiError::MethodNotAllowed { method: "PUT".into() },
+            ApiError::WebSocketRequired,
+            ApiError::InvalidJson("expected value at line 1 column 1".into()),
+            ApiError::InvalidField { field: "tube".into(), message: said() },
+            ApiError::InvalidPathParam { field: "id".into(), value: "x".into(), whole: true },
+            ApiError::InvalidQueryParam { field: "limit".into(), problem: "invalid digit".into() },
+            ApiError::NotAnObject,
+            ApiError::NilEventId { field: "event_id".into() },
+            ApiError::NotATube { field: "tube".into(), shown: "??".into(), max: 32 },
+            ApiError::NoteTooLong { field: "events[0].note".into(), max: 500 },
+            ApiError::DeviceTimeAhead { field: "device_time".into() },
+            ApiError::DeviceTimeBeforePlan {
+                field: "device_time".into(),
+                planned: time::macros::date!(2026 - 12 - 01),
+            },
+            ApiError::CloseBeforeOpen,
+            ApiError::BodyTooLarge { limit: 1024 },
+            ApiError::SheetTooLarge { limit: 1024 },
+            ApiError::Rejected(Rejection::Closed),
+            ApiError::RejectedBatch(vec![(0, Rejection::Closed)]),
+            ApiError::IdReused { index: 0, client_id: uuid::Uuid::nil(), action_id: 1 },
+            ApiError::IdReusedOtherwise { index: 0, client_id: uuid::Uuid::nil() },
+            ApiError::RosterInvalid(vec![problem]),
+            ApiError::FileUnreadable(said()),
+            ApiError::RemovalsUnconfirmed(Box::default()),
+            ApiError::Unavailable,
+            ApiError::Internal("cause".into()),
+        ]
+    }
+
+    const VARIANTS: usize = 34;
+
+    fn index(e: &ApiError) -> usize {
+        match e {
+            ApiError::Unauthorized => 0,
+            ApiError::Forbidden(_) => 1,
+            ApiError::OutOfScope(_) => 2,
+            ApiError::LastAdmin => 3,
+            ApiError::PairingCodeInvalid => 4,
+            ApiError::SignInFailed => 5,
+            ApiError::TooManyAttempts(_) => 6,
+            ApiError::NotFound { .. } => 7,
+            ApiError::MethodNotAllowed { .. } => 8,
+            ApiError::WebSocketRequired => 9,
+            ApiError::InvalidJson(_) => 10,
+            ApiError::InvalidField { .. } => 11,
+            ApiError::InvalidPathParam { .. } => 12,
+            ApiError::InvalidQueryParam { .. } => 13,
+            ApiError::NotAnObject => 14,
+            ApiError::NilEventId { .. } => 15,
+            ApiError::NotATube { .. } => 16,
+            ApiError::DeviceTimeAhead { .. } => 17,
+            ApiError::DeviceTimeBeforePlan { .. } => 18,
+            ApiError::CloseBeforeOpen => 19,
+            ApiError::BodyTooLarge { .. } => 20,
+            ApiError::SheetTooLarge { .. } => 21,
+            ApiError::Rejected(_) => 22,
+            ApiError::RejectedBatch(_) => 23,
+            ApiError::IdReused { .. } => 24,
+            ApiError::IdReusedOtherwise { .. } => 25,
+            ApiError::RosterInvalid(_) => 26,
+            ApiError::FileUnreadable(_) => 27,
+            ApiError::RemovalsUnconfirmed(_) => 28,
+            ApiError::Unavailable => 29,
+            ApiError::Internal(_) => 30,
+            ApiError::PhoneTaken { .. } => 31,
+            ApiError::PointNameTaken { .. } => 32,
+            ApiError::NoteTooLong { .. } => 33,
+        }
+    }
+
+    #[test]
+    fn every_api_error_speaks_chinese_and_english() {
+        let all = every_api_error();
+        let mut seen: Vec<usize> = all.iter().map(index).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..VARIANTS).collect::<Vec<_>>(), "one sample of each ApiError variant");
+        for e in &all {
+            let (zh, en) = (e.message(Lang::Zh), e.message(Lang::En));
+            assert_speaks_both(e.code(), &zh, &en);
+            assert_eq!(e.to_string(), en, "Display is the English");
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::action::view::ResidentLive;
 use crate::action::{ActionId, ActionState, Seq, Status};
 use crate::auth::Scope;
 use crate::messages::api::field;
-use crate::messages::audit::Audited;
+use crate::messages::audit::{Audited, PhoneList};
 use crate::roster::{HouseholdId, NodeId, ResidentId, Role, StaffId};
 use axum::extract::State;
 use axum::routing::get;
@@ -118,8 +118,8 @@ pub async fn households(
     let phones = page.households.iter().flat_map(|h| &h.residents).filter(|r| shown_whole(&r.phone)).count()
         + page.staff.iter().filter(|s| shown_whole(&s.phone)).count();
     if phones > 0 {
-        let detail = format!("households of action {id}: {phones} phone numbers");
-        state.auth.audit(caller.staff.id, Audited::ReadPhones, &detail).await?;
+        let list = PhoneList::Households { action: id, phones };
+        state.auth.audit(caller.staff.id, Audited::ReadPhones { list }).await?;
     }
     Ok(Json(page))
 }

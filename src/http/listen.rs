@@ -7,6 +7,7 @@
 //! handshake for each (bounded in time), so a slow or silent client cannot hold up every
 //! other phone; [`Listener::accept`] only picks up finished handshakes.
 
+use crate::messages::{Lang, cli as say};
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
 use std::net::SocketAddr;
@@ -105,16 +106,17 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Finished handshakes waiting for the server to take them.
 const READY_QUEUE: usize = 256;
 
-/// Why a certificate and key could not be used; names the file.
+/// Why a certificate and key could not be used; names the file. Met at start-up only, so
+/// it speaks the command's language (`crate::messages::cli`).
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("cannot read the certificate {path}")]
+    #[error("{}", say::certificate_unreadable(path, Lang::current()))]
     Certificate { path: String, source: rustls::pki_types::pem::Error },
-    #[error("the certificate file {0} holds no certificate")]
+    #[error("{}", say::no_certificate(.0, Lang::current()))]
     NoCertificate(String),
-    #[error("cannot read the private key {path}")]
+    #[error("{}", say::key_unreadable(path, Lang::current()))]
     Key { path: String, source: rustls::pki_types::pem::Error },
-    #[error("the certificate and key do not make a TLS configuration: {0}")]
+    #[error("{words}: {0}", words = say::tls_config(Lang::current()))]
     Config(#[from] rustls::Error),
 }
 

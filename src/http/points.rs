@@ -7,7 +7,7 @@ use super::extract::{ApiJson, ApiPath, Caller};
 use super::staff::{MANAGERS, NodeRef, within_reach};
 use super::{ApiError, AppState};
 use crate::messages::api::field;
-use crate::messages::audit::Audited;
+use crate::messages::audit::{Audited, Change};
 use crate::roster::{NodeId, PointId, Roster, SamplingPoint};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -141,7 +141,7 @@ pub async fn create_point(
     check(&state.hub.roster(), &caller, None, &name, &new.nodes)?;
     let id = state.store.accounts().insert_point(&name, &place, &new.nodes).await?;
     state.writer.reload_roster().await?;
-    state.auth.audit(caller.staff.id, Audited::AddPoint, &format!("point {id} serving nodes {:?}", new.nodes)).await?;
+    state.auth.audit(caller.staff.id, Audited::AddPoint { point: id, nodes: new.nodes.clone() }).await?;
     tracing::info!(point = id, by = caller.staff.id, "sampling point added");
     let roster = state.hub.roster();
     let point = roster.point(id).ok_or_else(|| ApiError::Internal(format!("point {id} not in the roster")))?;
@@ -171,8 +171,9 @@ pub async fn change_point(
     check(&state.hub.roster(), &caller, Some(id), &name, &nodes)?;
     state.store.accounts().update_point(id, &name, &place, &nodes).await?;
     state.writer.reload_roster().await?;
-    let detail = format!("point {id}: nodes {:?} → {nodes:?}", point.nodes);
-    state.auth.audit(caller.staff.id, Audited::ChangePoint, &detail).await?;
+    let renamed = name != point.name || place != point.place;
+    let act = Audited::ChangePoint { point: id, nodes: Change::new(point.nodes.clone(), nodes), renamed };
+    state.auth.audit(caller.staff.id, act).await?;
     let roster = state.hub.roster();
     let point = roster.point(id).ok_or_else(|| ApiError::Internal(format!("point {id} not in the roster")))?;
     Ok(Json(view(&roster, point)))
@@ -193,7 +194,7 @@ pub async fn retire_point(
         roster.staff().iter().filter(|s| !s.retired && s.point_id == Some(id)).map(|s| s.id).collect();
     state.store.accounts().retire_point(id).await?;
     state.writer.reload_roster().await?;
-    state.auth.audit(caller.staff.id, Audited::RetirePoint, &format!("point {id}")).await?;
+    state.auth.audit(caller.staff.id, Audited::RetirePoint { point: id }).await?;
     for op in operators {
         state.auth.staff_changed(op);
     }

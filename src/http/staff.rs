@@ -6,7 +6,7 @@ use super::auth::{staff_name, staff_phone};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, AppState};
 use crate::messages::api::field;
-use crate::messages::audit::Audited;
+use crate::messages::audit::{Audited, Change, PhoneList};
 use crate::roster::{NodeId, Phone, Role, Staff, StaffId};
 use crate::store::accounts::{NewStaff, SessionRow};
 use crate::store::from_micros;
@@ -110,7 +110,7 @@ pub async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result
     let show_phone = caller.scope.all;
     let views = staff.map(|s| staff_view(roster, s, &sessions, show_phone)).collect();
     if show_phone {
-        state.auth.audit(caller.staff.id, Audited::ReadPhones, "staff list").await?;
+        state.auth.audit(caller.staff.id, Audited::ReadPhones { list: PhoneList::Staff }).await?;
     }
     Ok(Json(views))
 }
@@ -277,9 +277,8 @@ pub async fn create_staff(
     let responsible_for = wanted.responsible_for(&roster, None);
     let id = state.store.accounts().insert_staff(&wanted.row(), &wanted.nodes, &responsible_for).await?;
     state.writer.reload_roster().await?;
-    let detail =
-        format!("staff {id}: {} at nodes {:?}, point {:?}", wanted.role.as_str(), wanted.nodes, wanted.point_id);
-    state.auth.audit(caller.staff.id, Audited::AddStaff, &detail).await?;
+    let act = Audited::AddStaff { staff: id, role: wanted.role, nodes: wanted.nodes.clone(), point: wanted.point_id };
+    state.auth.audit(caller.staff.id, act).await?;
     tracing::info!(staff = id, by = caller.staff.id, "staff member added");
     Ok((StatusCode::CREATED, view_of(&state, &caller, id).await?))
 }
@@ -305,7 +304,7 @@ pub async fn retire_staff(
         state.auth.revoke(&session.id).await?;
     }
     state.writer.reload_roster().await?;
-    state.auth.audit(caller.staff.id, Audited::RetireStaff, &format!("staff {id} ({})", staff.role.as_str())).await?;
+    state.auth.audit(caller.staff.id, Audited::RetireStaff { staff: id, role: staff.role }).await?;
     state.auth.staff_changed(id);
     tracing::info!(staff = id, by = caller.staff.id, "staff member retired");
     Ok(StatusCode::NO_CONTENT)
@@ -370,17 +369,14 @@ pub async fn change_staff(
     let responsible_for = wanted.responsible_for(&roster, Some(&staff));
     state.store.accounts().update_staff(id, &wanted.row(), &wanted.nodes, &responsible_for).await?;
     state.writer.reload_roster().await?;
-    let renamed = if wanted.name == staff.name && wanted.phone == staff.phone { "" } else { ", name or phone changed" };
-    let detail = format!(
-        "staff {id}: role {} → {}, nodes {:?} → {:?}, point {:?} → {:?}{renamed}",
-        staff.role.as_str(),
-        wanted.role.as_str(),
-        staff.nodes,
-        wanted.nodes,
-        staff.point_id,
-        wanted.point_id
-    );
-    state.auth.audit(caller.staff.id, Audited::ChangeStaff, &detail).await?;
+    let act = Audited::ChangeStaff {
+        staff: id,
+        role: Change::new(staff.role, wanted.role),
+        nodes: Change::new(staff.nodes.clone(), wanted.nodes.clone()),
+        point: Change::new(staff.point_id, wanted.point_id),
+        renamed: wanted.name != staff.name || wanted.phone != staff.phone,
+    };
+    state.auth.audit(caller.staff.id, act).await?;
     state.auth.staff_changed(id);
     tracing::info!(staff = id, by = caller.staff.id, "staff member changed");
     view_of(&state, &caller, id).await
@@ -448,7 +444,7 @@ pub async fn create_pairing_code(
     let url = format!("{base}/pair.html?code={code}");
     let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;
     let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).build();
-    state.auth.audit(caller.staff.id, Audited::PairingCode, &format!("for staff {}", staff.id)).await?;
+    state.auth.audit(caller.staff.id, Audited::PairingCode { staff: staff.id }).await?;
     Ok((StatusCode::CREATED, Json(PairingCode { code, url, expires_at, qr_svg })))
 }
 
@@ -475,7 +471,7 @@ pub async fn set_password(
         return Err(ApiError::InvalidField { field: "password".into(), message: field::password_short() });
     }
     state.auth.set_password(staff.id, body.password).await?;
-    state.auth.audit(caller.staff.id, Audited::SetPassword, &format!("for staff {}", staff.id)).await?;
+    state.auth.audit(caller.staff.id, Audited::SetPassword { staff: staff.id }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -495,7 +491,7 @@ pub async fn revoke_session(
         managed(&state, &caller, owner).map_err(|_| not_found())?;
     }
     state.auth.revoke(&id).await?;
-    state.auth.audit(caller.staff.id, Audited::RevokeSession, &format!("a device of staff {owner}")).await?;
+    state.auth.audit(caller.staff.id, Audited::RevokeSession { staff: owner }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -523,6 +519,7 @@ pub struct AuditEntry {
     pub what: String,
     /// `what` in the caller's language (`Accept-Language`), for the admin page.
     pub label: String,
+    /// The specifics (whom, which areas, what changed) in the caller's language.
     pub detail: String,
 }
 
@@ -561,8 +558,8 @@ pub async fn audit(
             staff_id: r.staff_id,
             staff_name: roster.staff_member(r.staff_id).map(|s| s.name.clone()).unwrap_or_default(),
             label: crate::messages::audit::label(&r.what, lang),
+            detail: crate::messages::audit::detail(&r.what, &r.detail, roster, lang),
             what: r.what,
-            detail: r.detail,
         })
         .collect();
     Ok(Json(AuditPage { entries, next }))

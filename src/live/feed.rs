@@ -346,6 +346,8 @@ fn same_but_clock(a: &Pace, b: &Pace) -> bool {
         && a.eta == b.eta
         && a.points == b.points
         && a.chase == b.chase
+        && a.visits_late == b.visits_late
+        && a.visit_minutes == b.visit_minutes
 }
 
 /// The ticker of one action: runs while anyone watches it.

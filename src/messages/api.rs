@@ -1,33 +1,15 @@
 //! What an API error says (`message`, `detail`), and what a refused event says (`errors[].message`).
-//! One arm per variant: the Chinese a clerk reads, then the English.
+//! One function per message, taking the specifics it names: the Chinese a clerk reads, then
+//! the English. The HTTP layer chooses the function for each of its errors and hands it plain
+//! data; nothing here knows HTTP.
 
-use super::Lang;
+use super::pick;
+use super::{Lang, role_name};
 use crate::action::Rejection;
-use crate::http::ApiError;
-use crate::pick;
 use crate::roster::Role;
+use crate::roster::import::Report;
 
-/// A role's name as the village says it (the roles' column of the staff sheet).
-pub fn role_name(role: Role, lang: Lang) -> &'static str {
-    match (lang, role) {
-        (Lang::Zh, Role::Admin) => "管理员",
-        (Lang::Zh, Role::Chief) => "总网格长",
-        (Lang::Zh, Role::GridHead) => "网格长",
-        (Lang::Zh, Role::GridMember) => "网格员",
-        (Lang::Zh, Role::Operator) => "采样员",
-        (Lang::Zh, Role::Medic) => "医护/上门采样",
-        (Lang::Zh, Role::Viewer) => "只读大屏",
-        (Lang::En, Role::Admin) => "administrator",
-        (Lang::En, Role::Chief) => "chief grid head",
-        (Lang::En, Role::GridHead) => "grid head",
-        (Lang::En, Role::GridMember) => "grid member",
-        (Lang::En, Role::Operator) => "sampling operator",
-        (Lang::En, Role::Medic) => "medic (home sampling)",
-        (Lang::En, Role::Viewer) => "read-only wall screen",
-    }
-}
-
-/// What a [`ApiError::NotFound`] names (`action`, `staff member`, …).
+/// What a `not_found` answer names (`action`, `staff member`, …).
 fn thing(what: &str, lang: Lang) -> &str {
     match (lang, what) {
         (Lang::Zh, "action") => "行动",
@@ -41,168 +23,257 @@ fn thing(what: &str, lang: Lang) -> &str {
     }
 }
 
-/// The `message` of an API error.
-pub fn api_error(e: &ApiError, lang: Lang) -> String {
-    match e {
-        ApiError::Unauthorized => pick!(
-            lang,
-            "需要登录：请重新打开总网格长发给您的链接，或重新登录",
-            "sign-in needed: open the link your chief sent you again"
-        ),
-        ApiError::Forbidden(role) => {
-            let name = role_name(*role, lang);
-            let code = role.as_str();
-            pick!(lang, "您的角色（{name}）不能做这件事", "your role ({code}) may not do this")
+// ---- the `message` of each API error, by its `code`; `ApiError::message` picks the one
+// for its variant and hands it the specifics (`crate::http::error`).
+
+/// `unauthorized`.
+pub fn unauthorized(lang: Lang) -> String {
+    pick!(
+        lang,
+        "需要登录：请重新打开总网格长发给您的链接，或重新登录",
+        "sign-in needed: open the link your chief sent you again"
+    )
+}
+
+/// `forbidden`: names the caller's role (its code in English, which the API's clients know).
+pub fn forbidden(role: Role, lang: Lang) -> String {
+    let name = role_name(role, lang);
+    let code = role.as_str();
+    pick!(lang, "您的角色（{name}）不能做这件事", "your role ({code}) may not do this")
+}
+
+/// `phone_taken`: `other` is the staff member who has the phone.
+pub fn phone_taken(other: i64, lang: Lang) -> String {
+    pick!(
+        lang,
+        "工作人员 #{other} 已经用了这个电话号码：一个号码只能是一个人的",
+        "staff member #{other} has this phone number already; one phone, one person"
+    )
+}
+
+/// `point_name_taken`: `other` is the open point with the name.
+pub fn point_name_taken(other: i64, lang: Lang) -> String {
+    pick!(
+        lang,
+        "采样点 #{other} 已经叫这个名字了：每个开着的采样点要有自己的名字",
+        "sampling point #{other} has this name already; give each open point its own name"
+    )
+}
+
+/// `last_admin`.
+pub fn last_admin(lang: Lang) -> String {
+    pick!(
+        lang,
+        "这是最后一位管理员：请先让另一个人成为管理员",
+        "this is the last administrator; make someone else an administrator first"
+    )
+}
+
+/// `pairing_code_invalid`.
+pub fn pairing_code_invalid(lang: Lang) -> String {
+    pick!(
+        lang,
+        "这个配对码已过期或已经用过：请找总网格长要一个新的",
+        "this code has expired or was already used; ask your chief for a new one"
+    )
+}
+
+/// `sign_in_failed`.
+pub fn sign_in_failed(lang: Lang) -> String {
+    pick!(lang, "手机号或密码不对", "the phone number or the password is wrong")
+}
+
+/// `too_many_attempts`.
+pub fn too_many_attempts(seconds: u64, lang: Lang) -> String {
+    pick!(lang, "试的次数太多了：请等 {seconds} 秒再试", "too many attempts; wait {seconds} seconds and try again")
+}
+
+/// `not_found`: `what` as the variant names it (`action`, `staff member`, …).
+pub fn not_found(what: &str, id: &str, lang: Lang) -> String {
+    let what = thing(what, lang);
+    pick!(lang, "没有编号为 {id} 的{what}", "{what} {id} does not exist")
+}
+
+/// `method_not_allowed`.
+pub fn method_not_allowed(method: &str, lang: Lang) -> String {
+    pick!(
+        lang,
+        "这个地址不接受 {method} 请求；Allow 头里列出了它接受的方法",
+        "{method} is not allowed on this address; the Allow header lists the methods it answers"
+    )
+}
+
+/// `websocket_required`.
+pub fn websocket_required(lang: Lang) -> String {
+    pick!(
+        lang,
+        "这个地址是 WebSocket：请用 WebSocket 客户端连接（Upgrade: websocket）",
+        "this address is a WebSocket: connect with a WebSocket client (Upgrade: websocket)"
+    )
+}
+
+/// `invalid_json`: `why` is serde's account of where the JSON breaks (English).
+pub fn invalid_json(why: &str, lang: Lang) -> String {
+    pick!(lang, "请求正文不是合法的 JSON：{why}", "the request body is not valid JSON: {why}")
+}
+
+/// `invalid_field` for a path parameter; `whole`: it must be a whole number.
+pub fn invalid_path_param(field: &str, value: &str, whole: bool, lang: Lang) -> String {
+    match (lang, whole) {
+        (Lang::Zh, true) => format!("地址中的「{field}」应当是一个整数（如 12，64 位以内），而不是 {value:?}"),
+        (Lang::Zh, false) => format!("地址中的「{field}」在这里不能是 {value:?}"),
+        (Lang::En, true) => {
+            format!("`{field}` in the address must be a whole number that fits in 64 bits (e.g. 12), not {value:?}")
         }
-        ApiError::OutOfScope(why) => why.get(lang).to_owned(),
-        ApiError::PhoneTaken { other } => pick!(
-            lang,
-            "工作人员 #{other} 已经用了这个电话号码：一个号码只能是一个人的",
-            "staff member #{other} has this phone number already; one phone, one person"
-        ),
-        ApiError::PointNameTaken { other } => pick!(
-            lang,
-            "采样点 #{other} 已经叫这个名字了：每个开着的采样点要有自己的名字",
-            "sampling point #{other} has this name already; give each open point its own name"
-        ),
-        ApiError::LastAdmin => pick!(
-            lang,
-            "这是最后一位管理员：请先让另一个人成为管理员",
-            "this is the last administrator; make someone else an administrator first"
-        ),
-        ApiError::PairingCodeInvalid => pick!(
-            lang,
-            "这个配对码已过期或已经用过：请找总网格长要一个新的",
-            "this code has expired or was already used; ask your chief for a new one"
-        ),
-        ApiError::SignInFailed => pick!(lang, "手机号或密码不对", "the phone number or the password is wrong"),
-        ApiError::TooManyAttempts(seconds) => pick!(
-            lang,
-            "试的次数太多了：请等 {seconds} 秒再试",
-            "too many attempts; wait {seconds} seconds and try again"
-        ),
-        ApiError::NotFound { what, id } => {
-            let what = thing(what, lang);
-            pick!(lang, "没有编号为 {id} 的{what}", "{what} {id} does not exist")
-        }
-        ApiError::MethodNotAllowed { method } => pick!(
-            lang,
-            "这个地址不接受 {method} 请求；Allow 头里列出了它接受的方法",
-            "{method} is not allowed on this address; the Allow header lists the methods it answers"
-        ),
-        ApiError::WebSocketRequired => pick!(
-            lang,
-            "这个地址是 WebSocket：请用 WebSocket 客户端连接（Upgrade: websocket）",
-            "this address is a WebSocket: connect with a WebSocket client (Upgrade: websocket)"
-        ),
-        ApiError::InvalidJson(why) => {
-            pick!(lang, "请求正文不是合法的 JSON：{why}", "the request body is not valid JSON: {why}")
-        }
-        ApiError::InvalidField { message, .. } => message.get(lang).to_owned(),
-        ApiError::InvalidPathParam { field, value, whole } => match (lang, whole) {
-            (Lang::Zh, true) => format!("地址中的「{field}」应当是一个整数（如 12，64 位以内），而不是 {value:?}"),
-            (Lang::Zh, false) => format!("地址中的「{field}」在这里不能是 {value:?}"),
-            (Lang::En, true) => {
-                format!("`{field}` in the address must be a whole number that fits in 64 bits (e.g. 12), not {value:?}")
-            }
-            (Lang::En, false) => format!("`{field}` in the address must be valid here, not {value:?}"),
-        },
-        ApiError::InvalidQueryParam { field, problem } => {
-            pick!(lang, "查询参数「{field}」不对：{problem}", "query parameter `{field}`: {problem}")
-        }
-        ApiError::NotAnObject => pick!(
-            lang,
-            "请求正文必须是一个 JSON 对象（{{…}}），包含这个请求需要的字段",
-            "the body must be a JSON object ({{…}}) with the fields this request takes"
-        ),
-        ApiError::NilEventId { .. } => pick!(
-            lang,
-            "事件编号是全零的 UUID：每个事件都要新生成一个 UUID（v7）",
-            "the event id is the nil UUID: make a new UUID (v7) for every event"
-        ),
-        ApiError::NotATube { shown, max, .. } => pick!(
-            lang,
-            "{shown:?} 不是试管编码：应为 1 到 {max} 个字母、数字或 -_./；请重新扫试管，或不填",
-            "tube {shown:?} is not a tube code: 1 to {max} letters, digits or -_./; scan the tube again, or leave tube out"
-        ),
-        ApiError::NoteTooLong { max, .. } => pick!(
-            lang,
-            "备注太长了：最多 {max} 个字，请写简短些",
-            "the note is too long: at most {max} characters; make it shorter"
-        ),
-        ApiError::DeviceTimeAhead { .. } => pick!(
-            lang,
-            "device_time 比服务器时间快了一天以上：请检查手机的时钟",
-            "device_time is more than a day ahead of the server: check the phone's clock"
-        ),
-        ApiError::DeviceTimeBeforePlan { planned, .. } => pick!(
-            lang,
-            "device_time 早于这次行动的计划日期（{planned}）：请检查手机的日期和时钟",
-            "device_time is before this action was planned (on {planned}): check the phone's date and clock"
-        ),
-        ApiError::CloseBeforeOpen => {
-            pick!(lang, "计划结束时间必须晚于计划开始时间", "planned_close must be after planned_open")
-        }
-        ApiError::BodyTooLarge { limit } => pick!(
-            lang,
-            "请求正文超过了 {limit} 字节：每次少发一些事件",
-            "the request body is larger than {limit} bytes; send fewer events per request"
-        ),
-        ApiError::SheetTooLarge { limit } => pick!(
-            lang,
-            "花名册文件超过了 {limit} 字节：另存时去掉图片和无关的工作表",
-            "the roster file is larger than {limit} bytes; save it without pictures or other sheets"
-        ),
-        ApiError::Rejected(r) => rejection(r, lang),
-        ApiError::RejectedBatch(all) => {
-            let n = all.len();
-            pick!(lang, "有 {n} 个事件被拒绝，什么都没有记录", "{n} of the events were refused; nothing was recorded")
-        }
-        ApiError::IdReused { index, client_id, action_id } => pick!(
-            lang,
-            "事件编号 {client_id}（第 {index} 个事件）已经在行动 {action_id} 中用过：新的事件要用新的编号",
-            "event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event"
-        ),
-        ApiError::IdReusedOtherwise { index, client_id } => pick!(
-            lang,
-            "事件编号 {client_id}（第 {index} 个事件）已经用于另一个事件：重发必须是一模一样的事件，新的事件要用新的编号",
-            "event id {client_id} (event {index}) was already used for a different event; a resend must be \
-             the same event, byte for byte: make a new id for a new event"
-        ),
-        ApiError::RosterInvalid(problems) => {
-            let n = problems.len();
-            pick!(
-                lang,
-                "花名册里有 {n} 个问题，什么都没有导入：请在表格中改正后重新导入",
-                "the roster sheet has {n} problem(s); nothing was imported: fix them in the sheet and import it again"
-            )
-        }
-        ApiError::FileUnreadable(why) => why.get(lang).to_owned(),
-        ApiError::RemovalsUnconfirmed(report) => {
-            let (total, r, h, s, p) = (
-                report.removals.total,
-                report.residents.removed,
-                report.households.removed,
-                report.staff.removed,
-                report.points.removed,
-            );
-            pick!(
-                lang,
-                "这次导入会删除 {total} 行：村民 {r} 人、{h} 户，工作人员 {s} 人，采样点 {p} 个。\
-                 请核对后，带上 confirm_removals={total} 再导入一次",
-                "this import would remove {total} row(s): {r} residents, {h} households, {s} staff, {p} sampling points; \
-                 check them, then import again with confirm_removals={total}"
-            )
-        }
-        ApiError::Unavailable => pick!(
-            lang,
-            "数据库暂时不可用，什么都没有记录：请稍后再试",
-            "the database is not available; nothing was recorded, try again shortly"
-        ),
-        ApiError::Internal(_) => {
-            pick!(lang, "服务器内部出错，已记录在日志中", "internal error; it has been logged")
-        }
+        (Lang::En, false) => format!("`{field}` in the address must be valid here, not {value:?}"),
     }
+}
+
+/// `invalid_field` for a query parameter: `problem` is serde's words.
+pub fn invalid_query_param(field: &str, problem: &str, lang: Lang) -> String {
+    pick!(lang, "查询参数「{field}」不对：{problem}", "query parameter `{field}`: {problem}")
+}
+
+/// `invalid_field` for a body that is JSON but not an object.
+pub fn not_an_object(lang: Lang) -> String {
+    pick!(
+        lang,
+        "请求正文必须是一个 JSON 对象（{{…}}），包含这个请求需要的字段",
+        "the body must be a JSON object ({{…}}) with the fields this request takes"
+    )
+}
+
+/// `invalid_field` for the nil UUID as an event id.
+pub fn nil_event_id(lang: Lang) -> String {
+    pick!(
+        lang,
+        "事件编号是全零的 UUID：每个事件都要新生成一个 UUID（v7）",
+        "the event id is the nil UUID: make a new UUID (v7) for every event"
+    )
+}
+
+/// `invalid_field` for a tube code: `shown` is what was scanned, cut short.
+pub fn not_a_tube(shown: &str, max: usize, lang: Lang) -> String {
+    pick!(
+        lang,
+        "{shown:?} 不是试管编码：应为 1 到 {max} 个字母、数字或 -_./；请重新扫试管，或不填",
+        "tube {shown:?} is not a tube code: 1 to {max} letters, digits or -_./; scan the tube again, or leave tube out"
+    )
+}
+
+/// `note_too_long`: a tick's note past `max` characters.
+pub fn note_too_long(max: usize, lang: Lang) -> String {
+    pick!(
+        lang,
+        "备注太长了：最多 {max} 个字，请写简短些",
+        "the note is too long: at most {max} characters; make it shorter"
+    )
+}
+
+/// `invalid_field` for a device time ahead of the server's.
+pub fn device_time_ahead(lang: Lang) -> String {
+    pick!(
+        lang,
+        "device_time 比服务器时间快了一天以上：请检查手机的时钟",
+        "device_time is more than a day ahead of the server: check the phone's clock"
+    )
+}
+
+/// `invalid_field` for a device time before the action was planned.
+pub fn device_time_before_plan(planned: time::Date, lang: Lang) -> String {
+    pick!(
+        lang,
+        "device_time 早于这次行动的计划日期（{planned}）：请检查手机的日期和时钟",
+        "device_time is before this action was planned (on {planned}): check the phone's date and clock"
+    )
+}
+
+/// `invalid_field` for a planned close before the planned open.
+pub fn close_before_open(lang: Lang) -> String {
+    pick!(lang, "计划结束时间必须晚于计划开始时间", "planned_close must be after planned_open")
+}
+
+/// `body_too_large` for a batch of events.
+pub fn body_too_large(limit: usize, lang: Lang) -> String {
+    pick!(
+        lang,
+        "请求正文超过了 {limit} 字节：每次少发一些事件",
+        "the request body is larger than {limit} bytes; send fewer events per request"
+    )
+}
+
+/// `body_too_large` for a roster file.
+pub fn sheet_too_large(limit: usize, lang: Lang) -> String {
+    pick!(
+        lang,
+        "花名册文件超过了 {limit} 字节：另存时去掉图片和无关的工作表",
+        "the roster file is larger than {limit} bytes; save it without pictures or other sheets"
+    )
+}
+
+/// `events_rejected`: `n` events refused (each says why in [`rejection`]).
+pub fn rejected_batch(n: usize, lang: Lang) -> String {
+    pick!(lang, "有 {n} 个事件被拒绝，什么都没有记录", "{n} of the events were refused; nothing was recorded")
+}
+
+/// `event_id_reused` for an id used in another action.
+pub fn id_reused(index: usize, client_id: uuid::Uuid, action_id: i64, lang: Lang) -> String {
+    pick!(
+        lang,
+        "事件编号 {client_id}（第 {index} 个事件）已经在行动 {action_id} 中用过：新的事件要用新的编号",
+        "event id {client_id} (event {index}) was already used in action {action_id}; make a new id for a new event"
+    )
+}
+
+/// `event_id_reused` for an id used for a different event in this action.
+pub fn id_reused_otherwise(index: usize, client_id: uuid::Uuid, lang: Lang) -> String {
+    pick!(
+        lang,
+        "事件编号 {client_id}（第 {index} 个事件）已经用于另一个事件：重发必须是一模一样的事件，新的事件要用新的编号",
+        "event id {client_id} (event {index}) was already used for a different event; a resend must be \
+         the same event, byte for byte: make a new id for a new event"
+    )
+}
+
+/// `roster_invalid`: `n` problems (each says what and how to fix it in [`super::import`]).
+pub fn roster_invalid(n: usize, lang: Lang) -> String {
+    pick!(
+        lang,
+        "花名册里有 {n} 个问题，什么都没有导入：请在表格中改正后重新导入",
+        "the roster sheet has {n} problem(s); nothing was imported: fix them in the sheet and import it again"
+    )
+}
+
+/// `removals_unconfirmed`: what the import would remove, to be confirmed by its total.
+pub fn removals_unconfirmed(report: &Report, lang: Lang) -> String {
+    let (total, r, h, s, p) = (
+        report.removals.total,
+        report.residents.removed,
+        report.households.removed,
+        report.staff.removed,
+        report.points.removed,
+    );
+    pick!(
+        lang,
+        "这次导入会删除 {total} 行：村民 {r} 人、{h} 户，工作人员 {s} 人，采样点 {p} 个。\
+         请核对后，带上 confirm_removals={total} 再导入一次",
+        "this import would remove {total} row(s): {r} residents, {h} households, {s} staff, {p} sampling points; \
+         check them, then import again with confirm_removals={total}"
+    )
+}
+
+/// `storage_unavailable`.
+pub fn unavailable(lang: Lang) -> String {
+    pick!(
+        lang,
+        "数据库暂时不可用，什么都没有记录：请稍后再试",
+        "the database is not available; nothing was recorded, try again shortly"
+    )
+}
+
+/// `internal`: opaque; the cause is in the server's log.
+pub fn internal(lang: Lang) -> String {
+    pick!(lang, "服务器内部出错，已记录在日志中", "internal error; it has been logged")
 }
 
 /// Why an event was refused.
@@ -254,11 +325,13 @@ pub fn rejection(r: &Rejection, lang: Lang) -> String {
             "花名册上没有编号为 {id} 的户：请刷新页面后再试",
             "household {id} is not on the roster; reload the page and try again"
         ),
-        Rejection::HouseholdOutOfScope(id) => pick!(
-            lang,
-            "户 {id} 没有人在这次行动的范围内",
-            "nobody of household {id} is in the area this action covers"
-        ),
+        Rejection::HouseholdOutOfScope(id) => {
+            pick!(
+                lang,
+                "户 {id} 没有人在这次行动的范围内",
+                "nobody of household {id} is in the area this action covers"
+            )
+        }
         Rejection::NoVisitPending(id) => pick!(
             lang,
             "村民 {id} 现在不需要上门采样（已采样，或没有标记卧床）",
@@ -273,14 +346,18 @@ pub fn rejection(r: &Rejection, lang: Lang) -> String {
 }
 
 /// What an `invalid_field` or `out_of_your_scope` answer says about the one field or area
-/// it names ([`ApiError::InvalidField`]'s and [`ApiError::OutOfScope`]'s `Said`).
+/// it names (the `Said` of `ApiError::InvalidField` and `ApiError::OutOfScope`).
 pub mod field {
     use crate::messages::Said;
-    use crate::said;
+    use crate::messages::said;
 
     /// A field serde could not read: its words (English; they quote the JSON) in our frame.
     pub fn unreadable(field: &str, problem: &str) -> Said {
         said!("「{field}」字段不对：{problem}", "field `{field}`: {problem}")
+    }
+
+    pub fn visit_minutes() -> Said {
+        said!("上门采样的等待时间要在 1 到 1440 分钟之间", "the wait for a home visit must be 1 to 1440 minutes")
     }
 
     pub fn cursor() -> Said {
@@ -313,12 +390,12 @@ pub mod field {
         )
     }
 
-    pub fn resident_outside_yours(resident: i64) -> Said {
-        said!("村民 {resident} 不在您负责的范围内", "resident {resident} is not in the area you answer for")
-    }
-
     pub fn household_outside_yours(household: i64) -> Said {
         said!("户 {household} 不在您负责的范围内", "household {household} is not in the area you answer for")
+    }
+
+    pub fn resident_outside_yours(resident: i64) -> Said {
+        said!("村民 {resident} 不在您负责的范围内", "resident {resident} is not in the area you answer for")
     }
 
     pub fn sample_of_other_point(seq: i64) -> Said {

@@ -1,74 +1,233 @@
-//! What each kind of audit log entry is called on the admin page. The stored `what` is
-//! the code, stable across versions; the label is for the person reading the log.
+//! What the audit log says on the admin page: each act's label, and its detail in the
+//! reader's language.
+//!
+//! An entry is stored as its act's code (`what`, stable across versions) and the act's
+//! facts as JSON (`detail`: ids, roles, areas, what changed; never a name, a phone or an ID
+//! number), so the words are chosen when the log is read, not when it was written. Entries
+//! written before the facts were stored hold an English sentence: they are shown as they are.
 
-use super::Lang;
+use super::pick;
+use super::{Lang, role_name};
+use crate::roster::{NodeId, PointId, Role, Roster, StaffId};
+use serde::{Deserialize, Serialize};
 
-/// The acts the audit log records. [`Auth::audit`](crate::auth::Auth::audit) takes one,
-/// so an act with no label cannot be recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The acts the audit log records, each with its facts.
+/// [`Auth::audit`](crate::auth::Auth::audit) takes one, so an act with no words cannot be
+/// recorded. Serialised as the two columns: `what` (the code) and `detail` (the facts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", content = "detail", rename_all = "snake_case")]
 pub enum Audited {
-    ReadPhones,
-    FirstAdmin,
-    ChangeStaff,
-    PairingCode,
-    SetPassword,
-    RevokeSession,
-    AddStaff,
-    RetireStaff,
-    AddPoint,
-    ChangePoint,
-    RetirePoint,
+    /// Full phone numbers were shown.
+    ReadPhones {
+        list: PhoneList,
+    },
+    /// The caller became the first administrator with the start-up setup link.
+    FirstAdmin {},
+    ChangeStaff {
+        staff: StaffId,
+        role: Change<Role>,
+        nodes: Change<Vec<NodeId>>,
+        point: Change<Option<PointId>>,
+        /// Whether the name or the phone changed (neither is written here).
+        renamed: bool,
+    },
+    PairingCode {
+        staff: StaffId,
+    },
+    SetPassword {
+        staff: StaffId,
+    },
+    /// A device of `staff` was signed out.
+    RevokeSession {
+        staff: StaffId,
+    },
+    AddStaff {
+        staff: StaffId,
+        role: Role,
+        nodes: Vec<NodeId>,
+        point: Option<PointId>,
+    },
+    RetireStaff {
+        staff: StaffId,
+        role: Role,
+    },
+    AddPoint {
+        point: PointId,
+        nodes: Vec<NodeId>,
+    },
+    ChangePoint {
+        point: PointId,
+        nodes: Change<Vec<NodeId>>,
+        /// Whether the name or the place changed.
+        renamed: bool,
+    },
+    RetirePoint {
+        point: PointId,
+    },
 }
 
-impl Audited {
-    /// Every act, for the test that each has its words.
-    pub const ALL: &[Audited] = &[
-        Audited::ReadPhones,
-        Audited::FirstAdmin,
-        Audited::ChangeStaff,
-        Audited::PairingCode,
-        Audited::SetPassword,
-        Audited::RevokeSession,
-        Audited::AddStaff,
-        Audited::RetireStaff,
-        Audited::AddPoint,
-        Audited::ChangePoint,
-        Audited::RetirePoint,
-    ];
+/// Which list showed full phone numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneList {
+    Staff,
+    /// A missing list, with how many whole numbers it showed.
+    Missing {
+        action: i64,
+        phones: usize,
+    },
+    /// The households of a phone's list, with how many whole numbers it showed.
+    Households {
+        action: i64,
+        phones: usize,
+    },
+}
 
-    /// The `what` stored and sent: stable, English, machine-readable.
-    pub fn code(self) -> &'static str {
-        self.words().0
+/// A value before and after a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change<T> {
+    pub from: T,
+    pub to: T,
+}
+
+impl<T: PartialEq> Change<T> {
+    pub fn new(from: T, to: T) -> Self {
+        Self { from, to }
     }
 
-    /// `(code, 中文, English)`.
-    fn words(self) -> (&'static str, &'static str, &'static str) {
+    fn changed(&self) -> bool {
+        self.from != self.to
+    }
+}
+
+/// `(code, 中文, English)` of each act: its label.
+const LABELS: &[(&str, &str, &str)] = &[
+    ("read_phones", "查看了完整电话号码", "read full phone numbers"),
+    ("first_admin", "设为第一位管理员", "became the first administrator"),
+    ("change_staff", "修改了工作人员的角色或区域", "changed a staff member's role or area"),
+    ("pairing_code", "生成了配对码", "made a pairing code"),
+    ("set_password", "设置了密码", "set a password"),
+    ("revoke_session", "注销了一台设备", "revoked a device"),
+    ("add_staff", "添加了工作人员", "added a staff member"),
+    ("retire_staff", "停用了工作人员", "took a staff member off duty"),
+    ("add_point", "添加了采样点", "opened a sampling point"),
+    ("change_point", "修改了采样点", "changed a sampling point"),
+    ("retire_point", "关闭了采样点", "closed a sampling point"),
+];
+
+impl Audited {
+    /// The `what` stored and sent: stable, English, machine-readable (serde's tag).
+    pub fn code(&self) -> &'static str {
         match self {
-            Audited::ReadPhones => ("read_phones", "查看了完整电话号码", "read full phone numbers"),
-            Audited::FirstAdmin => ("first_admin", "设为第一位管理员", "became the first administrator"),
-            Audited::ChangeStaff => {
-                ("change_staff", "修改了工作人员的角色或区域", "changed a staff member's role or area")
-            }
-            Audited::PairingCode => ("pairing_code", "生成了配对码", "made a pairing code"),
-            Audited::SetPassword => ("set_password", "设置了密码", "set a password"),
-            Audited::RevokeSession => ("revoke_session", "注销了一台设备", "revoked a device"),
-            Audited::AddStaff => ("add_staff", "添加了工作人员", "added a staff member"),
-            Audited::RetireStaff => ("retire_staff", "停用了工作人员", "took a staff member off duty"),
-            Audited::AddPoint => ("add_point", "添加了采样点", "opened a sampling point"),
-            Audited::ChangePoint => ("change_point", "修改了采样点", "changed a sampling point"),
-            Audited::RetirePoint => ("retire_point", "关闭了采样点", "closed a sampling point"),
+            Audited::ReadPhones { .. } => "read_phones",
+            Audited::FirstAdmin {} => "first_admin",
+            Audited::ChangeStaff { .. } => "change_staff",
+            Audited::PairingCode { .. } => "pairing_code",
+            Audited::SetPassword { .. } => "set_password",
+            Audited::RevokeSession { .. } => "revoke_session",
+            Audited::AddStaff { .. } => "add_staff",
+            Audited::RetireStaff { .. } => "retire_staff",
+            Audited::AddPoint { .. } => "add_point",
+            Audited::ChangePoint { .. } => "change_point",
+            Audited::RetirePoint { .. } => "retire_point",
         }
     }
 
-    pub fn from_code(code: &str) -> Option<Audited> {
-        Audited::ALL.iter().copied().find(|a| a.code() == code)
+    /// The `detail` stored: the facts as JSON.
+    pub fn facts(&self) -> String {
+        let mut both = serde_json::to_value(self).expect("an act serialises");
+        both["detail"].take().to_string()
     }
 
-    pub fn label(self, lang: Lang) -> &'static str {
-        let (_, zh, en) = self.words();
-        match lang {
-            Lang::Zh => zh,
-            Lang::En => en,
+    /// The act a stored entry records; `None` for a free-text detail (written before the
+    /// facts were stored) or a code this version does not know.
+    pub fn read(what: &str, detail: &str) -> Option<Audited> {
+        let facts: serde_json::Value = serde_json::from_str(detail).ok()?;
+        serde_json::from_value(serde_json::json!({ "what": what, "detail": facts })).ok()
+    }
+
+    /// The facts in words, naming staff, points and areas as `roster` knows them.
+    pub fn detail(&self, roster: &Roster, lang: Lang) -> String {
+        let names = Names { roster, lang };
+        match self {
+            Audited::ReadPhones { list: PhoneList::Staff } => pick!(lang, "工作人员名单", "the staff list"),
+            Audited::ReadPhones { list: PhoneList::Missing { action, phones } } => pick!(
+                lang,
+                "行动 {action} 的未采样名单：{phones} 个电话号码",
+                "the missing list of action {action}: {phones} phone numbers"
+            ),
+            Audited::ReadPhones { list: PhoneList::Households { action, phones } } => pick!(
+                lang,
+                "行动 {action} 的户列表：{phones} 个电话号码",
+                "the households of action {action}: {phones} phone numbers"
+            ),
+            Audited::FirstAdmin {} => {
+                pick!(lang, "用启动时打印的设置链接", "with the setup link printed at start-up")
+            }
+            Audited::ChangeStaff { staff, role, nodes, point, renamed } => {
+                let who = names.staff(*staff);
+                let mut changes = Vec::new();
+                if role.changed() {
+                    let (from, to) = (role_name(role.from, lang), role_name(role.to, lang));
+                    changes.push(pick!(lang, "角色 {from} → {to}", "role {from} → {to}"));
+                }
+                if nodes.changed() {
+                    let (from, to) = (names.nodes(&nodes.from), names.nodes(&nodes.to));
+                    changes.push(pick!(lang, "区域 {from} → {to}", "areas {from} → {to}"));
+                }
+                if point.changed() {
+                    let (from, to) = (names.maybe_point(point.from), names.maybe_point(point.to));
+                    changes.push(pick!(lang, "采样点 {from} → {to}", "point {from} → {to}"));
+                }
+                if *renamed {
+                    changes.push(pick!(lang, "改了姓名或电话", "name or phone changed"));
+                }
+                let changes = join(changes, pick!(lang, "；", "; "), pick!(lang, "没有改动", "no change"));
+                pick!(lang, "{who}：{changes}", "{who}: {changes}")
+            }
+            Audited::PairingCode { staff } | Audited::SetPassword { staff } => {
+                let who = names.staff(*staff);
+                pick!(lang, "给 {who}", "for {who}")
+            }
+            Audited::RevokeSession { staff } => {
+                let who = names.staff(*staff);
+                pick!(lang, "{who} 的一台设备", "a device of {who}")
+            }
+            Audited::AddStaff { staff, role, nodes, point } => {
+                let (who, role) = (names.staff(*staff), role_name(*role, lang));
+                let mut said = pick!(lang, "{who}，{role}", "{who}, {role}");
+                if !nodes.is_empty() {
+                    let nodes = names.nodes(nodes);
+                    said.push_str(&pick!(lang, "，负责 {nodes}", ", for {nodes}"));
+                }
+                if let Some(point) = point {
+                    let point = names.point(*point);
+                    said.push_str(&pick!(lang, "，在 {point}", ", at {point}"));
+                }
+                said
+            }
+            Audited::RetireStaff { staff, role } => {
+                let (who, role) = (names.staff(*staff), role_name(*role, lang));
+                pick!(lang, "{who}，{role}", "{who}, {role}")
+            }
+            Audited::AddPoint { point, nodes } => {
+                let (point, nodes) = (names.point(*point), names.nodes(nodes));
+                pick!(lang, "{point}，服务 {nodes}", "{point}, serving {nodes}")
+            }
+            Audited::ChangePoint { point, nodes, renamed } => {
+                let point = names.point(*point);
+                let mut changes = Vec::new();
+                if nodes.changed() {
+                    let (from, to) = (names.nodes(&nodes.from), names.nodes(&nodes.to));
+                    changes.push(pick!(lang, "服务区域 {from} → {to}", "serves {from} → {to}"));
+                }
+                if *renamed {
+                    changes.push(pick!(lang, "改了名称或地点", "name or place changed"));
+                }
+                let changes = join(changes, pick!(lang, "；", "; "), pick!(lang, "没有改动", "no change"));
+                pick!(lang, "{point}：{changes}", "{point}: {changes}")
+            }
+            Audited::RetirePoint { point } => names.point(*point),
         }
     }
 }
@@ -76,5 +235,72 @@ impl Audited {
 /// The label for a stored `what`; a code this version does not know (written by a newer
 /// one) is shown as it is.
 pub fn label(what: &str, lang: Lang) -> String {
-    Audited::from_code(what).map_or_else(|| what.to_owned(), |a| a.label(lang).to_owned())
+    match LABELS.iter().find(|(code, _, _)| *code == what) {
+        Some((_, zh, en)) => match lang {
+            Lang::Zh => (*zh).to_owned(),
+            Lang::En => (*en).to_owned(),
+        },
+        None => what.to_owned(),
+    }
+}
+
+/// The detail of a stored entry in `lang`: the act's facts in words, or, for an entry
+/// written before facts were stored (or by a newer version), the text as it is.
+pub fn detail(what: &str, detail: &str, roster: &Roster, lang: Lang) -> String {
+    Audited::read(what, detail).map_or_else(|| detail.to_owned(), |act| act.detail(roster, lang))
+}
+
+/// Every act's code, for the test that each has its words and a sample.
+#[cfg(test)]
+pub(crate) fn codes() -> impl Iterator<Item = &'static str> {
+    LABELS.iter().map(|(code, _, _)| *code)
+}
+
+/// Staff, points and areas by name and id, as the roster knows them now (a row since
+/// deleted by an import is named by its id alone).
+struct Names<'a> {
+    roster: &'a Roster,
+    lang: Lang,
+}
+
+impl Names<'_> {
+    fn staff(&self, id: StaffId) -> String {
+        let lang = self.lang;
+        match self.roster.staff_member(id) {
+            Some(s) => {
+                let name = &s.name;
+                pick!(lang, "{name}（#{id}）", "{name} (#{id})")
+            }
+            None => pick!(lang, "工作人员 #{id}", "staff member #{id}"),
+        }
+    }
+
+    fn point(&self, id: PointId) -> String {
+        let lang = self.lang;
+        match self.roster.point(id) {
+            Some(p) => {
+                let name = &p.name;
+                pick!(lang, "{name}（#{id}）", "{name} (#{id})")
+            }
+            None => pick!(lang, "采样点 #{id}", "point #{id}"),
+        }
+    }
+
+    fn maybe_point(&self, id: Option<PointId>) -> String {
+        id.map_or_else(|| pick!(self.lang, "无", "none"), |id| self.point(id))
+    }
+
+    fn nodes(&self, ids: &[NodeId]) -> String {
+        let lang = self.lang;
+        let named = ids.iter().map(|&id| match self.roster.node_idx(id) {
+            Some(i) => self.roster.nodes()[i].name.clone(),
+            None => pick!(lang, "区域 #{id}", "area #{id}"),
+        });
+        join(named.collect(), pick!(lang, "、", ", "), pick!(lang, "无", "none"))
+    }
+}
+
+/// `parts` joined by `sep`, or `none` when there are none.
+fn join(parts: Vec<String>, sep: String, none: String) -> String {
+    if parts.is_empty() { none } else { parts.join(&sep) }
 }

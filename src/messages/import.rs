@@ -3,10 +3,10 @@
 //! the [`Problem`](crate::roster::import::Problem)'s own fields; the texts name whatever
 //! else the clerk needs to find (the other row, the area, the expected check digit).
 
+use super::said;
 use super::{Lang, Said};
 use crate::roster::import::ImportError;
 use crate::roster::{IdNumberError, Role};
-use crate::said;
 
 /// `(problem, fix)`.
 pub type Text = (Said, Said);
@@ -24,7 +24,7 @@ const ROLES_EN: &str = "总网格长 (chief), 分网格长/网格长 (grid head)
 pub fn role_name(role: Role) -> &'static str {
     match role {
         Role::Medic => "医护",
-        other => super::api::role_name(other, Lang::Zh),
+        other => super::role_name(other, Lang::Zh),
     }
 }
 
@@ -279,7 +279,7 @@ pub fn grid_member_mismatch(sheet: &str, row: u32, name: &str) -> Text {
 }
 
 pub fn area_missing(role: Role) -> Text {
-    let (zh, en) = (role_name(role), super::api::role_name(role, Lang::En));
+    let (zh, en) = (role_name(role), super::role_name(role, Lang::En));
     text(
         said!("{zh}要填写负责的区域", "a {en} needs the areas they answer for"),
         said!(

@@ -2,15 +2,19 @@
 //! second, keyed by the stable machine code the message goes with. The HTTP layer, the
 //! import and the CLI say nothing to a person except through here.
 //!
-//! - [`api`]: the `message` of every API error ([`ApiError`](crate::http::ApiError)) and
-//!   of every refused event ([`Rejection`](crate::action::Rejection)).
+//! - [`api`]: the `message` of every API error (one function per message, given plain
+//!   data: the HTTP layer picks the function for each of its errors, so nothing here
+//!   depends on HTTP) and of every refused event ([`Rejection`](crate::action::Rejection)).
 //! - [`import`]: what each problem of a roster sheet says and how to fix it.
-//! - [`report`]: the import report as the CLI prints it.
+//! - [`report`]: what `muster import` says: the report, its problems, how it ends.
+//! - [`cli`]: what the rest of the `muster` command says (`serve`, `demo`, `admin`, and
+//!   the errors it ends with).
 //! - [`audit`]: what each kind of audit log entry is called on the admin page.
 //!
-//! Adding an error variant, a problem or an audited act is one arm (or one function) in
-//! the file for it; the compiler points at the `match` that lacks it, and
-//! `tests::every_code_speaks_both_languages` at the sample that lacks it.
+//! Adding an error variant, a problem or an audited act is one function (or one arm) in
+//! the file for it; the compiler points at the `match` that lacks it (`ApiError::message`
+//! for an error), and the tests that every code speaks both languages (`tests` here,
+//! `http::error`'s for its variants) at the sample that lacks it.
 //!
 //! Which language: [`Lang::current`] — the request's (`Accept-Language`, set once per
 //! request by the HTTP layer's `observe` middleware with [`Lang::scope`]), else the
@@ -18,11 +22,13 @@
 
 pub mod api;
 pub mod audit;
+pub mod cli;
 pub mod import;
 pub mod report;
 #[cfg(test)]
 mod tests;
 
+use crate::roster::Role;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -95,6 +101,26 @@ impl Lang {
     }
 }
 
+/// A role's name as the village says it (the roles' column of the staff sheet).
+pub fn role_name(role: Role, lang: Lang) -> &'static str {
+    match (lang, role) {
+        (Lang::Zh, Role::Admin) => "管理员",
+        (Lang::Zh, Role::Chief) => "总网格长",
+        (Lang::Zh, Role::GridHead) => "网格长",
+        (Lang::Zh, Role::GridMember) => "网格员",
+        (Lang::Zh, Role::Operator) => "采样员",
+        (Lang::Zh, Role::Medic) => "医护/上门采样",
+        (Lang::Zh, Role::Viewer) => "只读大屏",
+        (Lang::En, Role::Admin) => "administrator",
+        (Lang::En, Role::Chief) => "chief grid head",
+        (Lang::En, Role::GridHead) => "grid head",
+        (Lang::En, Role::GridMember) => "grid member",
+        (Lang::En, Role::Operator) => "sampling operator",
+        (Lang::En, Role::Medic) => "medic (home sampling)",
+        (Lang::En, Role::Viewer) => "read-only wall screen",
+    }
+}
+
 /// One message in both languages, for a message made before anyone knows who will read
 /// it (an import problem, a field's complaint); it is shown, and serialised, in
 /// [`Lang::current`].
@@ -130,7 +156,6 @@ impl serde::Serialize for Said {
 }
 
 /// A [`Said`] from two format strings (captured variables as in `format!`).
-#[macro_export]
 macro_rules! said {
     ($zh:literal, $en:literal $(,)?) => {
         $crate::messages::Said { zh: format!($zh), en: format!($en) }
@@ -138,7 +163,6 @@ macro_rules! said {
 }
 
 /// One of two format strings, formatted in `lang` only.
-#[macro_export]
 macro_rules! pick {
     ($lang:expr, $zh:literal, $en:literal $(,)?) => {
         match $lang {
@@ -148,8 +172,19 @@ macro_rules! pick {
     };
 }
 
+// Used within the catalogue only (a `#[macro_export]` would hang them on the crate's root).
+pub(crate) use {pick, said};
+
 /// Whether a text has a Chinese character (for the tests that every code speaks Chinese).
 #[cfg(test)]
 pub(crate) fn has_cjk(text: &str) -> bool {
     text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// Fails the test unless `zh` has Chinese and `en` has English words (for `what`).
+#[cfg(test)]
+pub(crate) fn assert_speaks_both(what: &str, zh: &str, en: &str) {
+    assert!(has_cjk(zh), "{what}: no Chinese text: {zh:?}");
+    // English may quote the sheet's Chinese headers, so: words in Latin letters, not the Chinese.
+    assert!(en.chars().any(|c| c.is_ascii_alphabetic()) && en != zh, "{what}: no English text: {en:?}");
 }

@@ -1,7 +1,8 @@
-//! The import report and its problems as the CLI prints them (`muster import`).
+//! What `muster import` says: the import report and its problems, the questions it asks
+//! and how it ends.
 
 use super::Lang;
-use crate::pick;
+use super::pick;
 use crate::roster::import::{Counts, Problem, Report, export};
 
 /// How many statuses read from notes the text report lists (the JSON report lists all).
@@ -155,5 +156,40 @@ pub fn done(residents: usize, dry_run: bool, seconds: f64, lang: Lang) -> String
         (Lang::Zh, false) => format!("已导入 {residents} 位村民，用时 {seconds:.2} 秒"),
         (Lang::En, true) => format!("{residents} residents checked (dry run, nothing written) in {seconds:.2} s"),
         (Lang::En, false) => format!("{residents} residents imported in {seconds:.2} s"),
+    }
+}
+
+/// `muster import` without a file.
+pub fn name_the_file(lang: Lang) -> String {
+    pick!(
+        lang,
+        "请写上花名册文件（或用 --template 写一个模板）",
+        "name the roster file (or write a template with --template)"
+    )
+}
+
+pub fn cannot_read(path: &str, lang: Lang) -> String {
+    pick!(lang, "无法读取 {path}", "cannot read {path}")
+}
+
+/// A file named neither `.xlsx` nor `.csv`.
+pub fn name_the_format(path: &str, lang: Lang) -> String {
+    pick!(lang, "{path}：文件名要以 .xlsx 或 .csv 结尾", "{path}: name it .xlsx or .csv")
+}
+
+/// `--area` names no area, or several: `why` says which.
+pub fn area_unknown(area: &str, why: &str, lang: Lang) -> String {
+    pick!(lang, "--area {area}：{why}", "--area {area}: {why}")
+}
+
+/// A template written; `workbook`: with all three sheets (else the residents' only, as CSV).
+pub fn template_written(path: &str, workbook: bool, lang: Lang) -> String {
+    match (lang, workbook) {
+        (Lang::Zh, true) => format!("模板已写入 {path}（工作表：村民、工作人员、采样点）"),
+        (Lang::Zh, false) => format!("模板已写入 {path}（只有村民表：工作人员和采样点要用 .xlsx）"),
+        (Lang::En, true) => format!("template written to {path} (sheets: residents, staff, sampling points)"),
+        (Lang::En, false) => {
+            format!("template written to {path} (the residents' sheet only: staff and sampling points need an .xlsx)")
+        }
     }
 }

@@ -1,18 +1,11 @@
 //! Every code has its words in both languages: the tests that fail when one is missing.
 
-use super::audit::Audited;
+use super::audit::{Audited, Change, PhoneList};
 use super::import as texts;
-use super::{Lang, Said, api, has_cjk};
+use super::{Lang, Said, api, assert_speaks_both, has_cjk};
 use crate::action::Rejection;
-use crate::http::ApiError;
 use crate::roster::import::{Problem, Report};
-use crate::roster::{IdNumberError, Role};
-
-fn assert_speaks_both(what: &str, zh: &str, en: &str) {
-    assert!(has_cjk(zh), "{what}: no Chinese text: {zh:?}");
-    // English may quote the sheet's Chinese headers, so: words in Latin letters, not the Chinese.
-    assert!(en.chars().any(|c| c.is_ascii_alphabetic()) && en != zh, "{what}: no English text: {en:?}");
-}
+use crate::roster::{AreaNode, IdNumberError, Role, Roster, RosterParts, SamplingPoint, Staff};
 
 fn every_rejection() -> Vec<Rejection> {
     // The match makes a new variant a compile error here until it is listed below.
@@ -54,103 +47,6 @@ fn every_rejection() -> Vec<Rejection> {
     all
 }
 
-/// One of each variant. `index` is exhaustive, so a new variant fails to compile until it
-/// has an index, and `VARIANTS` (bumped with it) fails the test until it has a sample.
-fn every_api_error() -> Vec<ApiError> {
-    let said = || Said::new("中文", "English");
-    let problem = Problem::new(12, "身份证号", "1101…0021", "id_invalid", texts::id_missing());
-    vec![
-        ApiError::Unauthorized,
-        ApiError::Forbidden(Role::GridMember),
-        ApiError::OutOfScope(said()),
-        ApiError::LastAdmin,
-        ApiError::PhoneTaken { other: 10 },
-        ApiError::PointNameTaken { other: 2 },
-        ApiError::PairingCodeInvalid,
-        ApiError::SignInFailed,
-        ApiError::TooManyAttempts(30),
-        ApiError::NotFound { what: "action", id: "7".into() },
-        ApiError::MethodNotAllowed { method: "PUT".into() },
-        ApiError::WebSocketRequired,
-        ApiError::InvalidJson("expected value at line 1 column 1".into()),
-        ApiError::InvalidField { field: "tube".into(), message: said() },
-        ApiError::InvalidPathParam { field: "id".into(), value: "x".into(), whole: true },
-        ApiError::InvalidQueryParam { field: "limit".into(), problem: "invalid digit".into() },
-        ApiError::NotAnObject,
-        ApiError::NilEventId { field: "event_id".into() },
-        ApiError::NotATube { field: "tube".into(), shown: "??".into(), max: 32 },
-        ApiError::NoteTooLong { field: "events[0].note".into(), max: 500 },
-        ApiError::DeviceTimeAhead { field: "device_time".into() },
-        ApiError::DeviceTimeBeforePlan { field: "device_time".into(), planned: time::macros::date!(2026 - 12 - 01) },
-        ApiError::CloseBeforeOpen,
-        ApiError::BodyTooLarge { limit: 1024 },
-        ApiError::SheetTooLarge { limit: 1024 },
-        ApiError::Rejected(Rejection::Closed),
-        ApiError::RejectedBatch(vec![(0, Rejection::Closed)]),
-        ApiError::IdReused { index: 0, client_id: uuid::Uuid::nil(), action_id: 1 },
-        ApiError::IdReusedOtherwise { index: 0, client_id: uuid::Uuid::nil() },
-        ApiError::RosterInvalid(vec![problem]),
-        ApiError::FileUnreadable(said()),
-        ApiError::RemovalsUnconfirmed(Box::default()),
-        ApiError::Unavailable,
-        ApiError::Internal("cause".into()),
-    ]
-}
-
-const VARIANTS: usize = 34;
-
-fn index(e: &ApiError) -> usize {
-    match e {
-        ApiError::Unauthorized => 0,
-        ApiError::Forbidden(_) => 1,
-        ApiError::OutOfScope(_) => 2,
-        ApiError::LastAdmin => 3,
-        ApiError::PairingCodeInvalid => 4,
-        ApiError::SignInFailed => 5,
-        ApiError::TooManyAttempts(_) => 6,
-        ApiError::NotFound { .. } => 7,
-        ApiError::MethodNotAllowed { .. } => 8,
-        ApiError::WebSocketRequired => 9,
-        ApiError::InvalidJson(_) => 10,
-        ApiError::InvalidField { .. } => 11,
-        ApiError::InvalidPathParam { .. } => 12,
-        ApiError::InvalidQueryParam { .. } => 13,
-        ApiError::NotAnObject => 14,
-        ApiError::NilEventId { .. } => 15,
-        ApiError::NotATube { .. } => 16,
-        ApiError::DeviceTimeAhead { .. } => 17,
-        ApiError::DeviceTimeBeforePlan { .. } => 18,
-        ApiError::CloseBeforeOpen => 19,
-        ApiError::BodyTooLarge { .. } => 20,
-        ApiError::SheetTooLarge { .. } => 21,
-        ApiError::Rejected(_) => 22,
-        ApiError::RejectedBatch(_) => 23,
-        ApiError::IdReused { .. } => 24,
-        ApiError::IdReusedOtherwise { .. } => 25,
-        ApiError::RosterInvalid(_) => 26,
-        ApiError::FileUnreadable(_) => 27,
-        ApiError::RemovalsUnconfirmed(_) => 28,
-        ApiError::Unavailable => 29,
-        ApiError::Internal(_) => 30,
-        ApiError::PhoneTaken { .. } => 31,
-        ApiError::PointNameTaken { .. } => 32,
-        ApiError::NoteTooLong { .. } => 33,
-    }
-}
-
-#[test]
-fn every_api_error_speaks_chinese_and_english() {
-    let all = every_api_error();
-    let mut seen: Vec<usize> = all.iter().map(index).collect();
-    seen.sort_unstable();
-    assert_eq!(seen, (0..VARIANTS).collect::<Vec<_>>(), "one sample of each ApiError variant");
-    for e in &all {
-        let (zh, en) = (api::api_error(e, Lang::Zh), api::api_error(e, Lang::En));
-        assert_speaks_both(e.code(), &zh, &en);
-        assert_eq!(e.to_string(), en, "Display is the English");
-    }
-}
-
 #[test]
 fn every_refusal_speaks_chinese_and_english() {
     for r in every_rejection() {
@@ -162,20 +58,151 @@ fn every_refusal_speaks_chinese_and_english() {
 fn every_role_has_a_chinese_name() {
     for role in [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
     {
-        assert_speaks_both(role.as_str(), api::role_name(role, Lang::Zh), api::role_name(role, Lang::En));
+        assert_speaks_both(role.as_str(), super::role_name(role, Lang::Zh), super::role_name(role, Lang::En));
     }
-    let forbidden = ApiError::Forbidden(Role::GridMember);
-    assert_eq!(api::api_error(&forbidden, Lang::Zh), "您的角色（网格员）不能做这件事");
-    assert_eq!(api::api_error(&forbidden, Lang::En), "your role (grid_member) may not do this");
+    assert_eq!(api::forbidden(Role::GridMember, Lang::Zh), "您的角色（网格员）不能做这件事");
+    assert_eq!(api::forbidden(Role::GridMember, Lang::En), "your role (grid_member) may not do this");
+}
+
+/// One of each act, with facts that make every part of its detail show.
+fn every_audited_act() -> Vec<Audited> {
+    // The match makes a new act a compile error here until it is listed below.
+    let listed = |a: &Audited| match a {
+        Audited::ReadPhones { .. }
+        | Audited::FirstAdmin {}
+        | Audited::ChangeStaff { .. }
+        | Audited::PairingCode { .. }
+        | Audited::SetPassword { .. }
+        | Audited::RevokeSession { .. }
+        | Audited::AddStaff { .. }
+        | Audited::RetireStaff { .. }
+        | Audited::AddPoint { .. }
+        | Audited::ChangePoint { .. }
+        | Audited::RetirePoint { .. } => (),
+    };
+    let all = vec![
+        Audited::ReadPhones { list: PhoneList::Staff },
+        Audited::ReadPhones { list: PhoneList::Missing { action: 7, phones: 31 } },
+        Audited::FirstAdmin {},
+        Audited::ChangeStaff {
+            staff: 12,
+            role: Change::new(Role::GridMember, Role::GridHead),
+            nodes: Change::new(vec![2], vec![2, 9]),
+            point: Change::new(None, Some(3)),
+            renamed: true,
+        },
+        Audited::ChangeStaff {
+            staff: 12,
+            role: Change::new(Role::GridMember, Role::GridMember),
+            nodes: Change::new(vec![2], vec![2]),
+            point: Change::new(None, None),
+            renamed: false,
+        },
+        Audited::PairingCode { staff: 12 },
+        Audited::SetPassword { staff: 12 },
+        Audited::RevokeSession { staff: 12 },
+        Audited::AddStaff { staff: 12, role: Role::Operator, nodes: vec![2], point: Some(3) },
+        Audited::AddStaff { staff: 12, role: Role::Viewer, nodes: vec![], point: None },
+        Audited::RetireStaff { staff: 12, role: Role::GridMember },
+        Audited::AddPoint { point: 3, nodes: vec![2] },
+        Audited::ChangePoint { point: 3, nodes: Change::new(vec![2], vec![]), renamed: true },
+        Audited::RetirePoint { point: 3 },
+    ];
+    all.iter().for_each(listed);
+    all
+}
+
+/// A village with the grid (2), the staff member (12) and the point (3) the samples name.
+fn named_roster() -> Roster {
+    let node = |id, parent, level: &str, name: &str| AreaNode {
+        id,
+        parent,
+        level: level.into(),
+        name: name.into(),
+        staff_id: None,
+    };
+    Roster::new(RosterParts {
+        nodes: vec![node(1, None, "村", "大华山村"), node(2, Some(1), "网格", "第1网格")],
+        staff: vec![Staff {
+            id: 12,
+            name: "李春".into(),
+            phone: None,
+            role: Role::GridMember,
+            nodes: vec![2],
+            point_id: None,
+            retired: false,
+        }],
+        points: vec![SamplingPoint {
+            id: 3,
+            name: "村委会".into(),
+            place: String::new(),
+            nodes: vec![2],
+            retired: false,
+        }],
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 #[test]
-fn every_audited_act_has_a_label() {
-    for a in Audited::ALL {
-        assert_speaks_both(a.code(), a.label(Lang::Zh), a.label(Lang::En));
-        assert_eq!(Audited::from_code(a.code()), Some(*a));
+fn every_audited_act_has_a_label_and_its_detail_in_both_languages() {
+    let (named, empty) = (named_roster(), Roster::new(RosterParts::default()).unwrap());
+    let all = every_audited_act();
+    for code in super::audit::codes() {
+        assert!(all.iter().any(|a| a.code() == code), "{code} has a label but no sample");
+    }
+    for act in &all {
+        let code = act.code();
+        assert_speaks_both(code, &super::audit::label(code, Lang::Zh), &super::audit::label(code, Lang::En));
+        assert_eq!(Audited::read(code, &act.facts()).as_ref(), Some(act), "{code}: stored and read back");
+        assert_eq!(serde_json::to_value(act).unwrap()["what"], code, "{code} is serde's tag");
+        // Named by the roster: Chinese with no English word in it.
+        let zh = act.detail(&named, Lang::Zh);
+        assert!(!zh.chars().any(|c| c.is_ascii_alphabetic()), "{code}: English in {zh:?}");
+        // Rows the roster no longer has are named by id: English with no Chinese in it.
+        let (zh, en) = (act.detail(&empty, Lang::Zh), act.detail(&empty, Lang::En));
+        assert_speaks_both(code, &zh, &en);
+        assert!(!has_cjk(&en), "{code}: Chinese in {en:?}");
     }
     assert_eq!(super::audit::label("from_a_newer_version", Lang::Zh), "from_a_newer_version");
+}
+
+#[test]
+fn an_audit_detail_says_whom_and_what_changed() {
+    let roster = named_roster();
+    let [changed, unchanged] = [3, 4].map(|i| every_audited_act().swap_remove(i));
+    assert_eq!(
+        changed.detail(&roster, Lang::Zh),
+        "李春（#12）：角色 网格员 → 网格长；区域 第1网格 → 第1网格、区域 #9；采样点 无 → 村委会（#3）；改了姓名或电话"
+    );
+    assert_eq!(
+        changed.detail(&roster, Lang::En),
+        "李春 (#12): role grid member → grid head; areas 第1网格 → 第1网格, area #9; point none → 村委会 (#3); \
+         name or phone changed"
+    );
+    assert_eq!(unchanged.detail(&roster, Lang::Zh), "李春（#12）：没有改动");
+    // What is stored: ids, roles and what changed; no name.
+    let facts: serde_json::Value = serde_json::from_str(&changed.facts()).unwrap();
+    assert_eq!(
+        facts,
+        serde_json::json!({
+            "staff": 12,
+            "role": { "from": "grid_member", "to": "grid_head" },
+            "nodes": { "from": [2], "to": [2, 9] },
+            "point": { "from": null, "to": 3 },
+            "renamed": true,
+        })
+    );
+}
+
+#[test]
+fn an_audit_entry_written_as_a_sentence_is_shown_as_it_is() {
+    let roster = named_roster();
+    let old = "staff 12: role grid_member → grid_head, nodes [2] → [2], point None → None";
+    assert_eq!(super::audit::detail("change_staff", old, &roster, Lang::Zh), old);
+    assert_eq!(super::audit::detail("read_phones", "staff list", &roster, Lang::Zh), "staff list");
+    let from_a_newer_version = r#"{"staff":12,"why":"new"}"#;
+    assert_eq!(super::audit::detail("promote", from_a_newer_version, &roster, Lang::En), from_a_newer_version);
 }
 
 /// Every import problem code with a sample of its texts.
@@ -306,4 +333,73 @@ async fn said_serialises_in_the_language_of_the_scope() {
     assert_eq!(serde_json::to_string(&s).unwrap(), "\"中文\"");
     let en = Lang::En.scope(async { serde_json::to_string(&s).unwrap() }).await;
     assert_eq!(en, "\"English\"");
+}
+
+/// What the command says, each line with a sample of its specifics.
+fn every_cli_line(lang: Lang) -> Vec<(&'static str, String)> {
+    use super::{cli, report};
+    let at = time::macros::datetime!(2026-05-01 12:00 UTC);
+    let mut lines = vec![
+        ("listening", cli::listening("http://127.0.0.1:8080", lang)),
+        ("setup_link_follows", cli::setup_link_follows(lang)),
+        ("schema_up_to_date", cli::schema_up_to_date("sqlite://muster.db", lang)),
+        ("cannot_open", cli::cannot_open("sqlite://muster.db", lang)),
+        ("cannot_listen", cli::cannot_listen("0.0.0.0:80", lang)),
+        ("database_unreachable", cli::database_unreachable(lang)),
+        ("unsupported_db", cli::unsupported_db("mysql://x", lang)),
+        ("roster_inconsistent", cli::roster_inconsistent(lang)),
+        ("serving_failed", cli::serving_failed(lang)),
+        ("certificate_unreadable", cli::certificate_unreadable("cert.pem", lang)),
+        ("no_certificate", cli::no_certificate("cert.pem", lang)),
+        ("key_unreadable", cli::key_unreadable("key.pem", lang)),
+        ("tls_config", cli::tls_config(lang)),
+        ("admin_name_missing", cli::admin_name_missing(lang)),
+        ("phone_invalid", cli::phone_invalid("1391111", lang)),
+        ("phone_taken", cli::phone_taken(3, Role::Admin, lang)),
+        ("admin_added", cli::admin_added(3, lang)),
+        ("no_such_staff", cli::no_such_staff("李春", lang)),
+        ("staff_name_ambiguous", cli::staff_name_ambiguous("李春", &[3, 4], lang)),
+        ("pairing_link_follows", cli::pairing_link_follows(at, lang)),
+        ("demo_village", cli::demo_village("sqlite://demo.db", 1, 2, 3, 4, lang)),
+        ("demo_again", cli::demo_again("sqlite://demo.db", lang)),
+        ("demo_has_no_action", cli::demo_has_no_action(lang)),
+        ("demo_has_no_chief", cli::demo_has_no_chief(lang)),
+        ("pairing_links_follow", cli::pairing_links_follow(lang)),
+        ("action_open", cli::action_open(1, lang)),
+        ("action_closed", cli::action_closed(1, lang)),
+        ("opening_failed", cli::opening_failed("500", "internal", lang)),
+        ("drill_finished", cli::drill_finished(10, 1, lang)),
+        ("name_the_file", report::name_the_file(lang)),
+        ("cannot_read", report::cannot_read("花名册.xlsx", lang)),
+        ("name_the_format", report::name_the_format("花名册.txt", lang)),
+        ("area_unknown", report::area_unknown("第9网格", "没有", lang)),
+        ("template_written", report::template_written("t.xlsx", true, lang)),
+        ("template_written", report::template_written("t.csv", false, lang)),
+    ];
+    for role in [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
+    {
+        lines.push(("role_link", cli::role_link(role, 3, "http://x/pair.html?code=A", lang)));
+    }
+    use std::io::ErrorKind;
+    for kind in [
+        ErrorKind::NotFound,
+        ErrorKind::PermissionDenied,
+        ErrorKind::AddrInUse,
+        ErrorKind::AddrNotAvailable,
+        ErrorKind::ConnectionRefused,
+    ] {
+        lines.push(("io_error", cli::io_error(kind, lang).expect("our words for this kind")));
+    }
+    lines
+}
+
+#[test]
+fn every_line_of_the_command_speaks_chinese_and_english() {
+    for ((what, zh), (_, en)) in every_cli_line(Lang::Zh).into_iter().zip(every_cli_line(Lang::En)) {
+        assert_speaks_both(what, &zh, &en);
+    }
+    assert_eq!(
+        super::cli::pairing_link_follows(time::macros::datetime!(2026-05-01 20:00 +08:00), Lang::Zh),
+        "配对链接（只能用一次，2026-05-01 12:00 UTC 前有效）："
+    );
 }

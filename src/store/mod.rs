@@ -30,7 +30,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
-    #[error("unsupported database address {0:?}: use sqlite://FILE, a file path, or postgres://…")]
+    /// Met when the command opens its database, so in the command's language.
+    #[error("{}", crate::messages::cli::unsupported_db(.0, crate::messages::Lang::current()))]
     UnsupportedUrl(String),
     /// Another writer appended to this action after our live state was folded: catch up
     /// and check again. Nothing was written.

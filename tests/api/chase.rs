@@ -278,3 +278,42 @@ async fn bad_ticks_get_a_clear_answer_and_change_nothing() {
     assert_eq!(checked_log(&app).await.len(), before + 1, "only the close");
     assert_eq!(app.snapshot().await["seq"].as_i64(), Some(before as i64 + 1), "the server still serves");
 }
+
+#[tokio::test]
+async fn a_visit_waiting_longer_than_the_chief_allows_is_late() {
+    let app = spawn_app().await;
+    let me = member(&app.roster);
+    let target = residents_of(&app.roster, me)[3];
+    let token = app.token_of(me.id);
+    let mut asked = tick(target, "bedridden");
+    let long_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(40);
+    asked["device_time"] = json!(long_ago.format(&Rfc3339).unwrap());
+    assert_eq!(post(&app, &token, Uuid::now_v7(), asked).await.0, 200);
+    // The clock of the action moves with its events: one more, now.
+    assert_eq!(app.scan(Uuid::now_v7(), residents_of(&app.roster, me)[4]).await.status(), 201);
+    let pace = &app.snapshot().await["pace"];
+    assert_eq!((pace["visits_late"].as_i64(), pace["visit_minutes"].as_i64()), (Some(1), Some(30)));
+
+    let chief = app.token(Role::Chief);
+    let (status, answer) = post(&app, &chief, Uuid::now_v7(), json!({ "type": "visit_wait_set", "minutes": 0 })).await;
+    assert_eq!(
+        (status, answer["code"].as_str(), answer["field"].as_str()),
+        (400, Some("invalid_field"), Some("events[0].minutes"))
+    );
+    let (status, answer) = post(&app, &token, Uuid::now_v7(), json!({ "type": "visit_wait_set", "minutes": 60 })).await;
+    assert_eq!((status, answer["code"].as_str()), (403, Some("forbidden")), "a grid member does not set it");
+    assert_eq!(post(&app, &chief, Uuid::now_v7(), json!({ "type": "visit_wait_set", "minutes": 60 })).await.0, 200);
+    let pace = &app.snapshot().await["pace"];
+    assert_eq!((pace["visits_late"].as_i64(), pace["visit_minutes"].as_i64()), (Some(0), Some(60)));
+    let head = app.roster.staff().iter().find(|s| {
+        s.role == Role::GridHead
+            && s.nodes.iter().any(|n| {
+                let grid = app.roster.node_idx(me.nodes[0]).unwrap();
+                app.roster.node_idx(*n).is_some_and(|h| app.roster.ancestors(grid).contains(&h))
+            })
+    });
+    if let Some(head) = head {
+        let view = app.get_json(&format!("/api/actions/{}", app.action_id), &app.token_of(head.id)).await;
+        assert_eq!(view["pace"]["chase"]["visits_pending"], 1, "the head's own chase counts");
+    }
+}

@@ -383,6 +383,8 @@ impl Node {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_muster"))
             .args(["serve", "--db", db_url, "--bind", "127.0.0.1:0"])
             .args(args)
+            // The lines read below in the form scripts rely on; the Chinese are `cli`'s to test.
+            .env("MUSTER_LANG", "en")
             .stdout(Stdio::piped())
             .stderr(log)
             .kill_on_drop(true)

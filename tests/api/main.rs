@@ -6,6 +6,7 @@ mod authz;
 mod bad_input;
 mod by_hand;
 mod chase;
+mod cli;
 mod cluster;
 mod crash;
 mod helpers;

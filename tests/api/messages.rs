@@ -139,3 +139,83 @@ async fn the_audit_log_labels_each_entry_in_the_callers_language_and_keeps_the_c
         (Some("read_phones"), Some("read full phone numbers"))
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_says_whom_and_what_in_chinese_and_in_english_on_request() {
+    let app = spawn_app().await;
+    let admin = app.token(Role::Admin);
+    let grid = app.roster.staff().iter().find(|s| s.role == Role::GridMember).unwrap().nodes[0];
+    let grid_name = app.roster.nodes()[app.roster.node_idx(grid).unwrap()].name.clone();
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(&admin);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json::<Value>().await.unwrap_or(Value::Null)
+        }
+    };
+    use reqwest::Method;
+    // An entry written before entries held their facts: an English sentence, kept as it is.
+    let old = "staff 5: role grid_member → grid_head, nodes [3] → [3], point None → None";
+    let store = muster::store::open(&app.db_url).await.unwrap();
+    store.accounts().audit(1, 1, "change_staff", old).await.unwrap();
+
+    send(Method::GET, "/api/staff".into(), None).await;
+    let body = json!({ "name": "赵代班", "role": "grid_member", "nodes": [grid] });
+    let s = send(Method::POST, "/api/staff".into(), Some(body)).await["id"].as_i64().unwrap();
+    send(Method::PATCH, format!("/api/staff/{s}"), Some(json!({ "phone": "13955556666" }))).await;
+    send(Method::POST, format!("/api/staff/{s}/pairing-codes"), None).await;
+    let body = json!({ "name": "小学操场", "nodes": [grid] });
+    let p = send(Method::POST, "/api/points".into(), Some(body)).await["id"].as_i64().unwrap();
+    send(Method::PATCH, format!("/api/points/{p}"), Some(json!({ "place": "村小学" }))).await;
+    send(Method::POST, format!("/api/points/{p}/retire"), None).await;
+    send(Method::POST, format!("/api/staff/{s}/retire"), None).await;
+
+    let audit = |lang: &'static str| {
+        let req = app.client.get(format!("{}/api/audit", app.base)).bearer_auth(&admin).header("accept-language", lang);
+        async move {
+            let page = req.send().await.unwrap().json::<Value>().await.unwrap();
+            let entries = page["entries"].as_array().unwrap().iter().take(9);
+            entries
+                .map(|e| (e["what"].as_str().unwrap().to_owned(), e["detail"].as_str().unwrap().to_owned()))
+                .collect()
+        }
+    };
+    let expected = |rows: [(&str, String); 9]| rows.map(|(what, detail)| (what.to_owned(), detail)).to_vec();
+    let zh: Vec<(String, String)> = audit("zh-CN").await;
+    assert_eq!(
+        zh,
+        expected([
+            ("retire_staff", format!("赵代班（#{s}），网格员")),
+            ("retire_point", format!("小学操场（#{p}）")),
+            ("change_point", format!("小学操场（#{p}）：改了名称或地点")),
+            ("add_point", format!("小学操场（#{p}），服务 {grid_name}")),
+            ("pairing_code", format!("给 赵代班（#{s}）")),
+            ("change_staff", format!("赵代班（#{s}）：改了姓名或电话")),
+            ("add_staff", format!("赵代班（#{s}），网格员，负责 {grid_name}")),
+            ("read_phones", "工作人员名单".to_owned()),
+            ("change_staff", old.to_owned()),
+        ])
+    );
+    for (what, detail) in &zh[..8] {
+        assert!(!detail.chars().any(|c| c.is_ascii_alphabetic()), "{what}: an English word in {detail:?}");
+    }
+    let en: Vec<(String, String)> = audit("en").await;
+    assert_eq!(
+        en,
+        expected([
+            ("retire_staff", format!("赵代班 (#{s}), grid member")),
+            ("retire_point", format!("小学操场 (#{p})")),
+            ("change_point", format!("小学操场 (#{p}): name or place changed")),
+            ("add_point", format!("小学操场 (#{p}), serving {grid_name}")),
+            ("pairing_code", format!("for 赵代班 (#{s})")),
+            ("change_staff", format!("赵代班 (#{s}): name or phone changed")),
+            ("add_staff", format!("赵代班 (#{s}), grid member, for {grid_name}")),
+            ("read_phones", "the staff list".to_owned()),
+            ("change_staff", old.to_owned()),
+        ])
+    );
+}

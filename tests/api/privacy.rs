@@ -19,6 +19,8 @@ async fn no_name_id_number_or_phone_reaches_a_log_line() {
     // The night at 2,000× speed: about seven seconds of real time.
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_muster"))
         .args(["demo", "--db", &db, "--bind", "127.0.0.1:0", "--speed", "2000", "--seed", "11"])
+        // The lines read below (`listening on`, `(admin)`, `drill finished`) in English.
+        .env("MUSTER_LANG", "en")
         // Debug for everything that could see personal data; the HTTP client and connection
         // pool internals only log addresses, and at debug they slow the run tenfold.
         .env("RUST_LOG", "debug,hyper=info,hyper_util=info,reqwest=info,h2=info")

@@ -90,5 +90,5 @@ async fn the_shell_makes_an_admin_and_pairing_links_for_a_database_no_server_ser
         .await
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already has this phone number"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("已经用了这个电话号码"), "in Chinese by default");
 }

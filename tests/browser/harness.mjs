@@ -49,7 +49,10 @@ async function launch({ args, tmpDir, parse, isReady, expected }) {
   if (!fs.existsSync(bin)) {
     throw new Error(`muster binary not found at ${bin} (build it with \`cargo build --bin muster\` or set MUSTER_BIN)`);
   }
-  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The lines read below are the English ones, whose form scripts may rely on (the Chinese
+  // a clerk reads are tested in tests/api/cli.rs).
+  const env = { ...process.env, MUSTER_LANG: 'en' };
+  const child = spawn(bin, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 
   const stdoutTail = [];
   const stderrTail = [];
@@ -134,14 +137,18 @@ function listeningOn(line) {
 }
 
 /**
- * Start `muster demo --no-drill` on a fresh database in a temp dir, on a free port.
- * Resolves once stdout has given the listening address and the chief's and the
- * operator's URLs. Returns { baseUrl, chief: {url, token}, operator: {url, token},
- * tmpDir, stop(), logs() }. stop() is idempotent and always safe to call.
+ * Start `muster demo` on a fresh database in a temp dir, on a free port: by default with
+ * `--no-drill` (the action open and quiet), or with `drill: { speed }` playing the night
+ * at that many simulated seconds per real second. Resolves once stdout has given the
+ * listening address and every role's pairing link (and, without a drill, said the action
+ * is open), with each of `roles` paired as a phone would be. Returns { baseUrl, tmpDir,
+ * stop(), logs(), and per role { pairingUrl, code, token, url } }. stop() is idempotent
+ * and always safe to call.
  */
-export async function startDemoServer({ extraArgs = [] } = {}) {
+export async function startDemoServer({ extraArgs = [], drill = null, roles = ['chief', 'operator'] } = {}) {
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'muster-'));
-  const args = ['demo', '--no-drill', '--db', path.join(tmpDir, 'demo.db'), '--bind', '127.0.0.1:0', ...extraArgs];
+  const play = drill ? ['--speed', String(drill.speed ?? 60)] : ['--no-drill'];
+  const args = ['demo', ...play, '--db', path.join(tmpDir, 'demo.db'), '--bind', '127.0.0.1:0', ...extraArgs];
   const { found, stop, logs, pid } = await launch({
     args,
     tmpDir,
@@ -156,8 +163,8 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
       }
     },
     // The admin's link is printed last: once it is here, every role's is; with
-    // --no-drill the demo then opens the action and says so.
-    isReady: (seen) => seen.baseUrl && seen.chief && seen.operator && seen.admin && seen.opened,
+    // --no-drill the demo then opens the action and says so (the drill opens it itself).
+    isReady: (seen) => seen.baseUrl && seen.chief && seen.operator && seen.admin && (drill || seen.opened),
     expected: (seen) =>
       '"listening on http://…", one with "(chief)…: http…?code=…" and one with "(operator)…: http…?code=…"; ' +
       `seen so far: listening=${seen.baseUrl ?? 'none'}, chief=${seen.chief ? 'yes' : 'no'}, operator=${seen.operator ? 'yes' : 'no'}`,
@@ -165,13 +172,21 @@ export async function startDemoServer({ extraArgs = [] } = {}) {
 
   try {
     // Bring each role into service as a phone would: redeem its pairing code for a token.
-    for (const who of ['chief', 'operator']) {
-      const res = await fetch(`${found.baseUrl}/api/auth/pair`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ code: found[who].code, device: 'browser test' }),
-      });
-      const body = await res.json();
+    for (const who of roles) {
+      if (!found[who]) throw new Error(`the demo printed no pairing link for the ${who}`);
+      let res;
+      let body;
+      // While the drill writes, a pairing can fail with "database is locked" (a 500 that
+      // changes nothing, seen on SQLite); a phone would try again, and so do we, twice.
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        res = await fetch(`${found.baseUrl}/api/auth/pair`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ code: found[who].code, device: 'browser test' }),
+        });
+        body = await res.json();
+        if (res.status < 500) break;
+      }
       if (res.status !== 200 || !body.token) {
         throw new Error(`pairing the ${who} failed: HTTP ${res.status} ${JSON.stringify(body)}`);
       }

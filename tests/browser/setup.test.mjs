@@ -46,7 +46,7 @@ test('the setup link on a phone makes the first admin and opens the staff page',
     await page.click('[data-testid="setup-go"]');
     await page.waitForURL(/\/admin\.html$/, { timeout: 10_000 });
     await page.waitForFunction(
-      () => document.querySelector('[data-testid="admin-user"]')?.textContent.includes('王建国'),
+      () => document.querySelector('[data-testid="site-user"]')?.textContent.includes('王建国'),
       null,
       { timeout: 10_000 },
     );

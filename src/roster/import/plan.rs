@@ -158,7 +158,8 @@ impl AreaIndex {
 pub fn find_area(parts: &RosterParts, text: &str) -> Result<NodeId, String> {
     let text = text.trim();
     if let Ok(id) = text.parse::<NodeId>() {
-        return parts.nodes.iter().find(|n| n.id == id).map(|n| n.id).ok_or(format!("there is no area node {id}"));
+        let unknown = || crate::messages::api::field::no_such_node(id).to_string();
+        return parts.nodes.iter().find(|n| n.id == id).map(|n| n.id).ok_or_else(unknown);
     }
     let root = parts.nodes.iter().find(|n| n.parent.is_none()).map_or(0, |n| n.id);
     AreaIndex::new(&parts.nodes, root).resolve(text).map_err(|(_, (problem, fix))| format!("{problem}: {fix}"))

@@ -1,0 +1,136 @@
+// The header every page shares: who is signed in and as what, the language switch, links
+// to the pages that person's role may use, and signing out. Each page's HTML has an
+// empty-ish `<header id="site-header">` (holding that page's own title or live status, if
+// any); mountHeader() puts the shared parts around it, the same on every page, so a
+// grid member, the chief and the clerk find their way round the same way everywhere.
+//
+// The links only choose what to offer: the server checks every request's role itself.
+// A page that already asks /api/me hands the answer to showUser(); one that does not
+// calls identify(). Nothing from the server goes in but through textContent.
+
+import { roleLabel, t } from "./i18n.js";
+import { $, MANAGER_ROLES, el, forgetToken, onLanguageChange, request, sessionToken, storedToken } from "./session.js";
+
+/** The pages in the header, in this order; `roles` null means every signed-in role. */
+const PAGES = [
+  { path: "/", key: "common.commandCentre", roles: null, testid: "nav-centre" },
+  { path: "/admin.html", key: "common.admin", roles: MANAGER_ROLES, testid: "nav-admin" },
+  { path: "/import.html", key: "common.import", roles: MANAGER_ROLES, testid: "nav-import" },
+];
+/** What a visitor without a session is offered. */
+const SIGN_IN = { path: "/login.html", key: "common.signIn", testid: "nav-sign-in" };
+
+const header = {
+  root: null,
+  nav: null,
+  user: null,
+  signOut: null,
+  /** undefined until told; null for nobody signed in; else { name, role }. */
+  me: undefined,
+};
+
+function here() {
+  const p = location.pathname;
+  return p === "/index.html" ? "/" : p;
+}
+
+/**
+ * Builds the shared parts into the page's `<header id="site-header">`. Call it before
+ * wireLanguage(), which fills the `.lang` group made here.
+ */
+export function mountHeader() {
+  const root = $("site-header");
+  root.classList.add("site");
+  root.dataset.testid = "site-header";
+
+  const brand = el("span", "site-brand", "Muster");
+  const nav = el("nav", "site-nav");
+  nav.dataset.testid = "site-nav";
+  nav.setAttribute("aria-label", "Muster");
+
+  const side = el("div", "site-side");
+  const user = el("span", "site-user");
+  user.dataset.testid = "site-user";
+  user.hidden = true;
+  const lang = el("div", "lang");
+  lang.setAttribute("role", "group");
+  lang.setAttribute("aria-label", "语言 / Language");
+  const out = el("button", "site-sign-out");
+  out.type = "button";
+  out.dataset.testid = "site-sign-out";
+  out.dataset.i18n = "common.signOut";
+  out.textContent = t("common.signOut");
+  out.hidden = true;
+  out.addEventListener("click", signOut);
+  side.append(user, lang, out);
+
+  root.prepend(brand, nav);
+  root.append(side);
+  Object.assign(header, { root, nav, user, signOut: out });
+  onLanguageChange(render);
+}
+
+/** Who is signed in (`{ name, role }` from /api/me), or null for nobody. */
+export function showUser(me) {
+  header.me = me ? { name: me.name, role: me.role } : null;
+  render();
+}
+
+/**
+ * For a page that does not ask /api/me itself: asks it with the page's token (or the
+ * stored one), shows the answer and returns it (null when nobody is signed in or the
+ * server cannot say). Changes no stored token: the page decides what a 401 means.
+ */
+export async function identify() {
+  const token = sessionToken() ?? storedToken();
+  if (!token) {
+    showUser(null);
+    return null;
+  }
+  const { data, problem } = await request("GET", "/api/me", { token });
+  // Unreachable is not signed out: say nothing rather than something false.
+  if (problem && problem.status !== 401) {
+    header.root.dataset.ready = "";
+    return null;
+  }
+  showUser(data);
+  return data;
+}
+
+function link(page) {
+  const a = el("a", null, t(page.key));
+  a.href = page.path;
+  a.dataset.i18n = page.key;
+  a.dataset.testid = page.testid;
+  if (page.path === here()) a.setAttribute("aria-current", "page");
+  return a;
+}
+
+function render() {
+  if (!header.root || header.me === undefined) return;
+  const me = header.me;
+  const pages = me ? PAGES.filter((p) => p.roles == null || p.roles.includes(me.role)) : [SIGN_IN];
+  const wanted = pages.map((p) => p.path).join(" ");
+  if (header.nav.dataset.pages !== wanted) {
+    header.nav.replaceChildren(...pages.map(link));
+    header.nav.dataset.pages = wanted;
+  }
+  header.user.hidden = !me;
+  header.user.textContent = me ? t("header.user", { name: me.name, role: roleLabel(me.role) }) : "";
+  header.signOut.hidden = !me;
+  header.root.dataset.ready = "";
+}
+
+/**
+ * Asks first: a grid member's phone signed out at night needs a new pairing code from
+ * the chief before it works again. Then the server forgets the token, this browser too,
+ * and the person lands on the page that explains both ways back in.
+ */
+async function signOut() {
+  if (!window.confirm(t("common.signOutConfirm"))) return;
+  const token = sessionToken() ?? storedToken();
+  // Already signed out or offline: the token is forgotten here either way.
+  if (token) await request("POST", "/api/auth/logout", { token });
+  forgetToken();
+  location.replace("/");
+}
