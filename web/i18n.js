@@ -724,3 +724,17 @@ export function roleLabel(role) {
   const label = t(key);
   return label === key ? String(role ?? "") : label;
 }
+
+/**
+ * Adds a page's own words to the tables (`{ "zh-CN": {…}, en: {…} }`), so a page that
+ * only some people open (the phone page) does not make every other page load them.
+ * Keys already here win: a page cannot change what another page says.
+ */
+export function addWords(tables) {
+  for (const [name, words] of Object.entries(tables)) {
+    if (!TABLES[name]) continue;
+    for (const [key, text] of Object.entries(words)) {
+      if (!(key in TABLES[name])) TABLES[name][key] = text;
+    }
+  }
+}

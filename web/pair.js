@@ -7,6 +7,7 @@
 // All text from the server goes in through textContent, never innerHTML.
 
 import { roleLabel, t } from "./i18n.js";
+import "./phone-words.js";
 import { mountHeader, showUser } from "./header.js";
 import { $, MANAGER_ROLES, RetryWait, request, serverDetail, storeToken, storedToken, wireLanguage } from "./session.js";
 
@@ -129,6 +130,12 @@ async function pair() {
 function succeed(staff, already) {
   page.done = { staff, already };
   showUser(staff);
+  // The phone page asks for the right list before it has asked who this is (m-early.js).
+  try {
+    if (staff?.role) localStorage.setItem("muster.m.role", staff.role);
+  } catch {
+    // Only a hint: the phone page asks anyway.
+  }
   // The code is spent: a reload must not send it again and show a confusing error.
   const url = new URL(location.href);
   if (url.searchParams.has("code")) {
@@ -150,6 +157,7 @@ function showProblem(problem) {
 // ---------------------------------------------------------------- rendering
 
 function render() {
+  renderWeChat();
   const done = page.done;
   $("step-code").hidden = done != null;
   $("step-done").hidden = done == null;
@@ -207,8 +215,24 @@ function renderDone({ staff, already }) {
   $("done-name").textContent = staff?.name ?? "";
   $("done-role").textContent = roleLabel(staff?.role);
   $("not-you").hidden = !already;
-  // Every role starts at the command centre for now; account managers also get theirs.
+  // The people who chase residents start on the phone page; a head keeps the command
+  // centre one tap away (and the phone page links to it too). Account managers also get theirs.
+  const phone = PHONE_ROLES.includes(staff?.role);
+  $("go").href = phone ? "/m" : "/";
+  $("go").textContent = t(staff?.role === "medic" ? "pair.goMedic" : phone ? "pair.goPhone" : "pair.go");
+  $("go-centre").hidden = staff?.role !== "grid_head";
   $("go-admin").hidden = !MANAGER_ROLES.includes(staff?.role);
+}
+
+/** The roles whose pairing link lands on the phone page, /m. */
+const PHONE_ROLES = ["grid_member", "grid_head", "medic"];
+
+/**
+ * WeChat's in-app browser keeps its own storage: a phone paired there is signed in only
+ * inside WeChat. Said before the button, with how to open the link in the phone's browser.
+ */
+function renderWeChat() {
+  $("wechat").hidden = !/MicroMessenger/i.test(navigator.userAgent || "");
 }
 
 // ---------------------------------------------------------------- start-up

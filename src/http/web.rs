@@ -1,10 +1,15 @@
 //! The pages, embedded in the binary from `web/` at build time: nothing to install and
 //! nothing fetched at run time. Only embedded names are served, so a path like
 //! `/../Cargo.toml` finds nothing. An unknown `/api/…` address is an API error, not a page.
+//!
+//! The phone page is `/m` (a short address to type or read out), its web app manifest
+//! `/manifest.webmanifest`, and its service worker `/sw.js`, which is served with this
+//! build's [`version`] written into it: any change to any page changes the worker's bytes,
+//! so phones install the new pages as a whole and drop the old ones (web/sw.js).
 
 use super::ApiError;
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -19,6 +24,12 @@ struct Pages;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'; require-trusted-types-for 'script'";
+
+/// Short addresses for pages that people type or read out: `/m` is the phone page.
+const ALIASES: &[(&str, &str)] = &[("m", "m.html")];
+
+/// Where web/sw.js says which build it caches; replaced when it is served.
+const VERSION_MARK: &str = "__MUSTER_PAGES_VERSION__";
 
 /// One embedded file as it is served: its type, a strong validator from its content's
 /// hash, and its gzip form when that is smaller.
@@ -35,15 +46,21 @@ struct Served {
 fn served() -> &'static HashMap<String, Served> {
     static SERVED: OnceLock<HashMap<String, Served>> = OnceLock::new();
     SERVED.get_or_init(|| {
+        let version = version();
         Pages::iter()
             .filter_map(|path| {
                 let file = Pages::get(&path)?;
-                let mime = mime_guess::from_path(path.as_ref()).first_or_octet_stream();
-                let hash: String = file.metadata.sha256_hash()[..16].iter().map(|b| format!("{b:02x}")).collect();
-                let plain = Bytes::from(file.data.into_owned());
+                let mime = mime_type(&path);
+                let mut data = file.data.into_owned();
+                let mut hash: String = file.metadata.sha256_hash()[..16].iter().map(|b| format!("{b:02x}")).collect();
+                if path == "sw.js" {
+                    data = String::from_utf8_lossy(&data).replace(VERSION_MARK, &version).into_bytes();
+                    hash = version.clone();
+                }
+                let plain = Bytes::from(data);
                 let gzip = gzipped(&plain).filter(|g| g.len() + 64 < plain.len());
                 let served = Served {
-                    mime: HeaderValue::from_str(mime.as_ref()).expect("a MIME type is a header value"),
+                    mime: HeaderValue::from_str(&mime).expect("a MIME type is a header value"),
                     etag: HeaderValue::from_str(&format!("\"{hash}\"")).expect("hex digits in quotes"),
                     plain,
                     gzip,
@@ -52,6 +69,30 @@ fn served() -> &'static HashMap<String, Served> {
             })
             .collect()
     })
+}
+
+/// This build's pages, as one name: a hash over every embedded file. The service worker
+/// names its cache with it, so a server with other pages makes phones fetch them anew.
+fn version() -> String {
+    use sha2::{Digest, Sha256};
+    let mut paths: Vec<_> = Pages::iter().collect();
+    paths.sort();
+    let mut all = Sha256::new();
+    for path in paths {
+        if let Some(file) = Pages::get(&path) {
+            all.update(path.as_bytes());
+            all.update(file.metadata.sha256_hash());
+        }
+    }
+    all.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn mime_type(path: &str) -> String {
+    if path.ends_with(".webmanifest") {
+        // mime_guess does not know it; browsers read a manifest by this type.
+        return "application/manifest+json".into();
+    }
+    mime_guess::from_path(path).first_or_octet_stream().to_string()
 }
 
 fn gzipped(data: &[u8]) -> Option<Bytes> {
@@ -78,6 +119,7 @@ pub async fn page(uri: Uri, request: HeaderMap) -> Result<Response, ApiError> {
         return Err(ApiError::NotFound { what: "API route", id: uri.path().to_owned() });
     }
     let path = if path.is_empty() { "index.html" } else { path };
+    let path = ALIASES.iter().find(|(short, _)| *short == path).map_or(path, |(_, file)| file);
     let file = served().get(path).ok_or_else(|| ApiError::NotFound { what: "page", id: path.to_owned() })?;
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, file.mime.clone());
@@ -87,6 +129,11 @@ pub async fn page(uri: Uri, request: HeaderMap) -> Result<Response, ApiError> {
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if path == "sw.js" {
+        // m.js registers it for the scope `/m`, which a worker at the root may take anyway;
+        // said outright for in-app browsers that are stricter about a worker's scope.
+        headers.insert(HeaderName::from_static("service-worker-allowed"), HeaderValue::from_static("/"));
+    }
     let etag = file.etag.to_str().expect("ASCII");
     if lists(&request, header::IF_NONE_MATCH, etag) {
         return Ok((StatusCode::NOT_MODIFIED, headers).into_response());

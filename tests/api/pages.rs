@@ -54,3 +54,29 @@ async fn pages_allow_only_their_own_scripts_and_no_answer_leaks_a_referrer() {
         assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
     }
 }
+
+#[tokio::test]
+async fn the_phone_page_its_manifest_and_its_worker_are_served_and_the_worker_names_this_build() {
+    let app = spawn_app().await;
+    let get = |path: &str| app.client.get(format!("{}{path}", app.base)).send();
+
+    let phone = get("/m").await.unwrap();
+    assert_eq!(phone.status(), 200);
+    assert!(phone.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(phone.text().await.unwrap().contains("m.js"), "/m is the phone page");
+
+    let manifest = get("/manifest.webmanifest").await.unwrap();
+    assert_eq!(manifest.headers()["content-type"], "application/manifest+json");
+    let manifest: serde_json::Value = manifest.json().await.unwrap();
+    assert_eq!(manifest["start_url"], "/m");
+
+    let worker = get("/sw.js").await.unwrap();
+    assert_eq!(worker.headers()["cache-control"], "no-cache", "a new build's worker is seen at once");
+    assert_eq!(worker.headers()["service-worker-allowed"], "/");
+    let etag = worker.headers()["etag"].to_str().unwrap().to_owned();
+    let text = worker.text().await.unwrap();
+    assert!(!text.contains("__MUSTER_PAGES_VERSION__"), "the build's version is written in");
+    let version = text.split("const VERSION = \"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
+    assert_eq!(version.len(), 16, "a hash over every page: {version}");
+    assert_eq!(etag, format!("\"{version}\""), "the worker's validator is the version it caches");
+}

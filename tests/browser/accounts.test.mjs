@@ -20,7 +20,10 @@ test('a paired grid member sees only their grid, and an admin can revoke that ph
     await phone.goto(server.grid_member.pairingUrl);
     await phone.click('[data-testid="pair-button"]');
     await phone.waitForSelector('[data-testid="pair-done"]', { timeout: 10_000 });
+    // Pairing lands a grid member on their phone page (/m); the command centre is theirs too, cut to their grid.
     await phone.click('[data-testid="pair-go"]');
+    await phone.waitForURL(/\/m$/, { timeout: 10_000 });
+    await phone.goto(`${server.baseUrl}/`);
     await phone.waitForSelector(`${CONNECTION}[data-state="open"]`, { timeout: 30_000 });
     const target = parseCount(await phone.textContent('[data-testid="target"]'));
     assert.ok(target > 0 && target < 100, `a grid member's target is their grid's residents, not the village's 2,676: saw ${target}`);

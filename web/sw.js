@@ -1,0 +1,43 @@
+// The phone page's service worker: keeps the page's own files (the shell) on the phone,
+// so /m opens at once on a repeat visit and with no network at all. The server writes
+// its pages' version into VERSION when it serves this file (src/http/web.rs), so any new
+// build is a new worker: it caches the new shell whole, then deletes the old one, and
+// the page reloads onto it (m.js). Nothing else is cached: the API and the live feed
+// always go to the server, and what a person recorded lives in IndexedDB (outbox.js).
+
+const VERSION = "__MUSTER_PAGES_VERSION__";
+const CACHE = `muster-shell-${VERSION}`;
+const SHELL = [
+  "/m", "/m-early.js", "/m.js", "/m.css", "/i18n.js", "/session.js", "/phone-words.js", "/outbox.js", "/live.js",
+  "/manifest.webmanifest", "/favicon.svg", "/icon-192.png", "/icon-512.png",
+];
+
+self.addEventListener("install", (event) => {
+  // `reload`: past the browser's HTTP cache, so the new shell is the new server's.
+  event.waitUntil(
+    caches.open(CACHE)
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(names.filter((n) => n.startsWith("muster-shell-") && n !== CACHE).map((n) => caches.delete(n))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== location.origin) return;
+  // The page's own address with whatever query (`/m?token=…`) is the one cached `/m`.
+  const path = url.pathname === "/m.html" ? "/m" : url.pathname;
+  if (!SHELL.includes(path)) return;
+  event.respondWith(
+    caches.open(CACHE)
+      .then((cache) => cache.match(path))
+      .then((hit) => hit || fetch(event.request)),
+  );
+});
