@@ -1,7 +1,7 @@
 //! Action routes: list and create actions, read live state, record events (one scan, or a
 //! batch from an offline queue), the missing list, and the live WebSocket.
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller, cursor, whole_phone};
 use super::{ApiError, AppState};
 use crate::action::ActionState;
 use crate::action::event::{NOTE_MAX, to_log_precision};
@@ -102,6 +102,9 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
     }
     Ok(())
 }
+
+/// The roles that chase the missing: they read missing lists and households.
+pub(crate) const CHASERS: &[Role] = &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic];
 
 /// Device times further ahead of the server than this, or further before the action was
 /// planned, are refused as a wrong clock. A phone's clock is often minutes off, rarely a
@@ -571,17 +574,12 @@ pub async fn missing(
     ApiPath(id): ApiPath<ActionId>,
     ApiQuery(q): ApiQuery<MissingQuery>,
 ) -> Result<Json<MissingPage>, ApiError> {
-    caller.require(&[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic])?;
+    caller.require(CHASERS)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let after: usize = match q.cursor.as_deref() {
-        None => 0,
-        Some(c) => {
-            c.parse().map_err(|_| ApiError::InvalidField { field: "cursor".into(), message: field::cursor() })?
-        }
-    };
+    let after = cursor(q.cursor.as_deref())?;
     let cell = action_cell(&state, &caller, id)?;
     let (residents, next) = missing_page(&cell.state(), &caller, after, limit);
-    let unmasked = residents.iter().filter(|r| r.phone.as_deref().is_some_and(|p| !p.contains('*'))).count();
+    let unmasked = residents.iter().filter(|r| whole_phone(r.phone.as_deref())).count();
     if unmasked > 0 {
         let list = PhoneList::Missing { action: id, phones: unmasked };
         state.auth.audit(caller.staff.id, Audited::ReadPhones { list }).await?;

@@ -3,13 +3,12 @@
 //! for a medic the households waiting for a home visit. Live changes after the answer's
 //! `seq` come over the action's WebSocket (`residents` in each delta).
 
-use super::actions::action_cell;
-use super::extract::{ApiPath, ApiQuery, Caller};
+use super::actions::{CHASERS, action_cell};
+use super::extract::{ApiPath, ApiQuery, Caller, cursor, whole_phone};
 use super::{ApiError, AppState};
 use crate::action::view::ResidentLive;
 use crate::action::{ActionId, ActionState, Seq, Status};
 use crate::auth::Scope;
-use crate::messages::api::field;
 use crate::messages::audit::{Audited, PhoneList};
 use crate::roster::{HouseholdId, NodeId, ResidentId, Role, StaffId};
 use axum::extract::State;
@@ -105,27 +104,18 @@ pub async fn households(
     ApiPath(id): ApiPath<ActionId>,
     ApiQuery(q): ApiQuery<HouseholdsQuery>,
 ) -> Result<Json<HouseholdsPage>, ApiError> {
-    caller.require(&[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic])?;
+    caller.require(CHASERS)?;
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);
-    let from: usize = match q.cursor.as_deref() {
-        None => 0,
-        Some(c) => {
-            c.parse().map_err(|_| ApiError::InvalidField { field: "cursor".into(), message: field::cursor() })?
-        }
-    };
+    let from = cursor(q.cursor.as_deref())?;
     let cell = action_cell(&state, &caller, id)?;
     let page = page(&cell.state(), &caller, q.visits.unwrap_or(false), from, limit);
-    let phones = page.households.iter().flat_map(|h| &h.residents).filter(|r| shown_whole(&r.phone)).count()
-        + page.staff.iter().filter(|s| shown_whole(&s.phone)).count();
+    let phones = page.households.iter().flat_map(|h| &h.residents).filter(|r| whole_phone(r.phone.as_deref())).count()
+        + page.staff.iter().filter(|s| whole_phone(s.phone.as_deref())).count();
     if phones > 0 {
         let list = PhoneList::Households { action: id, phones };
         state.auth.audit(caller.staff.id, Audited::ReadPhones { list }).await?;
     }
     Ok(Json(page))
-}
-
-fn shown_whole(phone: &Option<String>) -> bool {
-    phone.as_deref().is_some_and(|p| !p.contains('*'))
 }
 
 /// The roles that phone residents at night see their numbers whole.
