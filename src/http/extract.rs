@@ -205,6 +205,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// A list's position from its `cursor` query parameter (the `next` of the page before;
+/// none: the start).
+pub fn cursor(raw: Option<&str>) -> Result<usize, ApiError> {
+    raw.map_or(Ok(0), |c| {
+        c.parse().map_err(|_| ApiError::InvalidField {
+            field: "cursor".into(),
+            message: crate::messages::api::field::cursor(),
+        })
+    })
+}
+
+/// Whether a phone number is shown whole (not masked): each such read is audited.
+pub fn whole_phone(phone: Option<&str>) -> bool {
+    phone.is_some_and(|p| !p.contains('*'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::field_and_problem;
@@ -222,20 +238,4 @@ mod tests {
             assert_eq!(field_and_problem(text), (field.to_owned(), problem), "{text}");
         }
     }
-}
-
-/// A list's position from its `cursor` query parameter (the `next` of the page before;
-/// none: the start).
-pub fn cursor(raw: Option<&str>) -> Result<usize, ApiError> {
-    raw.map_or(Ok(0), |c| {
-        c.parse().map_err(|_| ApiError::InvalidField {
-            field: "cursor".into(),
-            message: crate::messages::api::field::cursor(),
-        })
-    })
-}
-
-/// Whether a phone number is shown whole (not masked): each such read is audited.
-pub fn whole_phone(phone: Option<&str>) -> bool {
-    phone.is_some_and(|p| !p.contains('*'))
 }
