@@ -5,8 +5,9 @@
 // the sampling points, the area tree, the chart and who has residents missing.
 //
 // Layout of this file: the live state (snapshot + deltas) · the home-visit requests
-// (the households API, kept current by the deltas' residents) · the live feed (WebSocket
-// with reconnect) · rendering (one pass per animation frame) · start-up. The token, the
+// (the households API, kept current by the deltas' residents) · the live feed (what its
+// messages do) · rendering (one pass per animation frame) · start-up. The WebSocket
+// with resume and reconnect is live.js's, shared with the phone page; the token, the
 // API and the language buttons are session.js's, shared with the other pages.
 // All text from the server goes in through textContent, never innerHTML.
 
@@ -14,10 +15,9 @@ import {
   fmtAgo, fmtClock, fmtDateTime, fmtDayTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, roleLabel, t, toDate,
 } from "./i18n.js";
 import { mountHeader, showUser } from "./header.js";
+import { LiveFeed, backoffMs } from "./live.js";
 import { $, MANAGER_ROLES, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
 
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 5000;
 /** The chart is the costliest thing to draw and nobody reads it faster than this. */
 const CHART_INTERVAL_MS = 1000;
 /** Render by timer when no animation frame has come this long after new data. */
@@ -343,109 +343,7 @@ function stateNow(state) {
 
 // ---------------------------------------------------------------- the live feed
 
-/**
- * One WebSocket to an action's live stream that keeps itself up: after a drop it
- * resumes from the last position it holds (`after=SEQ`), backing off 0.5 s, 1 s, 2 s …
- * 5 s; it waits while the browser says it is offline and tries again at once when it
- * comes back.
- */
-class LiveFeed {
-  #ws = null;
-  #timer = 0;
-  #attempt = 0;
-  #stopped = false;
-
-  /**
-   * handlers: seq() → position held or null; message(msg) → false when out of step;
-   * status(s); refused() → called when a connection closed before saying anything,
-   * which is what a revoked token looks like from a browser.
-   */
-  constructor(actionId, handlers) {
-    this.actionId = actionId;
-    this.handlers = handlers;
-  }
-
-  #url() {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = new URLSearchParams({ token: sessionToken() });
-    const seq = this.handlers.seq();
-    if (seq != null) query.set("after", String(seq));
-    return `${scheme}//${location.host}/api/actions/${encodeURIComponent(this.actionId)}/live?${query}`;
-  }
-
-  connect() {
-    clearTimeout(this.#timer);
-    if (this.#stopped || this.#ws) return;
-    if (!navigator.onLine) {
-      this.handlers.status("offline");
-      return;
-    }
-    this.handlers.status(this.handlers.seq() == null && this.#attempt === 0 ? "connecting" : "reconnecting");
-    const ws = new WebSocket(this.#url());
-    let heard = false;
-    ws.onmessage = (event) => {
-      if (this.#ws !== ws) return;
-      let msg;
-      try {
-        msg = JSON.parse(event.data);
-      } catch {
-        return; // Not ours to understand; the next message carries whole state anyway.
-      }
-      heard = true;
-      this.#attempt = 0;
-      if (!this.handlers.message(msg)) this.#resync(ws);
-    };
-    // An error is always followed by a close, so the close handler does the retrying.
-    ws.onclose = () => {
-      if (this.#ws !== ws) return; // Closed on purpose and already replaced.
-      this.#ws = null;
-      if (!heard) this.handlers.refused();
-      this.#retryLater();
-    };
-    this.#ws = ws;
-  }
-
-  /** A delta did not fit what we hold: ask again from our position straight away. */
-  #resync(ws) {
-    this.#ws = null;
-    ws.close();
-    this.connect();
-  }
-
-  #retryLater() {
-    if (this.#stopped) return;
-    if (!navigator.onLine) {
-      this.handlers.status("offline");
-      return;
-    }
-    this.handlers.status("reconnecting");
-    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** this.#attempt, BACKOFF_MAX_MS);
-    this.#attempt += 1;
-    this.#timer = setTimeout(() => this.connect(), delay);
-  }
-
-  #drop() {
-    clearTimeout(this.#timer);
-    const ws = this.#ws;
-    this.#ws = null;
-    ws?.close();
-  }
-
-  offline() {
-    this.#drop();
-    if (!this.#stopped) this.handlers.status("offline");
-  }
-
-  online() {
-    this.#attempt = 0;
-    this.connect();
-  }
-
-  stop() {
-    this.#stopped = true;
-    this.#drop();
-  }
-}
+// The WebSocket itself (resume, backoff, offline) is live.js's, shared with the phone page.
 
 function onLiveMessage(msg) {
   if (msg.type === "snapshot") {
@@ -501,7 +399,7 @@ function follow(actionId) {
   page.notice = { title: "notice.loading", body: null, vars: {} };
   resetViews();
   resetVisits();
-  page.feed = new LiveFeed(actionId, {
+  page.feed = new LiveFeed(actionId, sessionToken, {
     seq: () => page.state?.seq ?? null,
     message: onLiveMessage,
     status: setStatus,
@@ -1409,7 +1307,7 @@ function loadFailed(e) {
     return;
   }
   // The server is down or the network is: try again, backing off like the feed.
-  const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (loadAttempt + 1), BACKOFF_MAX_MS);
+  const delay = backoffMs(loadAttempt + 1);
   loadAttempt += 1;
   page.notice = { title: "notice.errorTitle", body: "notice.errorBody", vars: { s: Math.round(delay / 1000) } };
   page.status = navigator.onLine ? "reconnecting" : "offline";
@@ -1429,13 +1327,12 @@ function wireControls() {
     history.replaceState(history.state, "", url.pathname + url.search + url.hash);
     follow(id);
   });
+  // With a feed, the feed follows the network itself (live.js); before one, the load does.
   window.addEventListener("offline", () => {
-    if (page.feed) page.feed.offline();
-    else setStatus("offline");
+    if (!page.feed) setStatus("offline");
   });
   window.addEventListener("online", () => {
-    if (page.feed) page.feed.online();
-    else if (loadWaiting) load();
+    if (!page.feed && loadWaiting) load();
   });
   // The canvas follows its box: a resize (or a wall screen rotated) redraws at once.
   new ResizeObserver(() => {

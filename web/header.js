@@ -11,9 +11,18 @@
 import { roleLabel, t } from "./i18n.js";
 import { $, MANAGER_ROLES, el, forgetToken, onLanguageChange, request, sessionToken, storedToken } from "./session.js";
 
-/** The pages in the header, in this order; `roles` null means every signed-in role. */
+/** The phone page's name for each role it is for: the same as the title it shows that role. */
+const PHONE_KEYS = { grid_member: "common.phoneMember", grid_head: "common.phoneHead", medic: "common.phoneMedic" };
+
+/**
+ * The pages in the header, in this order; `roles` null means every signed-in role. `key`
+ * is the i18n key of the link's text, or a map from role to key.
+ */
 const PAGES = [
   { path: "/", key: "common.commandCentre", roles: null, testid: "nav-centre" },
+  // Those who work from a phone find their page from the command centre too (a grid
+  // member opening the chief's link, a medic signed in on a laptop).
+  { path: "/m", key: PHONE_KEYS, roles: Object.keys(PHONE_KEYS), testid: "nav-phone" },
   { path: "/admin.html", key: "common.admin", roles: MANAGER_ROLES, testid: "nav-admin" },
   { path: "/import.html", key: "common.import", roles: MANAGER_ROLES, testid: "nav-import" },
 ];
@@ -97,10 +106,15 @@ export async function identify() {
   return data;
 }
 
-function link(page) {
-  const a = el("a", null, t(page.key));
+function keyOf(page, role) {
+  return typeof page.key === "string" ? page.key : page.key[role];
+}
+
+function link(page, role) {
+  const key = keyOf(page, role);
+  const a = el("a", null, t(key));
   a.href = page.path;
-  a.dataset.i18n = page.key;
+  a.dataset.i18n = key;
   a.dataset.testid = page.testid;
   if (page.path === here()) a.setAttribute("aria-current", "page");
   return a;
@@ -110,9 +124,11 @@ function render() {
   if (!header.root || header.me === undefined) return;
   const me = header.me;
   const pages = me ? PAGES.filter((p) => p.roles == null || p.roles.includes(me.role)) : [SIGN_IN];
-  const wanted = pages.map((p) => p.path).join(" ");
+  const role = me ? me.role : null;
+  // The keys too: the same path is named for the role (the phone page).
+  const wanted = pages.map((p) => `${p.path}=${keyOf(p, role)}`).join(" ");
   if (header.nav.dataset.pages !== wanted) {
-    header.nav.replaceChildren(...pages.map(link));
+    header.nav.replaceChildren(...pages.map((p) => link(p, role)));
     header.nav.dataset.pages = wanted;
   }
   header.user.hidden = !me;

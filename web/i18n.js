@@ -122,6 +122,9 @@ const TABLES = {
     // ---- the staff-account pages: pair.html, login.html, admin.html
     "common.signOut": "退出登录",
     "common.commandCentre": "指挥中心",
+    "common.phoneMember": "我的住户",
+    "common.phoneHead": "我的网格",
+    "common.phoneMedic": "上门采样",
     "common.admin": "账号管理",
     "common.import": "导入花名册",
     "common.signIn": "登录",
@@ -404,6 +407,9 @@ const TABLES = {
     // ---- the staff-account pages: pair.html, login.html, admin.html
     "common.signOut": "Sign out",
     "common.commandCentre": "Command centre",
+    "common.phoneMember": "My households",
+    "common.phoneHead": "My grids",
+    "common.phoneMedic": "Home visits",
     "common.admin": "Staff accounts",
     "common.import": "Import roster",
     "common.signIn": "Sign in",

@@ -2,18 +2,26 @@
 // from the last position the page holds (`after=SEQ`), backing off 0.5 s, 1 s, 2 s … 5 s;
 // it waits while the browser says it is offline and tries again at once when it is back.
 // What a message means is the page's business (handlers.message); this only keeps the
-// line open and in step. The same as the command centre's feed (web/app.js), written
-// without private fields so that old Android WebViews run it.
+// line open and in step. The one feed of every page that follows an action live: the
+// command centre (web/app.js) and the phone page (web/m.js). Written without private
+// fields or `**` so that old Android WebViews run it.
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 5000;
+
+/** The wait before try number `attempt + 1` (0.5 s, 1 s, 2 s … 5 s): pages retrying their own loads wait the same. */
+export function backoffMs(attempt) {
+  return Math.min(BACKOFF_FIRST_MS * Math.pow(2, attempt), BACKOFF_MAX_MS);
+}
 
 export class LiveFeed {
   /**
    * handlers: seq() → the position held, or null for a snapshot; message(msg) → false
    * when it does not fit what the page holds (the feed then asks again from seq());
-   * status(s) with s one of connecting | open | reconnecting | offline; refused() → a
-   * connection closed before saying anything (what a revoked token looks like).
+   * status(s) with s one of connecting | open | reconnecting | offline ("connecting" only
+   * until the stream has said something; after that every new line is "reconnecting");
+   * refused() → a connection closed before saying anything (what a revoked token looks
+   * like). token() → the session's token, read at every connection.
    */
   constructor(actionId, token, handlers) {
     this.actionId = actionId;
@@ -23,6 +31,8 @@ export class LiveFeed {
     this.timer = 0;
     this.attempt = 0;
     this.stopped = false;
+    /** The stream has said something on some connection: a new one is a reconnection. */
+    this.heardOnce = false;
     this.onOnline = () => {
       this.attempt = 0;
       this.connect();
@@ -50,7 +60,7 @@ export class LiveFeed {
       this.handlers.status("offline");
       return;
     }
-    this.handlers.status(this.attempt === 0 ? "connecting" : "reconnecting");
+    this.handlers.status(this.attempt === 0 && !this.heardOnce ? "connecting" : "reconnecting");
     const ws = new WebSocket(this.url());
     let heard = false;
     ws.onmessage = (event) => {
@@ -63,6 +73,7 @@ export class LiveFeed {
       }
       if (!heard) this.handlers.status("open");
       heard = true;
+      this.heardOnce = true;
       this.attempt = 0;
       if (this.handlers.message(msg) === false) this.resync(ws);
     };
@@ -90,7 +101,7 @@ export class LiveFeed {
       return;
     }
     this.handlers.status("reconnecting");
-    const delay = Math.min(BACKOFF_FIRST_MS * Math.pow(2, this.attempt), BACKOFF_MAX_MS);
+    const delay = backoffMs(this.attempt);
     this.attempt += 1;
     this.timer = setTimeout(() => this.connect(), delay);
   }

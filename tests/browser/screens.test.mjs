@@ -40,8 +40,8 @@ const CENTRE_VIEWS = [
 const LINKS = {
   admin: ['/', '/admin.html', '/import.html'],
   chief: ['/', '/admin.html', '/import.html'],
-  grid_head: ['/'],
-  grid_member: ['/'],
+  grid_head: ['/', '/m'],
+  grid_member: ['/', '/m'],
   operator: ['/'],
   viewer: ['/'],
   visitor: ['/login.html'],
