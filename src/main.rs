@@ -242,7 +242,7 @@ async fn import(
     let sheet = match import::read_sheet(&bytes, format_of(&path)?, &options) {
         Err(ImportError::Invalid(problems)) => {
             for p in &problems {
-                eprintln!("{p}");
+                eprintln!("{}", report::problem_line(p, Lang::current()));
             }
             anyhow::bail!(report::problems_total(&path.display().to_string(), problems.len(), lang));
         }
@@ -261,13 +261,13 @@ async fn import(
         match muster::store::import::import(store.as_ref(), &current, &sheet, options).await {
             Err(ImportFailure::Invalid(problems)) => {
                 for p in &problems {
-                    eprintln!("{p}");
+                    eprintln!("{}", report::problem_line(p, Lang::current()));
                 }
                 anyhow::bail!(report::problems_total(&path.display().to_string(), problems.len(), lang));
             }
             Err(ImportFailure::Unconfirmed(planned)) => {
                 let total = planned.removals.total;
-                print!("{planned}");
+                print!("{}", report::report_text(&planned, Lang::current()));
                 println!("{}", report::removals(&planned, lang));
                 if let Some(n) = options.confirm_removals {
                     anyhow::bail!(report::removals_mismatch(n, total, lang));
@@ -287,7 +287,7 @@ async fn import(
             other => break other?,
         }
     };
-    print!("{}", imported.report);
+    print!("{}", report::report_text(&imported.report, Lang::current()));
     let seconds = started.elapsed().as_secs_f64();
     println!("{}", report::done(sheet.residents(), args.dry_run, seconds, lang));
     Ok(())

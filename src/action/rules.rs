@@ -6,6 +6,7 @@ use super::Seq;
 use super::event::Chase;
 use super::event::EventBody;
 use super::fold::{ActionState, Phase};
+use crate::messages::Lang;
 use crate::roster::{HouseholdId, PointId, ResidentId};
 use std::collections::HashSet;
 
@@ -36,9 +37,33 @@ pub enum Rejection {
     VisitAlreadyTaken(ResidentId),
 }
 
+impl Rejection {
+    /// What to tell the person, in their language: the catalogue's words for this refusal.
+    pub fn message(&self, lang: Lang) -> String {
+        use crate::messages::api::rejected as say;
+        match self {
+            Rejection::UnknownResident(id) => say::unknown_resident(*id, lang),
+            Rejection::UnknownIdNumber => say::unknown_id_number(lang),
+            Rejection::OutOfScope(id) => say::out_of_scope(*id, lang),
+            Rejection::Removed(id) => say::removed(*id, lang),
+            Rejection::UnknownPoint(id) => say::unknown_point(*id, lang),
+            Rejection::NotOpen => say::not_open(lang),
+            Rejection::Closed => say::closed(lang),
+            Rejection::AlreadyOpen => say::already_open(lang),
+            Rejection::NotCorrectable(seq) => say::not_correctable(*seq, lang),
+            Rejection::EmptyReason => say::empty_reason(lang),
+            Rejection::AwayIsAnExemption => say::away_is_an_exemption(lang),
+            Rejection::UnknownHousehold(id) => say::unknown_household(*id, lang),
+            Rejection::HouseholdOutOfScope(id) => say::household_out_of_scope(*id, lang),
+            Rejection::NoVisitPending(id) => say::no_visit_pending(*id, lang),
+            Rejection::VisitAlreadyTaken(id) => say::visit_already_taken(*id, lang),
+        }
+    }
+}
+
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::messages::api::rejection(self, crate::messages::Lang::En))
+        f.write_str(&self.message(Lang::En))
     }
 }
 
@@ -141,6 +166,59 @@ impl ActionState {
                 pending.visits.insert(*resident_id);
                 Ok(())
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::assert_speaks_both;
+
+    fn every_rejection() -> Vec<Rejection> {
+        // The match makes a new variant a compile error here until it is listed below.
+        let listed = |r: &Rejection| match r {
+            Rejection::UnknownResident(_)
+            | Rejection::UnknownIdNumber
+            | Rejection::OutOfScope(_)
+            | Rejection::Removed(_)
+            | Rejection::UnknownPoint(_)
+            | Rejection::NotOpen
+            | Rejection::Closed
+            | Rejection::AlreadyOpen
+            | Rejection::NotCorrectable(_)
+            | Rejection::EmptyReason
+            | Rejection::AwayIsAnExemption
+            | Rejection::UnknownHousehold(_)
+            | Rejection::HouseholdOutOfScope(_)
+            | Rejection::NoVisitPending(_)
+            | Rejection::VisitAlreadyTaken(_) => (),
+        };
+        let all = vec![
+            Rejection::UnknownResident(17),
+            Rejection::UnknownIdNumber,
+            Rejection::OutOfScope(17),
+            Rejection::Removed(17),
+            Rejection::UnknownPoint(3),
+            Rejection::NotOpen,
+            Rejection::Closed,
+            Rejection::AlreadyOpen,
+            Rejection::NotCorrectable(42),
+            Rejection::EmptyReason,
+            Rejection::AwayIsAnExemption,
+            Rejection::UnknownHousehold(5),
+            Rejection::HouseholdOutOfScope(5),
+            Rejection::NoVisitPending(17),
+            Rejection::VisitAlreadyTaken(17),
+        ];
+        all.iter().for_each(listed);
+        all
+    }
+
+    #[test]
+    fn every_refusal_speaks_chinese_and_english() {
+        for r in every_rejection() {
+            assert_speaks_both(&format!("{r:?}"), &r.message(Lang::Zh), &r.message(Lang::En));
         }
     }
 }

@@ -244,7 +244,7 @@ impl ApiError {
             ApiError::CloseBeforeOpen => say::close_before_open(lang),
             ApiError::BodyTooLarge { limit } => say::body_too_large(*limit, lang),
             ApiError::SheetTooLarge { limit } => say::sheet_too_large(*limit, lang),
-            ApiError::Rejected(r) => say::rejection(r, lang),
+            ApiError::Rejected(r) => r.message(lang),
             ApiError::RejectedBatch(all) => say::rejected_batch(all.len(), lang),
             ApiError::IdReused { index, client_id, action_id } => say::id_reused(*index, *client_id, *action_id, lang),
             ApiError::IdReusedOtherwise { index, client_id } => say::id_reused_otherwise(*index, *client_id, lang),
@@ -281,7 +281,7 @@ impl ApiError {
             ApiError::BodyTooLarge { limit } | ApiError::SheetTooLarge { limit } => json!({ "limit": limit }),
             ApiError::RejectedBatch(all) => json!({
                 "errors": all.iter().map(|(i, r)| json!({
-                    "index": i, "code": rejection_code(r).0, "message": say::rejection(r, lang)
+                    "index": i, "code": rejection_code(r).0, "message": r.message(lang)
                 })).collect::<Vec<_>>()
             }),
             ApiError::IdReused { index, .. } | ApiError::IdReusedOtherwise { index, .. } => json!({ "index": index }),

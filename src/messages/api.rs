@@ -5,7 +5,6 @@
 
 use super::pick;
 use super::{Lang, role_name};
-use crate::action::Rejection;
 use crate::roster::Role;
 use crate::roster::import::Report;
 
@@ -276,72 +275,120 @@ pub fn internal(lang: Lang) -> String {
     pick!(lang, "服务器内部出错，已记录在日志中", "internal error; it has been logged")
 }
 
-/// Why an event was refused.
-pub fn rejection(r: &Rejection, lang: Lang) -> String {
-    match r {
-        Rejection::UnknownResident(id) => pick!(
+/// The words of each refused event (`action::Rejection::message` picks them), by the
+/// specifics each names.
+pub mod rejected {
+    use super::{Lang, pick};
+
+    /// `UnknownResident`.
+    pub fn unknown_resident(id: i64, lang: Lang) -> String {
+        pick!(
             lang,
             "花名册上没有编号为 {id} 的村民：请核对扫到的码",
             "resident {id} is not on the roster; check the code that was scanned"
-        ),
-        Rejection::UnknownIdNumber => pick!(
+        )
+    }
+
+    /// `UnknownIdNumber`.
+    pub fn unknown_id_number(lang: Lang) -> String {
+        pick!(
             lang,
             "花名册上没有这个身份证号：请核对证件，或把这个人加进花名册",
             "no resident on the roster has this ID number; check the card, or add them to the roster"
-        ),
-        Rejection::OutOfScope(id) => pick!(
+        )
+    }
+
+    /// `OutOfScope`.
+    pub fn out_of_scope(id: i64, lang: Lang) -> String {
+        pick!(
             lang,
             "村民 {id} 不在这次行动的范围内：请让他到自己网格的采样点采样",
             "resident {id} lives outside the area this action covers; send them to the point serving their own grid"
-        ),
-        Rejection::Removed(id) => pick!(
+        )
+    }
+
+    /// `Removed`.
+    pub fn removed(id: i64, lang: Lang) -> String {
+        pick!(
             lang,
             "村民 {id} 已从花名册删除：如果人回来了，请把他加回花名册后重新导入",
             "resident {id} was removed from the roster; if they are back, add them to the roster sheet and import it again"
-        ),
-        Rejection::UnknownPoint(id) => {
-            pick!(lang, "采样点 {id} 不参加这次行动", "sampling point {id} does not take part in this action")
-        }
-        Rejection::NotOpen => {
-            pick!(lang, "行动还没有开始：请先开始行动", "the action has not been opened yet; open it first")
-        }
-        Rejection::Closed => {
-            pick!(lang, "行动已经结束，不能再记录了", "the action is closed; nothing more can be recorded in it")
-        }
-        Rejection::AlreadyOpen => pick!(lang, "行动已经开始了", "the action is already open"),
-        Rejection::NotCorrectable(seq) => pick!(
+        )
+    }
+
+    /// `UnknownPoint`.
+    pub fn unknown_point(id: i64, lang: Lang) -> String {
+        pick!(lang, "采样点 {id} 不参加这次行动", "sampling point {id} does not take part in this action")
+    }
+
+    /// `NotOpen`.
+    pub fn not_open(lang: Lang) -> String {
+        pick!(lang, "行动还没有开始：请先开始行动", "the action has not been opened yet; open it first")
+    }
+
+    /// `Closed`.
+    pub fn closed(lang: Lang) -> String {
+        pick!(lang, "行动已经结束，不能再记录了", "the action is closed; nothing more can be recorded in it")
+    }
+
+    /// `AlreadyOpen`.
+    pub fn already_open(lang: Lang) -> String {
+        pick!(lang, "行动已经开始了", "the action is already open")
+    }
+
+    /// `NotCorrectable`.
+    pub fn not_correctable(seq: i64, lang: Lang) -> String {
+        pick!(
             lang,
             "第 {seq} 号事件不是可以更正的采样记录（不存在，或已经更正过）",
             "event {seq} is not a sample that can be corrected (unknown, or already corrected)"
-        ),
-        Rejection::EmptyReason => pick!(lang, "更正要写明原因", "a correction needs a reason"),
-        Rejection::AwayIsAnExemption => pick!(
+        )
+    }
+
+    /// `EmptyReason`.
+    pub fn empty_reason(lang: Lang) -> String {
+        pick!(lang, "更正要写明原因", "a correction needs a reason")
+    }
+
+    /// `AwayIsAnExemption`.
+    pub fn away_is_an_exemption(lang: Lang) -> String {
+        pick!(
             lang,
             "外出请登记为免检（原因：外出，备注写去了哪里），不用勾选",
             "record away as an exemption (reason away, where in the note), not as a tick"
-        ),
-        Rejection::UnknownHousehold(id) => pick!(
+        )
+    }
+
+    /// `UnknownHousehold`.
+    pub fn unknown_household(id: i64, lang: Lang) -> String {
+        pick!(
             lang,
             "花名册上没有编号为 {id} 的户：请刷新页面后再试",
             "household {id} is not on the roster; reload the page and try again"
-        ),
-        Rejection::HouseholdOutOfScope(id) => {
-            pick!(
-                lang,
-                "户 {id} 没有人在这次行动的范围内",
-                "nobody of household {id} is in the area this action covers"
-            )
-        }
-        Rejection::NoVisitPending(id) => pick!(
+        )
+    }
+
+    /// `HouseholdOutOfScope`.
+    pub fn household_out_of_scope(id: i64, lang: Lang) -> String {
+        pick!(lang, "户 {id} 没有人在这次行动的范围内", "nobody of household {id} is in the area this action covers")
+    }
+
+    /// `NoVisitPending`.
+    pub fn no_visit_pending(id: i64, lang: Lang) -> String {
+        pick!(
             lang,
             "村民 {id} 现在不需要上门采样（已采样，或没有标记卧床）",
             "resident {id} is not waiting for a home visit (sampled already, or not marked bedridden)"
-        ),
-        Rejection::VisitAlreadyTaken(id) => pick!(
+        )
+    }
+
+    /// `VisitAlreadyTaken`.
+    pub fn visit_already_taken(id: i64, lang: Lang) -> String {
+        pick!(
             lang,
             "村民 {id} 的上门采样已经有医护人员接了",
             "another medic has already taken the home visit of resident {id}"
-        ),
+        )
     }
 }
 

@@ -29,7 +29,7 @@ pub use crate::messages::import as texts;
 pub use plan::{Keep, Plan, RosterChanges, find_area, plan};
 pub use table::{Format, ReadOptions};
 
-use crate::messages::{Lang, Said};
+use crate::messages::Said;
 use crate::roster::{Flags, IdNumber, NodeId, Phone, Role};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -69,14 +69,6 @@ impl Problem {
     /// The same problem at a cell the sheet cites (an area or a point of a staff row).
     pub fn cited(sheet: &str, at: &Cited, code: &'static str, (problem, fix): texts::Text) -> Self {
         Self::at(sheet, at.row, &at.column, &at.text, code, problem, fix)
-    }
-}
-
-/// One line: where, what, and what to do, in [`Lang::current`] (see
-/// [`crate::messages::report::problem_line`]).
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::messages::report::problem_line(self, Lang::current()))
     }
 }
 
@@ -143,14 +135,6 @@ pub struct Report {
     pub removals: Removals,
     /// Flags read from notes (外出务工 → away …): confirm them.
     pub flags_from_notes: Vec<Notice>,
-}
-
-/// The report as the CLI prints it, in [`Lang::current`] (see
-/// [`crate::messages::report::report_text`]).
-impl std::fmt::Display for Report {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::messages::report::report_text(self, Lang::current()))
-    }
 }
 
 /// The residents of one household as the sheet lists them.
