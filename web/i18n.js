@@ -63,7 +63,7 @@ const TABLES = {
     "staff.title": "各网格员未检人数",
     "staff.hint": "未检最多的排在前面",
     "staff.allDone": "全部完成",
-    "staff.more": "另有 {n} 人，共 {missing} 人未检",
+    "staff.more": "另有 {n} 位网格员，名下共 {missing} 人未检",
     // The chase: what grid members learned about the missing, in the words on their phones.
     "chase.lead": "未检 {n} 人：",
     "chase.notified": "已通知 {n}",
@@ -349,7 +349,7 @@ const TABLES = {
     "staff.title": "Missing by grid member",
     "staff.hint": "Most missing first",
     "staff.allDone": "All done",
-    "staff.more": "{n} more, {missing} residents missing",
+    "staff.more": "{n} more staff, {missing} of their residents missing",
     "chase.lead": "{n} missing:",
     "chase.notified": "{n} notified",
     "chase.on_the_way": "{n} on the way",
