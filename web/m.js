@@ -63,6 +63,17 @@ const page = {
 
 const STORE_KEYS = { onlyMissing: "muster.m.onlyMissing", theme: "muster.m.theme" };
 
+
+/** A big button that acts on one resident: what it does is read back by the click handler. */
+function residentButton(cls, label, act, residentId, testid) {
+  const b = el("button", cls, label);
+  b.type = "button";
+  b.dataset.act = act;
+  b.dataset.resident = String(residentId);
+  b.dataset.testid = testid;
+  return b;
+}
+
 function readPref(key, fallback) {
   try {
     const v = localStorage.getItem(key);
@@ -804,12 +815,7 @@ function residentRow(r, h) {
   const actions = el("div", "resident-actions");
   if (r.phone) actions.append(telLink(r.phone));
   if (live.status === "missing" && !closed()) {
-    const tick = el("button", "button-main", t("m.tick"));
-    tick.type = "button";
-    tick.dataset.act = "tick";
-    tick.dataset.resident = String(r.id);
-    tick.dataset.testid = "tick";
-    actions.append(tick);
+    actions.append(residentButton("button-main", t("m.tick"), "tick", r.id, "tick"));
   }
   if (actions.children.length) row.append(actions);
   return row;
@@ -947,19 +953,9 @@ function visitCard(r, h) {
   if (!done && live.visit && !closed()) {
     const v = live.visit;
     if (!v.taken_by) {
-      const take = el("button", "button-main", t("m.take"));
-      take.type = "button";
-      take.dataset.act = "take";
-      take.dataset.resident = String(r.id);
-      take.dataset.testid = "take";
-      actions.append(take);
+      actions.append(residentButton("button-main", t("m.take"), "take", r.id, "take"));
     } else if (v.taken_by === page.me.id && page.me.point_id != null) {
-      const sample = el("button", "button-main button-good", t("m.recordSample"));
-      sample.type = "button";
-      sample.dataset.act = "sample";
-      sample.dataset.resident = String(r.id);
-      sample.dataset.testid = "record-sample";
-      actions.append(sample);
+      actions.append(residentButton("button-main button-good", t("m.recordSample"), "sample", r.id, "record-sample"));
     }
   }
   box.append(actions);
