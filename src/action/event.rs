@@ -51,18 +51,6 @@ impl Chase {
         Chase::NobodyHome,
         Chase::Away,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Chase::Notified => "notified",
-            Chase::OnTheWay => "on_the_way",
-            Chase::Bedridden => "bedridden",
-            Chase::Refused => "refused",
-            Chase::Unreachable => "unreachable",
-            Chase::NobodyHome => "nobody_home",
-            Chase::Away => "away",
-        }
-    }
 }
 
 /// Longest note a tick takes, in characters: a sentence or two, not a report.

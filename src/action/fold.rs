@@ -460,6 +460,13 @@ impl ActionState {
         self.chased.keys().map(|&i| i as usize).filter(|&i| covered(i) && late(i)).count() as i64
     }
 
+    /// When a resident's home visit was asked for: they are missing and their latest tick
+    /// says bedridden (taken by a medic or not).
+    pub fn visit_requested_at(&self, idx: usize) -> Option<OffsetDateTime> {
+        let current = self.chased(idx)?.current()?;
+        (self.slots[idx].status() == Status::Missing && current.chase == Chase::Bedridden).then_some(current.at)
+    }
+
     /// A resident's chase, if anyone ticked them.
     pub fn chased(&self, idx: usize) -> Option<&Chased> {
         self.chased.get(&(idx as u32))

@@ -367,18 +367,15 @@ impl ActionState {
         let chased = self.chased(idx);
         let current = chased.and_then(|c| c.current());
         let status = self.slot_status(idx);
-        let visit = match (status, current) {
-            (Status::Missing, Some(t)) if t.chase == Chase::Bedridden => {
-                let taken = chased.and_then(|c| c.visit);
-                Some(VisitView {
-                    requested_at: t.at,
-                    taken_by: taken.map(|v| v.by),
-                    taken_by_name: taken.and_then(|v| roster.staff_member(v.by)).map(|s| s.name.clone()),
-                    taken_at: taken.map(|v| v.at),
-                })
+        let visit = self.visit_requested_at(idx).map(|requested_at| {
+            let taken = chased.and_then(|c| c.visit);
+            VisitView {
+                requested_at,
+                taken_by: taken.map(|v| v.by),
+                taken_by_name: taken.and_then(|v| roster.staff_member(v.by)).map(|s| s.name.clone()),
+                taken_at: taken.map(|v| v.at),
             }
-            _ => None,
-        };
+        });
         let mut history = chased.map(|c| c.history.clone()).unwrap_or_default();
         history.sort_by_key(|t| (t.at, t.seq));
         ResidentLive {

@@ -143,7 +143,9 @@ fn new_event(
         let shown = if shown.len() < tube.len() { format!("{shown}…") } else { shown };
         return Err(ApiError::NotATube { field: field("tube"), shown, max: TUBE_MAX });
     }
-    if let EventBody::ResidentTicked { note, .. } | EventBody::HouseholdTicked { note, .. } = &body
+    if let EventBody::ResidentTicked { note, .. }
+    | EventBody::HouseholdTicked { note, .. }
+    | EventBody::ExemptionSet { note, .. } = &body
         && note.chars().count() > NOTE_MAX
     {
         return Err(ApiError::NoteTooLong { field: field("note"), max: NOTE_MAX });

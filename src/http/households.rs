@@ -145,8 +145,7 @@ fn page(s: &ActionState, caller: &Caller, visits: bool, from: usize, limit: usiz
     if visits {
         // A medic's requests: the nearest grid first (fewest levels below the medic's own
         // area), then the request waiting longest.
-        let requested =
-            |rs: &[usize]| rs.iter().filter_map(|&i| s.resident_live(i).visit.map(|v| v.requested_at)).min();
+        let requested = |rs: &[usize]| rs.iter().filter_map(|&i| s.visit_requested_at(i)).min();
         let mut waiting: Vec<_> = found
             .into_iter()
             .filter_map(|(h, node, rs)| requested(&rs).map(|at| ((depth(node), at, h), (h, node, rs))))
