@@ -412,9 +412,12 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     let acked = tally.acked.len() as i64;
     let mut distinct = vec![false; plan.resident_ids.len()];
     let mut sampled_by_staff: std::collections::HashMap<i64, i64> = Default::default();
+    let mut scans_by_staff: std::collections::HashMap<i64, i64> = Default::default();
     for a in &tally.acked {
+        let staff = plan.resident_staff[a.resident as usize];
+        *scans_by_staff.entry(staff).or_insert(0) += 1;
         if !std::mem::replace(&mut distinct[a.resident as usize], true) {
-            *sampled_by_staff.entry(plan.resident_staff[a.resident as usize]).or_insert(0) += 1;
+            *sampled_by_staff.entry(staff).or_insert(0) += 1;
         }
     }
     let distinct_n = distinct.iter().filter(|d| **d).count() as i64;
@@ -433,16 +436,17 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     checks.expect("WebSocket clients with an error", errors.len() as i64, 0);
     checks.expect("WebSocket clients that reached the final position", drained as i64, views.len() as i64);
     // A dashboard holds the action's totals; a grid member's phone holds its own part
-    // (the server cuts live views to the caller's scope): its residents and their scans
-    // (each resident is scanned once here, so as many scans as sampled).
+    // (the server cuts live views to the caller's scope): its residents' scans and how
+    // many of them are sampled. A run that scans more than the roster wraps round and
+    // scans residents again: each is a scan, not another sampled resident.
     let wrong_sums = views
         .iter()
         .filter(|v| v.position() >= final_seq)
         .filter(|v| match v.staff {
             None => v.scans != server_scans || v.sampled != server_sampled,
             Some(m) => {
-                let own = sampled_by_staff.get(&m).copied().unwrap_or(0);
-                v.scans != own || v.sampled != own
+                let own = |by: &std::collections::HashMap<i64, i64>| by.get(&m).copied().unwrap_or(0);
+                v.scans != own(&scans_by_staff) || v.sampled != own(&sampled_by_staff)
             }
         })
         .count();
