@@ -108,8 +108,7 @@ struct SampleRecord {
 
 impl SampleRecord {
     const NONE: u32 = u32::MAX;
-    const EMPTY: Self =
-        Self { point: 0, at: 0, resident: Self::NONE, at_home: false, corrected: false, merged: false };
+    const EMPTY: Self = Self { point: 0, at: 0, resident: Self::NONE, at_home: false, corrected: false, merged: false };
 
     fn minute(&self) -> i64 {
         self.at.div_euclid(60)
@@ -405,7 +404,7 @@ impl ActionState {
                     self.count_sample(sample, e.device_time);
                     change.point = Some(sample);
                     if let Some(code) = tube {
-                        self.into_tube(code, Member::Resident(idx as u32), event.seq);
+                        self.put_in_tube(code, Member::Resident(idx as u32), event.seq);
                     }
                 }
             }
@@ -428,17 +427,25 @@ impl ActionState {
                     };
                     let w = &mut self.walk_ins.list[i as usize];
                     w.samples = w.samples.saturating_add(1);
-                    let sample =
-                        PointChange { point: *point_id, resident: None, of: SampleOf::WalkIn, minute, by: 1, at_home: false };
+                    let sample = PointChange {
+                        point: *point_id,
+                        resident: None,
+                        of: SampleOf::WalkIn,
+                        minute,
+                        by: 1,
+                        at_home: false,
+                    };
                     self.count_sample(sample, e.device_time);
                     change.point = Some(sample);
                     if let Some(code) = tube {
-                        self.into_tube(code, Member::WalkIn(i), event.seq);
+                        self.put_in_tube(code, Member::WalkIn(i), event.seq);
                     }
                 }
             }
             EventBody::WalkInResolved { walk_in_seq, resolution, resident_id, .. } => {
-                if let Some(i) = self.walk_ins.by_seq(*walk_in_seq).filter(|&i| self.walk_ins.list[i as usize].resolved.is_none()) {
+                if let Some(i) =
+                    self.walk_ins.by_seq(*walk_in_seq).filter(|&i| self.walk_ins.list[i as usize].resolved.is_none())
+                {
                     let target = resident_id.and_then(|r| self.roster.resident_idx(r));
                     let resident = match (resolution, target) {
                         (Resolution::Rejected, _) => None,
@@ -647,7 +654,7 @@ impl ActionState {
     /// Puts a sampled person into an open tube, closing it when full. The rules let only
     /// samples into an open tube of the same point with room through; the fold checks
     /// again, so a log that holds anything else still folds.
-    fn into_tube(&mut self, code: &str, member: Member, seq: Seq) {
+    fn put_in_tube(&mut self, code: &str, member: Member, seq: Seq) {
         let Some(t) = self.tube(code) else { return };
         let tube = &mut self.tubes[t as usize];
         if tube.closed || tube.is_full() || self.open_tube.contains_key(&member) {

@@ -444,7 +444,15 @@ impl ActionState {
         let p = self.points.get(&id)?;
         let (name, place) =
             self.roster.point(id).map_or((String::new(), String::new()), |pt| (pt.name.clone(), pt.place.clone()));
-        Some(PointView { id, name, place, count: p.count, at_home: p.at_home, outside: p.outside, walk_ins: p.walk_ins })
+        Some(PointView {
+            id,
+            name,
+            place,
+            count: p.count,
+            at_home: p.at_home,
+            outside: p.outside,
+            walk_ins: p.walk_ins,
+        })
     }
 
     /// A responsible staff member's view, or `None` when they answer for nobody here.

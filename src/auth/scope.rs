@@ -2,8 +2,8 @@
 //! under their nodes (a head covers the subtree), or their sampling point. Every read
 //! and write asks this before answering, and live views are cut down to it.
 
-use crate::action::view::{CountsDelta, Delta, Pace, ResidentLive, Snapshot, Totals, add_minutes};
 use crate::action::tubes::Member;
+use crate::action::view::{CountsDelta, Delta, Pace, ResidentLive, Snapshot, Totals, add_minutes};
 use crate::action::{Action, ActionState};
 use crate::roster::{NodeId, PointId, Role, Roster, Staff, StaffId};
 use std::collections::{BTreeMap, HashSet};

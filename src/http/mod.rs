@@ -13,6 +13,7 @@ pub mod import;
 pub mod listen;
 pub mod points;
 pub mod staff;
+pub mod tubes;
 mod web;
 
 pub use doc::ApiDoc;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(points::router())
         .merge(households::router())
+        .merge(tubes::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))

@@ -137,8 +137,7 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Role::ALL.into_iter()
-            .find(|r| r.as_str() == s)
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 

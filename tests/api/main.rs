@@ -20,4 +20,5 @@ mod recording;
 mod restart;
 mod setup;
 mod tls;
+mod tubes;
 mod walkthrough;
