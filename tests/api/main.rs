@@ -9,6 +9,7 @@ mod chase;
 mod cli;
 mod cluster;
 mod crash;
+mod drill;
 mod helpers;
 mod import;
 mod live;
