@@ -12,6 +12,7 @@ pub mod households;
 pub mod import;
 pub mod listen;
 pub mod points;
+pub mod scan;
 pub mod staff;
 mod web;
 
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(points::router())
         .merge(households::router())
+        .merge(scan::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
