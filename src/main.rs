@@ -492,7 +492,16 @@ async fn print_links(roster: &muster::roster::Roster, auth: &muster::auth::Auth,
     use muster::roster::Role;
     let lang = Lang::current();
     // The admin's last: scripts that read the links know then that all are printed.
-    let roles = [Role::Chief, Role::Viewer, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Admin];
+    let roles = [
+        Role::Chief,
+        Role::Viewer,
+        Role::GridHead,
+        Role::GridMember,
+        Role::Operator,
+        Role::Medic,
+        Role::Lab,
+        Role::Admin,
+    ];
     let admin = roster.staff().iter().find(|s| s.role == Role::Admin).map_or(0, |s| s.id);
     println!("{}", say::pairing_links_follow(lang));
     for role in roles {

@@ -113,6 +113,98 @@ pub enum EventBody {
         #[schema(minimum = 1, maximum = 1440)]
         minutes: u32,
     },
+    /// A person not on the roster (a visitor, a new migrant) registered and sampled at a
+    /// point: never refused a swab. Counted apart as a walk-in and queued for the clerk, who
+    /// confirms them into the roster, merges them with a resident, or rejects them. The same
+    /// ID number again in this action is a re-sample of the same walk-in.
+    WalkInSampled {
+        walk_in: WalkIn,
+        point_id: PointId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(pattern = "^[A-Za-z0-9._/-]{1,64}$")]
+        tube: Option<String>,
+    },
+    /// The clerk's decision on a walk-in (named by the position of their first sample):
+    /// the resident they are (confirmed into the roster, or merged with an existing one:
+    /// their samples become that resident's, one person and one sample), or rejected.
+    WalkInResolved {
+        walk_in_seq: Seq,
+        resolution: Resolution,
+        /// The resident they are, for `confirmed` and `merged`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resident_id: Option<ResidentId>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
+    /// A pooled tube (混管) opened at a point: samples go into it until it holds `size`
+    /// (then it closes by itself) or it is closed by hand.
+    TubeOpened {
+        #[schema(pattern = "^[A-Za-z0-9._/-]{1,64}$")]
+        tube: String,
+        point_id: PointId,
+        /// 1, 5, 10 or 20; the action's size (10 until set) when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u8>,
+    },
+    TubeClosed {
+        #[schema(pattern = "^[A-Za-z0-9._/-]{1,64}$")]
+        tube: String,
+    },
+    /// The pooled tubes' size for this action from now on (the chief's call).
+    TubeSizeSet {
+        size: u8,
+    },
+    /// A lab's result for a tube. A positive pooled tube flags everyone in it to isolate
+    /// and re-test in a single tube; a single tube's result clears or confirms its person.
+    TubeResult {
+        #[schema(pattern = "^[A-Za-z0-9._/-]{1,64}$")]
+        tube: String,
+        result: LabResult,
+    },
+    /// About how many people wait at a point, as its operator sees the queue.
+    QueueReported {
+        point_id: PointId,
+        #[schema(maximum = 9999)]
+        waiting: u32,
+    },
+}
+
+/// The tube sizes a point may use: single, and pools of 5, 10 and 20 (5合1, 10合1, 20合1).
+pub const TUBE_SIZES: [u8; 4] = [1, 5, 10, 20];
+/// The pooled tubes' size until the chief says otherwise (10合1混管).
+pub const TUBE_SIZE: u8 = 10;
+
+/// Who a walk-in says they are: enough to find them again and to put them on the roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalkIn {
+    #[schema(min_length = 1, max_length = 40)]
+    pub name: String,
+    /// 18 characters, check digit verified where requests come in.
+    #[schema(min_length = 18, max_length = 18)]
+    pub id_number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Where they stay tonight (an address, whose house).
+    #[schema(max_length = 100)]
+    pub stays_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Added to the roster as a new resident (by the clerk, before this event).
+    Confirmed,
+    /// The same person as a resident already on the roster.
+    Merged,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LabResult {
+    Negative,
+    Positive,
 }
 
 /// How long a home-visit request waits before it is late, until the chief says otherwise:
@@ -159,6 +251,13 @@ impl EventBody {
             EventBody::HouseholdTicked { .. } => "household_ticked",
             EventBody::VisitTaken { .. } => "visit_taken",
             EventBody::VisitWaitSet { .. } => "visit_wait_set",
+            EventBody::WalkInSampled { .. } => "walk_in_sampled",
+            EventBody::WalkInResolved { .. } => "walk_in_resolved",
+            EventBody::TubeOpened { .. } => "tube_opened",
+            EventBody::TubeClosed { .. } => "tube_closed",
+            EventBody::TubeSizeSet { .. } => "tube_size_set",
+            EventBody::TubeResult { .. } => "tube_result",
+            EventBody::QueueReported { .. } => "queue_reported",
         }
     }
 }
@@ -213,6 +312,27 @@ mod tests {
             EventBody::HouseholdTicked { household_id: 3, chase: Chase::NobodyHome, note: "敲门无人".into() },
             EventBody::VisitTaken { resident_id: 7 },
             EventBody::VisitWaitSet { minutes: 20 },
+            EventBody::WalkInSampled {
+                walk_in: WalkIn {
+                    name: "张三".into(),
+                    id_number: "11010519491231002X".into(),
+                    phone: None,
+                    stays_at: "3组12号".into(),
+                },
+                point_id: 3,
+                tube: Some("T-2".into()),
+            },
+            EventBody::WalkInResolved {
+                walk_in_seq: 9,
+                resolution: Resolution::Merged,
+                resident_id: Some(7),
+                note: String::new(),
+            },
+            EventBody::TubeOpened { tube: "T-2".into(), point_id: 3, size: Some(10) },
+            EventBody::TubeClosed { tube: "T-2".into() },
+            EventBody::TubeSizeSet { size: 20 },
+            EventBody::TubeResult { tube: "T-2".into(), result: LabResult::Positive },
+            EventBody::QueueReported { point_id: 3, waiting: 12 },
         ];
         for body in bodies {
             let json = serde_json::to_string(&body).unwrap();

@@ -3,9 +3,10 @@
 //! committed batch; reports read the same state. No I/O, no clock, no locks here.
 
 use super::chase::{ChaseCounts, ChaseKey, Chased, Tick, Visit};
-use super::event::{Chase, Event, EventBody, ExemptReason};
+use super::event::{Chase, Event, EventBody, ExemptReason, LabResult, Resolution, TUBE_SIZE};
+use super::tubes::{Flag, FlagState, Member, Resolved, Tube, WalkInState, WalkIns};
 use super::{Action, Seq};
-use crate::roster::{PointId, ResidentId, Roster, StaffId};
+use crate::roster::{IdNumber, PointId, ResidentId, Roster, StaffId};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -79,6 +80,14 @@ pub struct PointState {
     pub last_scan: Option<OffsetDateTime>,
     /// Samples per minute (unix minute → count), for the recent rates.
     pub minutes: BTreeMap<i64, i64>,
+    /// Of `count`: samples of residents from outside the action's scope (非本范围), and of
+    /// walk-ins (not on the roster).
+    pub outside: i64,
+    pub walk_ins: i64,
+    /// Tubes open here now.
+    pub tubes_open: i64,
+    /// About how many wait, as the operator last said, and when.
+    pub waiting: Option<(u32, OffsetDateTime)>,
 }
 
 /// A sample the fold counted, kept so that a correction naming its position can undo it.
@@ -92,11 +101,14 @@ struct SampleRecord {
     resident: u32,
     at_home: bool,
     corrected: bool,
+    /// A walk-in's sample that became this resident's when the clerk said who they are:
+    /// counted at its point as the walk-in's, so it is not a correctable sample here.
+    merged: bool,
 }
 
 impl SampleRecord {
     const NONE: u32 = u32::MAX;
-    const EMPTY: Self = Self { point: 0, at: 0, resident: Self::NONE, at_home: false, corrected: false };
+    const EMPTY: Self = Self { point: 0, at: 0, resident: Self::NONE, at_home: false, corrected: false, merged: false };
 
     fn minute(&self) -> i64 {
         self.at.div_euclid(60)
@@ -172,14 +184,30 @@ pub enum ChaseMoved {
     Nobody,
     Resident(u32),
     Household(i64),
+    /// Everyone in a tube (by its place in [`ActionState::tubes`]): its result moved their flags.
+    Tube(u32),
+}
+
+/// Whose sample a point took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleOf {
+    /// A resident in the action's scope.
+    InScope,
+    /// A resident on the roster from outside the action's scope: sampled, never refused,
+    /// counted apart at the point and not in any target.
+    Outside,
+    /// Someone not on the roster.
+    WalkIn,
 }
 
 /// A sample counted (`by` = 1) or corrected away (`by` = -1) at a point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PointChange {
     pub point: PointId,
-    /// The sampled resident's roster index: the sample counts in every area above them.
-    pub resident: u32,
+    /// The sampled resident's roster index (none for a walk-in): the sample counts in every
+    /// area above them.
+    pub resident: Option<u32>,
+    pub of: SampleOf,
     /// The unix minute the sample was taken in.
     pub minute: i64,
     pub by: i64,
@@ -218,6 +246,21 @@ pub struct ActionState {
     /// Samples per minute of the residents under each area node, by roster index: a part's
     /// scans, rates, ETA and curve are its own, not the action's (and not a zero).
     pub node_minutes: Vec<BTreeMap<i64, i64>>,
+    /// Residents from outside the scope sampled here (each once), counted apart.
+    pub outside: i64,
+    pub walk_ins: WalkIns,
+    /// Every tube opened, in log order; `tube_index` finds one by its code.
+    pub tubes: Vec<Tube>,
+    tube_index: HashMap<String, u32>,
+    /// The open tube each person is in: nobody is in two.
+    open_tube: HashMap<Member, u32>,
+    /// The tube each sample into a tube went into, by position: a correction takes the
+    /// person out again.
+    sample_tube: HashMap<Seq, u32>,
+    /// The size of tubes opened without one.
+    pub tube_size: u8,
+    /// Who a lab result flagged, and where that stands.
+    flags: HashMap<Member, Flag>,
     /// The position at which this state was folded again against a new roster (an
     /// import). Targets may differ from before it, which deltas cannot say (they carry
     /// no target), so a subscriber at or before it gets a fresh snapshot instead.
@@ -285,6 +328,14 @@ impl ActionState {
             visit_minutes: super::event::VISIT_MINUTES,
             timeline: BTreeMap::new(),
             node_minutes: vec![BTreeMap::new(); roster_nodes],
+            outside: 0,
+            walk_ins: WalkIns::default(),
+            tubes: Vec::new(),
+            tube_index: HashMap::new(),
+            open_tube: HashMap::new(),
+            sample_tube: HashMap::new(),
+            tube_size: TUBE_SIZE,
+            flags: HashMap::new(),
             rebased: None,
             slots,
             resident_staff,
@@ -321,25 +372,178 @@ impl ActionState {
                     self.closed_at = Some(e.device_time);
                 }
             }
-            EventBody::ResidentSampled { resident_id, point_id, at_home, .. } => {
-                if let Some(idx) = self.scoped(*resident_id) {
+            EventBody::ResidentSampled { resident_id, point_id, at_home, tube } => {
+                if let Some(idx) = self.roster.resident_idx(*resident_id).filter(|_| self.points.contains_key(point_id))
+                {
                     let record = SampleRecord {
                         resident: idx as u32,
                         point: *point_id,
                         at: e.device_time.unix_timestamp(),
                         at_home: *at_home,
                         corrected: false,
+                        merged: false,
                     };
                     let place = self.samples.insert(event.seq, record);
+                    let of = if self.slots[idx].in_scope { SampleOf::InScope } else { SampleOf::Outside };
+                    if of == SampleOf::Outside && self.slots[idx].samples == 0 {
+                        self.outside += 1;
+                    }
                     change.resident = self.update(idx, |s| {
                         let slot = &mut s.slots[idx];
                         slot.samples = slot.samples.saturating_add(1);
                         slot.last_sample = place;
                     });
-                    let sample =
-                        PointChange { point: *point_id, resident: idx as u32, minute, by: 1, at_home: *at_home };
+                    let sample = PointChange {
+                        point: *point_id,
+                        resident: Some(idx as u32),
+                        of,
+                        minute,
+                        by: 1,
+                        at_home: *at_home,
+                    };
                     self.count_sample(sample, e.device_time);
                     change.point = Some(sample);
+                    if let Some(code) = tube {
+                        self.put_in_tube(code, Member::Resident(idx as u32), event.seq);
+                    }
+                }
+            }
+            EventBody::WalkInSampled { walk_in, point_id, tube } => {
+                let key = IdNumber::parse(&walk_in.id_number).ok().map(|n| n.key());
+                if let Some(key) = key.filter(|_| self.points.contains_key(point_id)) {
+                    let i = match self.walk_ins.by_key(key) {
+                        Some(i) => i,
+                        None => self.walk_ins.add(
+                            key,
+                            WalkInState {
+                                seq: event.seq,
+                                who: walk_in.clone(),
+                                point: *point_id,
+                                at: e.device_time,
+                                samples: 0,
+                                resolved: None,
+                            },
+                        ),
+                    };
+                    let w = &mut self.walk_ins.list[i as usize];
+                    w.samples = w.samples.saturating_add(1);
+                    let sample = PointChange {
+                        point: *point_id,
+                        resident: None,
+                        of: SampleOf::WalkIn,
+                        minute,
+                        by: 1,
+                        at_home: false,
+                    };
+                    self.count_sample(sample, e.device_time);
+                    change.point = Some(sample);
+                    if let Some(code) = tube {
+                        self.put_in_tube(code, Member::WalkIn(i), event.seq);
+                    }
+                }
+            }
+            EventBody::WalkInResolved { walk_in_seq, resolution, resident_id, .. } => {
+                if let Some(i) =
+                    self.walk_ins.by_seq(*walk_in_seq).filter(|&i| self.walk_ins.list[i as usize].resolved.is_none())
+                {
+                    let target = resident_id.and_then(|r| self.roster.resident_idx(r));
+                    let resident = match (resolution, target) {
+                        (Resolution::Rejected, _) => None,
+                        (_, Some(idx)) => Some(idx),
+                        (_, None) => return self.finish(change),
+                    };
+                    let w = &mut self.walk_ins.list[i as usize];
+                    w.resolved = Some(Resolved { resolution: *resolution, resident: *resident_id, seq: event.seq });
+                    let (point, at, samples) = (w.point, w.at, w.samples);
+                    if let Some(idx) = resident {
+                        // One person, one sample: the walk-in's samples are the resident's now,
+                        // still counted at the point where they were taken (as a walk-in's).
+                        let record = SampleRecord {
+                            resident: idx as u32,
+                            point,
+                            at: at.unix_timestamp(),
+                            at_home: false,
+                            corrected: false,
+                            merged: true,
+                        };
+                        let place = self.samples.insert(event.seq, record);
+                        if !self.slots[idx].in_scope && self.slots[idx].samples == 0 {
+                            self.outside += 1;
+                        }
+                        change.resident = self.update(idx, |s| {
+                            let slot = &mut s.slots[idx];
+                            slot.samples = slot.samples.saturating_add(samples);
+                            slot.last_sample = place;
+                        });
+                        for (m, _) in self.tubes.iter_mut().flat_map(|t| t.members.iter_mut()) {
+                            if *m == Member::WalkIn(i) {
+                                *m = Member::Resident(idx as u32);
+                            }
+                        }
+                        if let Some(t) = self.open_tube.remove(&Member::WalkIn(i)) {
+                            self.open_tube.insert(Member::Resident(idx as u32), t);
+                        }
+                        if let Some(flag) = self.flags.remove(&Member::WalkIn(i)) {
+                            self.flags.insert(Member::Resident(idx as u32), flag);
+                            change.chased = ChaseMoved::Resident(idx as u32);
+                        }
+                    }
+                }
+            }
+            EventBody::TubeOpened { tube, point_id, size } => {
+                let size = size.unwrap_or(self.tube_size);
+                if !self.tube_index.contains_key(tube.as_str())
+                    && self.points.contains_key(point_id)
+                    && super::event::TUBE_SIZES.contains(&size)
+                {
+                    self.tube_index.insert(tube.clone(), self.tubes.len() as u32);
+                    self.tubes.push(Tube {
+                        code: tube.clone(),
+                        point: *point_id,
+                        size,
+                        opened_at: e.device_time,
+                        members: Vec::new(),
+                        closed: false,
+                        result: None,
+                    });
+                    self.points.entry(*point_id).or_default().tubes_open += 1;
+                }
+            }
+            EventBody::TubeClosed { tube } => {
+                if let Some(t) = self.tube(tube) {
+                    self.close_tube(t);
+                }
+            }
+            EventBody::TubeSizeSet { size } => {
+                if super::event::TUBE_SIZES.contains(size) {
+                    self.tube_size = *size;
+                }
+            }
+            EventBody::TubeResult { tube, result } => {
+                if let Some(t) = self.tube(tube).filter(|&t| self.tubes[t as usize].result.is_none()) {
+                    self.close_tube(t);
+                    let tube = &mut self.tubes[t as usize];
+                    tube.result = Some(*result);
+                    let single = tube.is_single();
+                    for (m, _) in tube.members.clone() {
+                        let now = self.flags.get(&m).map(|f| f.state);
+                        let next = match (result, single, now) {
+                            (LabResult::Positive, true, _) => Some(FlagState::Confirmed),
+                            (LabResult::Positive, false, Some(FlagState::Confirmed)) => None,
+                            (LabResult::Positive, false, _) => Some(FlagState::Retest),
+                            (LabResult::Negative, true, Some(FlagState::Retest)) => Some(FlagState::Cleared),
+                            (LabResult::Negative, _, _) => None,
+                        };
+                        if let Some(state) = next {
+                            self.flags.insert(m, Flag { state, tube: t, at: e.device_time });
+                        }
+                    }
+                    change.chased = ChaseMoved::Tube(t);
+                }
+            }
+            EventBody::QueueReported { point_id, waiting } => {
+                if let Some(p) = self.points.get_mut(point_id) {
+                    p.waiting = Some((*waiting, e.device_time));
                 }
             }
             EventBody::ExemptionSet { resident_id, reason, note } => {
@@ -366,6 +570,7 @@ impl ActionState {
                     let rec = *rec;
                     let place = u32::try_from(target_seq - self.samples.first + 1).unwrap_or(0);
                     let idx = rec.resident as usize;
+                    let of = if self.slots[idx].in_scope { SampleOf::InScope } else { SampleOf::Outside };
                     change.resident = self.update(idx, |s| {
                         let slot = &mut s.slots[idx];
                         slot.samples -= 1;
@@ -373,9 +578,24 @@ impl ActionState {
                             slot.last_sample = s.samples.latest_before(rec.resident, place);
                         }
                     });
+                    if of == SampleOf::Outside && self.slots[idx].samples == 0 {
+                        self.outside -= 1;
+                    }
+                    // A person sampled into a tube by mistake is taken out of it again, while the
+                    // lab has not answered for it.
+                    if let Some(t) = self.sample_tube.remove(target_seq) {
+                        let tube = &mut self.tubes[t as usize];
+                        if tube.result.is_none() {
+                            tube.members.retain(|(_, seq)| seq != target_seq);
+                            if self.open_tube.get(&Member::Resident(rec.resident)) == Some(&t) {
+                                self.open_tube.remove(&Member::Resident(rec.resident));
+                            }
+                        }
+                    }
                     let undone = PointChange {
                         point: rec.point,
-                        resident: rec.resident,
+                        resident: Some(rec.resident),
+                        of,
                         minute: rec.minute(),
                         by: -1,
                         at_home: rec.at_home,
@@ -408,6 +628,11 @@ impl ActionState {
                 }
             }
         }
+        self.finish(change);
+    }
+
+    /// Keeps what an event changed for live deltas.
+    fn finish(&mut self, mut change: Change) {
         // A chased resident who is sampled (or whose sample is undone) leaves (or rejoins)
         // the chase counts: their chase moved too.
         if let (ChaseMoved::Nobody, Some((idx, _, _))) = (change.chased, change.resident)
@@ -419,6 +644,74 @@ impl ActionState {
             self.changes.pop_front();
         }
         self.changes.push_back(change);
+    }
+
+    /// A tube's place in [`Self::tubes`], by its code.
+    pub fn tube(&self, code: &str) -> Option<u32> {
+        self.tube_index.get(code).copied()
+    }
+
+    /// Puts a sampled person into an open tube, closing it when full. The rules let only
+    /// samples into an open tube of the same point with room through; the fold checks
+    /// again, so a log that holds anything else still folds.
+    fn put_in_tube(&mut self, code: &str, member: Member, seq: Seq) {
+        let Some(t) = self.tube(code) else { return };
+        let tube = &mut self.tubes[t as usize];
+        if tube.closed || tube.is_full() || self.open_tube.contains_key(&member) {
+            return;
+        }
+        tube.members.push((member, seq));
+        self.open_tube.insert(member, t);
+        self.sample_tube.insert(seq, t);
+        if self.tubes[t as usize].is_full() {
+            self.close_tube(t);
+        }
+    }
+
+    fn close_tube(&mut self, t: u32) {
+        let tube = &mut self.tubes[t as usize];
+        if tube.closed {
+            return;
+        }
+        tube.closed = true;
+        for (m, _) in &tube.members {
+            self.open_tube.remove(m);
+        }
+        if let Some(p) = self.points.get_mut(&tube.point) {
+            p.tubes_open -= 1;
+        }
+    }
+
+    /// The open tube a person is in.
+    pub fn open_tube_of(&self, member: Member) -> Option<u32> {
+        self.open_tube.get(&member).copied()
+    }
+
+    /// A person's flag from a lab result, if any.
+    pub fn flag(&self, member: Member) -> Option<&Flag> {
+        self.flags.get(&member)
+    }
+
+    /// Everyone a result flagged (cleared included), in no order.
+    pub fn flags(&self) -> impl Iterator<Item = (Member, &Flag)> + '_ {
+        self.flags.iter().map(|(m, f)| (*m, f))
+    }
+
+    /// Whether a resident (by roster index) must still be found and kept apart.
+    pub fn is_flagged(&self, idx: usize) -> bool {
+        self.flags.get(&Member::Resident(idx as u32)).is_some_and(|f| f.state.is_raised())
+    }
+
+    /// The roster indexes of the residents in a tube.
+    pub fn tube_residents(&self, t: u32) -> Vec<usize> {
+        let members = self.tubes.get(t as usize).map_or(&[][..], |t| &t.members[..]);
+        members
+            .iter()
+            .filter_map(|(m, _)| match m {
+                Member::Resident(i) => Some(*i as usize),
+                Member::WalkIn(_) => None,
+            })
+            .collect()
     }
 
     /// Roster indexes of a household's residents in this action's scope.
@@ -493,7 +786,12 @@ impl ActionState {
     }
 
     /// Changes one resident through `f` and moves every count their status or chase is in.
+    /// A resident from outside the scope counts in none of them: only `f` applies.
     fn update(&mut self, idx: usize, f: impl FnOnce(&mut Self)) -> Option<(u32, Status, Status)> {
+        if !self.slots[idx].in_scope {
+            f(self);
+            return None;
+        }
         let (from, chase_from) = (self.slots[idx].status(), self.chase_key(idx));
         f(self);
         let (to, chase_to) = (self.slots[idx].status(), self.chase_key(idx));
@@ -519,15 +817,19 @@ impl ActionState {
     }
 
     fn count_sample(&mut self, sample: PointChange, at: OffsetDateTime) {
-        let PointChange { point, resident, minute, by, at_home } = sample;
+        let PointChange { point, resident, of, minute, by, at_home } = sample;
         self.scans += by;
         *self.timeline.entry(minute).or_insert(0) += by;
-        for &a in self.roster.ancestors(self.roster.resident_node_idx(resident as usize)) {
-            *self.node_minutes[a].entry(minute).or_insert(0) += by;
+        if let Some(resident) = resident {
+            for &a in self.roster.ancestors(self.roster.resident_node_idx(resident as usize)) {
+                *self.node_minutes[a].entry(minute).or_insert(0) += by;
+            }
         }
         let p = self.points.entry(point).or_default();
         p.count += by;
         p.at_home += if at_home { by } else { 0 };
+        p.outside += if of == SampleOf::Outside { by } else { 0 };
+        p.walk_ins += if of == SampleOf::WalkIn { by } else { 0 };
         *p.minutes.entry(minute).or_insert(0) += by;
         if by > 0 {
             p.last_scan = Some(p.last_scan.map_or(at, |l| l.max(at)));
@@ -551,7 +853,7 @@ impl ActionState {
 
     /// Whether `seq` is a sample that a correction could still undo.
     pub fn correctable(&self, seq: Seq) -> bool {
-        self.samples.get(seq).is_some_and(|r| !r.corrected)
+        self.samples.get(seq).is_some_and(|r| !r.corrected && !r.merged)
     }
 
     /// The point where the sample at `seq` was taken.

@@ -8,12 +8,13 @@ pub mod chase;
 pub mod event;
 pub mod fold;
 pub mod rules;
+pub mod tubes;
 pub mod view;
 
 #[cfg(test)]
 mod tests;
 
-pub use event::{Chase, Event, EventBody, ExemptReason, NewEvent};
+pub use event::{Chase, Event, EventBody, ExemptReason, LabResult, NewEvent, Resolution, WalkIn};
 pub use fold::{ActionState, Status};
 pub use rules::Rejection;
 

@@ -3,12 +3,12 @@
 //! never reaches the log.
 
 use super::Seq;
-use super::event::Chase;
-use super::event::EventBody;
+use super::event::{Chase, EventBody, LabResult, Resolution, TUBE_SIZES};
 use super::fold::{ActionState, Phase};
+use super::tubes::{FlagState, Member};
 use crate::messages::Lang;
-use crate::roster::{HouseholdId, PointId, ResidentId};
-use std::collections::HashSet;
+use crate::roster::{HouseholdId, IdNumber, PointId, ResidentId};
+use std::collections::{HashMap, HashSet};
 
 /// Why an event was refused. Each variant has a stable machine code in the HTTP layer,
 /// and its words in [`crate::messages::api::rejection`]; `Display` is the English, for logs.
@@ -35,6 +35,23 @@ pub enum Rejection {
     NoVisitPending(ResidentId),
     /// Another medic took this visit first.
     VisitAlreadyTaken(ResidentId),
+    /// A walk-in whose ID number is a resident's: sample the resident instead.
+    OnTheRoster(ResidentId),
+    UnknownTube(String),
+    TubeAtAnotherPoint(String),
+    TubeClosed(String),
+    TubeFull(String, u8),
+    /// The person is in another open tube already (or this one).
+    InAnotherTube(String),
+    TubeExists(String),
+    BadTubeSize(u8),
+    /// A flagged resident's re-test is a single tube.
+    RetestNeedsSingleTube(ResidentId),
+    ResultAlreadyEntered(String),
+    UnknownWalkIn(Seq),
+    WalkInAlreadyResolved(Seq),
+    /// Confirming or merging a walk-in names the resident they are.
+    ResolutionNeedsResident,
 }
 
 impl Rejection {
@@ -57,6 +74,19 @@ impl Rejection {
             Rejection::HouseholdOutOfScope(id) => say::household_out_of_scope(*id, lang),
             Rejection::NoVisitPending(id) => say::no_visit_pending(*id, lang),
             Rejection::VisitAlreadyTaken(id) => say::visit_already_taken(*id, lang),
+            Rejection::OnTheRoster(id) => say::on_the_roster(*id, lang),
+            Rejection::UnknownTube(t) => say::unknown_tube(t, lang),
+            Rejection::TubeAtAnotherPoint(t) => say::tube_at_another_point(t, lang),
+            Rejection::TubeClosed(t) => say::tube_closed(t, lang),
+            Rejection::TubeFull(t, size) => say::tube_full(t, *size, lang),
+            Rejection::InAnotherTube(t) => say::in_another_tube(t, lang),
+            Rejection::TubeExists(t) => say::tube_exists(t, lang),
+            Rejection::BadTubeSize(size) => say::bad_tube_size(*size, lang),
+            Rejection::RetestNeedsSingleTube(id) => say::retest_needs_single_tube(*id, lang),
+            Rejection::ResultAlreadyEntered(t) => say::result_already_entered(t, lang),
+            Rejection::UnknownWalkIn(seq) => say::unknown_walk_in(*seq, lang),
+            Rejection::WalkInAlreadyResolved(seq) => say::walk_in_already_resolved(*seq, lang),
+            Rejection::ResolutionNeedsResident => say::resolution_needs_resident(lang),
         }
     }
 }
@@ -76,6 +106,24 @@ pub struct Pending {
     corrected: HashSet<Seq>,
     /// Residents whose visit an earlier event of the batch took.
     visits: HashSet<ResidentId>,
+    /// Tubes the batch opened (code → point, size), closed, filled (code → people added)
+    /// and gave results; people it put into open tubes; walk-ins it resolved; the tube size
+    /// it set.
+    opened: HashMap<String, (PointId, u8)>,
+    closed: HashSet<String>,
+    filled: HashMap<String, usize>,
+    tubed: HashSet<Who>,
+    results: HashMap<String, LabResult>,
+    resolved: HashSet<Seq>,
+    tube_size: Option<u8>,
+}
+
+/// A person as the rules tell them apart within a batch: a resident, or a walk-in by the
+/// key of their ID number (one the batch itself may have registered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Who {
+    Resident(ResidentId),
+    WalkIn(u64),
 }
 
 impl ActionState {
@@ -106,16 +154,110 @@ impl ActionState {
                 pending.phase = Some(Phase::Closed);
                 Ok(())
             }
-            EventBody::ResidentSampled { resident_id, point_id, .. } => {
-                match phase {
-                    Phase::Planned => return Err(Rejection::NotOpen),
-                    Phase::Closed => return Err(Rejection::Closed),
-                    Phase::Open => {}
+            EventBody::ResidentSampled { resident_id, point_id, tube, .. } => {
+                self.sampling_at(phase, *point_id)?;
+                // Never refuse a swab: a resident from outside the scope is sampled too,
+                // and counted apart. Only who is not on the roster at all is refused.
+                let Some(idx) = self.roster.resident_idx(*resident_id) else {
+                    return Err(Rejection::UnknownResident(*resident_id));
+                };
+                if self.status(*resident_id).is_none() && self.roster.is_removed(*resident_id) {
+                    return Err(Rejection::Removed(*resident_id));
                 }
+                if let Some(code) = tube {
+                    let member = Member::Resident(idx as u32);
+                    let flagged = self.flag(member).is_some_and(|f| f.state == FlagState::Retest);
+                    let single = self.tube_fits(code, *point_id, Some(member), Who::Resident(*resident_id), pending)?;
+                    if flagged && !single {
+                        return Err(Rejection::RetestNeedsSingleTube(*resident_id));
+                    }
+                    *pending.filled.entry(code.clone()).or_insert(0) += 1;
+                    pending.tubed.insert(Who::Resident(*resident_id));
+                }
+                Ok(())
+            }
+            EventBody::WalkInSampled { walk_in, point_id, tube } => {
+                self.sampling_at(phase, *point_id)?;
+                // The edge checked the number; a log written otherwise folds it as nothing.
+                let Ok(number) = IdNumber::parse(&walk_in.id_number) else { return Ok(()) };
+                if let Some(r) = self.roster.resident_by_id_number(&number) {
+                    return Err(Rejection::OnTheRoster(r));
+                }
+                if let Some(code) = tube {
+                    let key = number.key();
+                    let member = self.walk_ins.by_key(key).map(Member::WalkIn);
+                    self.tube_fits(code, *point_id, member, Who::WalkIn(key), pending)?;
+                    *pending.filled.entry(code.clone()).or_insert(0) += 1;
+                    pending.tubed.insert(Who::WalkIn(key));
+                }
+                Ok(())
+            }
+            EventBody::WalkInResolved { walk_in_seq, resolution, resident_id, .. } => {
+                let Some(i) = self.walk_ins.by_seq(*walk_in_seq) else {
+                    return Err(Rejection::UnknownWalkIn(*walk_in_seq));
+                };
+                if self.walk_ins.list[i as usize].resolved.is_some() || !pending.resolved.insert(*walk_in_seq) {
+                    return Err(Rejection::WalkInAlreadyResolved(*walk_in_seq));
+                }
+                match (resolution, resident_id) {
+                    (Resolution::Rejected, _) => Ok(()),
+                    (_, None) => Err(Rejection::ResolutionNeedsResident),
+                    (_, Some(r)) if self.roster.resident_idx(*r).is_none() => Err(Rejection::UnknownResident(*r)),
+                    (_, Some(_)) => Ok(()),
+                }
+            }
+            EventBody::TubeOpened { tube, point_id, size } => {
+                self.sampling_at(phase, *point_id)?;
+                let size = size.or(pending.tube_size).unwrap_or(self.tube_size);
+                if !TUBE_SIZES.contains(&size) {
+                    return Err(Rejection::BadTubeSize(size));
+                }
+                if self.tube(tube).is_some() || pending.opened.contains_key(tube) {
+                    return Err(Rejection::TubeExists(tube.clone()));
+                }
+                pending.opened.insert(tube.clone(), (*point_id, size));
+                Ok(())
+            }
+            EventBody::TubeClosed { tube } => {
+                not_closed()?;
+                let open = match (self.tube(tube), pending.opened.contains_key(tube)) {
+                    (Some(t), _) => !self.tubes[t as usize].closed,
+                    (None, true) => true,
+                    (None, false) => return Err(Rejection::UnknownTube(tube.clone())),
+                };
+                if !open || !pending.closed.insert(tube.clone()) {
+                    return Err(Rejection::TubeClosed(tube.clone()));
+                }
+                Ok(())
+            }
+            EventBody::TubeSizeSet { size } => {
+                not_closed()?;
+                if !TUBE_SIZES.contains(size) {
+                    return Err(Rejection::BadTubeSize(*size));
+                }
+                pending.tube_size = Some(*size);
+                Ok(())
+            }
+            EventBody::TubeResult { tube, result } => {
+                // A lab answers in the morning, after the action closed: allowed then too.
+                let Some(t) = self.tube(tube) else {
+                    return Err(Rejection::UnknownTube(tube.clone()));
+                };
+                let entered = self.tubes[t as usize].result.or_else(|| pending.results.get(tube).copied());
+                match entered {
+                    Some(r) if r != *result => Err(Rejection::ResultAlreadyEntered(tube.clone())),
+                    _ => {
+                        pending.results.insert(tube.clone(), *result);
+                        Ok(())
+                    }
+                }
+            }
+            EventBody::QueueReported { point_id, .. } => {
+                not_closed()?;
                 if !self.points.contains_key(point_id) {
                     return Err(Rejection::UnknownPoint(*point_id));
                 }
-                resident(*resident_id)
+                Ok(())
             }
             EventBody::ExemptionSet { resident_id, .. } | EventBody::ExemptionCleared { resident_id } => {
                 not_closed()?;
@@ -168,6 +310,58 @@ impl ActionState {
             }
         }
     }
+
+    /// Whether a point may sample now: the action is open and uses it.
+    fn sampling_at(&self, phase: Phase, point: PointId) -> Result<(), Rejection> {
+        match phase {
+            Phase::Planned => return Err(Rejection::NotOpen),
+            Phase::Closed => return Err(Rejection::Closed),
+            Phase::Open => {}
+        }
+        if !self.points.contains_key(&point) {
+            return Err(Rejection::UnknownPoint(point));
+        }
+        Ok(())
+    }
+
+    /// Whether one more person (`member` as the state knows them, `who` as the batch does)
+    /// fits into the tube `code` at `point`: open there, not full, and they in no open tube.
+    /// Answers whether it is a single tube.
+    fn tube_fits(
+        &self,
+        code: &str,
+        point: PointId,
+        member: Option<Member>,
+        who: Who,
+        pending: &Pending,
+    ) -> Result<bool, Rejection> {
+        let (at, size, held, closed) = match (self.tube(code), pending.opened.get(code)) {
+            (Some(t), _) => {
+                let t = &self.tubes[t as usize];
+                (t.point, t.size, t.members.len(), t.closed)
+            }
+            (None, Some(&(point, size))) => (point, size, 0, false),
+            (None, None) => return Err(Rejection::UnknownTube(code.to_owned())),
+        };
+        if at != point {
+            return Err(Rejection::TubeAtAnotherPoint(code.to_owned()));
+        }
+        // A tube closes by itself when full: say full, which is why.
+        if held + pending.filled.get(code).copied().unwrap_or(0) >= usize::from(size) {
+            return Err(Rejection::TubeFull(code.to_owned(), size));
+        }
+        if closed || pending.closed.contains(code) {
+            return Err(Rejection::TubeClosed(code.to_owned()));
+        }
+        let open = member.and_then(|m| self.open_tube_of(m)).map(|t| self.tubes[t as usize].code.clone());
+        if let Some(other) = open {
+            return Err(Rejection::InAnotherTube(other));
+        }
+        if pending.tubed.contains(&who) {
+            return Err(Rejection::InAnotherTube(code.to_owned()));
+        }
+        Ok(size == 1)
+    }
 }
 
 #[cfg(test)]
@@ -192,7 +386,20 @@ mod tests {
             | Rejection::UnknownHousehold(_)
             | Rejection::HouseholdOutOfScope(_)
             | Rejection::NoVisitPending(_)
-            | Rejection::VisitAlreadyTaken(_) => (),
+            | Rejection::VisitAlreadyTaken(_)
+            | Rejection::OnTheRoster(_)
+            | Rejection::UnknownTube(_)
+            | Rejection::TubeAtAnotherPoint(_)
+            | Rejection::TubeClosed(_)
+            | Rejection::TubeFull(..)
+            | Rejection::InAnotherTube(_)
+            | Rejection::TubeExists(_)
+            | Rejection::BadTubeSize(_)
+            | Rejection::RetestNeedsSingleTube(_)
+            | Rejection::ResultAlreadyEntered(_)
+            | Rejection::UnknownWalkIn(_)
+            | Rejection::WalkInAlreadyResolved(_)
+            | Rejection::ResolutionNeedsResident => (),
         };
         let all = vec![
             Rejection::UnknownResident(17),
@@ -210,6 +417,19 @@ mod tests {
             Rejection::HouseholdOutOfScope(5),
             Rejection::NoVisitPending(17),
             Rejection::VisitAlreadyTaken(17),
+            Rejection::OnTheRoster(17),
+            Rejection::UnknownTube("T-1".into()),
+            Rejection::TubeAtAnotherPoint("T-1".into()),
+            Rejection::TubeClosed("T-1".into()),
+            Rejection::TubeFull("T-1".into(), 10),
+            Rejection::InAnotherTube("T-1".into()),
+            Rejection::TubeExists("T-1".into()),
+            Rejection::BadTubeSize(7),
+            Rejection::RetestNeedsSingleTube(17),
+            Rejection::ResultAlreadyEntered("T-1".into()),
+            Rejection::UnknownWalkIn(9),
+            Rejection::WalkInAlreadyResolved(9),
+            Rejection::ResolutionNeedsResident,
         ];
         all.iter().for_each(listed);
         all

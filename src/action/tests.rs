@@ -38,7 +38,40 @@ fn body() -> impl Strategy<Value = EventBody> {
         3 => (1i64..400, chase()).prop_map(|(r, chase)| EventBody::ResidentTicked { resident_id: r, chase, note: String::new() }),
         1 => (1i64..200, chase()).prop_map(|(h, chase)| EventBody::HouseholdTicked { household_id: h, chase, note: String::new() }),
         1 => (1i64..400).prop_map(|r| EventBody::VisitTaken { resident_id: r }),
+        4 => pooled(),
     ]
+}
+
+/// Tubes, walk-ins, results and queues, including what the rules would refuse (a tube of
+/// size 3, a second open tube for the same person, a result for a tube never opened).
+fn pooled() -> impl Strategy<Value = EventBody> {
+    let tube = || (0u8..6).prop_map(|t| format!("T-{t}"));
+    prop_oneof![
+        3 => (1i64..400, 1i64..4, tube()).prop_map(|(r, p, t)| EventBody::ResidentSampled {
+            resident_id: r, point_id: p, at_home: false, tube: Some(t)
+        }),
+        2 => (tube(), 1i64..4, prop::sample::select(vec![None, Some(1u8), Some(5), Some(10), Some(3)]))
+            .prop_map(|(tube, point_id, size)| EventBody::TubeOpened { tube, point_id, size }),
+        1 => tube().prop_map(|tube| EventBody::TubeClosed { tube }),
+        1 => prop::sample::select(vec![1u8, 5, 10, 20, 2]).prop_map(|size| EventBody::TubeSizeSet { size }),
+        2 => (tube(), any::<bool>()).prop_map(|(tube, positive)| EventBody::TubeResult {
+            tube, result: if positive { LabResult::Positive } else { LabResult::Negative }
+        }),
+        2 => (0u64..4, 1i64..4, prop::option::of(tube())).prop_map(|(k, p, tube)| EventBody::WalkInSampled {
+            walk_in: walk_in(k), point_id: p, tube
+        }),
+        1 => (1i64..60, prop::sample::select(vec![Resolution::Confirmed, Resolution::Merged, Resolution::Rejected]), 1i64..400)
+            .prop_map(|(seq, resolution, r)| EventBody::WalkInResolved {
+                walk_in_seq: seq, resolution, resident_id: Some(r), note: String::new()
+            }),
+        1 => (1i64..4, 0u32..30).prop_map(|(point_id, waiting)| EventBody::QueueReported { point_id, waiting }),
+    ]
+}
+
+/// One of a few people who are not on the demo roster (their numbers start 9900).
+fn walk_in(k: u64) -> WalkIn {
+    let number = crate::roster::IdNumber::from_body(&format!("99000019800101{k:03}")).unwrap();
+    WalkIn { name: format!("外来{k}"), id_number: number.expose().into(), phone: None, stays_at: "村口".into() }
 }
 
 /// A chase status a tick may say (away is an exemption, not a tick).
@@ -87,6 +120,18 @@ proptest! {
     }
 
     #[test]
+    fn with_tubes_and_walk_ins_a_snapshot_plus_its_delta_still_equals_the_final_one(
+        bodies in prop::collection::vec(pooled(), 0..120), cut in 0usize..121
+    ) {
+        let events = log(&bodies);
+        let cut = cut.min(events.len());
+        let early = fold(&events[..cut]).snapshot();
+        let state = fold(&events);
+        let delta = state.delta(early.seq).expect("recent enough");
+        prop_assert_eq!(early.plus(&delta), state.snapshot());
+    }
+
+    #[test]
     fn counts_always_add_up(bodies in prop::collection::vec(body(), 0..200)) {
         let s = fold(&log(&bodies));
         prop_assert_eq!(s.totals.target, s.totals.sampled + s.totals.exempt + s.totals.missing());
@@ -106,6 +151,46 @@ proptest! {
             }
         }
         prop_assert_eq!(counted, s.chase);
+    }
+
+    /// Whatever the log holds, a tube holds at most its size, nobody is in two open tubes,
+    /// each point's open tubes are counted, and the flags are what the results say.
+    #[test]
+    fn tubes_hold_what_the_rules_allow_and_flags_follow_results(bodies in prop::collection::vec(pooled(), 0..200)) {
+        let s = fold(&log(&bodies));
+        let mut open = std::collections::HashSet::new();
+        for (t, tube) in s.tubes.iter().enumerate() {
+            prop_assert!(tube.members.len() <= usize::from(tube.size));
+            prop_assert!(!tube.is_full() || tube.closed, "a full tube is closed");
+            prop_assert!(tube.result.is_none() || tube.closed, "a result closes its tube");
+            for (m, _) in &tube.members {
+                if !tube.closed {
+                    prop_assert!(open.insert(*m), "{m:?} is in two open tubes");
+                    prop_assert_eq!(s.open_tube_of(*m), Some(t as u32));
+                }
+                // Each member's flag is the latest word of a result on them.
+                if tube.result == Some(LabResult::Positive) {
+                    let flag = s.flag(*m).map(|f| f.state);
+                    prop_assert!(flag.is_some(), "{m:?} was in the positive tube {}", tube.code);
+                }
+            }
+        }
+        for (id, p) in &s.points {
+            let open_here = s.tubes.iter().filter(|t| t.point == *id && !t.closed).count() as i64;
+            prop_assert_eq!(p.tubes_open, open_here);
+        }
+        prop_assert_eq!(s.points.values().map(|p| p.count).sum::<i64>(), s.scans);
+        prop_assert_eq!(
+            s.pace().flagged,
+            s.flags().filter(|(_, f)| f.state.is_raised()).count() as i64
+        );
+        prop_assert_eq!(s.pace().walk_ins, Some(s.walk_ins.list.iter().filter(|w| w.resolved.is_none()).count() as i64));
+        // Residents from outside the scope: sampled, counted apart, in no target.
+        let outside = (0..s.roster.residents().len())
+            .filter(|&i| !s.in_scope(i) && s.slot_status(i) == Status::Sampled)
+            .count() as i64;
+        prop_assert_eq!(s.outside, outside);
+        prop_assert_eq!(s.totals.target, s.totals.sampled + s.totals.exempt + s.totals.missing());
     }
 
     /// Ticks queued offline arrive in any order: the current chase of each resident is the

@@ -5,7 +5,8 @@
 
 use super::chase::{ChaseCounts, Tick};
 use super::event::{Chase, ExemptReason};
-use super::fold::{ActionState, ChaseMoved, Counts, Phase, Status};
+use super::fold::{ActionState, ChaseMoved, Counts, Phase, SampleOf, Status};
+use super::tubes::{FlagState, Member};
 use super::{Action, Seq};
 use crate::roster::{NodeId, PointId, ResidentId, StaffId};
 use serde::Serialize;
@@ -51,6 +52,14 @@ pub struct Pace {
     /// Home-visit requests waiting for a medic longer than `visit_minutes`.
     pub visits_late: i64,
     pub visit_minutes: u32,
+    /// People of the view a lab result flagged and not cleared: to isolate and re-test.
+    pub flagged: i64,
+    /// Of the whole action (absent from a part's view): residents from outside its scope
+    /// sampled at its points, and walk-ins the clerk has not decided on yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walk_ins: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -59,6 +68,13 @@ pub struct PointPace {
     pub rate_15: f64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_scan_at: Option<OffsetDateTime>,
+    /// About how many wait, as the operator last said, and when they said it.
+    pub waiting: Option<u32>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub waiting_at: Option<OffsetDateTime>,
+    /// Minutes the queue takes at the 15-minute rate (none without a queue or a rate).
+    pub queue_minutes: Option<f64>,
+    pub tubes_open: i64,
 }
 
 /// An area node's counts. (Named apart from the staff pages' `NodeView` in the document.)
@@ -85,6 +101,9 @@ pub struct PointView {
     pub place: String,
     pub count: i64,
     pub at_home: i64,
+    /// Of `count`: residents from outside the action's scope (非本范围), and walk-ins.
+    pub outside: i64,
+    pub walk_ins: i64,
 }
 
 /// A responsible staff member and how many of their residents are missing. (Named apart
@@ -134,6 +153,10 @@ pub struct PointDelta {
     pub count: i64,
     #[serde(skip_serializing_if = "is_zero")]
     pub at_home: i64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub outside: i64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub walk_ins: i64,
 }
 
 /// What changed between positions `from` (exclusive) and `to` (inclusive).
@@ -203,6 +226,10 @@ pub struct ResidentLive {
     pub visit: Option<VisitView>,
     /// Every tick, by device time.
     pub history: Vec<Tick>,
+    /// What a lab result flagged them for, and the tube whose result it was.
+    #[schema(value_type = Option<String>)]
+    pub flag: Option<FlagState>,
+    pub flag_tube: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -251,6 +278,8 @@ impl Delta {
             let p = self.points.entry(id).or_default();
             p.count += c.count;
             p.at_home += c.at_home;
+            p.outside += c.outside;
+            p.walk_ins += c.walk_ins;
         }
         for (id, by) in next.staff {
             *self.staff.entry(id).or_insert(0) += by;
@@ -299,6 +328,9 @@ impl ActionState {
         Pace {
             chase: self.chase,
             visits_late: self.visits_late(|_| true),
+            flagged: self.flags().filter(|(_, f)| f.state.is_raised()).count() as i64,
+            outside: Some(self.outside),
+            walk_ins: Some(self.walk_ins.pending()),
             ..self.pace_of(&[&self.timeline], self.totals.missing(), |_| true)
         }
     }
@@ -321,10 +353,16 @@ impl ActionState {
             .iter()
             .filter(|(id, _)| keep(**id))
             .map(|(id, p)| {
+                let rate_15 = rate(&[&p.minutes], now, long);
+                let waiting = p.waiting.map(|(n, _)| n);
                 let pace = PointPace {
                     rate_5: rate(&[&p.minutes], now, short),
-                    rate_15: rate(&[&p.minutes], now, long),
+                    rate_15,
                     last_scan_at: p.last_scan,
+                    waiting,
+                    waiting_at: p.waiting.map(|(_, at)| at),
+                    queue_minutes: waiting.filter(|&n| n > 0 && rate_15 > 0.0).map(|n| f64::from(n) / rate_15),
+                    tubes_open: p.tubes_open,
                 };
                 (*id, pace)
             })
@@ -333,6 +371,9 @@ impl ActionState {
             chase: ChaseCounts::default(),
             visits_late: 0,
             visit_minutes: self.visit_minutes,
+            flagged: 0,
+            outside: None,
+            walk_ins: None,
             phase: self.phase,
             opened_at: self.opened_at,
             closed_at: self.closed_at,
@@ -378,6 +419,7 @@ impl ActionState {
         });
         let mut history = chased.map(|c| c.history.clone()).unwrap_or_default();
         history.sort_by_key(|t| (t.at, t.seq));
+        let flag = self.flag(Member::Resident(idx as u32));
         ResidentLive {
             id: roster.residents()[idx].id,
             status,
@@ -392,6 +434,8 @@ impl ActionState {
             note: current.map(|t| t.note.clone()).filter(|n| !n.is_empty()),
             visit,
             history,
+            flag: flag.map(|f| f.state),
+            flag_tube: flag.and_then(|f| self.tubes.get(f.tube as usize)).map(|t| t.code.clone()),
         }
     }
 
@@ -400,7 +444,15 @@ impl ActionState {
         let p = self.points.get(&id)?;
         let (name, place) =
             self.roster.point(id).map_or((String::new(), String::new()), |pt| (pt.name.clone(), pt.place.clone()));
-        Some(PointView { id, name, place, count: p.count, at_home: p.at_home })
+        Some(PointView {
+            id,
+            name,
+            place,
+            count: p.count,
+            at_home: p.at_home,
+            outside: p.outside,
+            walk_ins: p.walk_ins,
+        })
     }
 
     /// A responsible staff member's view, or `None` when they answer for nobody here.
@@ -468,8 +520,9 @@ impl ActionState {
                 ChaseMoved::Nobody => {}
                 ChaseMoved::Resident(idx) => chase_moved.push(idx as usize),
                 ChaseMoved::Household(h) => chase_moved.extend(self.household_residents(h)),
+                ChaseMoved::Tube(t) => d.touched.extend(self.tube_residents(t).into_iter().map(|i| i as u32)),
             }
-            d.touched.extend(c.resident.map(|(idx, _, _)| idx).into_iter().chain(c.point.map(|p| p.resident)));
+            d.touched.extend(c.resident.map(|(idx, _, _)| idx).into_iter().chain(c.point.and_then(|p| p.resident)));
             if let Some((idx, from, to)) = c.resident {
                 let idx = idx as usize;
                 let mut shift = Counts::default();
@@ -492,10 +545,12 @@ impl ActionState {
                 let point = d.points.entry(p.point).or_default();
                 point.count += p.by;
                 point.at_home += if p.at_home { p.by } else { 0 };
+                point.outside += if p.of == SampleOf::Outside { p.by } else { 0 };
+                point.walk_ins += if p.of == SampleOf::WalkIn { p.by } else { 0 };
                 *d.timeline.entry(p.minute * 60).or_insert(0) += p.by;
                 *d.point_minutes.entry(p.point).or_default().entry(p.minute * 60).or_insert(0) += p.by;
                 let roster = &self.roster;
-                for &a in roster.ancestors(roster.resident_node_idx(p.resident as usize)) {
+                for &a in p.resident.iter().flat_map(|&r| roster.ancestors(roster.resident_node_idx(r as usize))) {
                     let node = d.node_minutes.entry(roster.nodes()[a].id).or_default();
                     *node.entry(p.minute * 60).or_insert(0) += p.by;
                 }
@@ -538,6 +593,8 @@ impl Snapshot {
             if let Some(c) = d.points.get(&p.id) {
                 p.count += c.count;
                 p.at_home += c.at_home;
+                p.outside += c.outside;
+                p.walk_ins += c.walk_ins;
             }
         }
         for st in &mut s.staff {

@@ -2,6 +2,7 @@
 //! under their nodes (a head covers the subtree), or their sampling point. Every read
 //! and write asks this before answering, and live views are cut down to it.
 
+use crate::action::tubes::Member;
 use crate::action::view::{CountsDelta, Delta, Pace, ResidentLive, Snapshot, Totals, add_minutes};
 use crate::action::{Action, ActionState};
 use crate::roster::{NodeId, PointId, Role, Roster, Staff, StaffId};
@@ -36,7 +37,7 @@ impl Scope {
         let at_root = roots.iter().any(|&i| roster.nodes()[i].parent.is_none());
         let all = !staff.retired
             && (staff.role == Role::Admin
-                || (at_root && matches!(staff.role, Role::Chief | Role::Viewer | Role::Medic)));
+                || (at_root && matches!(staff.role, Role::Chief | Role::Viewer | Role::Medic | Role::Lab)));
         let tops = roots
             .iter()
             .filter(|&&r| !roster.ancestors(r).iter().rev().skip(1).any(|a| roots.contains(a)))
@@ -230,8 +231,12 @@ impl Cut {
         let mut pace = state.pace_of(&self.minutes(state), missing, |id| Some(id) == self.point);
         self.top_idx.iter().for_each(|&i| pace.chase.plus(&state.node_chase[i]));
         let roster = &state.roster;
-        pace.visits_late =
-            state.visits_late(|i| self.node_ids.binary_search(&roster.nodes()[roster.resident_node_idx(i)].id).is_ok());
+        let covered = |i: usize| self.node_ids.binary_search(&roster.nodes()[roster.resident_node_idx(i)].id).is_ok();
+        pace.visits_late = state.visits_late(covered);
+        pace.flagged = state
+            .flags()
+            .filter(|(m, f)| f.state.is_raised() && matches!(m, Member::Resident(i) if covered(*i as usize)))
+            .count() as i64;
         pace
     }
 
@@ -241,7 +246,7 @@ impl Cut {
     pub fn residents(&self, state: &ActionState, touched: &[u32]) -> Vec<ResidentLive> {
         let roster = &state.roster;
         let shown = |idx: usize| match self.all {
-            true => state.chased(idx).is_some(),
+            true => state.chased(idx).is_some() || state.flag(Member::Resident(idx as u32)).is_some(),
             false => self.node_ids.binary_search(&roster.nodes()[roster.resident_node_idx(idx)].id).is_ok(),
         };
         let mut residents: Vec<ResidentLive> = touched

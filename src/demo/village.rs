@@ -170,6 +170,10 @@ pub fn generate(seed: u64) -> Village {
         }
     }
 
+    // The county lab that enters the pooled tubes' results; made last, so the village
+    // above is the same as before there was one.
+    add_staff(&mut rng, Role::Lab, vec![1], None);
+
     let action = NewAction {
         kind: ActionKind::Testing,
         name: "大华山村全员核酸检测 第1轮".into(),

@@ -6,7 +6,7 @@ use super::{ApiError, AppState};
 use crate::action::ActionState;
 use crate::action::event::{NOTE_MAX, to_log_precision};
 use crate::action::view::{Snapshot, Totals};
-use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq};
+use crate::action::{Action, ActionId, ActionKind, EventBody, NewAction, NewEvent, Seq, WalkIn};
 use crate::live::ActionCell;
 use crate::messages::api::field;
 use crate::messages::audit::{Audited, PhoneList};
@@ -37,10 +37,17 @@ pub fn router() -> Router<AppState> {
 fn may_record(role: Role, body: &EventBody) -> bool {
     use Role::*;
     match body {
-        EventBody::ActionOpened | EventBody::ActionClosed | EventBody::VisitWaitSet { .. } => {
-            matches!(role, Admin | Chief)
-        }
-        EventBody::ResidentSampled { .. } => matches!(role, Admin | Chief | Operator | Medic),
+        EventBody::ActionOpened
+        | EventBody::ActionClosed
+        | EventBody::VisitWaitSet { .. }
+        | EventBody::TubeSizeSet { .. }
+        | EventBody::WalkInResolved { .. } => matches!(role, Admin | Chief),
+        EventBody::ResidentSampled { .. }
+        | EventBody::WalkInSampled { .. }
+        | EventBody::TubeOpened { .. }
+        | EventBody::TubeClosed { .. } => matches!(role, Admin | Chief | Operator | Medic),
+        EventBody::QueueReported { .. } => matches!(role, Admin | Chief | Operator),
+        EventBody::TubeResult { .. } => matches!(role, Admin | Chief | Lab),
         EventBody::Correction { .. } => matches!(role, Admin | Chief | Operator),
         EventBody::ExemptionSet { .. } | EventBody::ExemptionCleared { .. } => {
             matches!(role, Admin | Chief | GridHead | GridMember)
@@ -65,7 +72,11 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
     let scope = &caller.scope;
     let resident_covered = |id: i64| roster.resident_idx(id).is_none_or(|i| scope.covers_resident(roster, i));
     match body {
-        EventBody::ActionOpened | EventBody::ActionClosed | EventBody::VisitWaitSet { .. } => {
+        EventBody::ActionOpened
+        | EventBody::ActionClosed
+        | EventBody::VisitWaitSet { .. }
+        | EventBody::TubeSizeSet { .. }
+        | EventBody::WalkInResolved { .. } => {
             let covered =
                 state.action.scope.iter().filter_map(|n| roster.node_idx(*n)).all(|i| scope.covers_node(roster, i));
             if !covered {
@@ -76,10 +87,28 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
             if role == Role::Operator && scope.point != Some(*point_id) {
                 return denied(field::other_point(*point_id));
             }
-            if role != Role::Operator && !resident_covered(*resident_id) {
+            // A resident from outside the action's scope is sampled at a point (never refuse
+            // a swab); a medic at home samples the residents of their own area.
+            let outside_action = roster.resident_idx(*resident_id).is_some_and(|i| !state.in_scope(i));
+            if role != Role::Operator && !outside_action && !resident_covered(*resident_id) {
                 return denied(field::resident_outside_yours(*resident_id));
             }
         }
+        EventBody::WalkInSampled { point_id, .. }
+        | EventBody::TubeOpened { point_id, .. }
+        | EventBody::QueueReported { point_id, .. } => {
+            if role == Role::Operator && scope.point != Some(*point_id) {
+                return denied(field::other_point(*point_id));
+            }
+        }
+        EventBody::TubeClosed { tube } => {
+            let at = state.tube(tube).map(|t| state.tubes[t as usize].point);
+            if role == Role::Operator && at.is_some_and(|p| scope.point != Some(p)) {
+                return denied(field::other_point(at.unwrap_or_default()));
+            }
+        }
+        // A lab answers for results, wherever the tube was filled.
+        EventBody::TubeResult { .. } => {}
         EventBody::ExemptionSet { resident_id, .. }
         | EventBody::ExemptionCleared { resident_id }
         | EventBody::ResidentTicked { resident_id, .. }
@@ -136,16 +165,29 @@ fn new_event(
         // would answer each other's events as repeats.
         return Err(ApiError::NilEventId { field: field("id") });
     }
-    if let EventBody::ResidentSampled { tube: Some(tube), .. } = &body
+    if let EventBody::ResidentSampled { tube: Some(tube), .. }
+    | EventBody::WalkInSampled { tube: Some(tube), .. }
+    | EventBody::TubeOpened { tube, .. }
+    | EventBody::TubeClosed { tube }
+    | EventBody::TubeResult { tube, .. } = &body
         && !is_tube_code(tube)
     {
         let shown: String = tube.chars().take(20).collect();
         let shown = if shown.len() < tube.len() { format!("{shown}…") } else { shown };
         return Err(ApiError::NotATube { field: field("tube"), shown, max: TUBE_MAX });
     }
+    if let EventBody::WalkInSampled { walk_in, .. } = &body {
+        check_walk_in(walk_in, &field("walk_in."))?;
+    }
+    if let EventBody::QueueReported { waiting, .. } = &body
+        && *waiting > WAITING_MAX
+    {
+        return Err(ApiError::InvalidField { field: field("waiting"), message: field::waiting(WAITING_MAX) });
+    }
     if let EventBody::ResidentTicked { note, .. }
     | EventBody::HouseholdTicked { note, .. }
-    | EventBody::ExemptionSet { note, .. } = &body
+    | EventBody::ExemptionSet { note, .. }
+    | EventBody::WalkInResolved { note, .. } = &body
         && note.chars().count() > NOTE_MAX
     {
         return Err(ApiError::NoteTooLong { field: field("note"), max: NOTE_MAX });
@@ -164,6 +206,34 @@ fn new_event(
         return Err(ApiError::DeviceTimeBeforePlan { field: field("device_time"), planned: planned.date() });
     }
     Ok(NewEvent { action_id, client_id, actor: caller.staff.id, device_time, server_time, body })
+}
+
+/// The most people an operator can say wait at a point.
+const WAITING_MAX: u32 = 9999;
+/// Longest walk-in name and place of stay accepted.
+const WALK_IN_NAME_MAX: usize = 40;
+const WALK_IN_STAYS_MAX: usize = 100;
+
+/// A walk-in's fields as a clerk must be able to find them again: a name, an ID number
+/// whose check digit holds, a phone if given, and where they stay.
+fn check_walk_in(w: &WalkIn, at: &str) -> Result<(), ApiError> {
+    let invalid = |name: &str, message| Err(ApiError::InvalidField { field: format!("{at}{name}"), message });
+    let name = w.name.trim();
+    if name.is_empty() || name.chars().count() > WALK_IN_NAME_MAX {
+        return invalid("name", field::walk_in_name(WALK_IN_NAME_MAX));
+    }
+    if let Err(e) = IdNumber::parse(&w.id_number) {
+        return invalid("id_number", field::id_number_read(&e));
+    }
+    if let Some(phone) = &w.phone
+        && crate::roster::Phone::parse(phone).is_err()
+    {
+        return invalid("phone", field::phone());
+    }
+    if w.stays_at.trim().is_empty() || w.stays_at.chars().count() > WALK_IN_STAYS_MAX {
+        return invalid("stays_at", field::walk_in_stays_at(WALK_IN_STAYS_MAX));
+    }
+    Ok(())
 }
 
 /// A tube code is what its barcode holds: letters, digits and `-_./`, at most

@@ -23,6 +23,10 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::households::households,
         super::scan::point_roster,
         super::scan::lookup,
+        super::tubes::tube,
+        super::tubes::resident_tubes,
+        super::tubes::flagged,
+        super::tubes::walk_ins,
         actions::live,
         import::import_roster,
         import::template,
@@ -202,7 +206,7 @@ mod tests {
     fn an_event_of_a_batch_is_documented_flat_as_it_is_sent() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let kinds = doc["components"]["schemas"]["EventIn"]["oneOf"].as_array().unwrap().clone();
-        assert_eq!(kinds.len(), 10);
+        assert_eq!(kinds.len(), 17);
         for kind in kinds {
             let fields = kind["properties"].as_object().unwrap();
             assert!(["id", "device_time", "type"].iter().all(|f| fields.contains_key(*f)), "{kind}");

@@ -136,6 +136,19 @@ fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
         Rejection::HouseholdOutOfScope(_) => ("out_of_scope", StatusCode::UNPROCESSABLE_ENTITY),
         Rejection::NoVisitPending(_) => ("no_visit_pending", StatusCode::CONFLICT),
         Rejection::VisitAlreadyTaken(_) => ("visit_already_taken", StatusCode::CONFLICT),
+        Rejection::OnTheRoster(_) => ("on_the_roster", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::UnknownTube(_) => ("unknown_tube", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::TubeAtAnotherPoint(_) => ("tube_at_another_point", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::TubeClosed(_) => ("tube_closed", StatusCode::CONFLICT),
+        Rejection::TubeFull(..) => ("tube_full", StatusCode::CONFLICT),
+        Rejection::InAnotherTube(_) => ("in_another_tube", StatusCode::CONFLICT),
+        Rejection::TubeExists(_) => ("tube_exists", StatusCode::CONFLICT),
+        Rejection::BadTubeSize(_) => ("bad_tube_size", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::RetestNeedsSingleTube(_) => ("retest_needs_single_tube", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::ResultAlreadyEntered(_) => ("result_already_entered", StatusCode::CONFLICT),
+        Rejection::UnknownWalkIn(_) => ("unknown_walk_in", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::WalkInAlreadyResolved(_) => ("walk_in_already_resolved", StatusCode::CONFLICT),
+        Rejection::ResolutionNeedsResident => ("resolution_needs_resident", StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
 
@@ -279,6 +292,7 @@ impl ApiError {
         }
         match self {
             ApiError::BodyTooLarge { limit } | ApiError::SheetTooLarge { limit } => json!({ "limit": limit }),
+            ApiError::Rejected(Rejection::OnTheRoster(id)) => json!({ "resident_id": id }),
             ApiError::RejectedBatch(all) => json!({
                 "errors": all.iter().map(|(i, r)| json!({
                     "index": i, "code": rejection_code(r).0, "message": r.message(lang)

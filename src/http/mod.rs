@@ -14,6 +14,7 @@ pub mod listen;
 pub mod points;
 pub mod scan;
 pub mod staff;
+pub mod tubes;
 mod web;
 
 pub use doc::ApiDoc;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(points::router())
         .merge(households::router())
         .merge(scan::router())
+        .merge(tubes::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))

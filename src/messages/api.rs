@@ -390,6 +390,103 @@ pub mod rejected {
             "another medic has already taken the home visit of resident {id}"
         )
     }
+
+    /// `OnTheRoster`.
+    pub fn on_the_roster(id: i64, lang: Lang) -> String {
+        pick!(
+            lang,
+            "这个身份证号已在花名册上（村民 {id}），请直接按村民采样，不用登记外来人员",
+            "this ID number is on the roster (resident {id}): sample the resident, no walk-in registration needed"
+        )
+    }
+
+    /// `UnknownTube`.
+    pub fn unknown_tube(tube: &str, lang: Lang) -> String {
+        pick!(
+            lang,
+            "没有编号为 {tube} 的试管：请先扫试管条码开管，或核对条码",
+            "there is no tube {tube}: scan the tube's barcode to open it first, or check the code"
+        )
+    }
+
+    /// `TubeAtAnotherPoint`.
+    pub fn tube_at_another_point(tube: &str, lang: Lang) -> String {
+        pick!(lang, "试管 {tube} 是别的采样点开的，不能在这里装样", "tube {tube} was opened at another point")
+    }
+
+    /// `TubeClosed`.
+    pub fn tube_closed(tube: &str, lang: Lang) -> String {
+        pick!(lang, "试管 {tube} 已封管，不能再装人：请开一支新管", "tube {tube} is closed: open a new tube")
+    }
+
+    /// `TubeFull`.
+    pub fn tube_full(tube: &str, size: u8, lang: Lang) -> String {
+        pick!(
+            lang,
+            "试管 {tube} 已装满 {size} 人（{size}合1），请开一支新管",
+            "tube {tube} already holds {size} people ({size} in 1): open a new tube"
+        )
+    }
+
+    /// `InAnotherTube`.
+    pub fn in_another_tube(tube: &str, lang: Lang) -> String {
+        pick!(
+            lang,
+            "此人已在未封的试管 {tube} 里，同一个人不能同时在两支管里",
+            "this person is already in the open tube {tube}: nobody is in two open tubes"
+        )
+    }
+
+    /// `TubeExists`.
+    pub fn tube_exists(tube: &str, lang: Lang) -> String {
+        pick!(lang, "试管 {tube} 已经开过了，请换一支新管", "tube {tube} was opened already: use a new tube")
+    }
+
+    /// `BadTubeSize`.
+    pub fn bad_tube_size(size: u8, lang: Lang) -> String {
+        pick!(
+            lang,
+            "试管只能是单管，或5合1、10合1、20合1；{size} 不行",
+            "a tube holds 1, 5, 10 or 20 people, not {size}"
+        )
+    }
+
+    /// `RetestNeedsSingleTube`.
+    pub fn retest_needs_single_tube(id: i64, lang: Lang) -> String {
+        pick!(
+            lang,
+            "村民 {id} 所在混管阳性，需单管复核：请开单管（1人）采样",
+            "resident {id} was in a positive pooled tube: the re-test is a single tube (size 1)"
+        )
+    }
+
+    /// `ResultAlreadyEntered`.
+    pub fn result_already_entered(tube: &str, lang: Lang) -> String {
+        pick!(
+            lang,
+            "试管 {tube} 已录入了不同的检测结果；如录错，请联系总网格长更正",
+            "tube {tube} already has a different result; if it was entered wrongly, ask the chief to correct it"
+        )
+    }
+
+    /// `UnknownWalkIn`.
+    pub fn unknown_walk_in(seq: i64, lang: Lang) -> String {
+        pick!(lang, "位置 {seq} 不是一条外来人员登记", "position {seq} is not a walk-in's registration")
+    }
+
+    /// `WalkInAlreadyResolved`.
+    pub fn walk_in_already_resolved(seq: i64, lang: Lang) -> String {
+        pick!(lang, "位置 {seq} 的外来人员已经处理过了", "the walk-in at position {seq} was already decided on")
+    }
+
+    /// `ResolutionNeedsResident`.
+    pub fn resolution_needs_resident(lang: Lang) -> String {
+        pick!(
+            lang,
+            "确认或合并外来人员时，要写明对应的村民（resident_id）",
+            "confirming or merging a walk-in names the resident they are (resident_id)"
+        )
+    }
 }
 
 /// What an `invalid_field` or `out_of_your_scope` answer says about the one field or area
@@ -467,6 +564,21 @@ pub mod field {
             "读到的身份证号不对：{zh}；请重新扫描或手动输入",
             "the ID number read is not valid: {en}; scan again or type it"
         )
+    }
+
+    pub fn walk_in_name(max: usize) -> Said {
+        said!("请填写外来人员的姓名（最多 {max} 个字）", "write the walk-in's name (at most {max} characters)")
+    }
+
+    pub fn walk_in_stays_at(max: usize) -> Said {
+        said!(
+            "请填写外来人员今晚住在哪里（地址或投靠谁家，最多 {max} 个字）",
+            "write where the walk-in stays tonight (an address or whose house, at most {max} characters)"
+        )
+    }
+
+    pub fn waiting(max: u32) -> Said {
+        said!("排队人数要在 0 到 {max} 之间", "the number waiting must be 0 to {max}")
     }
 
     pub fn one_of_resident_or_id() -> Said {

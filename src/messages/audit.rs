@@ -81,6 +81,11 @@ pub enum PhoneList {
         action: i64,
         phones: usize,
     },
+    /// The people a positive tube flagged (or a tube's people), and their households.
+    Flagged {
+        action: i64,
+        phones: usize,
+    },
 }
 
 /// A value before and after a change.
@@ -160,6 +165,11 @@ impl Audited {
                 lang,
                 "行动 {action} 的户列表：{phones} 个电话号码",
                 "the households of action {action}: {phones} phone numbers"
+            ),
+            Audited::ReadPhones { list: PhoneList::Flagged { action, phones } } => pick!(
+                lang,
+                "行动 {action} 的阳性混管待复核名单：{phones} 个电话号码",
+                "the people flagged by a positive tube in action {action}: {phones} phone numbers"
             ),
             Audited::FirstAdmin {} => {
                 pick!(lang, "用启动时打印的设置链接", "with the setup link printed at start-up")

@@ -232,6 +232,7 @@ fn screen_zh(role: Role) -> &'static str {
         Role::GridMember => "网格员手机",
         Role::Operator => "采样点",
         Role::Medic => "上门采样",
+        Role::Lab => "检测结果录入",
         Role::Admin => "人员管理",
     }
 }
@@ -244,6 +245,7 @@ fn screen_en(role: Role) -> &'static str {
         Role::GridMember => "grid member",
         Role::Operator => "sampling point",
         Role::Medic => "home-visit team",
+        Role::Lab => "lab results",
         Role::Admin => "administrator",
     }
 }

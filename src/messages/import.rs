@@ -16,9 +16,9 @@ fn text(problem: Said, fix: Said) -> Text {
 }
 
 /// The roles as a clerk writes them, for fixes that list them.
-const ROLES_ZH: &str = "总网格长、分网格长（网格长）、网格员、采样员、医护（上门采样）、只读大屏、管理员";
+const ROLES_ZH: &str = "总网格长、分网格长（网格长）、网格员、采样员、医护（上门采样）、检测机构、只读大屏、管理员";
 const ROLES_EN: &str = "总网格长 (chief), 分网格长/网格长 (grid head), 网格员 (grid member), 采样员 (operator), \
-     医护/上门采样 (medic), 只读大屏 (viewer), 管理员 (admin)";
+     医护/上门采样 (medic), 检测机构 (lab), 只读大屏 (viewer), 管理员 (admin)";
 
 /// A role's name in the sheet's words.
 pub fn role_name(role: Role) -> &'static str {

@@ -110,6 +110,7 @@ pub fn role_name(role: Role, lang: Lang) -> &'static str {
         (Lang::Zh, Role::GridMember) => "网格员",
         (Lang::Zh, Role::Operator) => "采样员",
         (Lang::Zh, Role::Medic) => "医护/上门采样",
+        (Lang::Zh, Role::Lab) => "检测机构",
         (Lang::Zh, Role::Viewer) => "只读大屏",
         (Lang::En, Role::Admin) => "administrator",
         (Lang::En, Role::Chief) => "chief grid head",
@@ -117,6 +118,7 @@ pub fn role_name(role: Role, lang: Lang) -> &'static str {
         (Lang::En, Role::GridMember) => "grid member",
         (Lang::En, Role::Operator) => "sampling operator",
         (Lang::En, Role::Medic) => "medic (home sampling)",
+        (Lang::En, Role::Lab) => "lab (tube results)",
         (Lang::En, Role::Viewer) => "read-only wall screen",
     }
 }

@@ -8,8 +8,7 @@ use crate::roster::{AreaNode, IdNumberError, Role, Roster, RosterParts, Sampling
 
 #[test]
 fn every_role_has_a_chinese_name() {
-    for role in [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
-    {
+    for role in Role::ALL {
         assert_speaks_both(role.as_str(), super::role_name(role, Lang::Zh), super::role_name(role, Lang::En));
     }
     assert_eq!(api::forbidden(Role::GridMember, Lang::Zh), "您的角色（网格员）不能做这件事");
@@ -328,8 +327,7 @@ fn every_cli_line(lang: Lang) -> Vec<(&'static str, String)> {
         ("template_written", report::template_written("t.xlsx", true, lang)),
         ("template_written", report::template_written("t.csv", false, lang)),
     ];
-    for role in [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
-    {
+    for role in Role::ALL {
         lines.push(("role_link", cli::role_link(role, 3, "http://x/pair.html?code=A", lang)));
     }
     use std::io::ErrorKind;

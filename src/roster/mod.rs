@@ -81,10 +81,23 @@ pub enum Role {
     GridMember,
     Operator,
     Medic,
+    /// A lab: enters tubes' results, and sees tubes and results only.
+    Lab,
     Viewer,
 }
 
 impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Admin,
+        Role::Chief,
+        Role::GridHead,
+        Role::GridMember,
+        Role::Operator,
+        Role::Medic,
+        Role::Lab,
+        Role::Viewer,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -93,6 +106,7 @@ impl Role {
             Role::GridMember => "grid_member",
             Role::Operator => "operator",
             Role::Medic => "medic",
+            Role::Lab => "lab",
             Role::Viewer => "viewer",
         }
     }
@@ -110,7 +124,7 @@ impl Role {
             Role::Admin => 4,
             Role::Chief => 3,
             Role::GridHead => 2,
-            Role::GridMember | Role::Operator | Role::Medic | Role::Viewer => 1,
+            Role::GridMember | Role::Operator | Role::Medic | Role::Lab | Role::Viewer => 1,
         }
     }
 
@@ -123,9 +137,7 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 

@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-const ROLES: [Role; 7] =
-    [Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer];
+const ROLES: [Role; 8] = Role::ALL;
 
 /// What a role should get.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,7 +88,44 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
     let admin = roster.staff().iter().find(|s| s.role == Role::Admin).unwrap().id;
     // A grid member no other case uses: the admin's case makes them a chief.
     let promoted = roster.staff().iter().filter(|s| s.role == Role::GridMember).nth(5).unwrap();
+    // A tube at the first operator's point, for the tube look-up.
+    let operator_point = roster.staff().iter().find(|s| s.role == Role::Operator).unwrap().point_id.unwrap();
+    let admin_token = app.token_of(admin);
+    let opened = json!({ "events": [{ "id": Uuid::now_v7(), "type": "tube_opened", "tube": "AUTHZ-1", "point_id": operator_point }] });
+    let r = app.client.post(format!("{}/api/actions/{a}/events", app.base)).bearer_auth(&admin_token).json(&opened);
+    assert_eq!(r.send().await.unwrap().status(), 200, "the tube for the table opens");
     vec![
+        (
+            "GET /api/actions/{id}/tubes/{code}",
+            vec![Case::new(
+                "a tube at the operator's point",
+                "GET",
+                format!("/api/actions/{a}/tubes/AUTHZ-1"),
+                &[Role::Admin, Role::Chief, Role::Operator, Role::Lab],
+            )],
+        ),
+        (
+            "GET /api/actions/{id}/residents/{resident}/tubes",
+            vec![Case::new(
+                "the tubes of one of mine",
+                "GET",
+                format!("/api/actions/{a}/residents/{mine}/tubes"),
+                &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic],
+            )],
+        ),
+        (
+            "GET /api/actions/{id}/flagged",
+            vec![Case::new(
+                "the flagged list",
+                "GET",
+                format!("/api/actions/{a}/flagged"),
+                &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic],
+            )],
+        ),
+        (
+            "GET /api/actions/{id}/walk-ins",
+            vec![Case::new("the walk-ins", "GET", format!("/api/actions/{a}/walk-ins"), MANAGERS)],
+        ),
         ("GET /healthz", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/healthz".into(), ALL) }]),
         ("GET /metrics", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/metrics".into(), ALL) }]),
         (
@@ -117,7 +153,7 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
                     "another area's action",
                     "GET",
                     format!("/api/actions/{other_action}"),
-                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer],
+                    &[Role::Admin, Role::Chief, Role::Medic, Role::Lab, Role::Viewer],
                 ),
             ],
         ),
@@ -220,7 +256,7 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
                     "another area's live feed",
                     "WS",
                     format!("/api/actions/{other_action}/live"),
-                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer],
+                    &[Role::Admin, Role::Chief, Role::Medic, Role::Lab, Role::Viewer],
                 ),
             ],
         ),

@@ -21,4 +21,5 @@ mod restart;
 mod scan;
 mod setup;
 mod tls;
+mod tubes;
 mod walkthrough;

@@ -685,7 +685,7 @@ impl Planner<'_> {
             let SheetStaff { row: n, name, phone, role, areas, point } = row;
             let Some(cells) = self.resolve_all(sheet, areas) else { continue };
             let mut nodes: BTreeSet<NodeId> = cells.keys().copied().collect();
-            if nodes.is_empty() && matches!(role, Role::Chief | Role::Viewer | Role::Medic | Role::Admin) {
+            if nodes.is_empty() && matches!(role, Role::Chief | Role::Viewer | Role::Medic | Role::Lab | Role::Admin) {
                 nodes.insert(self.area.unwrap_or(self.root));
             }
             let point = match point {
