@@ -803,7 +803,17 @@ function renderBar() {
 
 function renderStats() {
   setText($("count"), page.count == null ? "—" : fmtInt(page.count));
-  setText($("rate"), page.rate5 == null ? "—" : t("s.rateValue", { r5: fmtRate(page.rate5), r15: fmtRate(page.rate15) }));
+  const rate = $("rate");
+  if (page.rate5 == null) setText(rate, "—");
+  else {
+    // Two parts that each stay on one line: a phone breaks between them, not inside one.
+    const text = `${t("s.rate5", { r: fmtRate(page.rate5) })} · ${t("s.rate15", { r: fmtRate(page.rate15) })}`;
+    if (rate.dataset.text !== text) {
+      rate.dataset.text = text;
+      rate.replaceChildren(el("span", "nowrap", t("s.rate5", { r: fmtRate(page.rate5) })), " · ",
+        el("span", "nowrap", t("s.rate15", { r: fmtRate(page.rate15) })));
+    }
+  }
   const pending = page.outbox ? page.outbox.pending().length : 0;
   const p = $("pending");
   p.dataset.n = String(pending);

@@ -4,7 +4,8 @@
 // it, the point's count going up by exactly one on the page and in the API; the same
 // resident again shows 已采 with the time and the point and records nothing more; a scan
 // with no network waits as 待发送, survives a reload and is sent once when the network is
-// back; the last four ID digits find a resident. Scan→recorded on a slow phone is
+// back; the last four ID digits find a resident; a resident from outside the action's
+// scope is recorded and shown 非本范围. Scan→recorded on a slow phone is
 // measured and printed (budget 1 s), never asserted.
 //
 // Run: MUSTER_BIN=target/debug/muster node --test tests/browser/scan.test.mjs
@@ -12,6 +13,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, api, describeAnswer, launchBrowser, parseCount, startDemoServer } from './harness.mjs';
@@ -268,6 +270,44 @@ test('scan to recorded on a slow phone, measured (not asserted)', { timeout: 120
     console.log(JSON.stringify(figures));
     t.diagnostic(JSON.stringify(figures));
     assert.ok(times.every((ms) => ms > 0));
+  } finally {
+    await context.close();
+  }
+});
+
+test('a resident from outside the action\'s scope is recorded and shown 非本范围', { timeout: 90_000 }, async () => {
+  // A second action over one sub-grid, at this operator's point: someone of the point's
+  // other grids comes to it. (The page follows the open action with the highest id.)
+  const nodes = await call('GET', '/api/nodes', undefined, server.chief.token);
+  const list = Array.isArray(nodes) ? nodes : nodes.nodes;
+  const sub = list.find((n) => n.parent === 1);
+  const created = await call('POST', '/api/actions', { kind: 'testing', name: '第2轮 一个分网格', scope: [sub.id], points: [me.point_id] }, server.chief.token);
+  await call('POST', `/api/actions/${created.id}/events`, { events: [{ id: crypto.randomUUID(), type: 'action_opened' }] }, server.chief.token);
+  const inScope = new Set((await call('GET', `/api/actions/${created.id}/point-roster?limit=5000`)).residents.map((r) => r.id));
+  const outsider = missing.slice(40).find((r) => !inScope.has(r.id));
+  assert.ok(outsider, 'a resident of the point outside the sub-grid');
+  const point = async () => (await call('GET', `/api/actions/${created.id}`)).points.find((p) => p.id === me.point_id);
+  const before = await point();
+
+  const context = await browser.newContext({ ...LAPTOP, locale: 'zh-CN' });
+  try {
+    const page = await context.newPage();
+    watch(page, 'outside');
+    await page.goto(`${server.baseUrl}/scan?token=${encodeURIComponent(token)}`);
+    await ready(page);
+    await wedge(page, outsider.full);
+    await confirmShows(page, outsider.id);
+    assert.equal(await page.locator('[data-testid="confirm"]').getAttribute('data-outside'), 'true');
+    assert.ok((await page.locator('[data-testid="confirm-outside"]').textContent()).startsWith('非本范围'));
+    await page.screenshot({ path: shot('laptop-outside-scope.png') });
+    await page.keyboard.press('Enter');
+    await entryBecomes(page, outsider.id, 'recorded', SEND_TIMEOUT_MS);
+    const tag = await page.locator(`[data-testid="entry"][data-resident="${outsider.id}"] .c-outside`).textContent();
+    assert.equal(tag, '非本范围');
+    const after = await point();
+    assert.equal(after.count, before.count + 1, 'counted at the point');
+    assert.equal(after.outside, (before.outside || 0) + 1, 'and apart, as outside the scope');
+    await page.screenshot({ path: shot('laptop-outside-recorded.png') });
   } finally {
     await context.close();
   }
