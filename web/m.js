@@ -14,7 +14,7 @@
 
 import { fmtInt, fmtTime, getLang, roleLabel, t } from "./i18n.js";
 import "./phone-words.js";
-import { $, ApiProblem, api, el, forgetToken, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
+import { $, ApiProblem, api, el, forgetToken, problemOf, registerShell, sessionToken, startSession, wireLanguage } from "./session.js";
 import { ROLE_KEY, chooseAction, early, wantsVisits } from "./m-early.js";
 import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
@@ -1037,28 +1037,10 @@ function nextTheme() {
 
 // ---------------------------------------------------------------- the installable shell
 
-function trustedWorkerUrl(url) {
-  // The pages' policy lets scripts make no URLs from strings; this one names our worker only.
-  if (window.trustedTypes && window.trustedTypes.createPolicy) {
-    const policy = window.trustedTypes.createPolicy("muster-sw", {
-      createScriptURL: (u) => {
-        if (u !== url) throw new TypeError("not Muster's service worker");
-        return u;
-      },
-    });
-    return policy.createScriptURL(url);
-  }
-  return url;
-}
-
 /** The service worker keeps the page on the phone (sw.js); the page works without one too. */
 function registerWorker() {
-  if (!("serviceWorker" in navigator)) return;
-  const hadOne = !!navigator.serviceWorker.controller;
-  navigator.serviceWorker.register(trustedWorkerUrl("/sw.js"), { scope: "/m" }).catch(() => {});
   // A new server's pages have taken over: show them rather than keep the old ones.
-  navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (!hadOne) return; // the first install, not a new version
+  registerShell("/m", () => {
     if (page.sheet || document.activeElement === $("search")) $("new-version").hidden = false;
     else location.reload();
   });

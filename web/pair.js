@@ -217,9 +217,11 @@ function renderDone({ staff, already }) {
   $("not-you").hidden = !already;
   // The people who chase residents start on the phone page; a head keeps the command
   // centre one tap away (and the phone page links to it too). Account managers also get theirs.
+  // A sampling point's operator starts on the scan page, as the phone roles on theirs.
   const phone = PHONE_ROLES.includes(staff?.role);
-  $("go").href = phone ? "/m" : "/";
-  $("go").textContent = t(staff?.role === "medic" ? "pair.goMedic" : phone ? "pair.goPhone" : "pair.go");
+  const scan = staff?.role === "operator";
+  $("go").href = phone ? "/m" : scan ? "/scan" : "/";
+  $("go").textContent = t(staff?.role === "medic" ? "pair.goMedic" : phone ? "pair.goPhone" : scan ? "pair.goScan" : "pair.go");
   $("go-centre").hidden = staff?.role !== "grid_head";
   $("go-admin").hidden = !MANAGER_ROLES.includes(staff?.role);
 }

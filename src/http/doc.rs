@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         actions::post_scan,
         actions::missing,
         super::households::households,
+        super::scan::point_roster,
+        super::scan::lookup,
         super::tubes::tube,
         super::tubes::resident_tubes,
         super::tubes::flagged,

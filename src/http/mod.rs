@@ -12,6 +12,7 @@ pub mod households;
 pub mod import;
 pub mod listen;
 pub mod points;
+pub mod scan;
 pub mod staff;
 pub mod tubes;
 mod web;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(points::router())
         .merge(households::router())
+        .merge(scan::router())
         .merge(tubes::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))

@@ -66,6 +66,8 @@ impl Case {
 
 const ALL: &[Role] = &ROLES;
 const MANAGERS: &[Role] = &[Role::Admin, Role::Chief];
+/// Who works a sampling point's page.
+const SCANNERS: &[Role] = &[Role::Admin, Role::Chief, Role::Operator];
 
 /// The table: for each documented route (`METHOD /path/{template}`), its cases.
 async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>)> {
@@ -219,6 +221,30 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
                     "GET",
                     format!("/api/actions/{other_action}/households"),
                     &[Role::Admin, Role::Chief, Role::Medic],
+                ),
+            ],
+        ),
+        (
+            "GET /api/actions/{id}/point-roster",
+            vec![
+                Case::new("my point's copy", "GET", format!("/api/actions/{a}/point-roster"), SCANNERS),
+                Case::new(
+                    "a copy of another area's action",
+                    "GET",
+                    format!("/api/actions/{other_action}/point-roster"),
+                    MANAGERS,
+                ),
+            ],
+        ),
+        (
+            "GET /api/actions/{id}/lookup",
+            vec![
+                Case::new("search the roster", "GET", format!("/api/actions/{a}/lookup?q=0012"), SCANNERS),
+                Case::new(
+                    "search in another area's action",
+                    "GET",
+                    format!("/api/actions/{other_action}/lookup?q=0012"),
+                    MANAGERS,
                 ),
             ],
         ),

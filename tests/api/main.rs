@@ -19,6 +19,7 @@ mod pages;
 mod privacy;
 mod recording;
 mod restart;
+mod scan;
 mod setup;
 mod tls;
 mod tubes;
