@@ -244,7 +244,7 @@ fn tubes(
         let mut tube = String::new();
         for (n, person) in here.iter().enumerate() {
             let mut events = Vec::new();
-            if n % TUBE == 0 {
+            if n.is_multiple_of(TUBE) {
                 tube = format!("HG{:02}-{:04}", p.id, n / TUBE + 1);
                 events.push(one("tube_opened", at(person.at), json!({ "tube": tube, "point_id": p.id })));
             }
@@ -255,7 +255,7 @@ fn tubes(
             events.push(one(&kind, at(person.at), sampled));
             steps.push(Step::event(person.at, &token, actions, json!({ "events": events })).at_point(p.id));
         }
-        if here.len() % TUBE != 0 {
+        if !here.len().is_multiple_of(TUBE) {
             let closed = event("tube_closed", at(end - 30.0), json!({ "tube": tube }));
             steps.push(Step::event(end - 30.0, &token, actions, closed).at_point(p.id));
         }
