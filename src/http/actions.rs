@@ -146,7 +146,7 @@ pub const TUBE_MAX: usize = 64;
 /// Builds the event a request asks for, after the checks that need no log: the caller's
 /// role and scope, the client id, the device time and the tube code. `at` names the event
 /// in field names (`events[2].` in a batch, empty for a scan).
-fn new_event(
+pub(crate) fn new_event(
     caller: &Caller,
     cell: &ActionCell,
     at: &str,
@@ -456,7 +456,7 @@ pub struct EventsOut {
     pub results: Vec<EventResult>,
 }
 
-fn result(id: Uuid, outcome: Outcome) -> EventResult {
+pub(crate) fn result(id: Uuid, outcome: Outcome) -> EventResult {
     let status = match outcome {
         Outcome::New(_) => "new",
         Outcome::Repeat(_) => "repeat",

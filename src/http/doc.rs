@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::tubes::resident_tubes,
         super::tubes::flagged,
         super::tubes::walk_ins,
+        super::tubes::confirm_walk_in,
         actions::live,
         import::import_roster,
         import::template,

@@ -126,6 +126,14 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             "GET /api/actions/{id}/walk-ins",
             vec![Case::new("the walk-ins", "GET", format!("/api/actions/{a}/walk-ins"), MANAGERS)],
         ),
+        (
+            "POST /api/actions/{id}/walk-ins/{seq}/confirm",
+            // No such walk-in: the managers are answered 422 (served), everyone else 403.
+            vec![
+                Case::new("confirm a walk-in", "POST", format!("/api/actions/{a}/walk-ins/999999/confirm"), MANAGERS)
+                    .body(json!({ "id": Uuid::now_v7(), "household_id": roster.households()[0].id })),
+            ],
+        ),
         ("GET /healthz", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/healthz".into(), ALL) }]),
         ("GET /metrics", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/metrics".into(), ALL) }]),
         (
