@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod cards;
 mod doc;
 mod error;
 pub mod extract;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(points::router())
         .merge(households::router())
+        .merge(cards::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
