@@ -220,9 +220,14 @@ pub fn qr_svg(code: &Code) -> String {
     let qr = QrCode::with_error_correction_level(code.as_str(), EcLevel::M)
         .expect("16 alphanumeric characters fit a QR code");
     let svg = qr.render::<qrcode::render::svg::Color>().quiet_zone(true).module_dimensions(1, 1).build();
-    // The renderer writes a standalone file; inline, the XML declaration has no place.
+    // The renderer writes a standalone file; inline in HTML, its XML declaration and
+    // namespace have no place (and the document names no address at all).
     let svg = svg.split_once("?>").map_or(svg.as_str(), |(_, rest)| rest);
-    svg.replacen("<svg ", "<svg class=\"qr\" aria-hidden=\"true\" ", 1)
+    svg.replacen(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" version="1.1" "#,
+        r#"<svg class="qr" aria-hidden="true" "#,
+        1,
+    )
 }
 
 /// `138 0013 8000`: a mobile number as people read it out.
