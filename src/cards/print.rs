@@ -119,13 +119,13 @@ pub fn document(roster: &Roster, book: &CodeBook, households: &[HouseholdId]) ->
         how = escape(say::HOW_TO_PRINT),
     );
     if cards.is_empty() {
-        let _ = write!(html, "<p class=\"empty\">{}</p>\n", escape(say::NO_HOUSEHOLDS));
+        let _ = writeln!(html, "<p class=\"empty\">{}</p>", escape(say::NO_HOUSEHOLDS));
     }
     for page in &pages {
         html.push_str("<section class=\"sheet\">\n");
         for (i, card) in page.iter().enumerate() {
             if i > 0 {
-                let _ = write!(html, "<div class=\"cut\" aria-hidden=\"true\"><span>✂ {}</span></div>\n", say::CUT);
+                let _ = writeln!(html, "<div class=\"cut\" aria-hidden=\"true\"><span>✂ {}</span></div>", say::CUT);
             }
             html.push_str(card);
         }
@@ -174,7 +174,7 @@ fn card(
         code = code.grouped(),
     );
     let mut field = |label: &str, value: &str, class: &str| {
-        let _ = write!(s, "<dt>{}</dt><dd class=\"{class}\">{}</dd>\n", escape(label), escape(value));
+        let _ = writeln!(s, "<dt>{}</dt><dd class=\"{class}\">{}</dd>", escape(label), escape(value));
     };
     field(say::ADDRESS, &household.address, "address");
     field(say::GRID, &grid, "grid");
@@ -197,11 +197,11 @@ fn card(
         members_label = escape(&say::members(members.len())),
     );
     for (r, code) in members {
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<li data-resident-id=\"{id}\"><figure class=\"resident-qr\" data-kind=\"resident\">{qr}</figure>\
              <div><span class=\"name\">{name}</span><span class=\"id-number\">{masked}</span>\
-             <code>{code}</code></div></li>\n",
+             <code>{code}</code></div></li>",
             id = r.id,
             qr = qr_svg(code),
             name = escape(&r.name),

@@ -132,6 +132,8 @@ fn managed(roster: &Roster, caller: &Caller, household: HouseholdId) -> Result<(
 pub struct CardsQuery {
     /// Only this household's card (to print a reissued one).
     pub household: Option<HouseholdId>,
+    /// Only the card of the household with this number (户号), as the village knows it.
+    pub number: Option<String>,
     /// The `token` security scheme; read by the `Caller` extractor. The admin page opens
     /// the document in a window of its own, which cannot send a header.
     #[serde(default)]
@@ -158,7 +160,19 @@ pub async fn print_cards(
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
     let roster = state.hub.roster();
-    let households = match q.household {
+    let one = match (q.household, q.number.as_deref().map(str::trim)) {
+        (Some(h), _) => Some(h),
+        (None, Some(number)) => Some(
+            roster
+                .households()
+                .iter()
+                .find(|h| h.number == number)
+                .ok_or_else(|| ApiError::NotFound { what: "household", id: number.to_owned() })?
+                .id,
+        ),
+        (None, None) => None,
+    };
+    let households = match one {
         Some(h) => {
             managed(&roster, &caller, h)?;
             vec![h]
@@ -170,7 +184,7 @@ pub async fn print_cards(
     };
     let now = time::OffsetDateTime::now_utc();
     let doc = cards::print::render(state.store.as_ref(), &roster, &households, now).await?;
-    let act = Audited::PrintCards { households: doc.households, household: q.household };
+    let act = Audited::PrintCards { households: doc.households, household: one };
     state.auth.audit(caller.staff.id, act).await?;
     tracing::info!(households = doc.households, pages = doc.pages, "household cards printed");
     let headers = [

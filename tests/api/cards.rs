@@ -6,7 +6,7 @@
 use crate::helpers::{TestApp, spawn_app};
 use muster::roster::Role;
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// One card of a printed document, as read back from its HTML, its QR codes decoded.
 #[derive(Debug)]
@@ -256,6 +256,13 @@ async fn a_reissue_of_no_household_or_of_a_resident_elsewhere_changes_nothing() 
     assert_eq!(problem["message"], "没有编号为 999999 的户");
     let [a, b, ..] = app.roster.households() else { panic!() };
     let card = app.card_of(a.id).await;
+    // The admin page finds a household by the number the village knows it by.
+    let (status, _, html) = app.get_text(&format!("/api/cards?number={}", a.number), Role::Chief).await;
+    assert_eq!(status, 200);
+    assert_eq!(read_cards(&html)[0].decode().household_code, card.household_code);
+    let (status, _, problem) = app.get_text("/api/cards?number=NOPE", Role::Chief).await;
+    assert_eq!(status, 404);
+    assert!(problem.contains("没有编号为 NOPE 的户"), "{problem}");
     let elsewhere = residents_of(&app, b.id)[0];
     let (status, problem) = app.reissue(a.id, json!({ "resident_id": elsewhere })).await;
     assert_eq!(
