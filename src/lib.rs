@@ -11,6 +11,7 @@
 //! - [`live`]: live state per action and the WebSocket push.
 //! - [`http`]: routes, identity, errors, the embedded pages, metrics, OpenAPI.
 //! - [`messages`]: every message for a person, Simplified Chinese first and English.
+//! - [`cards`]: household cards (党群连心卡): their random codes, reissue, the print document.
 //! - [`demo`]: a village like 大华山村 and a drill that plays the night through the API.
 //!
 //! An event is defined in [`action::event`], checked in [`action::rules`], stored by
@@ -20,6 +21,7 @@
 
 pub mod action;
 pub mod auth;
+pub mod cards;
 pub mod demo;
 pub mod http;
 pub mod live;

@@ -111,6 +111,18 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Write the household cards (党群连心卡) as one A4 HTML document to print: one card
+    /// per household with its QR code and each resident's, issuing codes where needed.
+    Cards {
+        #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
+        db: String,
+        /// The document to write.
+        #[arg(long, default_value = "cards.html")]
+        out: std::path::PathBuf,
+        /// Only this household's card (by its id), e.g. after a reissue.
+        #[arg(long, value_name = "ID")]
+        household: Option<i64>,
+    },
     /// Generate a demo village in a fresh database, open a testing action, serve it and
     /// play the night through the API.
     Demo {
@@ -424,6 +436,23 @@ async fn run() -> anyhow::Result<()> {
                 shutdown_signal(),
             )
             .await?;
+        }
+        Command::Cards { db, out, household } => {
+            let lang = Lang::current();
+            let store = open(&db).await?;
+            let roster = muster::roster::Roster::new(store.load_roster().await?)?;
+            let households = match household {
+                Some(h) => {
+                    anyhow::ensure!(roster.household(h).is_some(), say::no_such_household(h, lang));
+                    vec![h]
+                }
+                None => muster::cards::print::households_to_print(&roster, |_| true),
+            };
+            let now = time::OffsetDateTime::now_utc();
+            let doc = muster::cards::print::render(store.as_ref(), &roster, &households, now).await?;
+            let shown = out.display().to_string();
+            std::fs::write(&out, &doc.html).with_context(|| say::cannot_write(&shown, lang))?;
+            println!("{}", say::cards_written(&shown, doc.households, doc.residents, doc.pages, lang));
         }
         Command::Migrate { db } => {
             open(&db).await?;

@@ -4,6 +4,9 @@
 //     set up a new phone; the admin can also set a password.
 //   打印配对单 Pairing sheet — a new pairing code for everyone in a grid, printed as A4
 //     cards to hand out at the assembly point before a night action.
+//   户卡 Household cards — the server's A4 document of 党群连心卡 (one per household,
+//     QR codes for the household and each resident), opened in a window of its own to
+//     print; a lost card is reissued by household number, after a confirm step.
 //   操作记录 Audit log — who read unmasked personal data, made codes, revoked devices.
 //
 // Layout of this file: signed out · the area tree · staff tab · pairing codes ·
@@ -15,11 +18,11 @@
 
 import { fmtDateTime, fmtDayTime, fmtInt, fmtWait, getLang, problemText, roleLabel, t, toDate } from "./i18n.js";
 import { mountHeader, showUser } from "./header.js";
-import { $, MANAGER_ROLES, api, el, forgetToken, problemOf, serverDetail, startSession, wireLanguage } from "./session.js";
+import { $, ApiProblem, MANAGER_ROLES, api, el, forgetToken, problemOf, serverDetail, sessionToken, startSession, wireLanguage } from "./session.js";
 
 /** Within an area, the person in charge first, then down the chain. */
 const ROLE_ORDER = ["chief", "admin", "grid_head", "grid_member", "medic", "operator", "viewer"];
-const TABS = ["staff", "points", "sheet", "audit"];
+const TABS = ["staff", "points", "sheet", "cards", "audit"];
 /** Who may act on whom, as the server rules it: an admin on anyone, others on lower ranks only. */
 const RANK = { admin: 4, chief: 3, grid_head: 2, grid_member: 1, operator: 1, medic: 1, viewer: 1 };
 const CARDS_PER_PAGE = 8;
@@ -864,6 +867,69 @@ function detailText(detail) {
     .join(" · ");
 }
 
+// ---------------------------------------------------------------- cards tab
+
+/**
+ * Opens the cards document (`query`: "" for all, "household=ID" for one) in a window of
+ * its own: it is the server's self-contained A4 page with its own print CSS, which this
+ * page's policy could not show inline. A window cannot send a header, so the token rides
+ * in the address (the server sends it with no-referrer and no-store).
+ */
+function openCards(query) {
+  const params = new URLSearchParams(query);
+  params.set("token", sessionToken() ?? "");
+  const opened = window.open(`/api/cards?${params}`, "_blank");
+  $("cards-status").textContent = t(opened ? "admin.cardsOpened" : "admin.cardsBlocked");
+  return opened;
+}
+
+/** The household a number names, as the server's one-card document shows it; throws ApiProblem. */
+async function householdByNumber(number) {
+  const res = await fetch(`/api/cards?${new URLSearchParams({ number })}`, {
+    headers: { Authorization: `Bearer ${sessionToken()}`, "Accept-Language": getLang() },
+    cache: "no-store",
+  }).catch(() => null);
+  if (!res) throw new ApiProblem({ code: "network", status: 0 });
+  if (res.status === 401) {
+    forgetToken();
+    signedOut();
+  }
+  if (!res.ok) throw new ApiProblem({ ...(await res.json().catch(() => ({}))), status: res.status });
+  // Read as text, never as markup: the card's own attributes name the household.
+  const html = await res.text();
+  const id = Number(/data-household-id="(\d+)"/.exec(html)?.[1]);
+  const address = /<dd class="address">([^<]*)<\/dd>/.exec(html)?.[1] ?? "";
+  return { id, address: unescapeHtml(address) };
+}
+
+/** Text the server escaped for HTML (& < > " '), back as it was. */
+function unescapeHtml(text) {
+  const named = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" };
+  return text.replace(/&(amp|lt|gt|quot|#39);/g, (_, name) => named[name]);
+}
+
+async function reissueCard() {
+  const number = $("reissue-number").value.trim();
+  if (!number) {
+    $("cards-status").textContent = t("admin.reissueNeedNumber");
+    return;
+  }
+  $("reissue-make").disabled = true;
+  try {
+    const household = await householdByNumber(number);
+    const ok = await confirmDialog(t("admin.reissueConfirm", { number, address: household.address }), t("admin.reissueWarning"));
+    if (!ok) return;
+    const done = await api("POST", `/api/cards/${encodeURIComponent(household.id)}/reissue`, {});
+    flash(t("admin.reissueDone", { number, replaced: fmtInt(done.replaced) }));
+    $("reissue-number").value = "";
+    openCards(`household=${household.id}`);
+  } catch (e) {
+    showError(e);
+  } finally {
+    $("reissue-make").disabled = false;
+  }
+}
+
 // ---------------------------------------------------------------- dialogs and messages
 
 /** Ask before doing something that cannot be undone; resolves true for OK only. */
@@ -1003,6 +1069,11 @@ function wire() {
   });
   $("sheet-make").addEventListener("click", makeSheet);
   $("sheet-reprint").addEventListener("click", () => printArea("sheet"));
+  $("cards-print").addEventListener("click", () => openCards(""));
+  $("reissue-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    reissueCard();
+  });
   $("audit-refresh").addEventListener("click", () => loadAudit(false));
   $("audit-more").addEventListener("click", () => loadAudit(true));
   $("message-close").addEventListener("click", () => ($("message").hidden = true));

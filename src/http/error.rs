@@ -106,6 +106,12 @@ pub enum ApiError {
     /// An import that would remove rows, without `confirm_removals` giving their total:
     /// nothing was written. The report says what would go.
     RemovalsUnconfirmed(Box<crate::roster::import::Report>),
+    /// Not a card code at all: the wrong length or a letter no code has.
+    MalformedCode(crate::cards::MalformedCode),
+    /// A well-formed card code that no card of this roster has.
+    UnknownCode,
+    /// A card code of a card that was reissued (lost and replaced).
+    CodeReissued,
     Unavailable,
     Internal(String),
 }
@@ -185,6 +191,9 @@ impl ApiError {
             ApiError::RosterInvalid(_) => "roster_invalid",
             ApiError::FileUnreadable(_) => "file_unreadable",
             ApiError::RemovalsUnconfirmed(_) => "removals_unconfirmed",
+            ApiError::MalformedCode(_) => "malformed_code",
+            ApiError::UnknownCode => "unknown_code",
+            ApiError::CodeReissued => "code_reissued",
             ApiError::Unavailable => "storage_unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -195,7 +204,8 @@ impl ApiError {
             ApiError::Unauthorized | ApiError::PairingCodeInvalid | ApiError::SignInFailed => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::OutOfScope(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::NotFound { .. } | ApiError::UnknownCode => StatusCode::NOT_FOUND,
+            ApiError::CodeReissued => StatusCode::GONE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::WebSocketRequired => StatusCode::UPGRADE_REQUIRED,
             ApiError::InvalidJson(_)
@@ -208,7 +218,8 @@ impl ApiError {
             | ApiError::NoteTooLong { .. }
             | ApiError::DeviceTimeAhead { .. }
             | ApiError::DeviceTimeBeforePlan { .. }
-            | ApiError::CloseBeforeOpen => StatusCode::BAD_REQUEST,
+            | ApiError::CloseBeforeOpen
+            | ApiError::MalformedCode(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge { .. } | ApiError::SheetTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Rejected(r) => rejection_code(r).1,
             ApiError::RejectedBatch(all) => {
@@ -263,6 +274,15 @@ impl ApiError {
             ApiError::IdReusedOtherwise { index, client_id } => say::id_reused_otherwise(*index, *client_id, lang),
             ApiError::RosterInvalid(problems) => say::roster_invalid(problems.len(), lang),
             ApiError::RemovalsUnconfirmed(report) => say::removals_unconfirmed(report, lang),
+            ApiError::MalformedCode(e) => say::malformed_code(
+                match e {
+                    crate::cards::MalformedCode::Length(n) => Some(*n),
+                    crate::cards::MalformedCode::Characters => None,
+                },
+                lang,
+            ),
+            ApiError::UnknownCode => say::unknown_code(lang),
+            ApiError::CodeReissued => say::code_reissued(lang),
             ApiError::Unavailable => say::unavailable(lang),
             ApiError::Internal(_) => say::internal(lang),
         }
@@ -280,6 +300,7 @@ impl ApiError {
             | ApiError::DeviceTimeAhead { field }
             | ApiError::DeviceTimeBeforePlan { field, .. } => Some(field),
             ApiError::NotAnObject => Some("."),
+            ApiError::MalformedCode(_) => Some("code"),
             ApiError::CloseBeforeOpen => Some("planned_close"),
             _ => None,
         }
@@ -465,10 +486,13 @@ mod tests {
             ApiError::RemovalsUnconfirmed(Box::default()),
             ApiError::Unavailable,
             ApiError::Internal("cause".into()),
+            ApiError::MalformedCode(crate::cards::MalformedCode::Length(8)),
+            ApiError::UnknownCode,
+            ApiError::CodeReissued,
         ]
     }
 
-    const VARIANTS: usize = 34;
+    const VARIANTS: usize = 37;
 
     fn index(e: &ApiError) -> usize {
         match e {
@@ -506,6 +530,9 @@ mod tests {
             ApiError::PhoneTaken { .. } => 31,
             ApiError::PointNameTaken { .. } => 32,
             ApiError::NoteTooLong { .. } => 33,
+            ApiError::MalformedCode(_) => 34,
+            ApiError::UnknownCode => 35,
+            ApiError::CodeReissued => 36,
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod cards;
 mod doc;
 mod error;
 pub mod extract;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(households::router())
         .merge(scan::router())
         .merge(tubes::router())
+        .merge(cards::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))

@@ -17,6 +17,7 @@ fn thing(what: &str, lang: Lang) -> &str {
         (Lang::Zh, "page") => "页面",
         (Lang::Zh, "point") => "采样点",
         (Lang::Zh, "area") => "区域",
+        (Lang::Zh, "household") => "户",
         (Lang::Zh, _) => "对象",
         (Lang::En, what) => what,
     }
@@ -262,6 +263,42 @@ pub fn removals_unconfirmed(report: &Report, lang: Lang) -> String {
 }
 
 /// `storage_unavailable`.
+/// `malformed_code`: what was given is not a card code at all (the wrong length, or a
+/// letter no code has). The code itself is not repeated: it may be someone's card.
+pub fn malformed_code(length: Option<usize>, lang: Lang) -> String {
+    let n = crate::cards::CODE_LEN;
+    match length {
+        Some(got) => pick!(
+            lang,
+            "这不是户卡上的码：户卡码是 {n} 位字母和数字（如 ABCD-EFGH-JKMN-PQRS），这里是 {got} 位。请重新扫码，或按姓名、身份证号查找",
+            "this is not a household card code: a card code has {n} letters and digits (like ABCD-EFGH-JKMN-PQRS), this has {got}. Scan again, or search by name or ID number"
+        ),
+        None => pick!(
+            lang,
+            "这不是户卡上的码：户卡码只有数字和大写字母（没有 I、L、O、U）。请重新扫码，或按姓名、身份证号查找",
+            "this is not a household card code: a card code has only digits and capital letters (no I, L, O or U). Scan again, or search by name or ID number"
+        ),
+    }
+}
+
+/// `unknown_code`: well formed, but no card of this village has it.
+pub fn unknown_code(lang: Lang) -> String {
+    pick!(
+        lang,
+        "没有这张卡：这个码不是本村户卡上的码（或这户已不在花名册上）。请按姓名、身份证号或户号查找",
+        "no such card: this code is not on any household card of this roster (or the household has left it). Search by name, ID number or household number"
+    )
+}
+
+/// `code_reissued`: the card was replaced (lost, reissued); the old one names nobody.
+pub fn code_reissued(lang: Lang) -> String {
+    pick!(
+        lang,
+        "这张卡已经补办过，旧卡作废：请居民出示新卡，或按姓名查找",
+        "this card was replaced by a new one and no longer counts: ask for the new card, or search by name"
+    )
+}
+
 pub fn unavailable(lang: Lang) -> String {
     pick!(
         lang,
@@ -536,6 +573,10 @@ pub mod field {
 
     pub fn household_outside_yours(household: i64) -> Said {
         said!("户 {household} 不在您负责的范围内", "household {household} is not in the area you answer for")
+    }
+
+    pub fn resident_not_in_household(resident: i64, household: i64) -> Said {
+        said!("村民 {resident} 不在户 {household} 里", "resident {resident} does not live in household {household}")
     }
 
     pub fn resident_outside_yours(resident: i64) -> Said {

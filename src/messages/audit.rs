@@ -8,7 +8,7 @@
 
 use super::pick;
 use super::{Lang, role_name};
-use crate::roster::{NodeId, PointId, Role, Roster, StaffId};
+use crate::roster::{HouseholdId, NodeId, PointId, ResidentId, Role, Roster, StaffId};
 use serde::{Deserialize, Serialize};
 
 /// The acts the audit log records, each with its facts.
@@ -64,6 +64,19 @@ pub enum Audited {
     RetirePoint {
         point: PointId,
     },
+    /// Household cards were printed (their residents' names and masked ID numbers, and
+    /// grid members' phones): `households` of them, or the one `household`.
+    PrintCards {
+        households: usize,
+        household: Option<HouseholdId>,
+    },
+    /// A lost card was replaced: the household's whole card, or one resident's code on it.
+    /// `replaced` old codes answer "reissued" from now on.
+    ReissueCard {
+        household: HouseholdId,
+        resident: Option<ResidentId>,
+        replaced: u64,
+    },
 }
 
 /// Which list showed full phone numbers.
@@ -118,6 +131,8 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("add_point", "添加了采样点", "opened a sampling point"),
     ("change_point", "修改了采样点", "changed a sampling point"),
     ("retire_point", "关闭了采样点", "closed a sampling point"),
+    ("print_cards", "打印了户卡", "printed household cards"),
+    ("reissue_card", "补办了户卡", "reissued a household card"),
 ];
 
 impl Audited {
@@ -135,6 +150,8 @@ impl Audited {
             Audited::AddPoint { .. } => "add_point",
             Audited::ChangePoint { .. } => "change_point",
             Audited::RetirePoint { .. } => "retire_point",
+            Audited::PrintCards { .. } => "print_cards",
+            Audited::ReissueCard { .. } => "reissue_card",
         }
     }
 
@@ -238,6 +255,26 @@ impl Audited {
                 pick!(lang, "{point}：{changes}", "{point}: {changes}")
             }
             Audited::RetirePoint { point } => names.point(*point),
+            Audited::PrintCards { household: Some(h), .. } => names.household(*h),
+            Audited::PrintCards { households, household: None } => {
+                pick!(lang, "{households} 户", "{households} households")
+            }
+            Audited::ReissueCard { household, resident: None, replaced } => {
+                let household = names.household(*household);
+                pick!(
+                    lang,
+                    "{household}：整户换新卡，{replaced} 个旧码作废",
+                    "{household}: a new card for the whole household, {replaced} old codes void"
+                )
+            }
+            Audited::ReissueCard { household, resident: Some(r), replaced } => {
+                let household = names.household(*household);
+                pick!(
+                    lang,
+                    "{household}：村民 #{r} 换新码，{replaced} 个旧码作废",
+                    "{household}: a new code for resident #{r}, {replaced} old codes void"
+                )
+            }
         }
     }
 }
@@ -293,6 +330,18 @@ impl Names<'_> {
                 pick!(lang, "{name}（#{id}）", "{name} (#{id})")
             }
             None => pick!(lang, "采样点 #{id}", "point #{id}"),
+        }
+    }
+
+    /// A household by its number (not its address: that is the residents').
+    fn household(&self, id: HouseholdId) -> String {
+        let lang = self.lang;
+        match self.roster.household(id) {
+            Some(h) => {
+                let number = &h.number;
+                pick!(lang, "户 {number}（#{id}）", "household {number} (#{id})")
+            }
+            None => pick!(lang, "户 #{id}", "household #{id}"),
         }
     }
 

@@ -270,3 +270,24 @@ pub fn drill_finished(posted: usize, failed: usize, lang: Lang) -> String {
         "drill finished: {posted} requests recorded, {failed} refused"
     )
 }
+
+// ---- cards
+
+/// `muster cards` done: what the document holds and where it is.
+pub fn cards_written(out: &str, households: usize, residents: usize, pages: usize, lang: Lang) -> String {
+    pick!(
+        lang,
+        "已写出 {households} 户的户卡（{residents} 人，{pages} 页 A4）：{out}",
+        "wrote the cards of {households} households ({residents} residents, {pages} A4 pages) to {out}"
+    )
+}
+
+/// `muster cards --household N` for a household the roster does not have.
+pub fn no_such_household(id: i64, lang: Lang) -> String {
+    pick!(lang, "花名册里没有编号为 {id} 的户", "household {id} is not in the roster")
+}
+
+/// The document could not be written there (the system's reason follows).
+pub fn cannot_write(path: &str, lang: Lang) -> String {
+    pick!(lang, "无法写入 {path}", "cannot write {path}")
+}

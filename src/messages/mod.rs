@@ -10,6 +10,7 @@
 //! - [`cli`]: what the rest of the `muster` command says (`serve`, `demo`, `admin`, and
 //!   the errors it ends with).
 //! - [`audit`]: what each kind of audit log entry is called on the admin page.
+//! - [`cards`]: what a household card says (in Chinese only: residents read it).
 //!
 //! Adding an error variant, a problem or an audited act is one function (or one arm) in
 //! the file for it; the compiler points at the `match` that lacks it (`ApiError::message`
@@ -22,6 +23,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod cards;
 pub mod cli;
 pub mod import;
 pub mod report;

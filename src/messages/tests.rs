@@ -29,7 +29,9 @@ fn every_audited_act() -> Vec<Audited> {
         | Audited::RetireStaff { .. }
         | Audited::AddPoint { .. }
         | Audited::ChangePoint { .. }
-        | Audited::RetirePoint { .. } => (),
+        | Audited::RetirePoint { .. }
+        | Audited::PrintCards { .. }
+        | Audited::ReissueCard { .. } => (),
     };
     let all = vec![
         Audited::ReadPhones { list: PhoneList::Staff },
@@ -58,6 +60,10 @@ fn every_audited_act() -> Vec<Audited> {
         Audited::AddPoint { point: 3, nodes: vec![2] },
         Audited::ChangePoint { point: 3, nodes: Change::new(vec![2], vec![]), renamed: true },
         Audited::RetirePoint { point: 3 },
+        Audited::PrintCards { households: 120, household: None },
+        Audited::PrintCards { households: 1, household: Some(5) },
+        Audited::ReissueCard { household: 5, resident: None, replaced: 4 },
+        Audited::ReissueCard { household: 5, resident: Some(9), replaced: 1 },
     ];
     all.iter().for_each(listed);
     all
@@ -326,6 +332,9 @@ fn every_cli_line(lang: Lang) -> Vec<(&'static str, String)> {
         ("area_unknown", report::area_unknown("第9网格", "没有", lang)),
         ("template_written", report::template_written("t.xlsx", true, lang)),
         ("template_written", report::template_written("t.csv", false, lang)),
+        ("cards_written", cli::cards_written("cards.html", 3, 10, 2, lang)),
+        ("no_such_household", cli::no_such_household(7, lang)),
+        ("cannot_write", cli::cannot_write("cards.html", lang)),
     ];
     for role in Role::ALL {
         lines.push(("role_link", cli::role_link(role, 3, "http://x/pair.html?code=A", lang)));

@@ -4,6 +4,7 @@
 //! state or the fold's rules.
 
 pub mod accounts;
+pub mod cards;
 pub mod import;
 pub mod postgres;
 mod rows;
@@ -12,8 +13,9 @@ pub mod sqlite;
 
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
 use crate::roster::import::RosterChanges;
-use crate::roster::{AreaNode, ResidentId, RosterParts};
+use crate::roster::{AreaNode, HouseholdId, ResidentId, RosterParts};
 use async_trait::async_trait;
+use cards::{CardCode, Owner};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -114,6 +116,17 @@ pub trait Store: Send + Sync + 'static {
     async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError>;
     /// Events of one action after `after`, in order, at most `limit`.
     async fn read_events(&self, action: ActionId, after: Seq, limit: i64) -> Result<Vec<Event>, StoreError>;
+    /// The household card codes in use (see `crate::cards`): all of them, or those on one
+    /// household's card (its own and its residents').
+    async fn card_codes(&self, household: Option<HouseholdId>) -> Result<Vec<CardCode>, StoreError>;
+    /// One code, in use or replaced, by its canonical text.
+    async fn find_card_code(&self, code: &str) -> Result<Option<CardCode>, StoreError>;
+    /// Adds codes, in one transaction, for owners that have none in use; an owner that got
+    /// one meanwhile (two printings at once) keeps that one.
+    async fn add_card_codes(&self, codes: &[CardCode]) -> Result<(), StoreError>;
+    /// A reissue, in one transaction: the codes in use of `replaced` are marked replaced
+    /// at `at` (unix microseconds) and `new` are added. How many were replaced.
+    async fn replace_card_codes(&self, replaced: &[Owner], new: &[CardCode], at: i64) -> Result<u64, StoreError>;
     /// The database handle for staff accounts (sessions, pairing codes, audit log).
     fn accounts(&self) -> accounts::DbPool;
     /// Tells the other nodes sharing the database that this one changed the roster, so

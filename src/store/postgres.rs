@@ -3,11 +3,12 @@
 //! commit order across nodes; each append NOTIFYs its action so the other nodes' writers
 //! catch up from their last position (see [`Store::follow`]).
 
+use super::cards::{CardCode, Owner};
 use super::rows::{self, ActionRow, EventRow};
 use super::{NamedResidents, Recorded, Store, StoreError, Wake, to_micros};
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
-use crate::roster::RosterParts;
 use crate::roster::import::RosterChanges;
+use crate::roster::{HouseholdId, RosterParts};
 use async_trait::async_trait;
 use sqlx::Postgres;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
@@ -32,6 +33,11 @@ const SWEEP: Duration = Duration::from_secs(2);
 /// "try again" within about a second, not stare at a spinner. A healthy pool hands out a
 /// connection in microseconds, and opening one here takes milliseconds.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The card codes' statements (see `super::cards`).
+mod cards_sql {
+    super::super::cards::card_code_sql!(sqlx::Postgres);
+}
 
 pub struct PgStore {
     pool: PgPool,
@@ -136,6 +142,28 @@ impl Store for PgStore {
         super::rows::insert_events!(Postgres, MAX_BINDS, tx, events, seqs, super::duplicate_or);
         tx.commit().await.map_err(super::duplicate_or)?;
         Ok(seqs)
+    }
+
+    async fn card_codes(&self, household: Option<HouseholdId>) -> Result<Vec<CardCode>, StoreError> {
+        cards_sql::current(&self.pool, household).await
+    }
+
+    async fn find_card_code(&self, code: &str) -> Result<Option<CardCode>, StoreError> {
+        cards_sql::find(&self.pool, code).await
+    }
+
+    async fn add_card_codes(&self, codes: &[CardCode]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        cards_sql::add(&mut tx, codes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replace_card_codes(&self, replaced: &[Owner], new: &[CardCode], at: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = cards_sql::replace(&mut tx, replaced, new, at).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     fn accounts(&self) -> super::accounts::DbPool {

@@ -6,11 +6,17 @@
 
 pub(crate) mod log;
 
+/// The card codes' statements (see `super::cards`).
+mod cards_sql {
+    super::super::cards::card_code_sql!(sqlx::Sqlite);
+}
+
+use super::cards::{CardCode, Owner};
 use super::rows::{self, ActionRow, EventRow};
 use super::{NamedResidents, Recorded, Store, StoreError, to_micros};
 use crate::action::{Action, ActionId, Event, NewAction, NewEvent, Seq};
-use crate::roster::RosterParts;
 use crate::roster::import::RosterChanges;
+use crate::roster::{HouseholdId, RosterParts};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
@@ -157,6 +163,28 @@ impl Store for SqliteStore {
 
     async fn append(&self, events: &[NewEvent], expected: &HashMap<ActionId, Seq>) -> Result<Vec<Seq>, StoreError> {
         self.log.append(events, expected).await
+    }
+
+    async fn card_codes(&self, household: Option<HouseholdId>) -> Result<Vec<CardCode>, StoreError> {
+        cards_sql::current(&self.readers, household).await
+    }
+
+    async fn find_card_code(&self, code: &str) -> Result<Option<CardCode>, StoreError> {
+        cards_sql::find(&self.readers, code).await
+    }
+
+    async fn add_card_codes(&self, codes: &[CardCode]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        cards_sql::add(&mut tx, codes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replace_card_codes(&self, replaced: &[Owner], new: &[CardCode], at: i64) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let n = cards_sql::replace(&mut tx, replaced, new, at).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     fn accounts(&self) -> super::accounts::DbPool {

@@ -86,6 +86,16 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
     let revoke_target = app.new_session(member.id).await.split('.').next().unwrap().to_owned();
     let chief = roster.staff().iter().find(|s| s.role == Role::Chief).unwrap().id;
     let admin = roster.staff().iter().find(|s| s.role == Role::Admin).unwrap().id;
+    // Cards printed for a household of the grid member's, one far away, and a third that
+    // the reissue case reissues (after the codes' cases, which resolve the first two).
+    let household_of = |r: i64| roster.residents()[roster.resident_idx(r).unwrap()].household_id;
+    let (my_household, far_household) = (household_of(mine), household_of(far));
+    let reissued =
+        roster.households().iter().map(|h| h.id).find(|h| ![my_household, far_household].contains(h)).unwrap();
+    let store = muster::store::open(&app.db_url).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let book = muster::cards::codes_for(store.as_ref(), roster, &[my_household, far_household], now).await.unwrap();
+    let (my_card, far_card) = (book.households[&my_household].as_str(), book.households[&far_household].as_str());
     // A grid member no other case uses: the admin's case makes them a chief.
     let promoted = roster.staff().iter().filter(|s| s.role == Role::GridMember).nth(5).unwrap();
     // A tube at the first operator's point, for the tube look-up.
@@ -254,6 +264,39 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
                     format!("/api/actions/{other_action}/lookup?q=0012"),
                     MANAGERS,
                 ),
+            ],
+        ),
+        (
+            "GET /api/codes/{code}",
+            vec![
+                Case::new(
+                    "a card in my area",
+                    "GET",
+                    format!("/api/codes/{my_card}"),
+                    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic],
+                ),
+                Case::new(
+                    "a card elsewhere",
+                    "GET",
+                    format!("/api/codes/{far_card}"),
+                    &[Role::Admin, Role::Chief, Role::Operator, Role::Medic],
+                ),
+            ],
+        ),
+        (
+            "GET /api/cards",
+            vec![Case::new(
+                "print a household's card",
+                "GET",
+                format!("/api/cards?household={my_household}"),
+                MANAGERS,
+            )],
+        ),
+        (
+            "POST /api/cards/{household}/reissue",
+            vec![
+                Case::new("reissue a lost card", "POST", format!("/api/cards/{reissued}/reissue"), MANAGERS)
+                    .body(json!({})),
             ],
         ),
         (

@@ -175,3 +175,35 @@ async fn the_demo_speaks_chinese_unless_asked_for_english() {
         }
     }
 }
+
+#[tokio::test]
+async fn cards_writes_the_village_s_cards_once_issued_and_names_a_household_it_lacks() {
+    let db = Database::fresh().await;
+    let store = muster::store::open(&db.url).await.unwrap();
+    store.insert_roster(&muster::demo::village::generate(11).roster).await.unwrap();
+    drop(store);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("户卡.html");
+    let out = out.to_str().unwrap();
+    let (ok, said, err) = muster(None, &["cards", "--db", &db.url, "--out", out]).await;
+    assert!(ok, "{err}");
+    assert_eq!(said, format!("已写出 1304 户的户卡（2676 人，652 页 A4）：{out}\n"));
+    let first = std::fs::read_to_string(out).unwrap();
+    assert!(first.starts_with("<!doctype html>\n<html lang=\"zh-CN\">"));
+    let cards = crate::cards::read_cards(&first);
+    assert_eq!(cards.len(), 1304);
+
+    // The codes are kept: the same household's card, again and in English, has the same.
+    let one = cards[7].household_id.to_string();
+    let args = ["--lang", "en", "cards", "--db", &db.url, "--out", out, "--household", &one];
+    let (ok, said, _) = muster(None, &args).await;
+    assert!(ok);
+    let n = cards[7].residents.len();
+    assert_eq!(said, format!("wrote the cards of 1 households ({n} residents, 1 A4 pages) to {out}\n"));
+    let again = std::fs::read_to_string(out).unwrap();
+    let again = crate::cards::read_cards(&again)[0].decode();
+    assert_eq!((again.household_id, &again.household_code), (cards[7].household_id, &cards[7].decode().household_code));
+
+    let (ok, said, err) = muster(None, &["cards", "--db", &db.url, "--out", out, "--household", "999999"]).await;
+    assert_eq!((ok, said.as_str(), err.as_str()), (false, "", "muster: 花名册里没有编号为 999999 的户\n"));
+}
