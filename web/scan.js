@@ -1379,6 +1379,8 @@ function renderTube() {
   $("tube-names").replaceChildren.apply($("tube-names"), names);
   $("tube-close").hidden = !(page.tubeMode && now && now.state === "open");
   $("tube-off").hidden = !page.tubeMode;
+  // The size matters when a tube is opened: hidden while one is being filled.
+  document.querySelector(".tube-size").hidden = state === "open";
   const select = $("tube-size");
   if (select.value !== String(page.tubeSize)) select.value = String(page.tubeSize);
   setText($("scan-label"), t(page.tubeMode && state !== "open" ? "s.tube.ask" : "s.inputLabel"));

@@ -476,6 +476,7 @@ test('phone: the open tube, the walk-in form and the queue fit 360 px', { timeou
     await page.keyboard.press('Escape');
     // Leave tube mode: the tube is closed by hand (封管) on the way.
     await page.locator('[data-testid="tube-off"]').click();
+    await until(page, () => document.getElementById('tube').dataset.state === 'off', null, SHOWN_TIMEOUT_MS, 'tube mode off');
     await allSent(page);
     const closed = await call('GET', `/api/actions/${actionId}/tubes/HG-T0003`, undefined, server.chief.token);
     assert.deepEqual([closed.count, closed.closed], [3, true], 'closed by hand with three');
