@@ -1388,7 +1388,17 @@ function renderTube() {
 }
 
 function renderQueue() {
-  setText($("queue-now"), queueLine());
+  const node = $("queue-now");
+  const text = queueLine();
+  if (node.dataset.text === text) return;
+  node.dataset.text = text;
+  // Each part on one line: a phone breaks between "约 20 人在排队" and "约 12 分钟排完", not inside.
+  const parts = [];
+  text.split(" · ").forEach((part, i) => {
+    if (i) parts.push(" · ");
+    parts.push(el("span", "nowrap", part));
+  });
+  node.replaceChildren.apply(node, parts);
 }
 
 function renderWalkIn() {
