@@ -110,6 +110,8 @@ export class Outbox {
     this.onSignedOut = onSignedOut || (() => {});
     /** Every entry this page knows, by id: the database's copy plus what is being written. */
     this.entries = new Map();
+    /** The newest entry's created_ms: put() makes each one later than the last. */
+    this.lastMs = 0;
     this.db = null;
     /** Why the outbox cannot keep entries across reloads (no IndexedDB), or null. */
     this.storageProblem = null;
@@ -139,6 +141,7 @@ export class Outbox {
         } else if (!this.entries.has(e.id)) {
           this.entries.set(e.id, e);
         }
+        if (e.created_ms > this.lastMs) this.lastMs = e.created_ms;
       }
     } catch (err) {
       // Private mode, an in-app browser without IndexedDB: entries live in this page only.
@@ -160,7 +163,11 @@ export class Outbox {
    * can be. Returns the entry at once (state "pending"); the page shows it from here on.
    */
   put(url, event, meta) {
-    const now = Date.now();
+    // Strictly increasing, so two events made in one millisecond (a tube opened and its
+    // first sample) keep their order: list() sorts by it, and ids alone would not (a
+    // UUID v7's bits after the millisecond are random).
+    const now = Math.max(Date.now(), this.lastMs + 1);
+    this.lastMs = now;
     const entry = {
       id: uuidv7(now),
       device_time: new Date(now).toISOString(),
@@ -331,7 +338,13 @@ export class Outbox {
     }
     const e = batch[0];
     const p = answer.json || {};
-    Object.assign(e, { state: "refused", problem: { status, code: p.code || `http_${status}`, message: p.message || p.title || "" } });
+    const problem = { status, code: p.code || `http_${status}`, message: p.message || p.title || "" };
+    // The specifics a page acts on (`resident_id` of `on_the_roster`, a `field`): kept too.
+    Object.keys(p).forEach((k) => {
+      const v = p[k];
+      if (!(k in problem) && k !== "type" && k !== "title" && k !== "detail" && (typeof v === "number" || typeof v === "string")) problem[k] = v;
+    });
+    Object.assign(e, { state: "refused", problem });
     await this.save(e);
     this.onChange();
     return "done";

@@ -12,8 +12,17 @@
 // (any resident may come to any point) and says whether they are in the action's scope.
 // The point's own count and pace come from the action's live feed (live.js).
 //
-// Layout of this file: state · the kept copy · loading · the live feed · reading a scan ·
-// the confirm step · recording · sound · the camera · rendering · start-up.
+// Pooled tubes (混管): the operator opens a tube by scanning its barcode (or 新开混管, then
+// the code), and each resident confirmed goes into it until it holds its size — the server
+// closes it then, and the page, counting what it put in, follows — or until 封管. A walk-in
+// (nobody on the roster by that ID number or search) is registered in a short form and
+// sampled (`walk_in_sampled`). "About N waiting" is one tap (`queue_reported`). All of it
+// goes through the same outbox, in the order it was done: a tube is opened before its first
+// sample reaches the server.
+//
+// Layout of this file: state · ID numbers · the kept copy · loading · the live feed ·
+// reading a scan · the confirm step · recording · pooled tubes · walk-ins · the queue ·
+// sound · the camera · rendering · start-up.
 // Written for old Android WebViews: no private fields, no `??=`, nothing after 2020.
 // All text from the server goes in through textContent, never innerHTML.
 
@@ -36,7 +45,15 @@ const CANDIDATES_MAX = 20;
 const CAMERA_SAME_MS = 4000;
 const RECENT_MAX = 40;
 const KEPT_KEY = "scan:last";
+const TUBE_KEY = "scan:tube";
 const ID_PATTERN = /^\d{17}[\dXx]$/;
+/** What a tube's barcode holds, as the server takes it (src/http/actions.rs is_tube_code). */
+const TUBE_PATTERN = /^[A-Za-z0-9._/-]{1,64}$/;
+const TUBE_SIZES = [1, 5, 10, 20];
+/** As the server checks a walk-in (src/http/actions.rs check_walk_in). */
+const WALK_IN_NAME_MAX = 40;
+const WALK_IN_STAYS_MAX = 100;
+const WAITING_MAX = 9999;
 
 // ---------------------------------------------------------------- state
 
@@ -65,6 +82,32 @@ const page = {
   repeats: [],
   /** Counts searches, so an answer to an older one is dropped. */
   asked: 0,
+  /** Samples go into pooled tubes (混管) while on. */
+  tubeMode: false,
+  /** The tube being filled: { code, size, entry (its tube_opened entry's id), closeEntry }. */
+  tube: null,
+  /** The operator asked for a new tube (新开混管): the next code scanned opens it. */
+  askTube: false,
+  /** The size a new tube gets: the action's (from point-roster) until the operator picks one. */
+  tubeSize: 10,
+  sizeChosen: false,
+  /** A line for the tube panel after an automatic step ("the last tube was closed"). */
+  tubeNote: null,
+  /** Whom a full tube held up: their confirm (or the walk-in form) opens again once a new tube is. */
+  held: null,
+  /** The point's walk-ins and residents from outside the scope, of `count` (live feed). */
+  walkIns: 0,
+  outside: 0,
+  /** The queue as the server last said it: people waiting, when said, minutes to clear. */
+  waiting: null,
+  waitingAt: null,
+  queueMinutes: null,
+  /** The walk-in form, while open: { fields } (null when closed). */
+  walkIn: null,
+  /** Refused walk-ins (on_the_roster) already turned into their resident's confirm. */
+  turned: new Set(),
+  startedAt: Date.now(),
+  confirmProblem: null,
   feed: null,
   outbox: null,
 };
@@ -74,11 +117,41 @@ const page = {
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK = "10X98765432";
 
-/** Whether an 18-character number's check digit is right (GB 11643), as the server checks it. */
-function checkDigitOk(id) {
+/** The check digit the first 17 digits call for (GB 11643). */
+function checkDigitOf(id) {
   let sum = 0;
   for (let i = 0; i < 17; i++) sum += Number(id[i]) * WEIGHTS[i];
-  return CHECK[sum % 11] === id[17];
+  return CHECK[sum % 11];
+}
+
+/**
+ * Why `raw` is not an ID number, in the server's own words (IdNumber::parse, and
+ * messages::api::field::id_number_read), or null when it is one. Checked in the same order
+ * as the server, so the page never says something the server would not.
+ */
+function idProblem(raw) {
+  const s = String(raw || "").trim();
+  const n = Array.from(s).length;
+  const bytes = typeof TextEncoder === "function" ? new TextEncoder().encode(s).length : s.length;
+  let why = null;
+  if (bytes !== 18) why = t("s.id.length", { n });
+  else if (!ID_PATTERN.test(s)) why = n === 18 ? t("s.id.chars") : t("s.id.length", { n });
+  else if (checkDigitOf(s) !== s[17].toUpperCase()) why = t("s.id.check", { expected: checkDigitOf(s) });
+  return why ? t("s.id.read", { why }) : null;
+}
+
+/** `1101**********123X`, as every answer of the server shows a number. */
+function maskId(id) {
+  return `${id.slice(0, 4)}**********${id.slice(14)}`;
+}
+
+/** A phone as the server takes one (roster::Phone::parse): a mobile, or a landline from 0. */
+function phoneOk(raw) {
+  const s = raw.replace(/ /g, "");
+  const digits = s.replace(/\D/g, "").length;
+  const mobile = s.length === 11 && s[0] === "1" && digits === 11;
+  const landline = /^[0-9-]+$/.test(s) && s[0] === "0" && digits >= 10 && digits <= 12;
+  return mobile || landline;
 }
 
 /** Today in Asia/Shanghai as [year, month, day]: an age turns on the day at the point. */
@@ -110,7 +183,38 @@ function tokenTag() {
 function keepRoster(rows) {
   page.outbox.keep(KEPT_KEY, {
     tag: tokenTag(), me: page.me, action: page.action, point: page.point, rows, readAt: page.rosterReadAt,
+    tubeSize: page.rosterTubeSize,
   });
+}
+
+/** Tube mode and the tube being filled, kept so a reload goes on filling it. */
+function keepTube() {
+  if (!page.outbox || !page.action) return;
+  page.outbox.keep(TUBE_KEY, {
+    tag: tokenTag(), action: String(page.action.id), mode: page.tubeMode, tube: page.tube,
+    size: page.sizeChosen ? page.tubeSize : null,
+  });
+}
+
+async function readKeptTube() {
+  if (page.tubeRead || !page.action) return;
+  page.tubeRead = true;
+  const k = await page.outbox.kept(TUBE_KEY);
+  if (!k || k.tag !== tokenTag() || k.action !== String(page.action.id)) return;
+  page.tubeMode = !!k.mode;
+  page.tube = k.tube || null;
+  if (k.size) {
+    page.tubeSize = k.size;
+    page.sizeChosen = true;
+  }
+  schedule();
+}
+
+/** The action's tube size, as point-roster said it, unless the operator picked one. */
+function takeTubeSize(size) {
+  if (TUBE_SIZES.indexOf(size) < 0) return;
+  page.rosterTubeSize = size;
+  if (!page.sizeChosen) page.tubeSize = size;
 }
 
 async function readKept() {
@@ -188,6 +292,7 @@ async function readRoster(actionId) {
     const q = new URLSearchParams({ limit: String(ROSTER_PAGE) });
     if (cursor) q.set("cursor", cursor);
     const part = await api("GET", `/api/actions/${encodeURIComponent(actionId)}/point-roster?${q}`);
+    if (!cursor) takeTubeSize(part.tube_size);
     rows.push.apply(rows, part.residents || []);
     cursor = part.next;
     if (!cursor) return rows;
@@ -207,6 +312,8 @@ async function load() {
     page.point = kept.point;
     page.outbox.who = kept.me.id;
     takeRoster(kept.rows, kept.readAt, true);
+    takeTubeSize(kept.tubeSize);
+    await readKeptTube();
     render();
   }
   let me;
@@ -232,7 +339,13 @@ async function load() {
     return render();
   }
   const sameAction = page.action && String(page.action.id) === String(action.id);
+  if (!sameAction) {
+    page.tubeRead = false;
+    page.tubeMode = false;
+    page.tube = null;
+  }
   page.action = action;
+  await readKeptTube();
   page.phase = action.phase;
   if (!sameAction || !page.point || page.point.id !== me.point_id) {
     page.point = me.point_id != null ? { id: me.point_id, name: `#${me.point_id}` } : null;
@@ -300,6 +413,9 @@ function takePace(pace) {
   if (pp) {
     page.rate5 = pp.rate_5;
     page.rate15 = pp.rate_15;
+    page.waiting = pp.waiting == null ? null : pp.waiting;
+    page.waitingAt = pp.waiting_at || null;
+    page.queueMinutes = pp.queue_minutes == null ? null : pp.queue_minutes;
   }
 }
 
@@ -309,6 +425,8 @@ function onLive(msg) {
     page.liveSeq = msg.seq;
     const mine = page.point ? (msg.points || []).find((p) => p.id === page.point.id) : null;
     page.count = mine ? mine.count : 0;
+    page.walkIns = mine ? mine.walk_ins || 0 : 0;
+    page.outside = mine ? mine.outside || 0 : 0;
     if (mine && mine.name !== page.point.name) {
       // The name the kept copy says it is, for a reload with no network.
       page.point.name = mine.name;
@@ -326,7 +444,11 @@ function onLive(msg) {
   if (page.liveSeq == null || msg.from !== page.liveSeq) return false;
   page.liveSeq = msg.to;
   const by = page.point && msg.points ? msg.points[String(page.point.id)] : null;
-  if (by && page.count != null) page.count += by.count || 0;
+  if (by && page.count != null) {
+    page.count += by.count || 0;
+    page.walkIns += by.walk_ins || 0;
+    page.outside += by.outside || 0;
+  }
   takePace(msg.pace);
   schedule();
   return true;
@@ -366,8 +488,16 @@ async function lookup(q) {
 function onScan(rawText) {
   const text = codeFrom(rawText);
   $("scan-input").value = "";
-  if (!text || !page.action) return;
+  if (!page.action) return;
+  if (!text) {
+    // Enter on an empty input: the one thing the panel offers (登记外来人员, 开新混管).
+    const f = page.found;
+    if (f && f.actions && f.actions.length === 1 && !f.candidates.length) f.actions[0].run();
+    return;
+  }
   if (ID_PATTERN.test(text)) return scanIdNumber(text.toUpperCase());
+  // Waiting for a tube: what the scanner reads now is its barcode.
+  if (needTube() && tubeLike(text)) return openTube(text);
   // A search already on screen with one answer: Enter takes it.
   if (page.found && page.found.query === text && page.found.candidates.length === 1) {
     const only = page.found.candidates[0];
@@ -388,10 +518,35 @@ function looksLikeCode(text) {
   return !household;
 }
 
+/**
+ * Whether a code may be a tube's barcode rather than a search: the form a tube code has,
+ * not a household this page keeps, and not the few digits of an ID tail or household number.
+ */
+function tubeLike(text) {
+  if (!TUBE_PATTERN.test(text) || ID_PATTERN.test(text)) return false;
+  if (/^\d+$/.test(text) && text.length < 8) return false;
+  const upper = text.toUpperCase();
+  let household = false;
+  page.roster.forEach((r) => {
+    if (String(r.household).toUpperCase() === upper) household = true;
+  });
+  return !household;
+}
+
+/** What the found panel offers for a walk-in: the form, with what is known filled in. */
+function walkInOffer(fields) {
+  return { label: t("s.offerWalkIn"), testid: "offer-walk-in", run: () => openWalkIn(fields) };
+}
+
+function tubeOffer(code) {
+  return { label: t("s.tube.offer", { code, size: page.tubeSize }), testid: "offer-tube", run: () => openTube(code) };
+}
+
 /** An ID card: the kept copy confirms at once; the server, when it answers, has the last word. */
 async function scanIdNumber(id) {
-  if (!checkDigitOk(id)) {
-    showFound({ text: t("s.badId"), candidates: [], query: id });
+  const bad = idProblem(id);
+  if (bad) {
+    showFound({ text: bad, candidates: [], query: id });
     beep("bad");
     return;
   }
@@ -401,7 +556,8 @@ async function scanIdNumber(id) {
   else if (kept.length > 1) showFound({ text: t("s.pick", { n: kept.length }), candidates: kept.map((r) => ({ r, inScope: true })), query: id });
   if (!online()) {
     if (!kept.length) {
-      showFound({ text: t("s.noMatchOffline", { q: `${id.slice(0, 4)}…${id.slice(-4)}` }), candidates: [], query: id });
+      // The server says on_the_roster if they are someone after all: their confirm then.
+      showFound({ text: t("s.noMatchOffline", { q: `${id.slice(0, 4)}…${id.slice(-4)}` }), candidates: [], query: id, actions: [walkInOffer({ id_number: id })] });
       beep("bad");
     }
     return;
@@ -419,7 +575,7 @@ async function scanIdNumber(id) {
   if (!found) {
     // Not on the roster (a walk-in): a copy that looked like them was someone else.
     if (page.confirm) closeConfirm();
-    showFound({ text: t("s.notOnRoster"), candidates: [], query: id });
+    showFound({ text: t("s.notOnRoster"), candidates: [], query: id, actions: [walkInOffer({ id_number: id })] });
     beep("bad");
     return;
   }
@@ -428,6 +584,8 @@ async function scanIdNumber(id) {
     // The same person, now with what the server knows (sampled meanwhile elsewhere?).
     page.confirm = { r: found.r, inScope: found.inScope, source: "server" };
     renderConfirm();
+    // The copy did not know of a flag the server does: the single tube's field takes the next scan.
+    if (found.r.flag === "retest" && document.activeElement !== $("single-code")) $("single-code").focus();
   } else if (!page.confirm || kept.length) {
     openConfirm(found.r, found.inScope, "server");
   }
@@ -448,7 +606,12 @@ async function scanCode(code) {
     const problem = problemOf(err);
     if (asked !== page.asked) return;
     if (problem.code === "code_reissued") return cardProblem("s.reissuedCode", code);
-    if (problem.code === "unknown_code") return cardProblem("s.unknownCode", code);
+    // Not a card: a tube's barcode, most likely (or a misread card).
+    if (problem.code === "unknown_code") {
+      showFound({ text: t("s.unknownCode"), candidates: [], query: code, actions: tubeLike(code) ? [tubeOffer(code)] : [] });
+      beep("bad");
+      return;
+    }
     return search(code, true);
   }
   if (asked !== page.asked) return;
@@ -490,9 +653,19 @@ function search(text, submitted) {
     schedule();
     return;
   }
+  // Found nobody: a walk-in (a name typed is theirs), or a tube's barcode.
+  const offers = () => {
+    const list = [];
+    if (submitted && tubeLike(q)) list.push(tubeOffer(q));
+    list.push(walkInOffer(/[\d]/.test(q) ? {} : { name: q }));
+    return list;
+  };
   const local = searchKept(q);
   if (submitted && local.length === 1 && !online()) return openConfirm(local[0].r, true, "kept");
-  showFound({ text: local.length ? t("s.pick", { n: local.length }) : t(online() ? "s.searching" : "s.noMatchOffline", { q }), candidates: local, query: q });
+  showFound({
+    text: local.length ? t("s.pick", { n: local.length }) : t(online() ? "s.searching" : "s.noMatchOffline", { q }),
+    candidates: local, query: q, actions: !local.length && !online() ? offers() : null,
+  });
   if (!online()) return;
   const run = async () => {
     let answer;
@@ -511,6 +684,7 @@ function search(text, submitted) {
       candidates: answer.candidates,
       more: answer.more,
       query: q,
+      actions: n ? null : offers(),
     });
   };
   if (submitted) run();
@@ -556,11 +730,15 @@ function latestSample(residentId) {
 
 function openConfirm(r, inScope, source) {
   page.confirm = { r, inScope, source };
+  page.confirmProblem = null;
   page.found = null;
+  $("single-code").value = "";
   renderConfirm();
   schedule();
-  beep(sampledInfo(r) ? "repeat" : "seen");
-  $("confirm-record").focus();
+  const flagged = r.flag === "retest";
+  beep(flagged ? "bad" : sampledInfo(r) ? "repeat" : "seen");
+  // A flagged resident's single tube is scanned next: the scanner types into its field.
+  (flagged ? $("single-code") : $("confirm-record")).focus();
 }
 
 function closeConfirm() {
@@ -574,13 +752,15 @@ function closeConfirm() {
 
 /**
  * Enter on the confirm step. A resident not yet sampled: the sample goes into the outbox,
- * its id and device time made now. One already sampled in this action: nothing is sent
- * (a second sample would be a second count at this point), and the list says so.
+ * its id and device time made now (into the open tube in tube mode). One already sampled in
+ * this action: nothing is sent (a second sample would be a second count at this point), and
+ * the list says so. One a positive pooled tube flagged: a single tube, whatever else.
  */
 function record() {
   const c = page.confirm;
   if (!c) return;
   const r = c.r;
+  if (r.flag === "retest") return recordSingle(c);
   const before = sampledInfo(r);
   if (before) {
     page.repeats.push({ at: new Date().toISOString(), r, inScope: c.inScope, before });
@@ -589,30 +769,322 @@ function record() {
     return;
   }
   if (!page.point) return;
-  page.outbox.put(
-    eventsUrl(),
-    { type: "resident_sampled", resident_id: Number(r.id), point_id: page.point.id },
-    {
-      kind: "sample",
-      resident_id: String(r.id),
-      name: r.name,
-      id_number: r.id_number,
-      household: r.household,
-      outside: !c.inScope,
-    },
-  );
+  let tube = null;
+  if (page.tubeMode) {
+    const open = tubeUsable();
+    if (!open) {
+      // Full or not opened yet: this person waits for the next tube's barcode.
+      page.held = { r, inScope: c.inScope, source: c.source };
+      page.askTube = true;
+      beep("bad");
+      closeConfirm();
+      return;
+    }
+    tube = open.code;
+  }
+  const event = { type: "resident_sampled", resident_id: Number(r.id), point_id: page.point.id };
+  if (tube) event.tube = tube;
+  page.outbox.put(eventsUrl(), event, sampleMeta(r, c.inScope, tube, false));
+  afterSample(tube);
+  closeConfirm();
+}
+
+function sampleMeta(r, inScope, tube, single) {
+  return {
+    kind: "sample",
+    resident_id: String(r.id),
+    name: r.name,
+    id_number: r.id_number,
+    household: r.household,
+    outside: !inScope,
+    tube,
+    single,
+  };
+}
+
+/** The beep of a sample, and a tube that this sample filled (the server closes it too). */
+function afterSample(tube) {
+  beep("ok");
+  const now = tube ? tubeNow() : null;
+  if (now && now.code === tube && now.state === "full") {
+    page.tubeNote = null;
+    setTimeout(() => beep("repeat"), 250);
+  }
+}
+
+/** A flagged resident's re-test: a single tube (size 1) opened with the code scanned, then the sample into it. */
+function recordSingle(c) {
+  const code = $("single-code").value.trim();
+  if (!code || !TUBE_PATTERN.test(code)) {
+    page.confirmProblem = code ? t("s.tube.notCode", { code: code.slice(0, 20) }) : t("s.single.need");
+    renderConfirm();
+    beep("bad");
+    $("single-code").focus();
+    return;
+  }
+  if (!page.point) return;
+  const url = eventsUrl();
+  page.outbox.put(url, { type: "tube_opened", tube: code, point_id: page.point.id, size: 1 }, { kind: "tube_open", tube: code, size: 1 });
+  page.outbox.put(url, { type: "resident_sampled", resident_id: Number(c.r.id), point_id: page.point.id, tube: code },
+    sampleMeta(c.r, c.inScope, code, true));
   beep("ok");
   closeConfirm();
 }
 
-// What the lead's next events add here, each through the same outbox and confirm step:
-// - tube mode: scan a tube's barcode (`tube_opened {tube, point_id, size}`), then residents
-//   into it (`resident_sampled` with `tube`), closing by hand (`tube_closed {tube}`) or at
-//   its size — a function beside record() that adds `tube` to the sample;
-// - a walk-in not on the roster (`walk_in_sampled {walk_in: {name, id_number, phone,
-//   stays_at}, point_id}`): offered where scanIdNumber() says s.notOnRoster;
-// - "about N waiting" (`queue_reported {point_id, waiting}`): beside the stats.
-// The server refuses these types until that branch is merged, so none is offered yet.
+// ---------------------------------------------------------------- pooled tubes
+
+/** This device's samples (and walk-ins) into tube `code` in this action, not refused: who is in it. */
+function tubeMembers(code) {
+  const url = eventsUrl();
+  return page.outbox.list((e) => e.url === url && e.meta && e.meta.tube === code && !e.meta.single &&
+    (e.meta.kind === "sample" || e.meta.kind === "walk_in") && e.state !== "refused");
+}
+
+/**
+ * The tube being filled as this page knows it: { code, size, members, count, state, pending,
+ * problem } with state open | full | closed | refused; null without one. Full is the server's
+ * rule (it closes a tube by itself at its size): the page counts what it put in.
+ */
+function tubeNow() {
+  const tb = page.tube;
+  if (!tb || !page.outbox || !page.action) return null;
+  const opened = page.outbox.entries.get(tb.entry);
+  const closing = tb.closeEntry ? page.outbox.entries.get(tb.closeEntry) : null;
+  const members = tubeMembers(tb.code);
+  let state = "open";
+  if (opened && opened.state === "refused") state = "refused";
+  else if (members.length >= tb.size) state = "full";
+  else if (closing && closing.state !== "refused") state = "closed";
+  return {
+    code: tb.code, size: tb.size, members, count: members.length, state,
+    pending: !!opened && opened.state === "pending",
+    problem: opened && opened.state === "refused" ? opened.problem : null,
+  };
+}
+
+/** The tube the next person goes into, or null (none open, full, closed, or a new one asked for). */
+function tubeUsable() {
+  const now = tubeNow();
+  return now && now.state === "open" && !page.askTube ? now : null;
+}
+
+/** In tube mode with no tube to put the next person in: the next code scanned opens one. */
+function needTube() {
+  return page.tubeMode && !tubeUsable();
+}
+
+/** Opens tube `code` at this point (closing the one being filled, if open), then goes on with whoever waited. */
+function openTube(code) {
+  if (!page.point || !page.action) return;
+  if (!TUBE_PATTERN.test(code)) {
+    showFound({ text: t("s.tube.notCode", { code: code.slice(0, 20) }), candidates: [], query: code });
+    beep("bad");
+    return;
+  }
+  const now = tubeNow();
+  page.found = null;
+  if (now && now.code === code && now.state === "open") {
+    page.askTube = false;
+    showFound({ text: t("s.tube.same", { code }), candidates: [], query: code });
+    return;
+  }
+  page.tubeNote = null;
+  if (now && now.state === "open") {
+    // One tube at a time at a table: the one being filled is capped when a new one starts.
+    closeTube();
+    page.tubeNote = t("s.tube.closedOld", { code: now.code, n: now.count, size: now.size });
+  }
+  const size = page.tubeSize;
+  const e = page.outbox.put(eventsUrl(), { type: "tube_opened", tube: code, point_id: page.point.id, size }, { kind: "tube_open", tube: code, size });
+  page.tube = { code, size, entry: e.id, closeEntry: null };
+  page.tubeMode = true;
+  page.askTube = false;
+  keepTube();
+  beep("ok");
+  const held = page.held;
+  page.held = null;
+  schedule();
+  if (held && held.walkIn) openWalkIn(held.walkIn);
+  else if (held) openConfirm(held.r, held.inScope, held.source);
+}
+
+/** 封管 by hand: the tube being filled takes no one more. */
+function closeTube() {
+  const now = tubeNow();
+  if (!now || now.state !== "open" || !page.point) return;
+  const e = page.outbox.put(eventsUrl(), { type: "tube_closed", tube: now.code }, { kind: "tube_close", tube: now.code });
+  page.tube.closeEntry = e.id;
+  page.askTube = true;
+  keepTube();
+  schedule();
+}
+
+/** 新开混管: tube mode on, and the next code scanned is the new tube's. */
+function askForTube() {
+  page.tubeMode = true;
+  page.askTube = true;
+  page.tubeNote = null;
+  keepTube();
+  schedule();
+  $("scan-input").focus();
+}
+
+/** 不用混管: single samples from now; the tube being filled is closed. */
+function leaveTubes() {
+  closeTube();
+  page.tubeMode = false;
+  page.askTube = false;
+  page.held = null;
+  page.tubeNote = null;
+  keepTube();
+  schedule();
+  $("scan-input").focus();
+}
+
+// ---------------------------------------------------------------- walk-ins
+
+const WALK_IN_FIELDS = { name: "wi-name", id_number: "wi-id", phone: "wi-phone", stays_at: "wi-stays" };
+
+/** The form for a person not on the roster, with what the scan or search already knows. */
+function openWalkIn(fields) {
+  if (page.confirm) closeConfirm();
+  page.found = null;
+  page.walkIn = { problem: null };
+  Object.keys(WALK_IN_FIELDS).forEach((k) => {
+    const input = $(WALK_IN_FIELDS[k]);
+    input.value = (fields && fields[k]) || "";
+    input.removeAttribute("aria-invalid");
+  });
+  $("walkin").hidden = false;
+  renderWalkIn();
+  const first = Object.keys(WALK_IN_FIELDS).map((k) => $(WALK_IN_FIELDS[k])).find((i) => !i.value) || $("wi-record");
+  first.focus();
+  schedule();
+}
+
+function closeWalkIn() {
+  page.walkIn = null;
+  $("walkin").hidden = true;
+  $("scan-input").focus();
+  schedule();
+}
+
+function walkInFields() {
+  return {
+    name: $("wi-name").value.trim(),
+    id_number: $("wi-id").value.trim().toUpperCase(),
+    phone: $("wi-phone").value.replace(/ /g, "").trim(),
+    stays_at: $("wi-stays").value.trim(),
+  };
+}
+
+/** The first thing wrong with the form, as the server would say it: { field, text } or null. */
+function walkInProblem(f) {
+  if (!f.name || Array.from(f.name).length > WALK_IN_NAME_MAX) return { field: "name", text: t("s.walkIn.badName", { max: WALK_IN_NAME_MAX }) };
+  const id = idProblem(f.id_number);
+  if (id) return { field: "id_number", text: id };
+  if (f.phone && !phoneOk(f.phone)) return { field: "phone", text: t("s.walkIn.badPhone") };
+  if (!f.stays_at || Array.from(f.stays_at).length > WALK_IN_STAYS_MAX) return { field: "stays_at", text: t("s.walkIn.badStays", { max: WALK_IN_STAYS_MAX }) };
+  return null;
+}
+
+/** 登记并采样: checked here first (nothing is sent with a mistake in it), then into the outbox. */
+function submitWalkIn(event) {
+  event.preventDefault();
+  if (!page.walkIn || !page.point) return;
+  const f = walkInFields();
+  Object.keys(WALK_IN_FIELDS).forEach((k) => $(WALK_IN_FIELDS[k]).removeAttribute("aria-invalid"));
+  const problem = walkInProblem(f);
+  if (problem) {
+    page.walkIn.problem = problem.text;
+    const input = $(WALK_IN_FIELDS[problem.field]);
+    input.setAttribute("aria-invalid", "true");
+    renderWalkIn();
+    input.focus();
+    beep("bad");
+    return;
+  }
+  let tube = null;
+  if (page.tubeMode) {
+    const open = tubeUsable();
+    if (!open) {
+      page.held = { walkIn: f };
+      page.askTube = true;
+      beep("bad");
+      closeWalkIn();
+      return;
+    }
+    tube = open.code;
+  }
+  const walkIn = { name: f.name, id_number: f.id_number, stays_at: f.stays_at };
+  if (f.phone) walkIn.phone = f.phone;
+  const body = { type: "walk_in_sampled", walk_in: walkIn, point_id: page.point.id };
+  if (tube) body.tube = tube;
+  page.outbox.put(eventsUrl(), body, { kind: "walk_in", name: f.name, id_number: maskId(f.id_number), tube, single: false });
+  afterSample(tube);
+  closeWalkIn();
+}
+
+/**
+ * A walk-in the server refused as `on_the_roster` is a resident after all (the copy or the
+ * search missed them): made on this visit, it turns into that resident's confirm step.
+ */
+function turnRefusedWalkIns() {
+  if (!page.outbox) return;
+  page.outbox.list((e) => e.meta && e.meta.kind === "walk_in" && e.state === "refused" && e.problem &&
+    e.problem.code === "on_the_roster" && !page.turned.has(e.id)).forEach((e) => {
+    page.turned.add(e.id);
+    if (e.created_ms >= page.startedAt && !page.confirm && !page.walkIn) asResident(e);
+  });
+}
+
+async function asResident(e) {
+  const id = String(e.problem.resident_id);
+  let found = page.roster.has(id) ? { r: page.roster.get(id), inScope: true } : null;
+  if (online()) {
+    try {
+      const answer = await lookup(e.event.walk_in.id_number);
+      const c = answer.candidates.find((x) => String(x.r.id) === id);
+      if (c) found = c;
+    } catch (err) {
+      // The kept row, if there is one, is what there is.
+    }
+  }
+  if (found) openConfirm(found.r, found.inScope, "server");
+}
+
+// ---------------------------------------------------------------- the queue
+
+/** "About N waiting", as the operator sees it from the table. */
+function reportQueue(n) {
+  const problem = $("queue-problem");
+  if (!(Number.isInteger(n) && n >= 0 && n <= WAITING_MAX)) {
+    problem.textContent = t("s.queue.bad");
+    problem.hidden = false;
+    beep("bad");
+    return;
+  }
+  problem.hidden = true;
+  if (!page.point || !page.action) return;
+  page.outbox.put(eventsUrl(), { type: "queue_reported", point_id: page.point.id, waiting: n }, { kind: "queue", waiting: n });
+  beep("seen");
+  $("queue-custom").value = "";
+  $("scan-input").focus();
+}
+
+/** The queue line: this device's newest report while the server has not said it back, else the server's. */
+function queueLine() {
+  const url = page.action ? eventsUrl() : null;
+  const mine = page.outbox ? page.outbox.list((e) => e.url === url && e.meta && e.meta.kind === "queue" && e.state !== "refused") : [];
+  const last = mine.length ? mine[mine.length - 1] : null;
+  const serverSaid = page.waiting != null && (!last || (page.waitingAt && page.waitingAt >= last.device_time.slice(0, 19)));
+  const n = last && (last.state === "pending" || !serverSaid) ? last.meta.waiting : page.waiting;
+  if (n == null) return t("s.queue.none");
+  if (last && last.state === "pending") return `${n === 0 ? t("s.queue.zero") : t("s.queue.waiting", { n })} ${t("s.queue.pending")}`;
+  if (n === 0) return t("s.queue.zero");
+  const minutes = n === page.waiting && page.queueMinutes != null ? t("s.queue.minutes", { m: Math.max(1, Math.ceil(page.queueMinutes)) }) : null;
+  return minutes ? `${t("s.queue.waiting", { n })} · ${minutes}` : t("s.queue.waiting", { n });
+}
 
 // ---------------------------------------------------------------- sound
 
@@ -713,7 +1185,7 @@ async function startCamera() {
   camera.detect = await qrReader(video);
   const tick = async () => {
     if (!camera.stream) return;
-    if (!page.confirm) {
+    if (!page.confirm && !page.walkIn) {
       let text = null;
       try {
         text = await camera.detect();
@@ -767,11 +1239,15 @@ function render() {
   const working = !page.notice && !!page.action;
   $("work").hidden = !working;
   if (!working) return;
+  turnRefusedWalkIns();
   renderStats();
+  renderTube();
+  renderQueue();
   renderFound();
   renderRecent();
   renderKept();
   if (page.confirm) renderConfirm();
+  if (page.walkIn) renderWalkIn();
 }
 
 function renderNotice() {
@@ -803,6 +1279,10 @@ function renderBar() {
 
 function renderStats() {
   setText($("count"), page.count == null ? "—" : fmtInt(page.count));
+  const apart = [];
+  if (page.walkIns) apart.push(t("s.apart.walkIns", { n: fmtInt(page.walkIns) }));
+  if (page.outside) apart.push(t("s.apart.outside", { n: fmtInt(page.outside) }));
+  setText($("apart"), apart.length ? t("s.apart", { parts: apart.join(" · ") }) : "");
   const rate = $("rate");
   if (page.rate5 == null) setText(rate, "—");
   else {
@@ -857,7 +1337,85 @@ function renderFound() {
     li.append(b);
     return li;
   });
+  (f.actions || []).forEach((a) => {
+    const li = el("li");
+    const b = el("button", "button-plain offer", a.label);
+    b.type = "button";
+    b.dataset.testid = a.testid;
+    b.addEventListener("click", a.run);
+    li.append(b);
+    items.push(li);
+  });
   $("candidates").replaceChildren.apply($("candidates"), items);
+}
+
+/** The tube panel: off (single samples), ask (scan a new tube), open, full, closed, refused. */
+function renderTube() {
+  const now = tubeNow();
+  let state = "off";
+  if (page.tubeMode) state = !now || page.askTube ? (now && now.state !== "open" ? now.state : "ask") : now.state;
+  const box = $("tube");
+  box.dataset.state = state;
+  setText($("tube-label"), t(page.tubeMode ? "s.tube.label" : "s.tube.offLabel"));
+  const shown = page.tubeMode && now ? now : null;
+  $("tube-code").hidden = !shown;
+  $("tube-fill").hidden = !shown;
+  setText($("tube-code"), shown ? shown.code : "");
+  setText($("tube-fill"), shown ? t("s.tube.fill", { n: shown.count, size: shown.size }) : "");
+  let say = "";
+  if (page.tubeMode) {
+    const ask = page.held ? t("s.tube.askHeld", { name: page.held.r ? page.held.r.name : page.held.walkIn.name }) : t("s.tube.ask");
+    if (state === "refused") say = `${t("s.tube.refused", { why: (now.problem && now.problem.message) || "" })} ${ask}`;
+    else if (state === "full") say = `${t("s.tube.full", { size: now.size })}${page.held ? ` ${ask}` : ""}`;
+    else if (state === "closed") say = `${t("s.tube.closed", { n: now.count, size: now.size })}${page.held ? ` ${ask}` : ""}`;
+    else if (state === "ask") say = ask;
+    else say = [page.tubeNote, t("s.tube.open"), now.pending ? `（${t("s.tube.pending")}）` : ""].filter(Boolean).join(" ");
+  }
+  const sayNode = $("tube-say");
+  sayNode.hidden = !say;
+  setText(sayNode, say);
+  const names = shown ? shown.members.map((e) => el("li", e.meta.kind === "walk_in" ? "walk-in" : "", e.meta.name)) : [];
+  $("tube-names").hidden = !names.length;
+  $("tube-names").replaceChildren.apply($("tube-names"), names);
+  $("tube-close").hidden = !(page.tubeMode && now && now.state === "open");
+  $("tube-off").hidden = !page.tubeMode;
+  // The size matters when a tube is opened: hidden while one is being filled.
+  document.querySelector(".tube-size").hidden = state === "open";
+  const select = $("tube-size");
+  if (select.value !== String(page.tubeSize)) select.value = String(page.tubeSize);
+  setText($("scan-label"), t(page.tubeMode && state !== "open" ? "s.tube.ask" : "s.inputLabel"));
+  $("scan-label").dataset.ask = String(page.tubeMode && state !== "open");
+}
+
+function renderQueue() {
+  const node = $("queue-now");
+  const text = queueLine();
+  if (node.dataset.text === text) return;
+  node.dataset.text = text;
+  // Each part on one line: a phone breaks between "约 20 人在排队" and "约 12 分钟排完", not inside.
+  const parts = [];
+  text.split(" · ").forEach((part, i) => {
+    if (i) parts.push(" · ");
+    parts.push(el("span", "nowrap", part));
+  });
+  node.replaceChildren.apply(node, parts);
+}
+
+function renderWalkIn() {
+  const w = page.walkIn;
+  if (!w) return;
+  const problem = $("wi-problem");
+  problem.hidden = !w.problem;
+  setText(problem, w.problem || "");
+  const line = $("wi-tube");
+  const open = page.tubeMode ? tubeUsable() : null;
+  line.hidden = !page.tubeMode;
+  if (page.tubeMode) {
+    setText(line, open ? t("s.confirmTube", { code: open.code, n: open.count + 1, size: open.size })
+      : page.tube ? t("s.confirmNoTube", { code: page.tube.code }) : t("s.confirmNoTubeYet"));
+    line.dataset.ok = String(!!open);
+  }
+  $("wi-stays").placeholder = t("s.walkIn.staysPlaceholder");
 }
 
 function renderConfirm() {
@@ -886,9 +1444,40 @@ function renderConfirm() {
   const source = $("confirm-source");
   source.hidden = c.source !== "kept" || online();
   setText(source, t("s.offlineMatch"));
+  const flagged = r.flag === "retest";
+  box.dataset.flag = String(flagged);
+  $("confirm").dataset.flag = String(flagged);
+  const flag = $("confirm-flag");
+  flag.hidden = !flagged;
+  setText(flag, t("s.flag"));
+  $("confirm-single").hidden = !flagged;
+  // Into which tube, or why not yet: only for a sample that will be sent.
+  const tubeLine = $("confirm-tube");
+  const open = page.tubeMode ? tubeUsable() : null;
+  const sending = !flagged && st.status !== "sampled";
+  tubeLine.hidden = !(sending && page.tubeMode);
+  if (sending && page.tubeMode) {
+    setText(tubeLine, open ? t("s.confirmTube", { code: open.code, n: open.count + 1, size: open.size })
+      : page.tube ? t("s.confirmNoTube", { code: page.tube.code }) : t("s.confirmNoTubeYet"));
+    tubeLine.dataset.ok = String(!!open);
+  }
+  const problem = $("confirm-problem");
+  problem.hidden = !page.confirmProblem;
+  setText(problem, page.confirmProblem || "");
   const button = $("confirm-record");
-  setText(button, t(st.status === "sampled" ? "s.repeat" : "s.record"));
-  button.disabled = st.status !== "sampled" && !page.point;
+  let label = st.status === "sampled" ? "s.repeat" : "s.record";
+  if (flagged) label = "s.single.record";
+  else if (sending && page.tubeMode && !open) label = "s.recordHeld";
+  setText(button, t(label));
+  button.dataset.held = String(sending && page.tubeMode && !open);
+  button.disabled = (sending || flagged) && !page.point;
+}
+
+/** The words of an entry that is not a sample: a tube opened or closed, a queue report. */
+function entryText(e) {
+  if (e.meta.kind === "tube_open") return t("s.entry.tubeOpened", { code: e.meta.tube, size: e.meta.size });
+  if (e.meta.kind === "tube_close") return t("s.entry.tubeClosed", { code: e.meta.tube });
+  return t("s.entry.queue", { n: e.meta.waiting });
 }
 
 function entryState(e) {
@@ -899,8 +1488,11 @@ function entryState(e) {
 
 function renderRecent() {
   const url = eventsUrl();
+  // Samples and walk-ins; a tube opened or closed, or a queue report, only when refused
+  // (the tube panel and the queue line show them otherwise).
+  const shown = (e) => e.meta && (e.meta.kind === "sample" || e.meta.kind === "walk_in" || e.state === "refused");
   const mine = page.outbox
-    ? page.outbox.list((e) => e.url === url && e.meta && e.meta.kind === "sample" && (page.me == null || e.who === page.me.id))
+    ? page.outbox.list((e) => e.url === url && shown(e) && (page.me == null || e.who === page.me.id))
     : [];
   const rows = mine.map((e) => ({ at: e.device_time, e }))
     .concat(page.repeats.map((x) => ({ at: x.at, x })))
@@ -915,12 +1507,30 @@ function renderRecent() {
       const st = entryState(e);
       li.dataset.state = st.state;
       li.dataset.entry = e.id;
-      li.dataset.resident = e.meta.resident_id;
-      li.append(el("span", "e-time", fmtTime(e.device_time)), el("span", "e-name", e.meta.name), el("span", "e-id", e.meta.id_number));
+      li.dataset.kind = e.meta.kind;
+      if (e.meta.resident_id) li.dataset.resident = e.meta.resident_id;
+      if (e.meta.tube) li.dataset.tube = e.meta.tube;
+      li.append(el("span", "e-time", fmtTime(e.device_time)));
+      if (e.meta.kind === "sample" || e.meta.kind === "walk_in") {
+        li.append(el("span", "e-name", e.meta.name), el("span", "e-id", e.meta.id_number));
+      } else {
+        li.append(el("span", "e-name", entryText(e)));
+      }
+      if (e.meta.kind === "walk_in") li.append(el("span", "c-walk-in", t("s.walkInTag")));
       if (e.meta.outside) li.append(el("span", "c-outside", t("s.outside")));
+      if (e.meta.tube && (e.meta.kind === "sample" || e.meta.kind === "walk_in")) {
+        li.append(el("span", "e-tube", `${e.meta.single ? `${t("s.single.tag")} ` : ""}${t("s.entry.tube", { code: e.meta.tube })}`));
+      }
       const state = el("span", "e-state", st.text);
       state.dataset.testid = "entry-state";
       li.append(state);
+      if (e.state === "refused" && e.problem && e.problem.code === "on_the_roster" && e.problem.resident_id != null) {
+        const as = el("button", "button-plain", t("s.entry.asResident"));
+        as.type = "button";
+        as.dataset.testid = "as-resident";
+        as.addEventListener("click", () => asResident(e));
+        li.append(as);
+      }
       if (e.state === "refused") {
         const ok = el("button", "button-plain", t("s.dismiss"));
         ok.type = "button";
@@ -976,25 +1586,56 @@ function wire() {
     const v = event.target.value;
     // A wedge scanner types a whole ID number in a few milliseconds: only people are searched as they type.
     if (ID_PATTERN.test(v.trim()) || /^\d{5,17}$/.test(v.trim())) return;
+    // Waiting for a tube's barcode: nothing to search for.
+    if (needTube() && tubeLike(v.trim())) return;
     search(v, false);
   });
   $("confirm-record").addEventListener("click", record);
   $("confirm-cancel").addEventListener("click", closeConfirm);
   document.addEventListener("keydown", (event) => {
+    if (page.walkIn && event.key === "Escape") {
+      event.preventDefault();
+      closeWalkIn();
+      return;
+    }
     if (!page.confirm) return;
+    // The single tube's code is typed (scanned) into its own field on the confirm step.
+    const inField = event.target && event.target.id === "single-code";
     if (event.key === "Enter") {
       event.preventDefault();
       record();
     } else if (event.key === "Escape") {
       event.preventDefault();
       closeConfirm();
-    } else if (event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    } else if (!inField && event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) {
       // The next code arriving from the scanner: this person was not confirmed; the keys
       // go to the input, where the new scan is read.
       closeConfirm();
     }
   });
   $("camera").addEventListener("click", () => (camera.stream ? stopCamera() : startCamera()));
+  $("tube-new").addEventListener("click", askForTube);
+  $("tube-close").addEventListener("click", () => {
+    closeTube();
+    $("scan-input").focus();
+  });
+  $("tube-off").addEventListener("click", leaveTubes);
+  $("tube-size").addEventListener("change", (event) => {
+    page.tubeSize = Number(event.target.value);
+    page.sizeChosen = true;
+    keepTube();
+    schedule();
+  });
+  $("walkin-form").addEventListener("submit", submitWalkIn);
+  $("wi-cancel").addEventListener("click", closeWalkIn);
+  document.querySelectorAll("[data-waiting]").forEach((b) => {
+    b.addEventListener("click", () => reportQueue(Number(b.dataset.waiting)));
+  });
+  $("queue-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const v = $("queue-custom").value.trim();
+    reportQueue(v === "" ? NaN : Number(v));
+  });
   $("reload").addEventListener("click", () => location.reload());
   self.addEventListener("online", () => {
     if (page.action && !page.notice) refreshRoster().catch(() => {});

@@ -9,6 +9,7 @@
 use super::actions::action_cell;
 use super::extract::{ApiPath, ApiQuery, Caller, cursor};
 use super::{ApiError, AppState};
+use crate::action::tubes::{FlagState, Member};
 use crate::action::{ActionId, ActionState, Seq, Status};
 use crate::messages::api::field;
 use crate::roster::{HouseholdId, IdNumber, PointId, ResidentId, Role, Roster, Sex};
@@ -67,6 +68,11 @@ pub struct PointResident {
     pub sampled_at: Option<OffsetDateTime>,
     pub point_id: Option<PointId>,
     pub point: Option<String>,
+    /// What a lab result says of them: `retest` (their pooled tube was positive: isolate,
+    /// and re-test in a single tube), `confirmed` or `cleared`; none if never flagged. The
+    /// page shows `retest` on the confirm step and offers a single tube.
+    #[schema(value_type = Option<String>)]
+    pub flag: Option<FlagState>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -76,6 +82,9 @@ pub struct PointRosterPage {
     pub residents: Vec<PointResident>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next: Option<String>,
+    /// The size of the action's pooled tubes now (10合1 until the chief sets another): what
+    /// the page opens a tube with unless the operator picks another.
+    pub tube_size: u8,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -160,7 +169,7 @@ pub async fn point_roster(
         }
         residents.push(resident_view(&s, roster, idx, today));
     }
-    Ok(Json(PointRosterPage { seq: s.seq, residents, next }))
+    Ok(Json(PointRosterPage { seq: s.seq, residents, next, tube_size: s.tube_size }))
 }
 
 /// Roster indexes, ascending from `from`, of the residents the caller's point page keeps
@@ -207,6 +216,7 @@ fn resident_view(s: &ActionState, roster: &Roster, idx: usize, today: time::Date
         sampled_at: sample.and_then(|(_, at, _)| OffsetDateTime::from_unix_timestamp(at).ok()),
         point_id: sample.map(|(p, _, _)| p),
         point: sample.and_then(|(p, _, _)| roster.point(p)).map(|p| p.name.clone()),
+        flag: s.flag(Member::Resident(idx as u32)).map(|f| f.state),
     }
 }
 

@@ -288,3 +288,38 @@ async fn viewers_and_grid_roles_have_no_point_page() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_positive_pooled_tube_shows_as_retest_on_the_kept_copy_and_the_lookup_with_the_tube_size() {
+    let app = spawn_app().await;
+    let op = operator(&app.roster);
+    let point = op.point_id.unwrap();
+    let token = app.token_of(op.id);
+    let people = residents_served(&app.roster, point);
+    let mut events = vec![json!({ "id": Uuid::now_v7(), "type": "tube_opened", "tube": "HG-1", "point_id": point })];
+    events.extend(people[..10].iter().map(|&r| {
+        json!({ "id": Uuid::now_v7(), "type": "resident_sampled", "resident_id": r, "point_id": point, "tube": "HG-1" })
+    }));
+    assert_eq!(app.post_events(&token, json!({ "events": events })).await.status(), 200);
+    let page = point_roster(&app, &token, "?limit=5000").await;
+    assert_eq!(page["tube_size"], 10, "the action's size until the chief sets one");
+    assert!(
+        page["residents"].as_array().unwrap().iter().all(|r| r["flag"].is_null()),
+        "nobody flagged before a result"
+    );
+
+    let result =
+        json!({ "events": [{ "id": Uuid::now_v7(), "type": "tube_result", "tube": "HG-1", "result": "positive" }] });
+    assert_eq!(app.post_events(&app.token(Role::Lab), result).await.status(), 200);
+    let page = point_roster(&app, &token, "?limit=5000").await;
+    let flagged: Vec<i64> = page["residents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["flag"] == "retest")
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(flagged, people[..10].to_vec());
+    let first = app.roster.residents()[app.roster.resident_idx(people[0]).unwrap()].id_number.expose().to_owned();
+    assert_eq!(lookup(&app, &token, &first).await["residents"][0]["flag"], "retest");
+}

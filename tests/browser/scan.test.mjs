@@ -5,7 +5,10 @@
 // resident again shows 已采 with the time and the point and records nothing more; a scan
 // with no network waits as 待发送, survives a reload and is sent once when the network is
 // back; the last four ID digits find a resident; a resident from outside the action's
-// scope is recorded and shown 非本范围. Scan→recorded on a slow phone is
+// scope is recorded and shown 非本范围; in tube mode a tube of ten typed in fills with ten
+// scans and closes, the eleventh waits for a new tube, a walk-in registered in the form is
+// sampled into it (a bad ID number refused on the page, nothing sent), a flagged resident
+// gets a single tube, and "about 20 waiting" shows. Scan→recorded on a slow phone is
 // measured and printed (budget 1 s), never asserted.
 //
 // Run: MUSTER_BIN=target/debug/muster node --test tests/browser/scan.test.mjs
@@ -126,7 +129,7 @@ async function entryBecomes(page, residentId, state, timeout) {
 }
 
 before(async () => {
-  server = await startDemoServer();
+  server = await startDemoServer({ roles: ['chief', 'operator', 'lab'] });
   token = server.operator.token;
   browser = await launchBrowser();
   me = await call('GET', '/api/me');
@@ -270,6 +273,213 @@ test('scan to recorded on a slow phone, measured (not asserted)', { timeout: 120
     console.log(JSON.stringify(figures));
     t.diagnostic(JSON.stringify(figures));
     assert.ok(times.every((ms) => ms > 0));
+  } finally {
+    await context.close();
+  }
+});
+
+/** A valid ID number nobody on the demo roster has (its region code 990000 is no real one). */
+function walkInNumber(k) {
+  const body = `99000019900101${String(k).padStart(3, '0')}`;
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...body].reduce((acc, d, i) => acc + Number(d) * weights[i], 0);
+  return { good: body + '10X98765432'[sum % 11], body, check: '10X98765432'[sum % 11] };
+}
+
+async function tubeShows(page, code, fill, state) {
+  await until(page, ([c, f, st]) => {
+    const box = document.getElementById('tube');
+    return document.getElementById('tube-code').textContent === c && document.getElementById('tube-fill').textContent === f &&
+      box.dataset.state === st;
+  }, [code, fill, state], SEND_TIMEOUT_MS, `tube ${code} at ${fill}, ${state}`);
+}
+
+async function allSent(page) {
+  await until(page, () => document.getElementById('pending').dataset.n === '0' && ![...document.querySelectorAll('[data-testid="entry"]')]
+    .some((e) => e.dataset.state === 'pending'), null, SEND_TIMEOUT_MS, 'every entry sent');
+}
+
+test('tube mode: ten fill a tube and close it, the eleventh waits for a new one; a walk-in; a single tube for a flagged resident; the queue', { timeout: 300_000 }, async () => {
+  const people = missing.slice(50, 61);
+  assert.equal(people.length, 11, 'eleven residents to scan');
+  const context = await browser.newContext({ ...LAPTOP, locale: 'zh-CN' });
+  try {
+    const page = await context.newPage();
+    watch(page, 'tubes');
+    await page.goto(`${server.baseUrl}/scan?token=${encodeURIComponent(token)}`);
+    await ready(page);
+    assert.equal(await page.locator('[data-testid="tube-size"]').inputValue(), '10', 'the action\'s size, 10');
+
+    // 新开混管, then the tube's code typed as a scanner would.
+    await page.locator('[data-testid="tube-new"]').click();
+    assert.equal(await page.locator('[data-testid="tube"]').getAttribute('data-state'), 'ask');
+    assert.equal(await page.locator('[data-testid="tube-say"]').textContent(), '请扫新管的条码（或输入管码后回车）');
+    await wedge(page, 'HG-T0001');
+    await tubeShows(page, 'HG-T0001', '0/10', 'open');
+
+    for (let i = 0; i < 10; i += 1) {
+      const r = people[i];
+      await wedge(page, r.full);
+      await confirmShows(page, r.id);
+      assert.equal(await page.locator('[data-testid="confirm-tube"]').textContent(), `放入混管 HG-T0001（第 ${i + 1}/10 位）`);
+      if (i === 2) await page.screenshot({ path: shot('laptop-tube-confirm.png') });
+      await page.keyboard.press('Enter');
+      await tubeShows(page, 'HG-T0001', `${i + 1}/10`, i === 9 ? 'full' : 'open');
+      if (i === 4) await page.screenshot({ path: shot('laptop-tube-filling.png') });
+    }
+    assert.equal(await page.locator('[data-testid="tube-say"]').textContent(), '已满 10 人，已封管。下一位要进新管：请扫新管的条码');
+    const names = await page.locator('[data-testid="tube-names"] li').allTextContents();
+    assert.deepEqual(names, people.slice(0, 10).map((r) => r.name));
+    await allSent(page);
+    await page.screenshot({ path: shot('laptop-tube-full.png') });
+    const chief = server.chief.token;
+    const tube = await call('GET', `/api/actions/${actionId}/tubes/HG-T0001`, undefined, chief);
+    assert.deepEqual([tube.size, tube.count, tube.closed], [10, 10, true], 'ten, and closed by the server');
+    assert.deepEqual(tube.people.map((p) => p.resident_id), people.slice(0, 10).map((r) => r.id), 'exactly those ten');
+
+    // The eleventh: the page says a new tube comes first, and sends nothing until then.
+    const eleventh = people[10];
+    const before = await apiCounts();
+    await wedge(page, eleventh.full);
+    await confirmShows(page, eleventh.id);
+    assert.equal(await page.locator('[data-testid="confirm-tube"]').textContent(), '混管 HG-T0001 已满：请先扫新管的条码，再采样');
+    assert.equal(await page.locator('[data-testid="confirm-record"]').textContent(), '先扫新管码（回车）');
+    await page.screenshot({ path: shot('laptop-tube-eleventh-waits.png') });
+    await page.keyboard.press('Enter');
+    await until(page, () => document.getElementById('confirm').hidden, null, SHOWN_TIMEOUT_MS, 'the confirm step closed');
+    assert.equal(await page.locator('[data-testid="tube-say"]').textContent(),
+      `已满 10 人，已封管。下一位要进新管：请扫新管的条码 扫新管的条码后，接着采 ${eleventh.name}`);
+    assert.deepEqual(await apiCounts(), before, 'nothing sent for the eleventh yet');
+    await wedge(page, 'HG-T0002');
+    await confirmShows(page, eleventh.id);
+    assert.equal(await page.locator('[data-testid="confirm-tube"]').textContent(), '放入混管 HG-T0002（第 1/10 位）');
+    await page.keyboard.press('Enter');
+    await tubeShows(page, 'HG-T0002', '1/10', 'open');
+    await entryBecomes(page, eleventh.id, 'recorded', SEND_TIMEOUT_MS);
+    const second = await call('GET', `/api/actions/${actionId}/tubes/HG-T0002`, undefined, chief);
+    assert.deepEqual([second.count, second.closed, second.people.map((p) => p.resident_id)], [1, false, [eleventh.id]]);
+
+    // A walk-in: an ID number on no roster, the form offered; a wrong check digit is refused here.
+    const number = walkInNumber(7);
+    const snapBefore = await call('GET', `/api/actions/${actionId}`, undefined, chief);
+    const pointBefore = snapBefore.points.find((p) => p.id === me.point_id);
+    const entriesBefore = await page.locator('[data-testid="entry"]').count();
+    await wedge(page, number.good);
+    await page.locator('[data-testid="offer-walk-in"]').waitFor({ timeout: SHOWN_TIMEOUT_MS });
+    assert.equal(await page.locator('[data-testid="found-text"]').textContent(), '花名册里没有这个身份证号。');
+    await page.locator('[data-testid="offer-walk-in"]').click();
+    await page.locator('[data-testid="walkin"]').waitFor({ state: 'visible', timeout: SHOWN_TIMEOUT_MS });
+    assert.equal(await page.locator('[data-testid="wi-id"]').inputValue(), number.good, 'the number scanned is filled in');
+    const wrong = number.body + (number.check === '0' ? '1' : '0');
+    await page.locator('[data-testid="wi-name"]').fill('赵外来');
+    await page.locator('[data-testid="wi-id"]').fill(wrong);
+    await page.locator('[data-testid="wi-phone"]').fill('13900001111');
+    await page.locator('[data-testid="wi-stays"]').fill('大华山村3组 王家');
+    await page.locator('[data-testid="wi-record"]').click();
+    const said = await page.locator('[data-testid="wi-problem"]').textContent();
+    assert.equal(said, `读到的身份证号不对：校验位不对：按前 17 位算，最后一位应是 ${number.check}；请重新扫描或手动输入`);
+    assert.equal(await page.locator('[data-testid="wi-id"]').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('[data-testid="entry"]').count(), entriesBefore, 'nothing queued');
+    assert.equal(await page.locator('[data-testid="pending"]').getAttribute('data-n'), '0', 'nothing to send');
+    assert.equal(await page.locator('[data-testid="wi-tube"]').textContent(), '放入混管 HG-T0002（第 2/10 位）');
+    await page.screenshot({ path: shot('laptop-walk-in-bad-id.png') });
+    await page.locator('[data-testid="wi-id"]').fill(number.good);
+    await page.keyboard.press('Enter');
+    await until(page, () => document.getElementById('walkin').hidden, null, SHOWN_TIMEOUT_MS, 'the form closed');
+    await until(page, () => [...document.querySelectorAll('[data-testid="entry"][data-kind="walk_in"]')]
+      .some((e) => e.dataset.state === 'recorded'), null, SEND_TIMEOUT_MS, 'the walk-in recorded');
+    const walkEntry = page.locator('[data-testid="entry"][data-kind="walk_in"]').first();
+    assert.equal(await walkEntry.locator('.c-walk-in').textContent(), '外来');
+    assert.equal(await walkEntry.getAttribute('data-tube'), 'HG-T0002');
+    await tubeShows(page, 'HG-T0002', '2/10', 'open');
+    const snapAfter = await call('GET', `/api/actions/${actionId}`, undefined, chief);
+    const pointAfter = snapAfter.points.find((p) => p.id === me.point_id);
+    assert.equal(snapAfter.pace.walk_ins, snapBefore.pace.walk_ins + 1, 'pace.walk_ins one up');
+    assert.equal(pointAfter.walk_ins, pointBefore.walk_ins + 1, 'the point\'s walk-ins one up');
+    const queue = await call('GET', `/api/actions/${actionId}/walk-ins`, undefined, chief);
+    const theirs = queue.walk_ins.filter((w) => w.name === '赵外来');
+    assert.equal(theirs.length, 1, 'in the clerk\'s queue once');
+    assert.deepEqual([theirs[0].id_number, theirs[0].stays_at, theirs[0].point_id], [`${number.good.slice(0, 4)}**********${number.good.slice(14)}`, '大华山村3组 王家', me.point_id]);
+    await until(page, () => document.getElementById('apart').textContent.includes('外来 1'), null, SHOWN_TIMEOUT_MS, 'the page counts the walk-in apart');
+    const tubeAfterWalkIn = await call('GET', `/api/actions/${actionId}/tubes/HG-T0002`, undefined, chief);
+    assert.equal(tubeAfterWalkIn.count, 2, 'the walk-in went into the open tube');
+
+    // About 20 waiting: the page shows it and, from the live pace, how long the queue takes.
+    await page.locator('[data-waiting="20"]').click();
+    await until(page, () => /^约 20 人在排队 · 约 \d+ 分钟排完$/.test(document.getElementById('queue-now').textContent), null,
+      SEND_TIMEOUT_MS, 'the queue estimate shown');
+    const paced = (await call('GET', `/api/actions/${actionId}`, undefined, chief)).pace.points[String(me.point_id)];
+    assert.equal(paced.waiting, 20);
+    const shownMinutes = Number((await page.locator('[data-testid="queue-now"]').textContent()).match(/约 (\d+) 分钟/)[1]);
+    assert.ok(Math.abs(shownMinutes - Math.ceil(paced.queue_minutes)) <= 1, `${shownMinutes} min shown, ${paced.queue_minutes} by the server`);
+    await page.screenshot({ path: shot('laptop-queue.png') });
+
+    // The lab finds HG-T0001 positive: its first resident, scanned again, needs a single tube.
+    await call('POST', `/api/actions/${actionId}/events`,
+      { events: [{ id: crypto.randomUUID(), type: 'tube_result', tube: 'HG-T0001', result: 'positive' }] }, server.lab.token);
+    const flagged = people[0];
+    await wedge(page, flagged.full);
+    await confirmShows(page, flagged.id);
+    await until(page, () => !document.getElementById('confirm-flag').hidden, null, SHOWN_TIMEOUT_MS, 'the flag shown');
+    assert.equal(await page.locator('[data-testid="confirm-flag"]').textContent(), '混管阳性 需单管复核');
+    assert.equal(await page.locator('[data-testid="confirm"]').getAttribute('data-flag'), 'true');
+    assert.equal(await page.locator('[data-testid="confirm-record"]').textContent(), '单管采样（回车）');
+    await page.screenshot({ path: shot('laptop-flagged-single-tube.png') });
+    await page.locator('[data-testid="single-code"]').focus();
+    await page.keyboard.type('S-T0001', { delay: 5 });
+    await page.keyboard.press('Enter');
+    await until(page, () => [...document.querySelectorAll('[data-testid="entry"]')]
+      .some((e) => e.dataset.tube === 'S-T0001' && e.dataset.state === 'recorded'), null, SEND_TIMEOUT_MS, 'the single tube recorded');
+    const single = await call('GET', `/api/actions/${actionId}/tubes/S-T0001`, undefined, chief);
+    assert.deepEqual([single.size, single.count, single.closed, single.people[0].resident_id], [1, 1, true, flagged.id]);
+    await tubeShows(page, 'HG-T0002', '2/10', 'open');
+  } finally {
+    await context.close();
+  }
+});
+
+test('phone: the open tube, the walk-in form and the queue fit 360 px', { timeout: 120_000 }, async () => {
+  const context = await browser.newContext({ ...PHONE, locale: 'zh-CN' });
+  try {
+    const page = await context.newPage();
+    watch(page, 'phone-tubes');
+    await page.goto(`${server.baseUrl}/scan?token=${encodeURIComponent(token)}`);
+    await ready(page);
+    await page.locator('[data-testid="tube-new"]').click();
+    await page.screenshot({ path: shot('phone-tube-ask.png') });
+    await wedge(page, 'HG-T0003');
+    await tubeShows(page, 'HG-T0003', '0/10', 'open');
+    for (const r of missing.slice(61, 64)) {
+      await wedge(page, r.full);
+      await confirmShows(page, r.id);
+      await page.keyboard.press('Enter');
+      await entryBecomes(page, r.id, 'recorded', SEND_TIMEOUT_MS);
+    }
+    await tubeShows(page, 'HG-T0003', '3/10', 'open');
+    await page.locator('[data-waiting="10"]').click();
+    await until(page, () => document.getElementById('queue-now').textContent.startsWith('约 10 人在排队'), null, SEND_TIMEOUT_MS, 'the queue shown');
+    await page.screenshot({ path: shot('phone-tube-open.png') });
+    await page.screenshot({ path: shot('phone-tube-open-full-page.png'), fullPage: true });
+    const r = missing[64];
+    await wedge(page, r.full);
+    await confirmShows(page, r.id);
+    await page.screenshot({ path: shot('phone-tube-confirm.png') });
+    await page.keyboard.press('Escape');
+    await wedge(page, '无此人测试');
+    await page.locator('[data-testid="offer-walk-in"]').waitFor({ timeout: SHOWN_TIMEOUT_MS });
+    await page.locator('[data-testid="offer-walk-in"]').click();
+    await page.locator('[data-testid="walkin"]').waitFor({ state: 'visible', timeout: SHOWN_TIMEOUT_MS });
+    assert.equal(await page.locator('[data-testid="wi-name"]').inputValue(), '无此人测试', 'the name searched is filled in');
+    await page.locator('[data-testid="wi-record"]').click();
+    assert.match(await page.locator('[data-testid="wi-problem"]').textContent(), /^读到的身份证号不对：身份证号应为 18 位，这个是 0 位/);
+    await page.screenshot({ path: shot('phone-walk-in-form.png') });
+    await page.keyboard.press('Escape');
+    // Leave tube mode: the tube is closed by hand (封管) on the way.
+    await page.locator('[data-testid="tube-off"]').click();
+    await until(page, () => document.getElementById('tube').dataset.state === 'off', null, SHOWN_TIMEOUT_MS, 'tube mode off');
+    await allSent(page);
+    const closed = await call('GET', `/api/actions/${actionId}/tubes/HG-T0003`, undefined, server.chief.token);
+    assert.deepEqual([closed.count, closed.closed], [3, true], 'closed by hand with three');
   } finally {
     await context.close();
   }
