@@ -473,6 +473,7 @@ function flush() {
   $("panel-visits").hidden = shows.pointView || visits.byResident.size === 0;
   $("board").dataset.flagged = !shows.pointView && page.state.pace.flagged > 0 ? "yes" : "no";
   if (shows.pointView) $("panel-flagged").hidden = true;
+  else flagged.render();
   // An operator's point has no chase of its own to tell (renderKpis says the area's).
   if (shows.pointView) $("chase").hidden = true;
   if (!shows.pointView) {
@@ -1390,6 +1391,7 @@ function wireControls() {
 
 /** After a language switch: labels drawn from data (the points' phone labels) and the rest. */
 function relabelData() {
+  flagged.reword();
   for (const { cells } of pointRows.values()) labelPointCells(cells);
   invalidate();
 }

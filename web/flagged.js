@@ -25,6 +25,8 @@ export class FlaggedList {
     this.readFor = -1;
     this.busy = false;
     this.timer = 0;
+    /** Whether the cards must be made again (the list or the language changed). */
+    this.dirty = true;
   }
 
   /** A new action (or the same one after a fresh snapshot): forget the list. */
@@ -37,7 +39,9 @@ export class FlaggedList {
 
   /** The live count; reads the list again when it moved. */
   count(n) {
+    const was = this.flagged;
     this.flagged = typeof n === "number" ? n : 0;
+    if (was !== this.flagged) this.dirty = true;
     if (this.flagged !== this.readFor && READERS.includes(this.role)) this.read();
   }
 
@@ -49,6 +53,7 @@ export class FlaggedList {
       const answer = await api("GET", `/api/actions/${this.action}/flagged`);
       this.people = answer.people ?? [];
       this.readFor = wanted;
+      this.dirty = true;
     } catch {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.count(this.flagged), RETRY_MS);
@@ -59,13 +64,23 @@ export class FlaggedList {
     this.render();
   }
 
+  /** The language changed: every word again. */
+  reword() {
+    this.dirty = true;
+  }
+
+  /** Draws the panel; cheap when nothing changed (called every frame, so that on a wall
+   * screen the cards that do not fit are counted in one line, as the screen's size says). */
   render() {
     const { panel, title, hint, list, more, fit } = this.parts;
     panel.hidden = this.flagged <= 0;
     if (panel.hidden) return;
-    title.textContent = t("flagged.title", { n: fmtInt(this.flagged) });
-    hint.textContent = t("flagged.hint");
-    list.replaceChildren(...this.people.map(card));
+    if (this.dirty) {
+      title.textContent = t("flagged.title", { n: fmtInt(this.flagged) });
+      hint.textContent = t("flagged.hint");
+      list.replaceChildren(...this.people.map(card));
+      this.dirty = false;
+    }
     if (fit) fit(list, more, (shown) => t("flagged.more", { n: fmtInt(this.people.length - shown) }));
   }
 }
