@@ -102,6 +102,8 @@ pub enum ApiError {
         client_id: uuid::Uuid,
     },
     RosterInvalid(Vec<crate::roster::import::Problem>),
+    /// A lab's results sheet with problems: nothing was recorded.
+    ResultsInvalid(Vec<crate::roster::import::Problem>),
     FileUnreadable(Said),
     /// An import that would remove rows, without `confirm_removals` giving their total:
     /// nothing was written. The report says what would go.
@@ -183,6 +185,7 @@ impl ApiError {
             ApiError::RejectedBatch(_) => "events_rejected",
             ApiError::IdReused { .. } | ApiError::IdReusedOtherwise { .. } => "event_id_reused",
             ApiError::RosterInvalid(_) => "roster_invalid",
+            ApiError::ResultsInvalid(_) => "results_invalid",
             ApiError::FileUnreadable(_) => "file_unreadable",
             ApiError::RemovalsUnconfirmed(_) => "removals_unconfirmed",
             ApiError::Unavailable => "storage_unavailable",
@@ -221,7 +224,9 @@ impl ApiError {
             | ApiError::PhoneTaken { .. }
             | ApiError::PointNameTaken { .. }
             | ApiError::RemovalsUnconfirmed(_) => StatusCode::CONFLICT,
-            ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RosterInvalid(_) | ApiError::ResultsInvalid(_) | ApiError::FileUnreadable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -262,6 +267,7 @@ impl ApiError {
             ApiError::IdReused { index, client_id, action_id } => say::id_reused(*index, *client_id, *action_id, lang),
             ApiError::IdReusedOtherwise { index, client_id } => say::id_reused_otherwise(*index, *client_id, lang),
             ApiError::RosterInvalid(problems) => say::roster_invalid(problems.len(), lang),
+            ApiError::ResultsInvalid(problems) => messages::results::results_invalid(problems.len(), lang),
             ApiError::RemovalsUnconfirmed(report) => say::removals_unconfirmed(report, lang),
             ApiError::Unavailable => say::unavailable(lang),
             ApiError::Internal(_) => say::internal(lang),
@@ -299,7 +305,7 @@ impl ApiError {
                 })).collect::<Vec<_>>()
             }),
             ApiError::IdReused { index, .. } | ApiError::IdReusedOtherwise { index, .. } => json!({ "index": index }),
-            ApiError::RosterInvalid(problems) => json!({ "problems": problems }),
+            ApiError::RosterInvalid(problems) | ApiError::ResultsInvalid(problems) => json!({ "problems": problems }),
             // Names of what would be removed: for the admin or chief importing, who must see
             // what they confirm. Never logged.
             ApiError::RemovalsUnconfirmed(report) => json!({
@@ -460,7 +466,8 @@ mod tests {
             ApiError::RejectedBatch(vec![(0, Rejection::Closed)]),
             ApiError::IdReused { index: 0, client_id: uuid::Uuid::nil(), action_id: 1 },
             ApiError::IdReusedOtherwise { index: 0, client_id: uuid::Uuid::nil() },
-            ApiError::RosterInvalid(vec![problem]),
+            ApiError::RosterInvalid(vec![problem.clone()]),
+            ApiError::ResultsInvalid(vec![problem]),
             ApiError::FileUnreadable(said()),
             ApiError::RemovalsUnconfirmed(Box::default()),
             ApiError::Unavailable,
@@ -468,7 +475,7 @@ mod tests {
         ]
     }
 
-    const VARIANTS: usize = 34;
+    const VARIANTS: usize = 35;
 
     fn index(e: &ApiError) -> usize {
         match e {
@@ -506,6 +513,7 @@ mod tests {
             ApiError::PhoneTaken { .. } => 31,
             ApiError::PointNameTaken { .. } => 32,
             ApiError::NoteTooLong { .. } => 33,
+            ApiError::ResultsInvalid(_) => 34,
         }
     }
 

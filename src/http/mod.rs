@@ -12,6 +12,7 @@ pub mod households;
 pub mod import;
 pub mod listen;
 pub mod points;
+pub mod results;
 pub mod staff;
 pub mod tubes;
 mod web;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(points::router())
         .merge(households::router())
         .merge(tubes::router())
+        .merge(results::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))

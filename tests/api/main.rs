@@ -18,6 +18,7 @@ mod pages;
 mod privacy;
 mod recording;
 mod restart;
+mod results;
 mod setup;
 mod tls;
 mod tubes;
