@@ -218,8 +218,10 @@ function renderDone({ staff, already }) {
   // The people who chase residents start on the phone page; a head keeps the command
   // centre one tap away (and the phone page links to it too). Account managers also get theirs.
   const phone = PHONE_ROLES.includes(staff?.role);
-  $("go").href = phone ? "/m" : "/";
-  $("go").textContent = t(staff?.role === "medic" ? "pair.goMedic" : phone ? "pair.goPhone" : "pair.go");
+  // The lab works from its own page: tubes and results, not the command centre.
+  const lab = staff?.role === "lab";
+  $("go").href = phone ? "/m" : lab ? "/lab.html" : "/";
+  $("go").textContent = t(staff?.role === "medic" ? "pair.goMedic" : phone ? "pair.goPhone" : lab ? "pair.goLab" : "pair.go");
   $("go-centre").hidden = staff?.role !== "grid_head";
   $("go-admin").hidden = !MANAGER_ROLES.includes(staff?.role);
 }
