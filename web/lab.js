@@ -383,10 +383,12 @@ function problemTable(problems) {
     const tr = el("tr");
     tr.dataset.testid = "problem";
     if (sheets) tr.append(el("td", null, p.sheet));
+    const value = el("td", "value", p.value === "" ? t("lab.blank") : p.value);
+    value.title = p.value;
     tr.append(
-      el("td", "num", String(p.row)),
-      el("td", null, p.column),
-      el("td", "value", p.value === "" ? t("lab.blank") : p.value),
+      el("td", "num row", String(p.row)),
+      el("td", "column", p.column),
+      value,
       el("td", "what", p.problem),
       el("td", null, p.fix),
     );

@@ -81,7 +81,7 @@ test('the lab enters a positive by hand with two confirmations, and a results sh
     await page.waitForSelector('[data-testid="tube"]:not([hidden])');
     assert.match(await page.textContent('[data-testid="tube"]'), /LAB-0001.*10 人（10合1）.*已封管.*待录结果/s);
     await page.click('[data-testid="positive"]');
-    assert.match(await page.textContent('[data-testid="confirm-text"]'), /LAB-0001 为 阳性？.*10 人/);
+    assert.match(await page.textContent('[data-testid="confirm-text"]'), /LAB-0001 为 阳性？.*这管的 10 人会立即被标记/);
     await page.screenshot({ path: path.join(SHOTS, '02-positive-confirm.png') });
     await page.click('[data-testid="confirm-yes"]');
     // The second confirmation: nothing is recorded by the first.
