@@ -16,7 +16,8 @@
 use crate::action::rules::Pending;
 use crate::action::{ActionId, Event, EventBody, NewEvent, Rejection, Seq};
 use crate::live::Hub;
-use crate::roster::import::{Report, SheetRoster};
+use crate::roster::import::{Report, RosterChanges, SheetRoster};
+use crate::roster::{HouseholdId, Roster};
 use crate::store::import::{ImportFailure, ImportOptions};
 use crate::store::seen::SeenIds;
 use crate::store::{Recorded, Store, StoreError, Wake};
@@ -85,6 +86,10 @@ enum RosterJob {
     /// The roster was changed in the database (a staff member's role or area): read it
     /// again and fold live state against it.
     Reload { reply: oneshot::Sender<Result<(), StoreError>> },
+    /// A walk-in confirmed into the roster: added as a resident of a household, then the
+    /// decision (`resolved`, whose `resident_id` the job fills in) appended. Both happen in
+    /// the writer, so two clerks confirming the same walk-in add one resident, not two.
+    ConfirmWalkIn { resolved: Box<NewEvent>, household: HouseholdId, reply: Reply },
 }
 
 /// A handle to the writer task; cheap to clone.
@@ -129,6 +134,16 @@ impl Writer {
         answer.await.map_err(|_| AppendError::Closed)?.map_err(|e| AppendError::Store(Arc::new(e)))
     }
 
+    /// Adds a walk-in to the roster as a resident of `household` and appends `resolved`
+    /// (a `walk_in_resolved` with `confirmed`) naming them. A resend of the same event is
+    /// answered as a repeat and adds nobody.
+    pub async fn confirm_walk_in(&self, resolved: NewEvent, household: HouseholdId) -> Result<Outcome, AppendError> {
+        let (reply, answer) = oneshot::channel();
+        let job = RosterJob::ConfirmWalkIn { resolved: Box::new(resolved), household, reply };
+        self.imports.send(job).await.map_err(|_| AppendError::Closed)?;
+        answer.await.map_err(|_| AppendError::Closed)?.map(|mut o| o.remove(0))
+    }
+
     /// Appends the events of one request, all or nothing, and answers once they are
     /// durable and folded into live state.
     pub async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<Outcome>, AppendError> {
@@ -170,6 +185,12 @@ async fn run(
                     tell_other_nodes(store.as_ref()).await;
                     let _ = reply.send(reload_roster(store.as_ref(), &hub).await);
                 }
+                RosterJob::ConfirmWalkIn { resolved, household, reply } => {
+                    match confirm_walk_in(store.as_ref(), &hub, *resolved, household).await {
+                        Ok(event) => batch.push(Request { events: vec![event], reply }),
+                        Err(e) => { let _ = reply.send(Err(e)); }
+                    }
+                }
             },
             wake = woken.recv(), if following => match wake {
                 Some(w) => { wakes.insert(w); }
@@ -204,6 +225,68 @@ async fn import_roster(
         })?;
     }
     Ok(imported.report)
+}
+
+/// The roster part of confirming a walk-in: the event to append, naming the new resident
+/// (for a resend, the event as the log has it, which the append answers as a repeat).
+/// Refusals come back as the rules' (`unknown_walk_in`, `walk_in_already_resolved`,
+/// `on_the_roster`, `unknown_household`), before anything is written.
+async fn confirm_walk_in(
+    store: &dyn Store,
+    hub: &Hub,
+    mut resolved: NewEvent,
+    household: HouseholdId,
+) -> Result<NewEvent, AppendError> {
+    let refused = |r: Rejection| Err(AppendError::Rejected(vec![(0, r)]));
+    let EventBody::WalkInResolved { walk_in_seq, .. } = resolved.body else {
+        return refused(Rejection::ResolutionNeedsResident);
+    };
+    if let Some(first) = store.find_recorded(&[resolved.client_id]).await.map_err(Arc::new)?.pop() {
+        // Appending it again answers the first outcome, as for any resend.
+        (resolved.body, resolved.device_time, resolved.server_time) =
+            (first.body, first.device_time, first.server_time);
+        return Ok(resolved);
+    }
+    let Some(cell) = hub.get(resolved.action_id) else { return Err(AppendError::UnknownAction(resolved.action_id)) };
+    let who = {
+        let state = cell.state();
+        match state.walk_ins.by_seq(walk_in_seq).map(|i| &state.walk_ins.list[i as usize]) {
+            None => return refused(Rejection::UnknownWalkIn(walk_in_seq)),
+            Some(w) if w.resolved.is_some() => return refused(Rejection::WalkInAlreadyResolved(walk_in_seq)),
+            Some(w) => w.who.clone(),
+        }
+    };
+    let roster = hub.roster();
+    if roster.household(household).is_none() {
+        return refused(Rejection::UnknownHousehold(household));
+    }
+    let Ok(id_number) = crate::roster::IdNumber::parse(&who.id_number) else {
+        return refused(Rejection::UnknownWalkIn(walk_in_seq));
+    };
+    if let Some(r) = roster.resident_by_id_number(&id_number) {
+        return refused(Rejection::OnTheRoster(r));
+    }
+    let mut parts = roster.parts().clone();
+    let id = parts.residents.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+    parts.residents.push(crate::roster::Resident {
+        id,
+        household_id: household,
+        name: who.name.trim().to_owned(),
+        birth_year: id_number.birth_year(),
+        id_number,
+        phone: who.phone.as_deref().and_then(|p| crate::roster::Phone::parse(p).ok()),
+        flags: crate::roster::Flags { migrant: true, ..Default::default() },
+        note: format!("外来登记：{}", who.stays_at.trim()),
+    });
+    let next = Roster::new(parts).map_err(|e| Arc::new(StoreError::Corrupt(e.to_string())))?;
+    let changes = RosterChanges { residents: vec![id], ..Default::default() };
+    store.update_roster(next.parts(), &changes).await.map_err(Arc::new)?;
+    tell_other_nodes(store).await;
+    hub.swap_roster(store, Arc::new(next)).await.map_err(Arc::new)?;
+    if let EventBody::WalkInResolved { resident_id, .. } = &mut resolved.body {
+        *resident_id = Some(id);
+    }
+    Ok(resolved)
 }
 
 /// Reads the roster from the database and folds live state against it.

@@ -14,6 +14,7 @@
 import {
   fmtAgo, fmtClock, fmtDateTime, fmtDayTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, roleLabel, t, toDate,
 } from "./i18n.js";
+import { FlaggedList } from "./flagged.js";
 import { mountHeader, showUser } from "./header.js";
 import { LiveFeed, backoffMs } from "./live.js";
 import { $, MANAGER_ROLES, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
@@ -152,9 +153,14 @@ function applyDelta(state, d) {
   }
   for (const [id, by] of Object.entries(d.points ?? {})) {
     const key = Number(id);
-    if (!state.points.has(key)) state.points.set(key, { id: key, name: `#${key}`, place: "", count: 0, at_home: 0 });
-    state.points.get(key).count += by.count ?? 0;
-    state.points.get(key).at_home += by.at_home ?? 0;
+    if (!state.points.has(key)) {
+      state.points.set(key, { id: key, name: `#${key}`, place: "", count: 0, at_home: 0, outside: 0, walk_ins: 0 });
+    }
+    const point = state.points.get(key);
+    point.count += by.count ?? 0;
+    point.at_home += by.at_home ?? 0;
+    point.outside = (point.outside ?? 0) + (by.outside ?? 0);
+    point.walk_ins = (point.walk_ins ?? 0) + (by.walk_ins ?? 0);
   }
   for (const [id, by] of Object.entries(d.staff ?? {})) {
     const key = Number(id);
@@ -345,10 +351,21 @@ function stateNow(state) {
 
 // The WebSocket itself (resume, backoff, offline) is live.js's, shared with the phone page.
 
+/** Who a positive tube flagged (flagged.js): read when the live count moves. */
+const flagged = new FlaggedList({
+  panel: $("panel-flagged"),
+  title: $("flagged-title"),
+  hint: $("flagged-hint"),
+  list: $("flagged-list"),
+  more: $("flagged-more"),
+  fit: (list, more, sayRest) => fitList(list, more, sayRest),
+});
+
 function onLiveMessage(msg) {
   if (msg.type === "snapshot") {
     page.state = stateFromSnapshot(msg);
     resetViews();
+    flagged.follow(msg.action?.id, page.me?.role);
     // A snapshot carries no residents: the requests are read afresh (after a gap, any may have moved).
     readVisitsSoon();
   } else if (msg.type === "delta") {
@@ -357,6 +374,7 @@ function onLiveMessage(msg) {
   } else {
     return true; // A message type from a newer server: ignore it.
   }
+  flagged.count(page.state.pace.flagged);
   page.status = "open";
   page.notice = null;
   invalidate();
@@ -453,6 +471,8 @@ function flush() {
   else renderKpis(page.state, shows);
   renderPoints(page.state, shows);
   $("panel-visits").hidden = shows.pointView || visits.byResident.size === 0;
+  $("board").dataset.flagged = !shows.pointView && page.state.pace.flagged > 0 ? "yes" : "no";
+  if (shows.pointView) $("panel-flagged").hidden = true;
   // An operator's point has no chase of its own to tell (renderKpis says the area's).
   if (shows.pointView) $("chase").hidden = true;
   if (!shows.pointView) {
@@ -686,7 +706,13 @@ function renderKpis(state, shows) {
   setText($("exempt"), plainInt(totals.exempt));
   setText($("missing"), plainInt(totals.missing));
   $("scans").hidden = !shows.scans;
-  setText($("scans"), shows.scans ? t("kpi.scans", { n: fmtInt(totals.scans) }) : "");
+  // Of the whole action only: who came from outside its scope, who is not on the roster.
+  const apart = [];
+  if (pace.outside > 0) apart.push(t("kpi.outside", { n: fmtInt(pace.outside) }));
+  if (pace.walk_ins > 0) apart.push(t("kpi.walkIns", { n: fmtInt(pace.walk_ins) }));
+  const scans = shows.scans ? [t("kpi.scans", { n: fmtInt(totals.scans) }), ...apart] : apart;
+  setText($("scans"), scans.join(" · "));
+  $("scans").hidden = scans.length === 0;
 
   const ratio = completion(totals);
   setText($("completion"), fmtPercent(ratio));
@@ -753,21 +779,32 @@ function makePointRow(id) {
     rate15: el("td", "num"),
     last: el("td", "num"),
     atHome: el("td", "num"),
+    queue: el("td", "num"),
   };
-  cells.count.dataset.testid = "point-count";
+  cells.count.dataset.testid = "point-count-cell";
   // On a phone each row is a card and each figure says what it is (style.css).
   labelPointCells(cells);
   cells.lastTime = el("span");
   cells.lastAgo = el("small", "muted");
   cells.last.append(cells.lastTime, cells.lastAgo);
-  tr.append(cells.name, cells.place, cells.count, cells.rate5, cells.rate15, cells.last, cells.atHome);
+  cells.countN = el("span");
+  cells.countN.dataset.testid = "point-count";
+  cells.apart = el("small", "muted point-apart");
+  cells.count.append(cells.countN, cells.apart);
+  cells.waiting = el("span");
+  cells.queueFor = el("small", "muted point-apart");
+  cells.queue.append(cells.waiting, cells.queueFor);
+  tr.append(cells.name, cells.place, cells.count, cells.rate5, cells.rate15, cells.last, cells.atHome, cells.queue);
   const row = { tr, cells };
   pointRows.set(id, row);
   return row;
 }
 
 /** The labels a point's figures carry on a phone, by i18n key. */
-const POINT_LABELS = { "points.count": "count", "points.rate5": "rate5", "points.rate15": "rate15", "points.last": "last", "points.atHome": "atHome" };
+const POINT_LABELS = {
+  "points.count": "count", "points.rate5": "rate5", "points.rate15": "rate15", "points.last": "last",
+  "points.atHome": "atHome", "points.queue": "queue",
+};
 
 function labelPointCells(cells) {
   for (const [key, cell] of Object.entries(POINT_LABELS)) cells[cell].dataset.label = t(key);
@@ -780,7 +817,16 @@ function updatePointRow({ tr, cells }, p, pace) {
   const pp = pace.points?.[p.id] ?? { rate_5: 0, rate_15: 0, last_scan_at: null };
   setText(cells.name, p.name);
   setText(cells.place, p.place);
-  setText(cells.count, plainInt(p.count));
+  setText(cells.countN, plainInt(p.count));
+  // Of the count: residents from outside the scope and walk-ins, and the tubes filling.
+  const apart = [];
+  if (p.outside > 0) apart.push(t("points.outside", { n: fmtInt(p.outside) }));
+  if (p.walk_ins > 0) apart.push(t("points.walkIns", { n: fmtInt(p.walk_ins) }));
+  if (pp.tubes_open > 0) apart.push(t("points.tubes", { n: fmtInt(pp.tubes_open) }));
+  setText(cells.apart, apart.length ? ` ${apart.join(" · ")}` : "");
+  const waiting = known(pp.waiting) && pace.phase === "open";
+  setText(cells.waiting, waiting ? t("points.waiting", { n: fmtInt(pp.waiting) }) : "—");
+  setText(cells.queueFor, waiting && known(pp.queue_minutes) ? ` ${t("points.queueMinutes", { n: fmtInt(Math.ceil(pp.queue_minutes)) })}` : "");
   setText(cells.rate5, known(pp.rate_5) ? fmtRate(pp.rate_5) : "—");
   setText(cells.rate15, known(pp.rate_15) ? fmtRate(pp.rate_15) : "—");
   setText(cells.lastTime, fmtTime(pp.last_scan_at));

@@ -23,6 +23,8 @@ const PAGES = [
   // Those who work from a phone find their page from the command centre too (a grid
   // member opening the chief's link, a medic signed in on a laptop).
   { path: "/m", key: PHONE_KEYS, roles: Object.keys(PHONE_KEYS), testid: "nav-phone" },
+  // A sampling point's operator works from the scan page; it is theirs alone to be sent to.
+  { path: "/scan", key: "common.scan", roles: ["operator"], testid: "nav-scan" },
   { path: "/admin.html", key: "common.admin", roles: MANAGER_ROLES, testid: "nav-admin" },
   { path: "/import.html", key: "common.import", roles: MANAGER_ROLES, testid: "nav-import" },
   // The lab enters results; the command may too (a phoned-in result at night).

@@ -14,7 +14,7 @@
 
 import { fmtInt, fmtTime, getLang, roleLabel, t } from "./i18n.js";
 import "./phone-words.js";
-import { $, ApiProblem, api, el, forgetToken, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
+import { $, ApiProblem, api, el, forgetToken, problemOf, registerShell, sessionToken, startSession, wireLanguage } from "./session.js";
 import { ROLE_KEY, chooseAction, early, wantsVisits } from "./m-early.js";
 import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
@@ -450,6 +450,17 @@ function render() {
     renderCounts();
     renderList();
   }
+  renderFlagged(ready);
+}
+
+/** One red line at the top while anyone of this phone's is flagged by a positive tube. */
+function renderFlagged(ready) {
+  let n = 0;
+  page.residents.forEach(({ r }) => {
+    if (isFlagged(r)) n += 1;
+  });
+  $("flagged-banner").hidden = !ready || n === 0;
+  setText($("flagged-banner"), n ? t("m.flaggedBanner", { n: fmtInt(n) }) : "");
 }
 
 function renderHeader() {
@@ -647,19 +658,24 @@ function renderList() {
     renderVisits(els, lang);
   } else {
     const q = page.query.trim().toLowerCase();
-    const shown = page.households.filter((h) => matches(h, q) && (!page.onlyMissing || hasMissing(h)));
-    const open = shown.filter(hasMissing);
-    const done = shown.filter((h) => !hasMissing(h));
+    const shown = page.households.filter((h) => matches(h, q) && (!page.onlyMissing || hasMissing(h) || hasFlagged(h)));
+    // A positive pooled tube's households first, whether or not anyone there is missing:
+    // the people in it and those they live with must be found at once.
+    const flaggedHere = shown.filter(hasFlagged);
+    const open = shown.filter((h) => hasMissing(h) && !hasFlagged(h));
+    const done = shown.filter((h) => !hasMissing(h) && !hasFlagged(h));
     if (!page.households.length) els.push(message("m.noHouseholds"));
     else if (!shown.length) els.push(message(q ? "m.noMatch" : "m.noneMissing", { q: page.query.trim() }));
     if (page.mode === "head") {
       // Each member's progress first; their households when opened (or when searching).
-      groupByMember(open.concat(done)).forEach((g) => {
+      groupByMember(flaggedHere.concat(open, done)).forEach((g) => {
         const openGroup = page.expanded.has(g.id) || q !== "";
         els.push(card(`g:${g.id}`, [lang, g.id, g.progress, g.staff, openGroup, g.households.length], () => groupHead(g, openGroup)));
         if (openGroup) g.households.forEach((h) => els.push(householdCard(h, lang)));
       });
     } else {
+      if (flaggedHere.length) els.push(sectionHead("m.groupFlagged", flaggedHere.length, lang));
+      flaggedHere.forEach((h) => els.push(householdCard(h, lang)));
       if (open.length) els.push(sectionHead("m.groupMissing", open.length, lang));
       open.forEach((h) => els.push(householdCard(h, lang)));
       if (done.length) els.push(sectionHead("m.groupDone", done.length, lang));
@@ -776,11 +792,20 @@ function buildHousehold(h) {
   const hEntry = entryForHousehold(h.id);
   if (hEntry && !reflectedHousehold(hEntry, h)) box.append(entryLine(hEntry));
   // "Missing only" shows the residents still missing; the others are one line.
-  const shown = page.onlyMissing ? h.residents.filter((r) => r.live.status === "missing") : h.residents;
+  const shown = page.onlyMissing ? h.residents.filter((r) => r.live.status === "missing" || hasFlagged(h)) : h.residents;
   shown.forEach((r) => box.append(residentRow(r, h)));
   const hidden = h.residents.length - shown.length;
   if (hidden) box.append(el("p", "resident-others", t("m.othersDone", { n: fmtInt(hidden) })));
   return box;
+}
+
+/** Whether a resident's lab flag is up (to isolate and re-test, or confirmed). */
+function isFlagged(r) {
+  return r.live.flag === "retest" || r.live.flag === "confirmed";
+}
+
+function hasFlagged(h) {
+  return h.residents.some(isFlagged);
 }
 
 function residentRow(r, h) {
@@ -801,6 +826,12 @@ function residentRow(r, h) {
   top.append(name, el("span", "resident-facts", facts.join(" ")));
   if (r.bedridden) top.append(el("span", "tag", t("m.tagBedridden")));
   if (r.away) top.append(el("span", "tag", t("m.tagAway")));
+  if (isFlagged(r)) {
+    top.append(el("span", "tag tag-flag", t(live.flag === "confirmed" ? "m.tagConfirmed" : "m.tagRetest")));
+    row.dataset.flag = live.flag;
+  } else if (h && hasFlagged(h)) {
+    top.append(el("span", "tag tag-flag-near", t("m.tagHousemate")));
+  }
   row.append(top);
 
   const status = el("p", "resident-status");
@@ -1037,28 +1068,10 @@ function nextTheme() {
 
 // ---------------------------------------------------------------- the installable shell
 
-function trustedWorkerUrl(url) {
-  // The pages' policy lets scripts make no URLs from strings; this one names our worker only.
-  if (window.trustedTypes && window.trustedTypes.createPolicy) {
-    const policy = window.trustedTypes.createPolicy("muster-sw", {
-      createScriptURL: (u) => {
-        if (u !== url) throw new TypeError("not Muster's service worker");
-        return u;
-      },
-    });
-    return policy.createScriptURL(url);
-  }
-  return url;
-}
-
 /** The service worker keeps the page on the phone (sw.js); the page works without one too. */
 function registerWorker() {
-  if (!("serviceWorker" in navigator)) return;
-  const hadOne = !!navigator.serviceWorker.controller;
-  navigator.serviceWorker.register(trustedWorkerUrl("/sw.js"), { scope: "/m" }).catch(() => {});
   // A new server's pages have taken over: show them rather than keep the old ones.
-  navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (!hadOne) return; // the first install, not a new version
+  registerShell("/m", () => {
     if (page.sheet || document.activeElement === $("search")) $("new-version").hidden = false;
     else location.reload();
   });

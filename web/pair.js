@@ -217,11 +217,15 @@ function renderDone({ staff, already }) {
   $("not-you").hidden = !already;
   // The people who chase residents start on the phone page; a head keeps the command
   // centre one tap away (and the phone page links to it too). Account managers also get theirs.
+  // A sampling point's operator starts on the scan page, as the phone roles on theirs.
   const phone = PHONE_ROLES.includes(staff?.role);
+  const scan = staff?.role === "operator";
   // The lab works from its own page: tubes and results, not the command centre.
   const lab = staff?.role === "lab";
-  $("go").href = phone ? "/m" : lab ? "/lab.html" : "/";
-  $("go").textContent = t(staff?.role === "medic" ? "pair.goMedic" : phone ? "pair.goPhone" : lab ? "pair.goLab" : "pair.go");
+  $("go").href = phone ? "/m" : scan ? "/scan" : lab ? "/lab.html" : "/";
+  $("go").textContent = t(
+    staff?.role === "medic" ? "pair.goMedic" : phone ? "pair.goPhone" : scan ? "pair.goScan" : lab ? "pair.goLab" : "pair.go",
+  );
   $("go-centre").hidden = staff?.role !== "grid_head";
   $("go-admin").hidden = !MANAGER_ROLES.includes(staff?.role);
 }

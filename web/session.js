@@ -3,7 +3,8 @@
 // this keeps the parts that must behave the same on every page, so that a fix to one
 // (how a 401 or a Retry-After is read, where the token lives) reaches them all.
 //
-// Layout of this file: the page · the token · the API · the language buttons · waiting.
+// Layout of this file: the page · the token · the API · the language buttons · waiting ·
+// the installable shell.
 // Nothing here writes server text into the page; the pages do, through textContent.
 
 import { LANGS, applyTranslations, getLang, problemText, setLang } from "./i18n.js";
@@ -246,4 +247,35 @@ export class RetryWait {
   problemText(problem) {
     return problemText({ ...problem, retryAfter: this.waiting ? (this.#until - Date.now()) / 1000 : problem.retryAfter });
   }
+}
+
+// ---------------------------------------------------------------- the installable shell
+
+/** The pages' policy lets scripts make no URLs from strings; this one names our worker only. */
+function trustedWorkerUrl(url) {
+  if (window.trustedTypes && window.trustedTypes.createPolicy) {
+    const policy = window.trustedTypes.createPolicy("muster-sw", {
+      createScriptURL: (u) => {
+        if (u !== url) throw new TypeError("not Muster's service worker");
+        return u;
+      },
+    });
+    return policy.createScriptURL(url);
+  }
+  return url;
+}
+
+/**
+ * Registers the service worker (sw.js) for a page that works offline (`/m`, `/scan`), so
+ * it opens with no network; the page works without one too. `onNewVersion()` runs when a
+ * new server's pages take over from the ones this page was loaded from (not on the first
+ * install): the page reloads onto them, or says so when that would lose what is on screen.
+ */
+export function registerShell(scope, onNewVersion) {
+  if (!("serviceWorker" in navigator)) return;
+  const hadOne = !!navigator.serviceWorker.controller;
+  navigator.serviceWorker.register(trustedWorkerUrl("/sw.js"), { scope }).catch(() => {});
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (hadOne) onNewVersion();
+  });
 }

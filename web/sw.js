@@ -1,5 +1,6 @@
-// The phone page's service worker: keeps the page's own files (the shell) on the phone,
-// so /m opens at once on a repeat visit and with no network at all. The server writes
+// The service worker of the pages that work offline — the phone page (/m) and the
+// sampling point's (/scan), each registered for its own scope: keeps their files (the
+// shell) on the device, so they open at once on a repeat visit and with no network at all. The server writes
 // its pages' version into VERSION when it serves this file (src/http/web.rs), so any new
 // build is a new worker: it caches the new shell whole, then deletes the old one, and
 // the page reloads onto it (m.js). Nothing else is cached: the API and the live feed
@@ -10,6 +11,7 @@ const CACHE = `muster-shell-${VERSION}`;
 const SHELL = [
   "/m", "/m-early.js", "/m.js", "/m.css", "/i18n.js", "/session.js", "/phone-words.js", "/outbox.js", "/live.js",
   "/manifest.webmanifest", "/favicon.svg", "/icon-192.png", "/icon-512.png",
+  "/scan", "/scan.js", "/scan.css", "/scan-words.js", "/scan.webmanifest", "/vendor/jsQR.js",
 ];
 
 self.addEventListener("install", (event) => {
@@ -32,8 +34,8 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== location.origin) return;
-  // The page's own address with whatever query (`/m?token=…`) is the one cached `/m`.
-  const path = url.pathname === "/m.html" ? "/m" : url.pathname;
+  // A page's own address with whatever query (`/m?token=…`) is the one cached `/m`.
+  const path = url.pathname === "/m.html" ? "/m" : url.pathname === "/scan.html" ? "/scan" : url.pathname;
   if (!SHELL.includes(path)) return;
   event.respondWith(
     caches.open(CACHE)

@@ -4,8 +4,11 @@
 //! away from the village as exempt; about 8 % do not come until their grid member chases
 //! them (ticks: notified, unreachable, refused, on the way) and they come in the hour after;
 //! bedridden residents are ticked so by their grid member, and a medic takes each visit and
-//! samples them at home — all through the same API the phones use. Device
-//! times are the drill's simulated clock, so the live screen shows the night's own pace.
+//! samples them at home — all through the same API the phones use. Each point samples
+//! into pooled tubes of ten (10合1) through the events the sampling point's page sends,
+//! registers a few walk-ins, and says how many wait; after the night the lab enters every
+//! tube's result, one of them positive, which then shows on the screens. Device times are
+//! the drill's simulated clock, so the live screen shows the night's own pace.
 
 use super::Rng;
 use crate::roster::{Role, Roster, StaffId};
@@ -26,6 +29,12 @@ const CHASE_FROM: f64 = 0.75 * NIGHT;
 const NO_SHOW: f64 = 0.08;
 /// Requests in flight at once.
 const CONCURRENCY: usize = 32;
+/// People per pooled tube (10合1).
+const TUBE: usize = 10;
+/// Walk-ins over the night (visitors, new migrants not yet on the roster).
+const WALK_INS: usize = 6;
+/// How often each point's operator says how many wait, in simulated seconds.
+const QUEUE_EVERY: f64 = 900.0;
 
 #[derive(Debug, Clone)]
 pub struct DrillOptions {
@@ -44,6 +53,26 @@ struct Step {
     token: String,
     path: String,
     body: Value,
+    /// A point's steps are posted one after another, in order: a tube is opened before
+    /// anyone goes into it, and holds ten before the next one opens.
+    lane: Option<i64>,
+    /// Posted once every other step has been answered: the close, and the lab's results
+    /// after it (a point that fell behind its schedule is not closed on).
+    last: bool,
+}
+
+impl Step {
+    fn event(at: f64, token: &str, actions: &str, body: Value) -> Self {
+        Step { at, token: token.to_owned(), path: format!("{actions}/events"), body, lane: None, last: false }
+    }
+
+    fn last(self) -> Self {
+        Step { last: true, ..self }
+    }
+
+    fn at_point(self, point: i64) -> Self {
+        Step { lane: Some(point), ..self }
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -53,11 +82,22 @@ pub struct DrillReport {
 }
 
 fn event(kind: &str, device_time: OffsetDateTime, fields: Value) -> Value {
+    json!({ "events": [one(kind, device_time, fields)] })
+}
+
+fn one(kind: &str, device_time: OffsetDateTime, fields: Value) -> Value {
     let mut e = json!({ "id": Uuid::now_v7(), "type": kind, "device_time": rfc3339(device_time) });
     if let (Value::Object(e), Value::Object(f)) = (&mut e, fields) {
         e.extend(f);
     }
-    json!({ "events": [e] })
+    e
+}
+
+/// A person sampled at a point, before the tubes are laid out: a resident or a walk-in.
+struct AtPoint {
+    at: f64,
+    point: i64,
+    who: Value,
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -85,12 +125,8 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
     let medic = token_of(Role::Medic, None);
     let at = |secs: f64| start + time::Duration::seconds_f64(secs);
     let actions = format!("/api/actions/{}", opts.action_id);
-    let mut steps = vec![Step {
-        at: 0.0,
-        token: chief.clone(),
-        path: format!("{actions}/events"),
-        body: event("action_opened", start, json!({})),
-    }];
+    let mut steps = vec![Step::event(0.0, &chief, &actions, event("action_opened", start, json!({})))];
+    let mut at_points: Vec<AtPoint> = Vec::new();
     for (idx, r) in roster.residents().iter().enumerate() {
         let grid_idx = roster.resident_node_idx(idx);
         let grid = &roster.nodes()[grid_idx];
@@ -98,37 +134,32 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
         if r.flags.away {
             let t = 60.0 + rng.unit() * 1800.0;
             let member = grid.staff_id.and_then(|s| opts.tokens.get(&s).cloned());
-            steps.push(Step {
-                at: t,
-                token: member.unwrap_or_else(|| chief.clone()),
-                path: format!("{actions}/events"),
-                body: event(
-                    "exemption_set",
-                    at(t),
-                    json!({ "resident_id": r.id, "reason": "away", "note": "外出务工" }),
-                ),
-            });
+            let exempt = json!({ "resident_id": r.id, "reason": "away", "note": "外出务工" });
+            let body = event("exemption_set", at(t), exempt);
+            steps.push(Step::event(t, &member.unwrap_or_else(|| chief.clone()), &actions, body));
             continue;
         }
         let member = grid.staff_id.and_then(|s| opts.tokens.get(&s).cloned()).unwrap_or_else(|| chief.clone());
-        let tick = |t: f64, chase: &str| Step {
-            at: t,
-            token: member.clone(),
-            path: format!("{actions}/events"),
-            body: event("resident_ticked", at(t), json!({ "resident_id": r.id, "chase": chase })),
+        let tick = |t: f64, chase: &str| {
+            Step::event(
+                t,
+                &member,
+                &actions,
+                event("resident_ticked", at(t), json!({ "resident_id": r.id, "chase": chase })),
+            )
         };
-        let (t, token, at_home) = if r.flags.bedridden {
+        let t = if r.flags.bedridden {
             // The grid member finds them bedridden; a medic takes the visit, then samples.
             let asked = CHASE_FROM + rng.unit() * CHASE * 0.5;
             let taken = asked + 300.0 + rng.unit() * 600.0;
             steps.push(tick(asked, "bedridden"));
-            steps.push(Step {
-                at: taken,
-                token: medic.clone(),
-                path: format!("{actions}/events"),
-                body: event("visit_taken", at(taken), json!({ "resident_id": r.id })),
-            });
-            (taken + 300.0 + rng.unit() * 900.0, medic.clone(), true)
+            let visit = event("visit_taken", at(taken), json!({ "resident_id": r.id }));
+            steps.push(Step::event(taken, &medic, &actions, visit));
+            // Sampled at home, in a single tube the medic carries back: no pool.
+            let t = taken + 300.0 + rng.unit() * 900.0;
+            let sampled = json!({ "resident_id": r.id, "point_id": point, "at_home": true });
+            steps.push(Step::event(t, &medic, &actions, event("resident_sampled", at(t), sampled)));
+            continue;
         } else if rng.unit() < NO_SHOW {
             // Not come by the time the chase starts: phoned (or not reached), some say they
             // are on their way, and all come in the end.
@@ -143,31 +174,99 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
             if rng.below(2) == 0 {
                 steps.push(tick(first + rng.unit() * (came - first) * 0.8, "on_the_way"));
             }
-            (came, token_of(Role::Operator, Some(point)), false)
+            came
         } else {
-            (arrival(&mut rng) * NIGHT, token_of(Role::Operator, Some(point)), false)
+            arrival(&mut rng) * NIGHT
         };
-        // Three in ten show an ID card, the rest the household card's QR code.
-        let who = if rng.below(10) < 3 {
-            json!({ "id_number": r.id_number.expose() })
-        } else {
-            json!({ "resident_id": r.id })
+        at_points.push(AtPoint { at: t, point, who: json!({ "type": "resident_sampled", "resident_id": r.id }) });
+    }
+    // A few people not on the roster, at points across the night.
+    for k in 0..WALK_INS {
+        let point = roster.points()[rng.below(roster.points().len() as u64) as usize].id;
+        let who = loop {
+            let birth = 1960 + rng.below(45);
+            let body = format!("130102{birth}{:02}{:02}{:03}", 1 + rng.below(12), 1 + rng.below(28), rng.below(1000));
+            let number = crate::roster::IdNumber::from_body(&body).expect("17 generated digits");
+            if roster.resident_by_id_number(&number).is_none() {
+                break json!({ "type": "walk_in_sampled", "walk_in": {
+                    "name": super::village::name(&mut rng),
+                    "id_number": number.expose(),
+                    "stays_at": format!("投亲：大华山村{}号", 10 + k * 7),
+                }});
+            }
         };
-        let mut body =
-            json!({ "id": Uuid::now_v7(), "point_id": point, "at_home": at_home, "device_time": rfc3339(at(t)) });
-        if let (Value::Object(b), Value::Object(w)) = (&mut body, who) {
-            b.extend(w);
-        }
-        steps.push(Step { at: t, token, path: format!("{actions}/scans"), body });
+        at_points.push(AtPoint { at: 600.0 + rng.unit() * (NIGHT - 1200.0), point, who });
     }
     let end = NIGHT + CHASE + 60.0;
-    steps.push(Step {
-        at: end,
-        token: chief,
-        path: format!("{actions}/events"),
-        body: event("action_closed", at(end), json!({})),
-    });
+    steps.extend(tubes(roster, &mut at_points, &token_of, &actions, &at, end));
+    steps.push(Step::event(end, &chief, &actions, event("action_closed", at(end), json!({}))).last());
+    // The lab's answers come in after the night: every tube negative but one.
+    let lab = token_of(Role::Lab, None);
+    let codes: Vec<String> = steps
+        .iter()
+        .flat_map(|s| s.body["events"].as_array().into_iter().flatten())
+        .filter(|e| e["type"] == "tube_opened")
+        .filter_map(|e| e["tube"].as_str().map(str::to_owned))
+        .collect();
+    let positive = (!codes.is_empty()).then(|| rng.below(codes.len() as u64) as usize);
+    let results: Vec<Value> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| {
+            let result = if Some(i) == positive { "positive" } else { "negative" };
+            one("tube_result", at(end + 600.0), json!({ "tube": code, "result": result }))
+        })
+        .collect();
+    for batch in results.chunks(50) {
+        steps.push(Step::event(end + 600.0, &lab, &actions, json!({ "events": batch })).last());
+    }
     steps.sort_by(|a, b| a.at.total_cmp(&b.at));
+    steps
+}
+
+/// Each point's samples in pooled tubes of ten, in the order people came: a tube opened with
+/// its first person, closed by itself at ten; the last one closed by hand before the close.
+/// Every quarter hour the operator says about how many wait (those due in the next ten
+/// minutes).
+fn tubes(
+    roster: &Roster,
+    at_points: &mut [AtPoint],
+    token_of: &dyn Fn(Role, Option<i64>) -> String,
+    actions: &str,
+    at: &dyn Fn(f64) -> OffsetDateTime,
+    end: f64,
+) -> Vec<Step> {
+    at_points.sort_by(|a, b| a.at.total_cmp(&b.at));
+    let mut steps = Vec::new();
+    for p in roster.points() {
+        let token = token_of(Role::Operator, Some(p.id));
+        let here: Vec<&AtPoint> = at_points.iter().filter(|a| a.point == p.id).collect();
+        let mut tube = String::new();
+        for (n, person) in here.iter().enumerate() {
+            let mut events = Vec::new();
+            if n.is_multiple_of(TUBE) {
+                tube = format!("HG{:02}-{:04}", p.id, n / TUBE + 1);
+                events.push(one("tube_opened", at(person.at), json!({ "tube": tube, "point_id": p.id })));
+            }
+            let mut sampled = person.who.clone();
+            sampled["point_id"] = json!(p.id);
+            sampled["tube"] = json!(tube);
+            let kind = sampled["type"].as_str().unwrap_or_default().to_owned();
+            events.push(one(&kind, at(person.at), sampled));
+            steps.push(Step::event(person.at, &token, actions, json!({ "events": events })).at_point(p.id));
+        }
+        if !here.len().is_multiple_of(TUBE) {
+            let closed = event("tube_closed", at(end - 30.0), json!({ "tube": tube }));
+            steps.push(Step::event(end - 30.0, &token, actions, closed).at_point(p.id));
+        }
+        let mut t = QUEUE_EVERY;
+        while t < NIGHT + CHASE {
+            let waiting = here.iter().filter(|a| a.at >= t && a.at < t + 600.0).count();
+            let said = event("queue_reported", at(t), json!({ "point_id": p.id, "waiting": waiting }));
+            steps.push(Step::event(t, &token, actions, said).at_point(p.id));
+            t += QUEUE_EVERY;
+        }
+    }
     steps
 }
 
@@ -179,7 +278,10 @@ async fn post(client: &reqwest::Client, base: &str, step: &Step) -> bool {
         match sent {
             Ok(r) if r.status().is_success() => return true,
             Ok(r) if r.status().is_client_error() => {
-                tracing::warn!(status = r.status().as_u16(), path = %step.path, "drill step refused");
+                // The answer's code only: its message may name a resident.
+                let status = r.status().as_u16();
+                let code = r.json::<Value>().await.ok().and_then(|b| b["code"].as_str().map(str::to_owned));
+                tracing::warn!(status, code, path = %step.path, "drill step refused");
                 return false;
             }
             _ => tokio::time::sleep(Duration::from_millis(200 << attempt)).await,
@@ -195,9 +297,36 @@ pub async fn run(roster: Arc<Roster>, opts: DrillOptions) -> DrillReport {
     let client = reqwest::Client::new();
     let gate = Arc::new(Semaphore::new(CONCURRENCY));
     let began = tokio::time::Instant::now();
-    let total = steps.len();
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, step) in steps.into_iter().enumerate() {
+    // Each point's lane: its steps one after another, each at its time or as soon after as
+    // the one before has been answered.
+    let mut lanes: HashMap<i64, Vec<Step>> = HashMap::new();
+    let (mut free, mut last) = (Vec::new(), Vec::new());
+    for step in steps {
+        match (step.last, step.lane) {
+            (true, _) => last.push(step),
+            (false, Some(point)) => lanes.entry(point).or_default().push(step),
+            (false, None) => free.push(step),
+        }
+    }
+    let mut lane_tasks = tokio::task::JoinSet::new();
+    for (_, lane) in lanes {
+        let (client, base, speed) = (client.clone(), opts.base_url.clone(), opts.speed);
+        lane_tasks.spawn(async move {
+            let mut report = DrillReport::default();
+            for step in lane {
+                tokio::time::sleep_until(began + Duration::from_secs_f64(step.at / speed)).await;
+                if post(&client, &base, &step).await {
+                    report.posted += 1;
+                } else {
+                    report.failed += 1;
+                }
+            }
+            report
+        });
+    }
+    let total = free.len();
+    for (i, step) in free.into_iter().enumerate() {
         tokio::time::sleep_until(began + Duration::from_secs_f64(step.at / opts.speed)).await;
         let permit = gate.clone().acquire_owned().await.expect("the semaphore is never closed");
         let (client, base) = (client.clone(), opts.base_url.clone());
@@ -215,6 +344,19 @@ pub async fn run(roster: Arc<Roster>, opts: DrillOptions) -> DrillReport {
         match done {
             Ok(true) => report.posted += 1,
             _ => report.failed += 1,
+        }
+    }
+    while let Some(lane) = lane_tasks.join_next().await {
+        let lane = lane.unwrap_or_default();
+        report.posted += lane.posted;
+        report.failed += lane.failed;
+    }
+    for step in last {
+        tokio::time::sleep_until(began + Duration::from_secs_f64(step.at / opts.speed)).await;
+        if post(&client, &opts.base_url, &step).await {
+            report.posted += 1;
+        } else {
+            report.failed += 1;
         }
     }
     report

@@ -44,7 +44,7 @@ pub struct Village {
     pub action: NewAction,
 }
 
-fn name(rng: &mut Rng) -> String {
+pub(crate) fn name(rng: &mut Rng) -> String {
     format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))
 }
 

@@ -456,7 +456,7 @@ pub struct EventsOut {
     pub results: Vec<EventResult>,
 }
 
-fn result(id: Uuid, outcome: Outcome) -> EventResult {
+pub(crate) fn result(id: Uuid, outcome: Outcome) -> EventResult {
     let status = match outcome {
         Outcome::New(_) => "new",
         Outcome::Repeat(_) => "repeat",

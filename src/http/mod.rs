@@ -13,6 +13,7 @@ pub mod import;
 pub mod listen;
 pub mod points;
 pub mod results;
+pub mod scan;
 pub mod staff;
 pub mod tubes;
 mod web;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(points::router())
         .merge(households::router())
+        .merge(scan::router())
         .merge(tubes::router())
         .merge(results::router())
         .route("/api/me", get(me))

@@ -4,18 +4,19 @@
 //! member who finds them), and the walk-ins waiting for the clerk. Read-only: results,
 //! tubes and decisions are events, recorded through `POST /api/actions/{id}/events`.
 
-use super::actions::{CHASERS, action_cell};
-use super::extract::{ApiPath, Caller, whole_phone};
+use super::actions::{CHASERS, EventResult, action_cell, new_event, result};
+use super::extract::{ApiJson, ApiPath, Caller, whole_phone};
 use super::{ApiError, AppState};
 use crate::action::tubes::{FlagState, Member, Tube};
 use crate::action::{ActionId, ActionState, LabResult, Resolution, Seq, Status};
 use crate::messages::audit::{Audited, PhoneList};
 use crate::roster::{HouseholdId, IdNumber, PointId, ResidentId, Role, StaffId};
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/actions/{id}/residents/{resident}/tubes", get(resident_tubes))
         .route("/api/actions/{id}/flagged", get(flagged))
         .route("/api/actions/{id}/walk-ins", get(walk_ins))
+        .route("/api/actions/{id}/walk-ins/{seq}/confirm", post(confirm_walk_in))
 }
 
 /// Who reads a tube: its point's operator, the lab (without names) and the command.
@@ -396,4 +398,68 @@ pub async fn walk_ins(
         .collect();
     walk_ins.sort_by_key(|w| (w.resolution.is_some(), w.seq));
     Ok(Json(WalkInList { seq: s.seq, walk_ins }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmIn {
+    /// The decision's event id, made by the page when the clerk confirms: a resend is a
+    /// repeat and adds nobody.
+    pub id: Uuid,
+    /// The household they join (their grid is the household's).
+    pub household_id: HouseholdId,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub device_time: Option<OffsetDateTime>,
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub note: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConfirmOut {
+    #[serde(flatten)]
+    pub result: EventResult,
+    /// The resident they now are on the roster.
+    pub resident_id: Option<ResidentId>,
+}
+
+/// Confirms a walk-in into the roster: a new resident of `household_id` (a migrant, noted
+/// where they stay), whose sample their walk-in sample becomes. Merging with a resident
+/// already on the roster, or rejecting, is a `walk_in_resolved` event on `/events`.
+#[utoipa::path(post, path = "/api/actions/{id}/walk-ins/{seq}/confirm",
+    params(("id" = i64, Path), ("seq" = i64, Path, description = "the position of the walk-in's first sample")),
+    request_body = ConfirmIn,
+    security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 200, body = ConfirmOut),
+        (status = 403, description = "`forbidden`: the chief and the administrator (the clerk) decide"),
+        (status = 404, description = "`not_found`: no such action"),
+        (status = 409, description = "`walk_in_already_resolved`"),
+        (status = 422, description = "`unknown_walk_in`, `unknown_household`, or `on_the_roster` with `resident_id`"),
+    ))]
+pub async fn confirm_walk_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, seq)): ApiPath<(ActionId, Seq)>,
+    ApiJson(body): ApiJson<ConfirmIn>,
+) -> Result<Json<ConfirmOut>, ApiError> {
+    let cell = action_cell(&state, &caller, id)?;
+    let roster = state.hub.roster();
+    let household = roster.household(body.household_id).and_then(|h| roster.node_idx(h.node_id));
+    if household.is_some_and(|n| !caller.scope.covers_node(&roster, n)) {
+        return Err(ApiError::OutOfScope(crate::messages::api::field::household_outside_yours(body.household_id)));
+    }
+    let resolved = crate::action::EventBody::WalkInResolved {
+        walk_in_seq: seq,
+        resolution: Resolution::Confirmed,
+        resident_id: None,
+        note: body.note,
+    };
+    let event = new_event(&caller, &cell, "", body.id, body.device_time, resolved)?;
+    let outcome = state.writer.confirm_walk_in(event, body.household_id).await?;
+    let resident_id = {
+        let s = cell.state();
+        s.walk_ins.by_seq(seq).and_then(|i| s.walk_ins.list[i as usize].resolved).and_then(|r| r.resident)
+    };
+    Ok(Json(ConfirmOut { result: result(body.id, outcome), resident_id }))
 }

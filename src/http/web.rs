@@ -25,8 +25,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'; require-trusted-types-for 'script'";
 
-/// Short addresses for pages that people type or read out: `/m` is the phone page.
-const ALIASES: &[(&str, &str)] = &[("m", "m.html")];
+/// Short addresses for pages that people type or read out: `/m` is the phone page, `/scan`
+/// the sampling point's.
+const ALIASES: &[(&str, &str)] = &[("m", "m.html"), ("scan", "scan.html")];
 
 /// Where web/sw.js says which build it caches; replaced when it is served.
 const VERSION_MARK: &str = "__MUSTER_PAGES_VERSION__";
@@ -130,7 +131,7 @@ pub async fn page(uri: Uri, request: HeaderMap) -> Result<Response, ApiError> {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if path == "sw.js" {
-        // m.js registers it for the scope `/m`, which a worker at the root may take anyway;
+        // m.js and scan.js register it for the scopes `/m` and `/scan`, which a worker at the root may take anyway;
         // said outright for in-app browsers that are stricter about a worker's scope.
         headers.insert(HeaderName::from_static("service-worker-allowed"), HeaderValue::from_static("/"));
     }

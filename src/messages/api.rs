@@ -588,6 +588,21 @@ pub mod field {
         )
     }
 
+    /// A sampling point's search (`/lookup?q=`) with nothing in it.
+    pub fn lookup_empty() -> Said {
+        said!(
+            "请输入要找的人：身份证号、身份证后4到6位、姓名或户号",
+            "say whom to find: an ID number, its last 4 to 6 digits, a name or a household number"
+        )
+    }
+
+    pub fn lookup_too_long(max: usize) -> Said {
+        said!(
+            "搜索的内容太长了（最多 {max} 个字）：请只输入身份证号、姓名或户号",
+            "the search is too long (at most {max} characters): give just an ID number, a name or a household number"
+        )
+    }
+
     pub fn password_short() -> Said {
         said!("密码至少要 10 个字符", "a password needs at least 10 characters")
     }

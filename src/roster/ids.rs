@@ -69,6 +69,27 @@ impl IdNumber {
         self.expose()[6..10].parse().unwrap_or(0)
     }
 
+    /// The birth date, digits 7–14 (`YYYYMMDD`); `None` when they are not a real date (the
+    /// check digit does not catch a 19490231).
+    pub fn birth_date(&self) -> Option<time::Date> {
+        let s = self.expose();
+        let month = time::Month::try_from(s[10..12].parse::<u8>().ok()?).ok()?;
+        time::Date::from_calendar_date(s[6..10].parse().ok()?, month, s[12..14].parse().ok()?).ok()
+    }
+
+    /// Whole years of age on `today` (a birthday counts from its day); `None` without a real
+    /// birth date, or one after `today`.
+    pub fn age_on(&self, today: time::Date) -> Option<u32> {
+        let born = self.birth_date()?;
+        let years = today.year() - born.year() - i32::from((today.month(), today.day()) < (born.month(), born.day()));
+        u32::try_from(years).ok()
+    }
+
+    /// The 17th digit: odd for a man, even for a woman.
+    pub fn sex(&self) -> Sex {
+        if (self.0[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
+    }
+
     /// The 17 digits before the check digit, as a number. The check digit follows from
     /// them, so two ID numbers are equal exactly when their keys are: a roster indexes a
     /// million numbers by 8 bytes each instead of by their text.
@@ -92,6 +113,14 @@ impl fmt::Display for IdNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked())
     }
+}
+
+/// As an ID number records it (its 17th digit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
 }
 
 /// A mainland mobile (11 digits starting with 1) or a landline with area code.
@@ -171,6 +200,42 @@ mod tests {
         assert!(!format!("{id:?}").contains("19491231"));
         let phone = Phone::parse("13812345678").unwrap();
         assert_eq!(format!("{phone} {phone:?}"), "138****5678 Phone(138****5678)");
+    }
+
+    #[test]
+    fn the_seventeenth_digit_tells_the_sex_and_digits_seven_to_fourteen_the_birth_date() {
+        use time::macros::date;
+        // GB 11643's example: 1949-12-31, sequence 002 (even: a woman).
+        let woman = IdNumber::parse("11010519491231002X").unwrap();
+        assert_eq!(woman.sex(), Sex::Female);
+        assert_eq!(woman.birth_date(), Some(date!(1949 - 12 - 31)));
+        let man = IdNumber::from_body("11011720080229013").unwrap();
+        assert_eq!(man.sex(), Sex::Male);
+        assert_eq!(man.birth_date(), Some(date!(2008 - 02 - 29)));
+        assert_eq!(serde_json::to_value(Sex::Male).unwrap(), "male");
+    }
+
+    #[test]
+    fn age_counts_whole_years_and_turns_on_the_birthday() {
+        use time::macros::date;
+        let id = IdNumber::parse("11010519491231002X").unwrap();
+        assert_eq!(id.age_on(date!(2022 - 12 - 30)), Some(72));
+        assert_eq!(id.age_on(date!(2022 - 12 - 31)), Some(73));
+        assert_eq!(id.age_on(date!(1949 - 12 - 31)), Some(0));
+        assert_eq!(id.age_on(date!(1949 - 12 - 30)), None, "not born yet");
+        // A leap-day child is a year older on 1 March.
+        let leap = IdNumber::from_body("11011720080229013").unwrap();
+        assert_eq!(leap.age_on(date!(2022 - 02 - 28)), Some(13));
+        assert_eq!(leap.age_on(date!(2022 - 03 - 01)), Some(14));
+    }
+
+    #[test]
+    fn a_number_whose_date_is_not_a_day_has_no_birth_date_or_age() {
+        let feb31 = IdNumber::from_body("11010519490231002").unwrap();
+        assert_eq!(feb31.birth_date(), None);
+        assert_eq!(feb31.age_on(time::macros::date!(2022 - 04 - 22)), None);
+        let month13 = IdNumber::from_body("11010519491331002").unwrap();
+        assert_eq!(month13.birth_date(), None);
     }
 
     #[test]

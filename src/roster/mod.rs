@@ -8,7 +8,7 @@
 mod ids;
 pub mod import;
 
-pub use ids::{IdNumber, IdNumberError, Phone, PhoneError};
+pub use ids::{IdNumber, IdNumberError, Phone, PhoneError, Sex};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -66,6 +66,8 @@ impl Case {
 
 const ALL: &[Role] = &ROLES;
 const MANAGERS: &[Role] = &[Role::Admin, Role::Chief];
+/// Who works a sampling point's page.
+const SCANNERS: &[Role] = &[Role::Admin, Role::Chief, Role::Operator];
 
 /// The table: for each documented route (`METHOD /path/{template}`), its cases.
 async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>)> {
@@ -141,6 +143,14 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
         (
             "GET /api/actions/{id}/walk-ins",
             vec![Case::new("the walk-ins", "GET", format!("/api/actions/{a}/walk-ins"), MANAGERS)],
+        ),
+        (
+            "POST /api/actions/{id}/walk-ins/{seq}/confirm",
+            // No such walk-in: the managers are answered 422 (served), everyone else 403.
+            vec![
+                Case::new("confirm a walk-in", "POST", format!("/api/actions/{a}/walk-ins/999999/confirm"), MANAGERS)
+                    .body(json!({ "id": Uuid::now_v7(), "household_id": roster.households()[0].id })),
+            ],
         ),
         ("GET /healthz", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/healthz".into(), ALL) }]),
         ("GET /metrics", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/metrics".into(), ALL) }]),
@@ -237,6 +247,30 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
                     "GET",
                     format!("/api/actions/{other_action}/households"),
                     &[Role::Admin, Role::Chief, Role::Medic],
+                ),
+            ],
+        ),
+        (
+            "GET /api/actions/{id}/point-roster",
+            vec![
+                Case::new("my point's copy", "GET", format!("/api/actions/{a}/point-roster"), SCANNERS),
+                Case::new(
+                    "a copy of another area's action",
+                    "GET",
+                    format!("/api/actions/{other_action}/point-roster"),
+                    MANAGERS,
+                ),
+            ],
+        ),
+        (
+            "GET /api/actions/{id}/lookup",
+            vec![
+                Case::new("search the roster", "GET", format!("/api/actions/{a}/lookup?q=0012"), SCANNERS),
+                Case::new(
+                    "search in another area's action",
+                    "GET",
+                    format!("/api/actions/{other_action}/lookup?q=0012"),
+                    MANAGERS,
                 ),
             ],
         ),

@@ -158,6 +158,18 @@ async fn import_as_admin(printed: &str) -> Vec<(&'static str, String, String, St
     );
     let r = import("format=csv", csv.into_bytes()).await.unwrap();
     assert_eq!(r.status(), 422, "{}", r.text().await.unwrap());
+
+    // A sampling point's searches carry ID numbers and names in the query: none is logged.
+    let action = client.get(format!("{base}/api/actions")).bearer_auth(&token).send().await.unwrap();
+    let action = action.json::<Value>().await.unwrap()[0]["id"].as_i64().expect("the demo's action");
+    let roster = village::generate(11).roster;
+    let someone = &roster.residents[7];
+    let wrong_check = format!("{}0", &someone.id_number.expose()[..17]);
+    for q in [someone.id_number.expose(), &someone.name, &someone.id_number.expose()[12..], &wrong_check] {
+        let url = reqwest::Url::parse_with_params(&format!("{base}/api/actions/{action}/lookup"), [("q", q)]).unwrap();
+        let r = client.get(url).bearer_auth(&token);
+        assert!(r.send().await.unwrap().status().as_u16() < 500);
+    }
     vec![newcomer, mistaken]
 }
 

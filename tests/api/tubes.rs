@@ -310,3 +310,60 @@ async fn a_walk_in_is_sampled_queued_and_merged_into_one_person_with_one_sample(
     assert_eq!(post(&app, &chief, vec![reject]).await.0, 200);
     assert_eq!(app.snapshot().await["pace"]["walk_ins"], 0);
 }
+
+#[tokio::test]
+async fn a_walk_in_confirmed_into_the_roster_is_one_new_resident_sampled_once_even_when_sent_twice() {
+    let app = spawn_app().await;
+    let point = app.roster.points()[0].id;
+    let chief = app.token(Role::Chief);
+    let walk = json!({ "type": "walk_in_sampled", "walk_in": walk_in(7), "point_id": point });
+    assert_eq!(post(&app, &app.operator_of(point), vec![walk]).await.0, 200);
+    let queue = app.get_json(&format!("/api/actions/{}/walk-ins", app.action_id), &chief).await;
+    let seq = queue["walk_ins"][0]["seq"].as_i64().unwrap();
+    let household = app.roster.households()[3].id;
+    let before = app.snapshot().await;
+    let id = Uuid::now_v7();
+    let confirm = |household: i64| {
+        app.client
+            .post(format!("{}/api/actions/{}/walk-ins/{seq}/confirm", app.base, app.action_id))
+            .bearer_auth(&chief)
+            .json(&json!({ "id": id, "household_id": household }))
+    };
+    let first: Value = confirm(household).send().await.unwrap().json().await.unwrap();
+    assert_eq!(first["status"], "new", "{first}");
+    let resident = first["resident_id"].as_i64().unwrap();
+    let again = confirm(household).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!((again["status"].as_str(), again["resident_id"].as_i64()), (Some("repeat"), Some(resident)));
+
+    let after = app.snapshot().await;
+    let moved = |f: &str| after["totals"][f].as_i64().unwrap() - before["totals"][f].as_i64().unwrap();
+    assert_eq!((moved("target"), moved("sampled"), moved("scans")), (1, 1, 0), "one new resident, sampled once");
+    assert_eq!(after["pace"]["walk_ins"], 0);
+    let store = muster::store::open(&app.db_url).await.unwrap();
+    let roster = store.load_roster().await.unwrap();
+    let added: Vec<_> = roster.residents.iter().filter(|r| r.name == "外来7").collect();
+    assert_eq!(added.len(), 1, "one person on the roster");
+    assert_eq!((added[0].id, added[0].household_id), (resident, household));
+    // Confirming a walk-in already decided on, or into a household that does not exist.
+    let other = Uuid::now_v7();
+    let r = app
+        .client
+        .post(format!("{}/api/actions/{}/walk-ins/{seq}/confirm", app.base, app.action_id))
+        .bearer_auth(&chief)
+        .json(&json!({ "id": other, "household_id": household }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let r = app
+        .client
+        .post(format!("{}/api/actions/{}/walk-ins/999/confirm", app.base, app.action_id))
+        .bearer_auth(&chief)
+        .json(&json!({ "id": Uuid::now_v7(), "household_id": 9_999_999 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+}
