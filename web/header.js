@@ -27,6 +27,8 @@ const PAGES = [
   { path: "/scan", key: "common.scan", roles: ["operator"], testid: "nav-scan" },
   { path: "/admin.html", key: "common.admin", roles: MANAGER_ROLES, testid: "nav-admin" },
   { path: "/import.html", key: "common.import", roles: MANAGER_ROLES, testid: "nav-import" },
+  // The lab enters results; the command may too (a phoned-in result at night).
+  { path: "/lab.html", key: "common.lab", roles: ["lab", "chief", "admin"], testid: "nav-lab" },
 ];
 /** What a visitor without a session is offered. */
 const SIGN_IN = { path: "/login.html", key: "common.signIn", testid: "nav-sign-in" };

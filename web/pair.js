@@ -220,8 +220,12 @@ function renderDone({ staff, already }) {
   // A sampling point's operator starts on the scan page, as the phone roles on theirs.
   const phone = PHONE_ROLES.includes(staff?.role);
   const scan = staff?.role === "operator";
-  $("go").href = phone ? "/m" : scan ? "/scan" : "/";
-  $("go").textContent = t(staff?.role === "medic" ? "pair.goMedic" : phone ? "pair.goPhone" : scan ? "pair.goScan" : "pair.go");
+  // The lab works from its own page: tubes and results, not the command centre.
+  const lab = staff?.role === "lab";
+  $("go").href = phone ? "/m" : scan ? "/scan" : lab ? "/lab.html" : "/";
+  $("go").textContent = t(
+    staff?.role === "medic" ? "pair.goMedic" : phone ? "pair.goPhone" : scan ? "pair.goScan" : lab ? "pair.goLab" : "pair.go",
+  );
   $("go-centre").hidden = staff?.role !== "grid_head";
   $("go-admin").hidden = !MANAGER_ROLES.includes(staff?.role);
 }

@@ -238,7 +238,7 @@ fn check_walk_in(w: &WalkIn, at: &str) -> Result<(), ApiError> {
 
 /// A tube code is what its barcode holds: letters, digits and `-_./`, at most
 /// [`TUBE_MAX`] characters. Anything else is a misread (or not a tube at all).
-fn is_tube_code(tube: &str) -> bool {
+pub(crate) fn is_tube_code(tube: &str) -> bool {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/');
     !tube.is_empty() && tube.len() <= TUBE_MAX && tube.chars().all(allowed)
 }

@@ -27,6 +27,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::tubes::resident_tubes,
         super::tubes::flagged,
         super::tubes::walk_ins,
+        super::results::list_tubes,
+        super::results::upload_results,
         super::tubes::confirm_walk_in,
         super::cards::resolve_code,
         super::cards::print_cards,
@@ -88,7 +90,7 @@ pub struct Problem {
     pub limit: Option<usize>,
     /// `events_rejected`: each refused event of the batch.
     pub errors: Option<Vec<BatchError>>,
-    /// `roster_invalid`: every problem in the sheet.
+    /// `roster_invalid`, `results_invalid`: every problem in the sheet.
     #[schema(inline)]
     pub problems: Option<Vec<crate::roster::import::Problem>>,
     /// `too_many_attempts`: seconds to wait (also the `Retry-After` header).

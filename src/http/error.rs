@@ -102,6 +102,8 @@ pub enum ApiError {
         client_id: uuid::Uuid,
     },
     RosterInvalid(Vec<crate::roster::import::Problem>),
+    /// A lab's results sheet with problems: nothing was recorded.
+    ResultsInvalid(Vec<crate::roster::import::Problem>),
     FileUnreadable(Said),
     /// An import that would remove rows, without `confirm_removals` giving their total:
     /// nothing was written. The report says what would go.
@@ -189,6 +191,7 @@ impl ApiError {
             ApiError::RejectedBatch(_) => "events_rejected",
             ApiError::IdReused { .. } | ApiError::IdReusedOtherwise { .. } => "event_id_reused",
             ApiError::RosterInvalid(_) => "roster_invalid",
+            ApiError::ResultsInvalid(_) => "results_invalid",
             ApiError::FileUnreadable(_) => "file_unreadable",
             ApiError::RemovalsUnconfirmed(_) => "removals_unconfirmed",
             ApiError::MalformedCode(_) => "malformed_code",
@@ -232,7 +235,9 @@ impl ApiError {
             | ApiError::PhoneTaken { .. }
             | ApiError::PointNameTaken { .. }
             | ApiError::RemovalsUnconfirmed(_) => StatusCode::CONFLICT,
-            ApiError::RosterInvalid(_) | ApiError::FileUnreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RosterInvalid(_) | ApiError::ResultsInvalid(_) | ApiError::FileUnreadable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -273,6 +278,7 @@ impl ApiError {
             ApiError::IdReused { index, client_id, action_id } => say::id_reused(*index, *client_id, *action_id, lang),
             ApiError::IdReusedOtherwise { index, client_id } => say::id_reused_otherwise(*index, *client_id, lang),
             ApiError::RosterInvalid(problems) => say::roster_invalid(problems.len(), lang),
+            ApiError::ResultsInvalid(problems) => messages::results::results_invalid(problems.len(), lang),
             ApiError::RemovalsUnconfirmed(report) => say::removals_unconfirmed(report, lang),
             ApiError::MalformedCode(e) => say::malformed_code(
                 match e {
@@ -320,7 +326,7 @@ impl ApiError {
                 })).collect::<Vec<_>>()
             }),
             ApiError::IdReused { index, .. } | ApiError::IdReusedOtherwise { index, .. } => json!({ "index": index }),
-            ApiError::RosterInvalid(problems) => json!({ "problems": problems }),
+            ApiError::RosterInvalid(problems) | ApiError::ResultsInvalid(problems) => json!({ "problems": problems }),
             // Names of what would be removed: for the admin or chief importing, who must see
             // what they confirm. Never logged.
             ApiError::RemovalsUnconfirmed(report) => json!({
@@ -481,7 +487,8 @@ mod tests {
             ApiError::RejectedBatch(vec![(0, Rejection::Closed)]),
             ApiError::IdReused { index: 0, client_id: uuid::Uuid::nil(), action_id: 1 },
             ApiError::IdReusedOtherwise { index: 0, client_id: uuid::Uuid::nil() },
-            ApiError::RosterInvalid(vec![problem]),
+            ApiError::RosterInvalid(vec![problem.clone()]),
+            ApiError::ResultsInvalid(vec![problem]),
             ApiError::FileUnreadable(said()),
             ApiError::RemovalsUnconfirmed(Box::default()),
             ApiError::Unavailable,
@@ -492,7 +499,7 @@ mod tests {
         ]
     }
 
-    const VARIANTS: usize = 37;
+    const VARIANTS: usize = 38;
 
     fn index(e: &ApiError) -> usize {
         match e {
@@ -533,6 +540,7 @@ mod tests {
             ApiError::MalformedCode(_) => 34,
             ApiError::UnknownCode => 35,
             ApiError::CodeReissued => 36,
+            ApiError::ResultsInvalid(_) => 37,
         }
     }
 

@@ -51,8 +51,22 @@ pub struct ImportQuery {
 }
 
 fn format_of(q: &ImportQuery) -> Result<Format, ApiError> {
-    let named = q.format.as_deref().map(|f| format!("x.{f}")).or_else(|| q.filename.clone()).unwrap_or_default();
+    format_from(q.format.as_deref(), q.filename.as_deref())
+}
+
+/// The format a sheet upload names: `format` (`xlsx`, `csv`), else the file name's extension.
+pub(crate) fn format_from(format: Option<&str>, filename: Option<&str>) -> Result<Format, ApiError> {
+    let named = format.map(|f| format!("x.{f}")).or_else(|| filename.map(str::to_owned)).unwrap_or_default();
     Format::from_name(&named).ok_or_else(|| ApiError::from(import::ImportError::UnknownFormat(named)))
+}
+
+/// A sheet upload's body, or the problem: axum's own answer to a body over the limit is
+/// plain text.
+pub(crate) fn sheet_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::SheetTooLarge { limit },
+        _ => ApiError::FileUnreadable(crate::messages::api::field::body_unreadable(&e.body_text())),
+    })
 }
 
 /// Imports the roster sheet in the body (admin, chief).
@@ -79,11 +93,7 @@ pub async fn import_roster(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Report>, ApiError> {
     caller.require(&[Role::Admin, Role::Chief])?;
-    // axum's own answer to a body over the limit is plain text.
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::SheetTooLarge { limit: IMPORT_LIMIT },
-        _ => ApiError::FileUnreadable(crate::messages::api::field::body_unreadable(&e.body_text())),
-    })?;
+    let body = sheet_body(body, IMPORT_LIMIT)?;
     let format = format_of(&q)?;
     let options = ReadOptions { sheet: q.sheet.clone(), encoding: q.encoding.clone() };
     let sheet = tokio::task::spawn_blocking(move || import::read_sheet(&body, format, &options))

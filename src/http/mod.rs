@@ -13,6 +13,7 @@ pub mod households;
 pub mod import;
 pub mod listen;
 pub mod points;
+pub mod results;
 pub mod scan;
 pub mod staff;
 pub mod tubes;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scan::router())
         .merge(tubes::router())
         .merge(cards::router())
+        .merge(results::router())
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))

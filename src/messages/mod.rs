@@ -6,6 +6,7 @@
 //!   data: the HTTP layer picks the function for each of its errors, so nothing here
 //!   depends on HTTP) and of every refused event ([`Rejection`](crate::action::Rejection)).
 //! - [`import`]: what each problem of a roster sheet says and how to fix it.
+//! - [`results`]: what each problem of a lab's results sheet says and how to fix it.
 //! - [`report`]: what `muster import` says: the report, its problems, how it ends.
 //! - [`cli`]: what the rest of the `muster` command says (`serve`, `demo`, `admin`, and
 //!   the errors it ends with).
@@ -27,6 +28,7 @@ pub mod cards;
 pub mod cli;
 pub mod import;
 pub mod report;
+pub mod results;
 #[cfg(test)]
 mod tests;
 

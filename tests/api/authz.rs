@@ -133,6 +133,24 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             )],
         ),
         (
+            "GET /api/actions/{id}/tubes",
+            vec![Case::new(
+                "the tubes waiting for a result",
+                "GET",
+                format!("/api/actions/{a}/tubes?waiting=true"),
+                &[Role::Admin, Role::Chief, Role::Lab],
+            )],
+        ),
+        (
+            "POST /api/actions/{id}/results",
+            vec![Case::new(
+                "a dry run of an empty results sheet",
+                "POST",
+                format!("/api/actions/{a}/results?filename=results.csv&dry_run=true"),
+                &[Role::Admin, Role::Chief, Role::Lab],
+            )],
+        ),
+        (
             "GET /api/actions/{id}/walk-ins",
             vec![Case::new("the walk-ins", "GET", format!("/api/actions/{a}/walk-ins"), MANAGERS)],
         ),

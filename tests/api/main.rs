@@ -20,6 +20,7 @@ mod pages;
 mod privacy;
 mod recording;
 mod restart;
+mod results;
 mod scan;
 mod setup;
 mod tls;
