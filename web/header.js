@@ -19,7 +19,8 @@ const PHONE_KEYS = { grid_member: "common.phoneMember", grid_head: "common.phone
  * is the i18n key of the link's text, or a map from role to key.
  */
 const PAGES = [
-  { path: "/", key: "common.commandCentre", roles: null, testid: "nav-centre" },
+  // Everyone watches the live state but a lab, which sees tubes and results only.
+  { path: "/", key: "common.commandCentre", roles: ["admin", "chief", "grid_head", "grid_member", "operator", "medic", "viewer"], testid: "nav-centre" },
   // Those who work from a phone find their page from the command centre too (a grid
   // member opening the chief's link, a medic signed in on a laptop).
   { path: "/m", key: PHONE_KEYS, roles: Object.keys(PHONE_KEYS), testid: "nav-phone" },

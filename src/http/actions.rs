@@ -349,10 +349,16 @@ pub async fn create_action(
     Ok((StatusCode::CREATED, Json(action)))
 }
 
+/// The roles that watch an action's live state: everyone but a lab, which sees tubes and
+/// results, not the village's staff and people.
+const WATCHERS: &[Role] =
+    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer];
+
 /// The live state of an action as a snapshot (screens use the WebSocket instead).
 #[utoipa::path(get, path = "/api/actions/{id}", params(("id" = i64, Path)),
     security(("bearer" = []), ("token" = [])), responses(
     (status = 200, body = Snapshot),
+    (status = 403, description = "`forbidden`: a lab reads tubes, not the live state"),
     (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
 ))]
 pub async fn get_action(
@@ -360,6 +366,7 @@ pub async fn get_action(
     caller: Caller,
     ApiPath(id): ApiPath<ActionId>,
 ) -> Result<Json<Snapshot>, ApiError> {
+    caller.require(WATCHERS)?;
     let cell = action_cell(&state, &caller, id)?;
     let snapshot = caller.scope.snapshot(&cell.state());
     Ok(Json(snapshot))
@@ -713,6 +720,7 @@ pub struct LiveQuery {
     security(("bearer" = []), ("token" = [])),
     responses(
         (status = 101, description = "switching to the WebSocket protocol"),
+        (status = 403, description = "`forbidden`: a lab reads tubes, not the live state"),
         (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
         (status = 426, description = "`websocket_required`: a plain request; connect with a WebSocket client"),
     ))]
@@ -723,6 +731,7 @@ pub async fn live(
     ApiQuery(q): ApiQuery<LiveQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    caller.require(WATCHERS)?;
     let cell = action_cell(&state, &caller, id)?;
     let ws = ws.map_err(|_| ApiError::WebSocketRequired)?;
     let subscriber = crate::live::ws::Subscriber {

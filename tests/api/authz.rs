@@ -65,6 +65,9 @@ impl Case {
 }
 
 const ALL: &[Role] = &ROLES;
+/// Who watches an action's live state: everyone but a lab (tubes and results only).
+const WATCHERS: &[Role] =
+    &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Operator, Role::Medic, Role::Viewer];
 const MANAGERS: &[Role] = &[Role::Admin, Role::Chief];
 /// Who works a sampling point's page.
 const SCANNERS: &[Role] = &[Role::Admin, Role::Chief, Role::Operator];
@@ -184,12 +187,12 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
         (
             "GET /api/actions/{id}",
             vec![
-                Case::new("the village's action", "GET", format!("/api/actions/{a}"), ALL),
+                Case::new("the village's action", "GET", format!("/api/actions/{a}"), WATCHERS),
                 Case::new(
                     "another area's action",
                     "GET",
                     format!("/api/actions/{other_action}"),
-                    &[Role::Admin, Role::Chief, Role::Medic, Role::Lab, Role::Viewer],
+                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer],
                 ),
             ],
         ),
@@ -320,12 +323,12 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
         (
             "GET /api/actions/{id}/live",
             vec![
-                Case::new("the village's live feed", "WS", format!("/api/actions/{a}/live"), ALL),
+                Case::new("the village's live feed", "WS", format!("/api/actions/{a}/live"), WATCHERS),
                 Case::new(
                     "another area's live feed",
                     "WS",
                     format!("/api/actions/{other_action}/live"),
-                    &[Role::Admin, Role::Chief, Role::Medic, Role::Lab, Role::Viewer],
+                    &[Role::Admin, Role::Chief, Role::Medic, Role::Viewer],
                 ),
             ],
         ),
