@@ -495,6 +495,11 @@ pub async fn post_events(
     let cell = action_cell(&state, &caller, id)?;
     tracing::Span::current().record("events", body.events.len());
     let ids: Vec<Uuid> = body.events.iter().map(|e| e.id).collect();
+    // The clerk's decisions on walk-ins are audited: they have a door of their own.
+    if let Some(i) = body.events.iter().position(|e| matches!(e.body, EventBody::WalkInResolved { .. })) {
+        let field = format!("events[{i}].type");
+        return Err(ApiError::InvalidField { field, message: field::walk_in_decided_on_its_own() });
+    }
     let events = body
         .events
         .into_iter()

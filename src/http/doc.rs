@@ -29,7 +29,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::tubes::walk_ins,
         super::results::list_tubes,
         super::results::upload_results,
-        super::tubes::confirm_walk_in,
+        super::tubes::decide_walk_in,
         super::cards::resolve_code,
         super::cards::print_cards,
         super::cards::reissue_card,

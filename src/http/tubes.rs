@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/actions/{id}/residents/{resident}/tubes", get(resident_tubes))
         .route("/api/actions/{id}/flagged", get(flagged))
         .route("/api/actions/{id}/walk-ins", get(walk_ins))
-        .route("/api/actions/{id}/walk-ins/{seq}/confirm", post(confirm_walk_in))
+        .route("/api/actions/{id}/walk-ins/{seq}", post(decide_walk_in))
 }
 
 /// Who reads a tube: its point's operator, the lab (without names) and the command.
@@ -400,14 +400,28 @@ pub async fn walk_ins(
     Ok(Json(WalkInList { seq: s.seq, walk_ins }))
 }
 
+/// What the clerk decided a walk-in is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// A new resident, of `household_id`.
+    Confirm,
+    /// The same person as the resident `resident_id` already on the roster.
+    Merge,
+    Reject,
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ConfirmIn {
-    /// The decision's event id, made by the page when the clerk confirms: a resend is a
-    /// repeat and adds nobody.
+pub struct DecideIn {
+    /// The decision's event id, made by the page when the clerk decides: a resend is a
+    /// repeat and changes nothing (a confirm adds nobody a second time).
     pub id: Uuid,
-    /// The household they join (their grid is the household's).
-    pub household_id: HouseholdId,
+    pub decision: Decision,
+    /// For `confirm`: the household they join (their grid is the household's).
+    pub household_id: Option<HouseholdId>,
+    /// For `merge`: the resident they are.
+    pub resident_id: Option<ResidentId>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub device_time: Option<OffsetDateTime>,
     #[serde(default)]
@@ -416,50 +430,69 @@ pub struct ConfirmIn {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct ConfirmOut {
+pub struct DecideOut {
     #[serde(flatten)]
     pub result: EventResult,
-    /// The resident they now are on the roster.
+    /// The resident they now are (confirmed or merged).
     pub resident_id: Option<ResidentId>,
 }
 
-/// Confirms a walk-in into the roster: a new resident of `household_id` (a migrant, noted
-/// where they stay), whose sample their walk-in sample becomes. Merging with a resident
-/// already on the roster, or rejecting, is a `walk_in_resolved` event on `/events`.
-#[utoipa::path(post, path = "/api/actions/{id}/walk-ins/{seq}/confirm",
+/// The clerk's decision on a walk-in, audited: confirm them into the roster (a new resident
+/// of `household_id`, a migrant noted where they stay, whose sample their walk-in sample
+/// becomes), merge them with the resident `resident_id` (one person, one sample), or reject.
+#[utoipa::path(post, path = "/api/actions/{id}/walk-ins/{seq}",
     params(("id" = i64, Path), ("seq" = i64, Path, description = "the position of the walk-in's first sample")),
-    request_body = ConfirmIn,
+    request_body = DecideIn,
     security(("bearer" = []), ("token" = [])),
     responses(
-        (status = 200, body = ConfirmOut),
+        (status = 200, body = DecideOut),
+        (status = 400, description = "`invalid_field`: `household_id` (confirm) or `resident_id` (merge) missing"),
         (status = 403, description = "`forbidden`: the chief and the administrator (the clerk) decide"),
         (status = 404, description = "`not_found`: no such action"),
         (status = 409, description = "`walk_in_already_resolved`"),
-        (status = 422, description = "`unknown_walk_in`, `unknown_household`, or `on_the_roster` with `resident_id`"),
+        (status = 422, description = "`unknown_walk_in`, `unknown_household`, `unknown_resident`, or `on_the_roster` with `resident_id`"),
     ))]
-pub async fn confirm_walk_in(
+pub async fn decide_walk_in(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((id, seq)): ApiPath<(ActionId, Seq)>,
-    ApiJson(body): ApiJson<ConfirmIn>,
-) -> Result<Json<ConfirmOut>, ApiError> {
+    ApiJson(body): ApiJson<DecideIn>,
+) -> Result<Json<DecideOut>, ApiError> {
+    use crate::messages::api::field;
     let cell = action_cell(&state, &caller, id)?;
     let roster = state.hub.roster();
-    let household = roster.household(body.household_id).and_then(|h| roster.node_idx(h.node_id));
-    if household.is_some_and(|n| !caller.scope.covers_node(&roster, n)) {
-        return Err(ApiError::OutOfScope(crate::messages::api::field::household_outside_yours(body.household_id)));
-    }
-    let resolved = crate::action::EventBody::WalkInResolved {
-        walk_in_seq: seq,
-        resolution: Resolution::Confirmed,
-        resident_id: None,
-        note: body.note,
+    let missing = |name: &str| ApiError::InvalidField { field: name.into(), message: field::required(name) };
+    let (resolution, resident_id) = match body.decision {
+        Decision::Confirm => (Resolution::Confirmed, None),
+        Decision::Merge => (Resolution::Merged, Some(body.resident_id.ok_or_else(|| missing("resident_id"))?)),
+        Decision::Reject => (Resolution::Rejected, None),
     };
+    if let Some(r) = resident_id.and_then(|r| roster.resident_idx(r))
+        && !caller.scope.covers_resident(&roster, r)
+    {
+        return Err(ApiError::OutOfScope(field::resident_outside_yours(roster.residents()[r].id)));
+    }
+    let resolved =
+        crate::action::EventBody::WalkInResolved { walk_in_seq: seq, resolution, resident_id, note: body.note };
     let event = new_event(&caller, &cell, "", body.id, body.device_time, resolved)?;
-    let outcome = state.writer.confirm_walk_in(event, body.household_id).await?;
+    let outcome = match body.decision {
+        Decision::Confirm => {
+            let household = body.household_id.ok_or_else(|| missing("household_id"))?;
+            let node = roster.household(household).and_then(|h| roster.node_idx(h.node_id));
+            if node.is_some_and(|n| !caller.scope.covers_node(&roster, n)) {
+                return Err(ApiError::OutOfScope(field::household_outside_yours(household)));
+            }
+            state.writer.confirm_walk_in(event, household).await?
+        }
+        Decision::Merge | Decision::Reject => state.writer.append(vec![event]).await?.remove(0),
+    };
     let resident_id = {
         let s = cell.state();
         s.walk_ins.by_seq(seq).and_then(|i| s.walk_ins.list[i as usize].resolved).and_then(|r| r.resident)
     };
-    Ok(Json(ConfirmOut { result: result(body.id, outcome), resident_id }))
+    if matches!(outcome, crate::writer::Outcome::New(_)) {
+        let act = Audited::DecideWalkIn { action: id, walk_in: seq, resolution, resident: resident_id };
+        state.auth.audit(caller.staff.id, act).await?;
+    }
+    Ok(Json(DecideOut { result: result(body.id, outcome), resident_id }))
 }

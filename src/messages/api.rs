@@ -607,6 +607,26 @@ pub mod field {
         )
     }
 
+    /// A decision on a walk-in without what it needs: `household_id` to confirm them into,
+    /// `resident_id` to merge them with.
+    pub fn required(name: &str) -> Said {
+        let (zh, en) = match name {
+            "household_id" => (
+                "确认入册时要选他们住进哪一户（household_id）",
+                "confirming needs the household they join (household_id)",
+            ),
+            _ => ("合并时要选他们是哪一位村民（resident_id）", "merging needs the resident they are (resident_id)"),
+        };
+        said!("{zh}", "{en}")
+    }
+
+    pub fn walk_in_decided_on_its_own() -> Said {
+        said!(
+            "外来人员的处理（确认入册、合并、驳回）请在外来人员页面办理（POST /api/actions/{{id}}/walk-ins/{{seq}}），会记入审计日志",
+            "decide on a walk-in (confirm, merge, reject) on the walk-ins page (POST /api/actions/{{id}}/walk-ins/{{seq}}), which is audited"
+        )
+    }
+
     pub fn walk_in_name(max: usize) -> Said {
         said!("请填写外来人员的姓名（最多 {max} 个字）", "write the walk-in's name (at most {max} characters)")
     }

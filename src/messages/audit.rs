@@ -77,6 +77,13 @@ pub enum Audited {
         resident: Option<ResidentId>,
         replaced: u64,
     },
+    /// The clerk's decision on a walk-in of an action (named by their first sample).
+    DecideWalkIn {
+        action: i64,
+        walk_in: i64,
+        resolution: crate::action::Resolution,
+        resident: Option<ResidentId>,
+    },
 }
 
 /// Which list showed full phone numbers.
@@ -133,6 +140,7 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("retire_point", "关闭了采样点", "closed a sampling point"),
     ("print_cards", "打印了户卡", "printed household cards"),
     ("reissue_card", "补办了户卡", "reissued a household card"),
+    ("decide_walk_in", "处理了外来人员", "decided on a walk-in"),
 ];
 
 impl Audited {
@@ -152,6 +160,7 @@ impl Audited {
             Audited::RetirePoint { .. } => "retire_point",
             Audited::PrintCards { .. } => "print_cards",
             Audited::ReissueCard { .. } => "reissue_card",
+            Audited::DecideWalkIn { .. } => "decide_walk_in",
         }
     }
 
@@ -267,6 +276,27 @@ impl Audited {
                     "{household}: a new card for the whole household, {replaced} old codes void"
                 )
             }
+            Audited::DecideWalkIn { action, walk_in, resolution, resident } => {
+                use crate::action::Resolution;
+                let who = resident.map(|r| names.resident(r)).unwrap_or_default();
+                match resolution {
+                    Resolution::Confirmed => pick!(
+                        lang,
+                        "行动 {action} 的外来人员（位置 {walk_in}）确认入册为 {who}",
+                        "the walk-in at position {walk_in} of action {action} confirmed onto the roster as {who}"
+                    ),
+                    Resolution::Merged => pick!(
+                        lang,
+                        "行动 {action} 的外来人员（位置 {walk_in}）合并为 {who}",
+                        "the walk-in at position {walk_in} of action {action} merged with {who}"
+                    ),
+                    Resolution::Rejected => pick!(
+                        lang,
+                        "行动 {action} 的外来人员（位置 {walk_in}）驳回",
+                        "the walk-in at position {walk_in} of action {action} rejected"
+                    ),
+                }
+            }
             Audited::ReissueCard { household, resident: Some(r), replaced } => {
                 let household = names.household(*household);
                 pick!(
@@ -331,6 +361,11 @@ impl Names<'_> {
             }
             None => pick!(lang, "采样点 #{id}", "point #{id}"),
         }
+    }
+
+    /// A resident by id only: the audit log names no resident (their name is personal data).
+    fn resident(&self, id: ResidentId) -> String {
+        pick!(self.lang, "村民 #{id}", "resident #{id}")
     }
 
     /// A household by its number (not its address: that is the residents').

@@ -31,7 +31,8 @@ fn every_audited_act() -> Vec<Audited> {
         | Audited::ChangePoint { .. }
         | Audited::RetirePoint { .. }
         | Audited::PrintCards { .. }
-        | Audited::ReissueCard { .. } => (),
+        | Audited::ReissueCard { .. }
+        | Audited::DecideWalkIn { .. } => (),
     };
     let all = vec![
         Audited::ReadPhones { list: PhoneList::Staff },
@@ -64,6 +65,18 @@ fn every_audited_act() -> Vec<Audited> {
         Audited::PrintCards { households: 1, household: Some(5) },
         Audited::ReissueCard { household: 5, resident: None, replaced: 4 },
         Audited::ReissueCard { household: 5, resident: Some(9), replaced: 1 },
+        Audited::DecideWalkIn {
+            action: 1,
+            walk_in: 12,
+            resolution: crate::action::Resolution::Merged,
+            resident: Some(9),
+        },
+        Audited::DecideWalkIn {
+            action: 1,
+            walk_in: 13,
+            resolution: crate::action::Resolution::Rejected,
+            resident: None,
+        },
     ];
     all.iter().for_each(listed);
     all

@@ -158,11 +158,11 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             vec![Case::new("the walk-ins", "GET", format!("/api/actions/{a}/walk-ins"), MANAGERS)],
         ),
         (
-            "POST /api/actions/{id}/walk-ins/{seq}/confirm",
+            "POST /api/actions/{id}/walk-ins/{seq}",
             // No such walk-in: the managers are answered 422 (served), everyone else 403.
             vec![
-                Case::new("confirm a walk-in", "POST", format!("/api/actions/{a}/walk-ins/999999/confirm"), MANAGERS)
-                    .body(json!({ "id": Uuid::now_v7(), "household_id": roster.households()[0].id })),
+                Case::new("decide on a walk-in", "POST", format!("/api/actions/{a}/walk-ins/999999"), MANAGERS)
+                    .body(json!({ "id": Uuid::now_v7(), "decision": "reject" })),
             ],
         ),
         ("GET /healthz", vec![Case { status: Some(&[200]), ..Case::new("public", "GET", "/healthz".into(), ALL) }]),

@@ -30,6 +30,19 @@ fn residents_at(app: &TestApp, point: i64) -> Vec<i64> {
     app.roster.residents().iter().map(|r| r.id).filter(|&r| app.point_of(r) == point).collect()
 }
 
+/// The clerk's decision on the walk-in at `seq`, as the holder of `token`.
+async fn decide(app: &TestApp, token: &str, seq: i64, decision: Value) -> (u16, Value) {
+    let r = app
+        .client
+        .post(format!("{}/api/actions/{}/walk-ins/{seq}", app.base, app.action_id))
+        .bearer_auth(token)
+        .json(&decision)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
 fn walk_in(k: u32) -> Value {
     let body = format!("99000019900101{k:03}");
     let number = muster::roster::IdNumber::from_body(&body).unwrap();
@@ -296,19 +309,32 @@ async fn a_walk_in_is_sampled_queued_and_merged_into_one_person_with_one_sample(
     let seq = first["seq"].as_i64().unwrap();
     let target = app.roster.residents().iter().rev().find(|r| app.point_of(r.id) != point).unwrap().id;
     let before = app.snapshot().await;
-    let merge =
+    let merge = json!({ "id": Uuid::now_v7(), "decision": "merge", "resident_id": target });
+    assert_eq!(decide(&app, &op, seq, merge.clone()).await.0, 403, "the clerk decides, not the point");
+    // Not through the events door either: every decision is audited.
+    let resolved =
         json!({ "type": "walk_in_resolved", "walk_in_seq": seq, "resolution": "merged", "resident_id": target });
-    assert_eq!(post(&app, &op, vec![merge.clone()]).await.0, 403, "the clerk decides, not the point");
-    assert_eq!(post(&app, &chief, vec![merge.clone()]).await.0, 200);
-    let (status, body) = post(&app, &chief, vec![merge]).await;
+    let (status, body) = post(&app, &chief, vec![resolved]).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("events[0].type")), "{body}");
+    assert_eq!(decide(&app, &chief, seq, merge.clone()).await.0, 200);
+    let (status, body) = decide(&app, &chief, seq, merge.clone()).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("repeat")), "the same decision sent again");
+    let mut again = merge;
+    again["id"] = json!(Uuid::now_v7());
+    let (status, body) = decide(&app, &chief, seq, again).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("walk_in_already_resolved")));
     let after = app.snapshot().await;
     assert_eq!(after["totals"]["sampled"].as_i64().unwrap(), before["totals"]["sampled"].as_i64().unwrap() + 1);
     assert_eq!(after["totals"]["scans"], before["totals"]["scans"], "no sample was added: it moved");
     assert_eq!(after["pace"]["walk_ins"], 1);
-    let reject = json!({ "type": "walk_in_resolved", "walk_in_seq": queue["walk_ins"][1]["seq"], "resolution": "rejected", "note": "重复登记" });
-    assert_eq!(post(&app, &chief, vec![reject]).await.0, 200);
+    let second = queue["walk_ins"][1]["seq"].as_i64().unwrap();
+    let reject = json!({ "id": Uuid::now_v7(), "decision": "reject", "note": "重复登记" });
+    assert_eq!(decide(&app, &chief, second, reject).await.0, 200);
     assert_eq!(app.snapshot().await["pace"]["walk_ins"], 0);
+    // Each decision is in the audit log.
+    let audit = app.get_json("/api/audit", &app.token(Role::Admin)).await;
+    let decided = audit["entries"].as_array().unwrap().iter().filter(|e| e["what"] == "decide_walk_in").count();
+    assert_eq!(decided, 2, "{audit}");
 }
 
 #[tokio::test]
@@ -325,9 +351,9 @@ async fn a_walk_in_confirmed_into_the_roster_is_one_new_resident_sampled_once_ev
     let id = Uuid::now_v7();
     let confirm = |household: i64| {
         app.client
-            .post(format!("{}/api/actions/{}/walk-ins/{seq}/confirm", app.base, app.action_id))
+            .post(format!("{}/api/actions/{}/walk-ins/{seq}", app.base, app.action_id))
             .bearer_auth(&chief)
-            .json(&json!({ "id": id, "household_id": household }))
+            .json(&json!({ "id": id, "decision": "confirm", "household_id": household }))
     };
     let first: Value = confirm(household).send().await.unwrap().json().await.unwrap();
     assert_eq!(first["status"], "new", "{first}");
@@ -350,18 +376,18 @@ async fn a_walk_in_confirmed_into_the_roster_is_one_new_resident_sampled_once_ev
     let other = Uuid::now_v7();
     let r = app
         .client
-        .post(format!("{}/api/actions/{}/walk-ins/{seq}/confirm", app.base, app.action_id))
+        .post(format!("{}/api/actions/{}/walk-ins/{seq}", app.base, app.action_id))
         .bearer_auth(&chief)
-        .json(&json!({ "id": other, "household_id": household }))
+        .json(&json!({ "id": other, "decision": "confirm", "household_id": household }))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 409);
     let r = app
         .client
-        .post(format!("{}/api/actions/{}/walk-ins/999/confirm", app.base, app.action_id))
+        .post(format!("{}/api/actions/{}/walk-ins/999", app.base, app.action_id))
         .bearer_auth(&chief)
-        .json(&json!({ "id": Uuid::now_v7(), "household_id": 9_999_999 }))
+        .json(&json!({ "id": Uuid::now_v7(), "decision": "confirm", "household_id": 9_999_999 }))
         .send()
         .await
         .unwrap();
