@@ -30,6 +30,8 @@ const PAGES = [
   { path: "/import.html", key: "common.import", roles: MANAGER_ROLES, testid: "nav-import" },
   // The lab enters results; the command may too (a phoned-in result at night).
   { path: "/lab.html", key: "common.lab", roles: ["lab", "chief", "admin"], testid: "nav-lab" },
+  // The clerk's queue of walk-ins to confirm onto the roster, merge or reject.
+  { path: "/walkins.html", key: "common.walkIns", roles: MANAGER_ROLES, testid: "nav-walkins" },
 ];
 /** What a visitor without a session is offered. */
 const SIGN_IN = { path: "/login.html", key: "common.signIn", testid: "nav-sign-in" };
