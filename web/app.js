@@ -779,7 +779,6 @@ function makePointRow(id) {
     rate5: el("td", "num"),
     rate15: el("td", "num"),
     last: el("td", "num"),
-    atHome: el("td", "num"),
     queue: el("td", "num"),
   };
   cells.count.dataset.testid = "point-count-cell";
@@ -795,7 +794,7 @@ function makePointRow(id) {
   cells.waiting = el("span");
   cells.queueFor = el("small", "muted point-apart");
   cells.queue.append(cells.waiting, cells.queueFor);
-  tr.append(cells.name, cells.place, cells.count, cells.rate5, cells.rate15, cells.last, cells.atHome, cells.queue);
+  tr.append(cells.name, cells.place, cells.count, cells.rate5, cells.rate15, cells.last, cells.queue);
   const row = { tr, cells };
   pointRows.set(id, row);
   return row;
@@ -804,7 +803,7 @@ function makePointRow(id) {
 /** The labels a point's figures carry on a phone, by i18n key. */
 const POINT_LABELS = {
   "points.count": "count", "points.rate5": "rate5", "points.rate15": "rate15", "points.last": "last",
-  "points.atHome": "atHome", "points.queue": "queue",
+  "points.queue": "queue",
 };
 
 function labelPointCells(cells) {
@@ -819,8 +818,9 @@ function updatePointRow({ tr, cells }, p, pace) {
   setText(cells.name, p.name);
   setText(cells.place, p.place);
   setText(cells.countN, plainInt(p.count));
-  // Of the count: residents from outside the scope and walk-ins, and the tubes filling.
+  // Of the count: at home, residents from outside the scope and walk-ins; the tubes filling.
   const apart = [];
+  if (p.at_home > 0) apart.push(t("points.atHomeOf", { n: fmtInt(p.at_home) }));
   if (p.outside > 0) apart.push(t("points.outside", { n: fmtInt(p.outside) }));
   if (p.walk_ins > 0) apart.push(t("points.walkIns", { n: fmtInt(p.walk_ins) }));
   if (pp.tubes_open > 0) apart.push(t("points.tubes", { n: fmtInt(pp.tubes_open) }));
@@ -833,7 +833,6 @@ function updatePointRow({ tr, cells }, p, pace) {
   setText(cells.lastTime, fmtTime(pp.last_scan_at));
   setText(cells.lastAgo, pp.last_scan_at ? ` ${fmtAgo(pp.last_scan_at, pace.clock)}` : "");
   cells.last.title = fmtDateTime(pp.last_scan_at);
-  setText(cells.atHome, fmtInt(p.at_home));
   // An open point that has gone quiet may have a queue problem or no operator: flag it.
   tr.classList.toggle("idle", pace.phase === "open" && isIdle(pp.last_scan_at, pace.clock));
 }

@@ -586,7 +586,7 @@ async function scanIdNumber(id) {
     renderConfirm();
     // The copy did not know of a flag the server does: the single tube's field takes the next scan.
     if (found.r.flag === "retest" && document.activeElement !== $("single-code")) $("single-code").focus();
-  } else if (!page.confirm || kept.length) {
+  } else if (page.closedFor !== asked && (!page.confirm || kept.length)) {
     openConfirm(found.r, found.inScope, "server");
   }
 }
@@ -742,6 +742,9 @@ function openConfirm(r, inScope, source) {
 }
 
 function closeConfirm() {
+  // The scan this confirm answered was acted on (recorded, or put aside): a late answer
+  // from the server for it must not open it again (as 已采过, after it was just recorded).
+  page.closedFor = page.asked;
   page.confirm = null;
   $("confirm").hidden = true;
   $("scan-input").focus();

@@ -611,6 +611,7 @@ pub async fn post_scan(
 #[serde(deny_unknown_fields)]
 pub struct MissingQuery {
     /// At most this many residents (default 100, at most 1000).
+    #[param(minimum = 0, maximum = 4294967295_u64)]
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
     #[param(pattern = "^[0-9]{1,18}$")]

@@ -228,6 +228,7 @@ pub struct ReissueAnswer {
     security(("bearer" = []), ("token" = [])),
     responses(
         (status = 200, body = ReissueAnswer),
+        (status = 400, description = "`invalid_field` on `resident_id`: not one of the household's"),
         (status = 403, description = "`forbidden`: admins and chiefs reissue cards; `out_of_your_scope`"),
         (status = 404, description = "`not_found`: no such household"),
     ))]

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct HouseholdsQuery {
     /// At most this many households (default 500, at most 2000).
+    #[param(minimum = 0, maximum = 4294967295_u64)]
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
     #[param(pattern = "^[0-9]{1,9}$")]

@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct TubesQuery {
     /// At most this many tubes (default 100, at most 1000).
+    #[param(minimum = 0, maximum = 4294967295_u64)]
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
     #[param(pattern = "^[0-9]{1,18}$")]

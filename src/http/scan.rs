@@ -110,6 +110,7 @@ pub struct LookupAnswer {
 #[serde(deny_unknown_fields)]
 pub struct PointRosterQuery {
     /// At most this many residents (default 1000, at most 5000).
+    #[param(minimum = 0, maximum = 4294967295_u64)]
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
     #[param(pattern = "^[0-9]{1,18}$")]

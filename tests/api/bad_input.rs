@@ -105,7 +105,7 @@ async fn bad_scans_get_a_clear_code_and_leave_the_log_untouched() {
 }
 
 #[tokio::test]
-async fn a_resident_outside_the_scope_and_a_closed_action_are_refused() {
+async fn a_resident_outside_the_scope_is_sampled_but_not_exempted_and_a_closed_action_refuses_both() {
     let mut app = spawn_app().await;
     let chief = app.token(Role::Chief);
     // A second action covering only the first sub-grid.
@@ -126,14 +126,20 @@ async fn a_resident_outside_the_scope_and_a_closed_action_are_refused() {
 
     refused((409, "action_not_open"), app.scan_as(&op, Uuid::now_v7(), inside, 1).await).await;
     assert_eq!(app.record(Role::Chief, json!({ "type": "action_opened" })).await.status(), 200);
-    refused((422, "out_of_scope"), app.scan_as(&op, Uuid::now_v7(), outside, 1).await).await;
+    // Never refuse a swab: someone from outside the scope is sampled, counted apart; but
+    // nobody outside it can be exempted from this action.
+    assert_eq!(app.scan_as(&op, Uuid::now_v7(), outside, 1).await.status(), 201);
+    let exempt = json!({ "type": "exemption_set", "resident_id": outside, "reason": "away" });
+    refused((422, "out_of_scope"), app.record(Role::Chief, exempt).await).await;
     assert_eq!(app.scan_as(&op, Uuid::now_v7(), inside, 1).await.status(), 201);
     assert_eq!(app.record(Role::Chief, json!({ "type": "action_closed" })).await.status(), 200);
     let before = app.snapshot().await;
     refused((409, "action_closed"), app.scan_as(&op, Uuid::now_v7(), inside, 1).await).await;
+    refused((409, "action_closed"), app.scan_as(&op, Uuid::now_v7(), outside, 1).await).await;
     assert_eq!(app.snapshot().await, before);
     assert_eq!(before["totals"]["sampled"], 1);
-    assert_eq!(before["seq"], 3);
+    assert_eq!(before["pace"]["outside"], 1);
+    assert_eq!(before["seq"], 4);
 }
 
 #[tokio::test]
@@ -255,7 +261,9 @@ async fn impossible_ids_times_and_tube_codes_are_refused_and_record_nothing() {
     refused_field((400, "invalid_field"), "events[1].id", app.post_events(&op, batch).await).await;
     assert_eq!(app.snapshot().await, before, "nothing was recorded");
 
-    // A good tube code and a device time from an hour ago are fine.
+    // A good tube code (of a tube opened at the point) and a device time from an hour ago are fine.
+    let opened = json!({ "events": [{ "id": Uuid::now_v7(), "type": "tube_opened", "tube": "HG-2022/04.22_001", "point_id": app.point_of(2) }] });
+    assert_eq!(app.post_events(&op, opened).await.status(), 200);
     let good = scan(json!({ "tube": "HG-2022/04.22_001", "device_time": fmt(now - time::Duration::hours(1)) })).await;
     assert_eq!(good.status(), 201);
 

@@ -42,7 +42,7 @@ const LINKS = {
   chief: ['/', '/admin.html', '/import.html', '/lab.html', '/walkins.html'],
   grid_head: ['/', '/m'],
   grid_member: ['/', '/m'],
-  operator: ['/'],
+  operator: ['/', '/scan'],
   viewer: ['/'],
   visitor: ['/login.html'],
 };
