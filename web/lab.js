@@ -16,7 +16,7 @@
 import { fmtInt, fmtTime, getLang, problemText, roleLabel, t } from "./i18n.js";
 import { mountHeader, showUser } from "./header.js";
 import { uuidv7 } from "./outbox.js";
-import { $, el, problemOf, api, sessionToken, startSession, wireLanguage } from "./session.js";
+import { $, el, pickAction, problemOf, api, sessionToken, startSession, wireLanguage } from "./session.js";
 
 /** The roles that enter results; the server checks it on every request anyway. */
 const LAB_ROLES = ["admin", "chief", "lab"];
@@ -427,14 +427,6 @@ function showNotice(what) {
 
 // ---------------------------------------------------------------- start-up
 
-/** The action to work on: the link's `?action=`, else the newest open one, else the newest. */
-function pickAction(actions) {
-  const asked = Number(new URL(location.href).searchParams.get("action"));
-  if (actions.some((a) => a.id === asked)) return asked;
-  const newest = actions.slice().sort((a, b) => b.id - a.id);
-  const open = newest.find((a) => a.phase === "open");
-  return (open || newest[0]).id;
-}
 
 function wire() {
   $("code-form").addEventListener("submit", (event) => {

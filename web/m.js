@@ -16,6 +16,7 @@ import { fmtInt, fmtTime, getLang, roleLabel, t } from "./i18n.js";
 import "./phone-words.js";
 import { $, ApiProblem, api, el, forgetToken, problemOf, registerShell, sessionToken, startSession, wireLanguage } from "./session.js";
 import { ROLE_KEY, chooseAction, early, wantsVisits } from "./m-early.js";
+import { Frames, setText } from "./frames.js";
 import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
 
@@ -421,24 +422,12 @@ function entryForHousehold(id) {
 
 // ---------------------------------------------------------------- rendering
 
-let frame = 0;
-let frameTimer = 0;
+/** Whatever changed is drawn once, next frame (frames.js). */
+const frames = new Frames(draw);
+const schedule = () => frames.schedule();
+const render = frames.draw;
 
-/** Whatever changed is drawn once, next frame (a timer backs the frame up in the background). */
-function schedule() {
-  if (frame) return;
-  frame = requestAnimationFrame(render);
-  frameTimer = setTimeout(render, 250);
-}
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
-
-function render() {
-  cancelAnimationFrame(frame);
-  clearTimeout(frameTimer);
-  frame = 0;
+function draw() {
   renderHeader();
   renderNotice();
   renderOutbox();

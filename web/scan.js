@@ -29,6 +29,7 @@
 import { fmtInt, fmtRate, fmtTime, getLang, roleLabel, t, toDate } from "./i18n.js";
 import "./scan-words.js";
 import { $, api, el, problemOf, registerShell, sessionToken, startSession, wireLanguage } from "./session.js";
+import { Frames, setText } from "./frames.js";
 import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
 
@@ -1218,24 +1219,12 @@ function stopCamera() {
 
 // ---------------------------------------------------------------- rendering
 
-let frame = 0;
-let frameTimer = 0;
+/** Whatever changed is drawn once, next frame (frames.js). */
+const frames = new Frames(draw);
+const schedule = () => frames.schedule();
+const render = frames.draw;
 
-function schedule() {
-  if (frame) return;
-  frame = requestAnimationFrame(render);
-  frameTimer = setTimeout(render, 250);
-}
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
-
-function render() {
-  cancelAnimationFrame(frame);
-  clearTimeout(frameTimer);
-  frame = 0;
-  frameTimer = 0;
+function draw() {
   document.title = t("s.pageTitle");
   renderNotice();
   renderBar();
@@ -1399,7 +1388,9 @@ function renderQueue() {
   const parts = [];
   text.split(" · ").forEach((part, i) => {
     if (i) parts.push(" · ");
-    parts.push(el("span", "nowrap", part));
+    // A long part (the line that asks for a first report) may wrap: on one line it would
+    // widen a 360-px phone's page.
+    parts.push(part.length <= 14 ? el("span", "nowrap", part) : part);
   });
   node.replaceChildren.apply(node, parts);
 }

@@ -23,6 +23,18 @@ export function el(tag, className, text) {
 /** Roles that manage accounts: the admin page is theirs. The server enforces it; pages only pick what to show. */
 export const MANAGER_ROLES = ["admin", "chief"];
 
+/**
+ * The action a desk page works on (the lab's, the clerk's): the link's `?action=` if it is
+ * one of `actions`, else the newest open one, else the newest.
+ */
+export function pickAction(actions) {
+  const asked = Number(new URL(location.href).searchParams.get("action"));
+  if (actions.some((a) => a.id === asked)) return asked;
+  const newest = actions.slice().sort((a, b) => b.id - a.id);
+  const open = newest.find((a) => a.phase === "open");
+  return (open || newest[0]).id;
+}
+
 // ---------------------------------------------------------------- the token
 
 /** Where every page looks for the token: one key, so signing in on one page signs in all. */

@@ -13,7 +13,7 @@
 import { fmtDateTime, fmtInt, problemText, roleLabel, t } from "./i18n.js";
 import { mountHeader, showUser } from "./header.js";
 import { uuidv7 } from "./outbox.js";
-import { $, MANAGER_ROLES, api, el, problemOf, startSession, wireLanguage } from "./session.js";
+import { $, MANAGER_ROLES, api, el, pickAction, problemOf, startSession, wireLanguage } from "./session.js";
 
 const page = {
   me: null,
@@ -236,12 +236,6 @@ function showNotice(what) {
   $("notice-signin").hidden = !what.signIn;
 }
 
-/** The action to work on: the link's `?action=`, else the newest. */
-function pickAction(actions) {
-  const asked = Number(new URL(location.href).searchParams.get("action"));
-  if (actions.some((a) => a.id === asked)) return asked;
-  return actions.slice().sort((a, b) => b.id - a.id)[0].id;
-}
 
 async function start() {
   mountHeader();
