@@ -792,7 +792,7 @@ function makePointRow(id) {
   cells.apart = el("small", "muted point-apart");
   cells.count.append(cells.countN, cells.apart);
   cells.waiting = el("span");
-  cells.queueFor = el("small", "muted point-apart");
+  cells.queueFor = el("small", "muted point-apart queue-for");
   cells.queue.append(cells.waiting, cells.queueFor);
   tr.append(cells.name, cells.place, cells.count, cells.rate5, cells.rate15, cells.last, cells.queue);
   const row = { tr, cells };
@@ -818,16 +818,18 @@ function updatePointRow({ tr, cells }, p, pace) {
   setText(cells.name, p.name);
   setText(cells.place, p.place);
   setText(cells.countN, plainInt(p.count));
-  // Of the count: at home, residents from outside the scope and walk-ins; the tubes filling.
+  // Of the count: at home, residents from outside the scope and walk-ins (the tubes filling
+  // are the point's own business, on its page).
   const apart = [];
   if (p.at_home > 0) apart.push(t("points.atHomeOf", { n: fmtInt(p.at_home) }));
   if (p.outside > 0) apart.push(t("points.outside", { n: fmtInt(p.outside) }));
   if (p.walk_ins > 0) apart.push(t("points.walkIns", { n: fmtInt(p.walk_ins) }));
-  if (pp.tubes_open > 0) apart.push(t("points.tubes", { n: fmtInt(pp.tubes_open) }));
   setText(cells.apart, apart.length ? ` ${apart.join(" · ")}` : "");
   const waiting = known(pp.waiting) && pace.phase === "open";
   setText(cells.waiting, waiting ? t("points.waiting", { n: fmtInt(pp.waiting) }) : "—");
-  setText(cells.queueFor, waiting && known(pp.queue_minutes) ? ` ${t("points.queueMinutes", { n: fmtInt(Math.ceil(pp.queue_minutes)) })}` : "");
+  const minutes = waiting && known(pp.queue_minutes) ? t("points.queueMinutes", { n: fmtInt(Math.ceil(pp.queue_minutes)) }) : "";
+  setText(cells.queueFor, minutes ? ` ${minutes}` : "");
+  cells.queue.title = minutes;
   setText(cells.rate5, known(pp.rate_5) ? fmtRate(pp.rate_5) : "—");
   setText(cells.rate15, known(pp.rate_15) ? fmtRate(pp.rate_15) : "—");
   setText(cells.lastTime, fmtTime(pp.last_scan_at));
