@@ -347,8 +347,10 @@ test('tube mode: ten fill a tube and close it, the eleventh waits for a new one;
     await page.screenshot({ path: shot('laptop-tube-eleventh-waits.png') });
     await page.keyboard.press('Enter');
     await until(page, () => document.getElementById('confirm').hidden, null, SHOWN_TIMEOUT_MS, 'the confirm step closed');
-    assert.equal(await page.locator('[data-testid="tube-say"]').textContent(),
-      `已满 10 人，已封管。下一位要进新管：请扫新管的条码 扫新管的条码后，接着采 ${eleventh.name}`);
+    // The panel is drawn on the next frame after the confirm closes.
+    const holds = `已满 10 人，已封管。下一位要进新管：请扫新管的条码 扫新管的条码后，接着采 ${eleventh.name}`;
+    await until(page, (want) => document.querySelector('[data-testid="tube-say"]').textContent === want, holds,
+      SHOWN_TIMEOUT_MS, 'the tube panel says whom it holds');
     assert.deepEqual(await apiCounts(), before, 'nothing sent for the eleventh yet');
     await wedge(page, 'HG-T0002');
     await confirmShows(page, eleventh.id);
