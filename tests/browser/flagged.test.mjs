@@ -7,10 +7,9 @@
 // Run: MUSTER_BIN=target/debug/muster node --test tests/browser/flagged.test.mjs
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, api, describeAnswer, launchBrowser, startDemoServer } from './harness.mjs';
+import { REPO_ROOT, api, describeAnswer, launchBrowser, startDemoServer, uuidv7 } from './harness.mjs';
 
 const SHOTS = path.join(REPO_ROOT, 'target', 'screenshots', 'flagged');
 const PHONE = { width: 360, height: 740 };
@@ -21,15 +20,6 @@ const LIVE_TIMEOUT_MS = 10_000;
 let server;
 let browser;
 
-function uuidv7() {
-  const bytes = crypto.randomBytes(16);
-  const ms = BigInt(Date.now());
-  for (let i = 0; i < 6; i += 1) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = (bytes[6] & 0x0f) | 0x70;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 async function call(role, method, urlPath, body) {
   const answer = await api(server.baseUrl, server[role].token, method, urlPath, body);

@@ -2,6 +2,7 @@
 // `muster serve`), read its addresses and tokens from stdout, launch Debian's
 // Chromium, call the API.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -230,6 +231,17 @@ export async function startServe({ extraArgs = [] } = {}) {
 }
 
 /** Launch Debian's Chromium through playwright-core. */
+/** A UUID v7: the time in its first 48 bits, as a page's outbox makes one. */
+export function uuidv7() {
+  const bytes = crypto.randomBytes(16);
+  const ms = BigInt(Date.now());
+  for (let i = 0; i < 6; i += 1) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+  bytes[6] = (bytes[6] & 0x0f) | 0x70;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export async function launchBrowser() {
   if (!fs.existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH} (apt-get install chromium, or run scripts/test)`);
