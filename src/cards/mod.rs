@@ -266,6 +266,12 @@ pub async fn reissue(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_catalogue_says_the_length_a_code_has() {
+        assert_eq!(crate::messages::api::CARD_CODE_LEN, CODE_LEN);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -262,11 +262,14 @@ pub fn removals_unconfirmed(report: &Report, lang: Lang) -> String {
     )
 }
 
-/// `storage_unavailable`.
+/// How many characters a household card's code has, as the catalogue says it: the
+/// catalogue imports nothing above it, and `cards`' tests hold this to `cards::CODE_LEN`.
+pub const CARD_CODE_LEN: usize = 16;
+
 /// `malformed_code`: what was given is not a card code at all (the wrong length, or a
 /// letter no code has). The code itself is not repeated: it may be someone's card.
 pub fn malformed_code(length: Option<usize>, lang: Lang) -> String {
-    let n = crate::cards::CODE_LEN;
+    let n = CARD_CODE_LEN;
     match length {
         Some(got) => pick!(
             lang,
