@@ -2,7 +2,7 @@
 //! to the log with the id the client made when the person acted.
 
 use super::{ActionId, Seq};
-use crate::roster::{HouseholdId, PointId, ResidentId, StaffId};
+use crate::roster::{HouseholdId, NodeId, PointId, ResidentId, Role, StaffId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -167,6 +167,42 @@ pub enum EventBody {
         #[schema(maximum = 9999)]
         waiting: u32,
     },
+    /// A call-up (召集): an instruction to every staff member of the areas `nodes` cover
+    /// (those of `roles` only, when given), each to answer 收到 or 有困难. Named by its position.
+    /// Allowed before the action opens: the call-up at 23:36 and the opening at 00:45 are
+    /// one log.
+    CallUpSent {
+        #[schema(min_length = 1, max_length = 500)]
+        text: String,
+        /// Where and when to gather, if anywhere ("23:50 到村委会集合").
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        #[schema(max_length = 100)]
+        place: String,
+        #[schema(min_items = 1)]
+        nodes: Vec<NodeId>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schema(value_type = Vec<String>)]
+        roles: Vec<Role>,
+    },
+    /// A staff member's answer to a call-up, by their device's clock (an offline phone's
+    /// answer keeps the time it was given). The latest by device time stands.
+    CallUpAnswered {
+        call_up_seq: Seq,
+        answer: Answer,
+        /// Why not, for `cannot` (at most [`NOTE_MAX`] characters).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+    },
+}
+
+/// What a staff member answers a call-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// 收到: on the way.
+    Received,
+    /// 有困难: cannot come (locked outside the village, ill), with the reason.
+    Cannot,
 }
 
 /// The tube sizes a point may use: single, and pools of 5, 10 and 20 (5合1, 10合1, 20合1).
@@ -258,6 +294,8 @@ impl EventBody {
             EventBody::TubeSizeSet { .. } => "tube_size_set",
             EventBody::TubeResult { .. } => "tube_result",
             EventBody::QueueReported { .. } => "queue_reported",
+            EventBody::CallUpSent { .. } => "call_up_sent",
+            EventBody::CallUpAnswered { .. } => "call_up_answered",
         }
     }
 }
@@ -333,6 +371,13 @@ mod tests {
             EventBody::TubeSizeSet { size: 20 },
             EventBody::TubeResult { tube: "T-2".into(), result: LabResult::Positive },
             EventBody::QueueReported { point_id: 3, waiting: 12 },
+            EventBody::CallUpSent {
+                text: "紧急通知：全员核酸".into(),
+                place: "23:50 到村委会集合".into(),
+                nodes: vec![1],
+                roles: vec![Role::GridMember],
+            },
+            EventBody::CallUpAnswered { call_up_seq: 2, answer: Answer::Cannot, reason: "被封在村外".into() },
         ];
         for body in bodies {
             let json = serde_json::to_string(&body).unwrap();

@@ -2,6 +2,7 @@
 //! Start-up rebuilds by applying every stored event in order; the writer applies each
 //! committed batch; reports read the same state. No I/O, no clock, no locks here.
 
+use super::callups::{CallUp, Reply};
 use super::chase::{ChaseCounts, ChaseKey, Chased, Tick, Visit};
 use super::event::{Chase, Event, EventBody, ExemptReason, LabResult, Resolution, TUBE_SIZE};
 use super::tubes::{Flag, FlagState, Member, Resolved, Tube, WalkInState, WalkIns};
@@ -261,6 +262,8 @@ pub struct ActionState {
     pub tube_size: u8,
     /// Who a lab result flagged, and where that stands.
     flags: HashMap<Member, Flag>,
+    /// Every call-up sent in this action, in log order, with each one's answers.
+    pub call_ups: Vec<CallUp>,
     /// The position at which this state was folded again against a new roster (an
     /// import). Targets may differ from before it, which deltas cannot say (they carry
     /// no target), so a subscriber at or before it gets a fresh snapshot instead.
@@ -336,6 +339,7 @@ impl ActionState {
             sample_tube: HashMap::new(),
             tube_size: TUBE_SIZE,
             flags: HashMap::new(),
+            call_ups: Vec::new(),
             rebased: None,
             slots,
             resident_staff,
@@ -541,6 +545,30 @@ impl ActionState {
                     change.chased = ChaseMoved::Tube(t);
                 }
             }
+            EventBody::CallUpSent { text, place, nodes, roles } => {
+                if self.phase != Phase::Closed {
+                    let called = super::callups::recipients(&self.roster, nodes, roles, e.actor);
+                    self.call_ups.push(CallUp {
+                        seq: event.seq,
+                        by: e.actor,
+                        at: e.device_time,
+                        text: text.clone(),
+                        place: place.clone(),
+                        nodes: nodes.clone(),
+                        roles: roles.clone(),
+                        answers: called.into_iter().map(|s| (s, None)).collect(),
+                    });
+                }
+            }
+            EventBody::CallUpAnswered { call_up_seq, answer, reason } => {
+                let reply = Reply { answer: *answer, reason: reason.clone(), at: e.device_time, seq: event.seq };
+                if let Some(slot) = self.call_up_mut(*call_up_seq).and_then(|c| c.answers.get_mut(&e.actor)) {
+                    // The latest answer by the phone's clock stands, whatever order they came in.
+                    if slot.as_ref().is_none_or(|was| (was.at, was.seq) <= (reply.at, reply.seq)) {
+                        *slot = Some(reply);
+                    }
+                }
+            }
             EventBody::QueueReported { point_id, waiting } => {
                 if let Some(p) = self.points.get_mut(point_id) {
                     p.waiting = Some((*waiting, e.device_time));
@@ -644,6 +672,17 @@ impl ActionState {
             self.changes.pop_front();
         }
         self.changes.push_back(change);
+    }
+
+    /// The call-up sent at `seq`.
+    pub fn call_up(&self, seq: Seq) -> Option<&CallUp> {
+        let i = self.call_ups.binary_search_by_key(&seq, |c| c.seq).ok()?;
+        self.call_ups.get(i)
+    }
+
+    fn call_up_mut(&mut self, seq: Seq) -> Option<&mut CallUp> {
+        let i = self.call_ups.binary_search_by_key(&seq, |c| c.seq).ok()?;
+        self.call_ups.get_mut(i)
     }
 
     /// A tube's place in [`Self::tubes`], by its code.

@@ -4,6 +4,7 @@
 //! Nothing here does I/O, reads the clock or takes a lock: the store and the writer
 //! call in with rows, and the same code rebuilds state at start-up and feeds reports.
 
+pub mod callups;
 pub mod chase;
 pub mod event;
 pub mod fold;
@@ -14,7 +15,7 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-pub use event::{Chase, Event, EventBody, ExemptReason, LabResult, NewEvent, Resolution, WalkIn};
+pub use event::{Answer, Chase, Event, EventBody, ExemptReason, LabResult, NewEvent, Resolution, WalkIn};
 pub use fold::{ActionState, Status};
 pub use rules::Rejection;
 

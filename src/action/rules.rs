@@ -52,6 +52,9 @@ pub enum Rejection {
     WalkInAlreadyResolved(Seq),
     /// Confirming or merging a walk-in names the resident they are.
     ResolutionNeedsResident,
+    /// A call-up that reaches nobody (no staff in those areas, of those roles).
+    EmptyCallUp,
+    UnknownCallUp(Seq),
 }
 
 impl Rejection {
@@ -87,6 +90,8 @@ impl Rejection {
             Rejection::UnknownWalkIn(seq) => say::unknown_walk_in(*seq, lang),
             Rejection::WalkInAlreadyResolved(seq) => say::walk_in_already_resolved(*seq, lang),
             Rejection::ResolutionNeedsResident => say::resolution_needs_resident(lang),
+            Rejection::EmptyCallUp => say::empty_call_up(lang),
+            Rejection::UnknownCallUp(seq) => say::unknown_call_up(*seq, lang),
         }
     }
 }
@@ -252,6 +257,21 @@ impl ActionState {
                     }
                 }
             }
+            EventBody::CallUpSent { nodes, .. } => {
+                not_closed()?;
+                // No area, or one the roster does not have: it reaches nobody.
+                if nodes.is_empty() || nodes.iter().any(|n| self.roster.node_idx(*n).is_none()) {
+                    return Err(Rejection::EmptyCallUp);
+                }
+                Ok(())
+            }
+            EventBody::CallUpAnswered { call_up_seq, .. } => {
+                // An answer after the close is still an answer (a phone that was offline).
+                match self.call_up(*call_up_seq) {
+                    Some(_) => Ok(()),
+                    None => Err(Rejection::UnknownCallUp(*call_up_seq)),
+                }
+            }
             EventBody::QueueReported { point_id, .. } => {
                 not_closed()?;
                 if !self.points.contains_key(point_id) {
@@ -399,7 +419,9 @@ mod tests {
             | Rejection::ResultAlreadyEntered(_)
             | Rejection::UnknownWalkIn(_)
             | Rejection::WalkInAlreadyResolved(_)
-            | Rejection::ResolutionNeedsResident => (),
+            | Rejection::ResolutionNeedsResident
+            | Rejection::EmptyCallUp
+            | Rejection::UnknownCallUp(_) => (),
         };
         let all = vec![
             Rejection::UnknownResident(17),
@@ -430,6 +452,8 @@ mod tests {
             Rejection::UnknownWalkIn(9),
             Rejection::WalkInAlreadyResolved(9),
             Rejection::ResolutionNeedsResident,
+            Rejection::EmptyCallUp,
+            Rejection::UnknownCallUp(4),
         ];
         all.iter().for_each(listed);
         all

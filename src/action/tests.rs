@@ -65,6 +65,10 @@ fn pooled() -> impl Strategy<Value = EventBody> {
                 walk_in_seq: seq, resolution, resident_id: Some(r), note: String::new()
             }),
         1 => (1i64..4, 0u32..30).prop_map(|(point_id, waiting)| EventBody::QueueReported { point_id, waiting }),
+        1 => (1i64..30).prop_map(|n| EventBody::CallUpSent { text: "集合".into(), place: String::new(), nodes: vec![n], roles: vec![] }),
+        1 => (1i64..60, any::<bool>()).prop_map(|(seq, ok)| EventBody::CallUpAnswered {
+            call_up_seq: seq, answer: if ok { Answer::Received } else { Answer::Cannot }, reason: String::new()
+        }),
     ]
 }
 

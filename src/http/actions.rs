@@ -48,6 +48,9 @@ fn may_record(role: Role, body: &EventBody) -> bool {
         | EventBody::TubeClosed { .. } => matches!(role, Admin | Chief | Operator | Medic),
         EventBody::QueueReported { .. } => matches!(role, Admin | Chief | Operator),
         EventBody::TubeResult { .. } => matches!(role, Admin | Chief | Lab),
+        // The command calls up its areas; whoever was called up answers (authorize checks).
+        EventBody::CallUpSent { .. } => matches!(role, Admin | Chief | GridHead),
+        EventBody::CallUpAnswered { .. } => true,
         EventBody::Correction { .. } => matches!(role, Admin | Chief | Operator),
         EventBody::ExemptionSet { .. } | EventBody::ExemptionCleared { .. } => {
             matches!(role, Admin | Chief | GridHead | GridMember)
@@ -109,6 +112,22 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
         }
         // A lab answers for results, wherever the tube was filled.
         EventBody::TubeResult { .. } => {}
+        EventBody::CallUpSent { nodes, roles, .. } => {
+            // A head calls up their own subtree; the chief the whole of theirs.
+            if let Some(n) = nodes.iter().find(|n| roster.node_idx(**n).is_some_and(|i| !scope.covers_node(roster, i)))
+            {
+                return denied(field::node_outside_yours(*n));
+            }
+            if crate::action::callups::recipients(roster, nodes, roles, caller.staff.id).is_empty() {
+                return Err(ApiError::Rejected(crate::action::Rejection::EmptyCallUp));
+            }
+        }
+        EventBody::CallUpAnswered { call_up_seq, .. } => {
+            let called = state.call_up(*call_up_seq).is_none_or(|c| c.answers.contains_key(&caller.staff.id));
+            if !called {
+                return denied(field::not_called_up(*call_up_seq));
+            }
+        }
         EventBody::ExemptionSet { resident_id, .. }
         | EventBody::ExemptionCleared { resident_id }
         | EventBody::ResidentTicked { resident_id, .. }
@@ -179,6 +198,22 @@ pub(crate) fn new_event(
     if let EventBody::WalkInSampled { walk_in, .. } = &body {
         check_walk_in(walk_in, &field("walk_in."))?;
     }
+    if let EventBody::CallUpSent { text, place, .. } = &body {
+        if text.trim().is_empty() || text.chars().count() > NOTE_MAX {
+            return Err(ApiError::InvalidField { field: field("text"), message: field::call_up_text(NOTE_MAX) });
+        }
+        if place.chars().count() > CALL_UP_PLACE_MAX {
+            return Err(ApiError::InvalidField {
+                field: field("place"),
+                message: field::call_up_place(CALL_UP_PLACE_MAX),
+            });
+        }
+    }
+    if let EventBody::CallUpAnswered { reason, .. } = &body
+        && reason.chars().count() > NOTE_MAX
+    {
+        return Err(ApiError::NoteTooLong { field: field("reason"), max: NOTE_MAX });
+    }
     if let EventBody::QueueReported { waiting, .. } = &body
         && *waiting > WAITING_MAX
     {
@@ -208,6 +243,8 @@ pub(crate) fn new_event(
     Ok(NewEvent { action_id, client_id, actor: caller.staff.id, device_time, server_time, body })
 }
 
+/// Longest place-and-time of a call-up ("23:50 到村委会集合").
+const CALL_UP_PLACE_MAX: usize = 100;
 /// The most people an operator can say wait at a point.
 const WAITING_MAX: u32 = 9999;
 /// Longest walk-in name and place of stay accepted.

@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::scan::point_roster,
         super::scan::lookup,
         super::tubes::tube,
+        super::callups::call_ups,
         super::tubes::resident_tubes,
         super::tubes::flagged,
         super::tubes::walk_ins,
@@ -212,7 +213,7 @@ mod tests {
     fn an_event_of_a_batch_is_documented_flat_as_it_is_sent() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let kinds = doc["components"]["schemas"]["EventIn"]["oneOf"].as_array().unwrap().clone();
-        assert_eq!(kinds.len(), 17);
+        assert_eq!(kinds.len(), 19);
         for kind in kinds {
             let fields = kind["properties"].as_object().unwrap();
             assert!(["id", "device_time", "type"].iter().all(|f| fields.contains_key(*f)), "{kind}");

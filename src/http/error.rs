@@ -157,6 +157,8 @@ fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
         Rejection::UnknownWalkIn(_) => ("unknown_walk_in", StatusCode::UNPROCESSABLE_ENTITY),
         Rejection::WalkInAlreadyResolved(_) => ("walk_in_already_resolved", StatusCode::CONFLICT),
         Rejection::ResolutionNeedsResident => ("resolution_needs_resident", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::EmptyCallUp => ("empty_call_up", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::UnknownCallUp(_) => ("unknown_call_up", StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod callups;
 pub mod cards;
 mod doc;
 mod error;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(households::router())
         .merge(scan::router())
         .merge(tubes::router())
+        .merge(callups::router())
         .merge(cards::router())
         .merge(results::router())
         .route("/api/me", get(me))

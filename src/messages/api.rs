@@ -519,6 +519,20 @@ pub mod rejected {
         pick!(lang, "位置 {seq} 的外来人员已经处理过了", "the walk-in at position {seq} was already decided on")
     }
 
+    /// `EmptyCallUp`.
+    pub fn empty_call_up(lang: Lang) -> String {
+        pick!(
+            lang,
+            "这次召集找不到人：所选区域里没有这些角色的在岗人员。请换个区域或角色",
+            "this call-up reaches nobody: no staff on duty of those roles in those areas; choose other areas or roles"
+        )
+    }
+
+    /// `UnknownCallUp`.
+    pub fn unknown_call_up(seq: i64, lang: Lang) -> String {
+        pick!(lang, "位置 {seq} 不是一次召集", "position {seq} is not a call-up")
+    }
+
     /// `ResolutionNeedsResident`.
     pub fn resolution_needs_resident(lang: Lang) -> String {
         pick!(
@@ -627,6 +641,21 @@ pub mod field {
         said!(
             "外来人员的处理（确认入册、合并、驳回）请在外来人员页面办理（POST /api/actions/{{id}}/walk-ins/{{seq}}），会记入审计日志",
             "decide on a walk-in (confirm, merge, reject) on the walk-ins page (POST /api/actions/{{id}}/walk-ins/{{seq}}), which is audited"
+        )
+    }
+
+    pub fn call_up_text(max: usize) -> Said {
+        said!("请写召集的内容（1 到 {max} 个字）", "write what the call-up says (1 to {max} characters)")
+    }
+
+    pub fn call_up_place(max: usize) -> Said {
+        said!("集合地点和时间最多 {max} 个字", "the place and time to gather: at most {max} characters")
+    }
+
+    pub fn not_called_up(seq: i64) -> Said {
+        said!(
+            "位置 {seq} 的召集没有叫到您：只有被召集的人才能回复",
+            "the call-up at position {seq} did not call you: only those called up answer it"
         )
     }
 

@@ -106,6 +106,11 @@ pub enum PhoneList {
         action: i64,
         phones: usize,
     },
+    /// Who was called up and who has answered.
+    CallUps {
+        action: i64,
+        phones: usize,
+    },
 }
 
 /// A value before and after a change.
@@ -191,6 +196,11 @@ impl Audited {
                 lang,
                 "行动 {action} 的户列表：{phones} 个电话号码",
                 "the households of action {action}: {phones} phone numbers"
+            ),
+            Audited::ReadPhones { list: PhoneList::CallUps { action, phones } } => pick!(
+                lang,
+                "行动 {action} 的召集回复名单：{phones} 个电话号码",
+                "who answered the call-ups of action {action}: {phones} phone numbers"
             ),
             Audited::ReadPhones { list: PhoneList::Flagged { action, phones } } => pick!(
                 lang,

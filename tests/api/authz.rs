@@ -154,6 +154,10 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             )],
         ),
         (
+            "GET /api/actions/{id}/call-ups",
+            vec![Case::new("the call-ups (theirs, or their part's)", "GET", format!("/api/actions/{a}/call-ups"), ALL)],
+        ),
+        (
             "GET /api/actions/{id}/walk-ins",
             vec![Case::new("the walk-ins", "GET", format!("/api/actions/{a}/walk-ins"), MANAGERS)],
         ),

@@ -5,6 +5,7 @@ mod accounts;
 mod authz;
 mod bad_input;
 mod by_hand;
+mod callups;
 mod cards;
 mod chase;
 mod cli;

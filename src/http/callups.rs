@@ -1,0 +1,162 @@
+//! Who was called up and who has answered: each call-up of an action with its answers,
+//! as the sender's side reads them (everyone called in the caller's part of the tree, those
+//! not yet answered first, with the minutes to 50 / 90 / 100 % answered), or as one called-up
+//! person reads their own. Sending and answering are events (`call_up_sent`,
+//! `call_up_answered`) on `POST /api/actions/{id}/events`.
+
+use super::actions::action_cell;
+use super::extract::{ApiPath, Caller, whole_phone};
+use super::{ApiError, AppState};
+use crate::action::callups::CallUp;
+use crate::action::{ActionId, ActionState, Answer, Seq};
+use crate::messages::audit::{Audited, PhoneList};
+use crate::roster::{Role, StaffId};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/actions/{id}/call-ups", get(call_ups))
+}
+
+/// The roles that send call-ups, and so read everyone's answers in their part.
+const SENDERS: &[Role] = &[Role::Admin, Role::Chief, Role::GridHead];
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CallUpView {
+    /// Its position in the log: how an answer names it.
+    pub seq: Seq,
+    pub text: String,
+    pub place: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+    pub sent_by: StaffId,
+    pub sent_by_name: String,
+    /// Of the people listed: called, answered 收到, answered 有困难, not yet.
+    pub called: usize,
+    pub received: usize,
+    pub cannot: usize,
+    pub not_yet: usize,
+    /// Minutes from sending until half, nine in ten and all of them had answered (either
+    /// way), by their phones' clocks; none until it happened.
+    pub minutes_to_50: Option<f64>,
+    pub minutes_to_90: Option<f64>,
+    pub minutes_to_100: Option<f64>,
+    /// Not yet answered first (whom to phone), then the answers, earliest first.
+    pub people: Vec<Called>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Called {
+    pub staff_id: StaffId,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// Whole for the senders (they phone whoever has not answered), masked otherwise.
+    pub phone: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub answer: Option<Answer>,
+    pub reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub answered_at: Option<OffsetDateTime>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CallUpList {
+    pub seq: Seq,
+    /// Newest first.
+    pub call_ups: Vec<CallUpView>,
+}
+
+/// The minutes from `sent` until the k-th of `n` answers, k = ceil(share × n).
+fn minutes_to(sent: OffsetDateTime, times: &[OffsetDateTime], n: usize, share: f64) -> Option<f64> {
+    let k = ((share * n as f64).ceil() as usize).max(1);
+    times.get(k - 1).map(|t| ((*t - sent).as_seconds_f64() / 60.0).max(0.0))
+}
+
+fn view(s: &ActionState, c: &CallUp, caller: &Caller) -> Option<CallUpView> {
+    let roster = &s.roster;
+    let sender = SENDERS.contains(&caller.staff.role);
+    let shown = |id: StaffId| match sender {
+        true => roster.staff_member(id).is_some_and(|m| {
+            m.nodes.iter().filter_map(|n| roster.node_idx(*n)).any(|i| caller.scope.covers_node(roster, i))
+                || m.point_id.and_then(|p| roster.point(p)).is_some_and(|p| {
+                    p.nodes.iter().filter_map(|n| roster.node_idx(*n)).any(|i| caller.scope.covers_node(roster, i))
+                })
+        }),
+        false => id == caller.staff.id,
+    };
+    let mut people: Vec<Called> = c
+        .answers
+        .iter()
+        .filter(|(id, _)| shown(**id))
+        .map(|(&id, reply)| {
+            let m = roster.staff_member(id);
+            Called {
+                staff_id: id,
+                name: m.map(|m| m.name.clone()).unwrap_or_default(),
+                role: m.map_or(Role::Viewer, |m| m.role),
+                phone: m
+                    .and_then(|m| m.phone.as_ref())
+                    .map(|p| if sender { p.expose().to_owned() } else { p.masked() }),
+                answer: reply.as_ref().map(|r| r.answer),
+                reason: reply.as_ref().map(|r| r.reason.clone()).filter(|r| !r.is_empty()),
+                answered_at: reply.as_ref().map(|r| r.at),
+            }
+        })
+        .collect();
+    if people.is_empty() {
+        return None;
+    }
+    people.sort_by_key(|p| (p.answer.is_some(), p.answered_at, p.staff_id));
+    let count = |a: Answer| people.iter().filter(|p| p.answer == Some(a)).count();
+    let (received, cannot) = (count(Answer::Received), count(Answer::Cannot));
+    let mut times: Vec<OffsetDateTime> = people.iter().filter_map(|p| p.answered_at).collect();
+    times.sort_unstable();
+    let n = people.len();
+    Some(CallUpView {
+        seq: c.seq,
+        text: c.text.clone(),
+        place: c.place.clone(),
+        sent_at: c.at,
+        sent_by: c.by,
+        sent_by_name: roster.staff_member(c.by).map(|m| m.name.clone()).unwrap_or_default(),
+        called: n,
+        received,
+        cannot,
+        not_yet: n - received - cannot,
+        minutes_to_50: minutes_to(c.at, &times, n, 0.5),
+        minutes_to_90: minutes_to(c.at, &times, n, 0.9),
+        minutes_to_100: minutes_to(c.at, &times, n, 1.0),
+        people,
+    })
+}
+
+/// The call-ups of an action and their answers: a sender's (chief, head) everyone called in
+/// their part; anyone else's only those that called them, with their own answer.
+#[utoipa::path(get, path = "/api/actions/{id}/call-ups", params(("id" = i64, Path)),
+    security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 200, body = CallUpList),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+    ))]
+pub async fn call_ups(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ActionId>,
+) -> Result<Json<CallUpList>, ApiError> {
+    let cell = action_cell(&state, &caller, id)?;
+    let list = {
+        let s = cell.state();
+        let call_ups = s.call_ups.iter().rev().filter_map(|c| view(&s, c, &caller)).collect();
+        CallUpList { seq: s.seq, call_ups }
+    };
+    let phones = list.call_ups.iter().flat_map(|c| &c.people).filter(|p| whole_phone(p.phone.as_deref())).count();
+    if phones > 0 {
+        let list = PhoneList::CallUps { action: id, phones };
+        state.auth.audit(caller.staff.id, Audited::ReadPhones { list }).await?;
+    }
+    Ok(Json(list))
+}
