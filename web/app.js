@@ -361,8 +361,52 @@ const flagged = new FlaggedList({
   fit: (list, more, sayRest) => fitList(list, more, sayRest),
 });
 
+/** The latest call-up and its answers, read when the live counts of call-ups move. */
+const callUps = { action: null, seen: "", latest: null, busy: false };
+
+async function readCallUps(pace) {
+  const key = `${pace.call_ups || 0}/${pace.call_up_answers || 0}`;
+  if (key === callUps.seen || callUps.busy || !(pace.call_ups > 0)) return;
+  callUps.busy = true;
+  try {
+    const answer = await api("GET", `/api/actions/${callUps.action}/call-ups`);
+    callUps.latest = (answer.call_ups || [])[0] || null;
+    callUps.seen = key;
+  } catch {
+    // Tried again with the next message.
+  } finally {
+    callUps.busy = false;
+  }
+  invalidate();
+}
+
+function renderCallUps() {
+  const c = callUps.latest;
+  $("callups").hidden = !c;
+  if (!c) return;
+  setText($("callups-title"), t("callups.title", { time: fmtTime(c.sent_at), n: fmtInt(c.called) }));
+  const parts = [t("callups.counts", { received: fmtInt(c.received), cannot: fmtInt(c.cannot), notYet: fmtInt(c.not_yet) })];
+  for (const [share, value] of [["50", c.minutes_to_50], ["90", c.minutes_to_90], ["100", c.minutes_to_100]]) {
+    if (known(value)) parts.push(t("callups.minutes", { share, n: fmtInt(Math.ceil(value)) }));
+  }
+  setText($("callups-line"), parts.join(" · "));
+  const notYet = c.people.filter((p) => p.answer == null || p.answer === "cannot").slice(0, 12);
+  $("callups-list").replaceChildren(...notYet.map((p) => {
+    const li = el("li", p.answer === "cannot" ? "callup-cannot" : "callup-waiting");
+    li.append(el("b", "", p.name), " ");
+    if (p.answer === "cannot") li.append(el("span", "muted", t("callups.cannot", { reason: p.reason || "" })), " ");
+    if (p.phone) {
+      const tel = el("a", "visit-tel", p.phone);
+      tel.href = `tel:${p.phone}`;
+      li.append(tel);
+    }
+    return li;
+  }));
+}
+
 function onLiveMessage(msg) {
   if (msg.type === "snapshot") {
+    if (msg.action?.id !== callUps.action) Object.assign(callUps, { action: msg.action?.id, seen: "", latest: null });
     page.state = stateFromSnapshot(msg);
     resetViews();
     flagged.follow(msg.action?.id, page.me?.role);
@@ -375,6 +419,7 @@ function onLiveMessage(msg) {
     return true; // A message type from a newer server: ignore it.
   }
   flagged.count(page.state.pace.flagged);
+  readCallUps(page.state.pace);
   page.status = "open";
   page.notice = null;
   invalidate();
@@ -478,6 +523,7 @@ function flush() {
   if (shows.pointView) $("chase").hidden = true;
   if (!shows.pointView) {
     renderVisits(page.state);
+    renderCallUps();
     renderStaff(page.state);
     renderTree(page.state);
   }

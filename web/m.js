@@ -16,6 +16,7 @@ import { fmtInt, fmtTime, getLang, roleLabel, t } from "./i18n.js";
 import "./phone-words.js";
 import { $, ApiProblem, api, el, forgetToken, problemOf, registerShell, sessionToken, startSession, wireLanguage } from "./session.js";
 import { ROLE_KEY, chooseAction, early, wantsVisits } from "./m-early.js";
+import { CallUpOverlay } from "./callup.js";
 import { Frames, setText } from "./frames.js";
 import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
@@ -336,9 +337,11 @@ function follow() {
     refused: () => api("GET", "/api/me").catch(() => {}),
   });
   page.feed.connect();
+  page.callUps.follow(page.action.id);
 }
 
 function onLive(msg) {
+  page.callUps.count(msg.pace);
   if (msg.type === "snapshot") {
     // A fresh start (no catch-up kept for our position): the list is read again.
     const moved = msg.seq !== page.liveSeq;
@@ -588,8 +591,15 @@ function whoOf(e) {
   return "";
 }
 
+/** The outbox moved: redraw, and show a call-up again whose answer the server refused. */
+function changed() {
+  schedule();
+  if (page.callUps) page.callUps.show();
+}
+
 function labelOf(e) {
   const label = e.meta && e.meta.label;
+  if (label === "callUpReceived" || label === "callUpCannot") return t(`cu.${label}`);
   if (label === "take") return t("m.take");
   if (label === "sample") return t("m.recordSample");
   return t(`m.chase.${label}`);
@@ -1145,7 +1155,8 @@ function start() {
     render();
     return;
   }
-  page.outbox = new Outbox({ who: null, token: sessionToken, lang: getLang, onChange: schedule, onSignedOut: schedule });
+  page.outbox = new Outbox({ who: null, token: sessionToken, lang: getLang, onChange: changed, onSignedOut: schedule });
+  page.callUps = new CallUpOverlay({ outbox: page.outbox, eventsUrl, me: () => page.me });
   // What earlier visits left waiting is shown at once; it is sent once /api/me says whose it is.
   page.outbox.opened = page.outbox.open();
   render();

@@ -29,6 +29,7 @@
 import { fmtInt, fmtRate, fmtTime, getLang, roleLabel, t, toDate } from "./i18n.js";
 import "./scan-words.js";
 import { $, api, el, problemOf, registerShell, sessionToken, startSession, wireLanguage } from "./session.js";
+import { CallUpOverlay } from "./callup.js";
 import { Frames, setText } from "./frames.js";
 import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
@@ -404,6 +405,7 @@ function follow() {
     refused: () => api("GET", "/api/me").catch(() => {}),
   });
   page.feed.connect();
+  page.callUps.follow(page.action.id);
 }
 
 /** The point's pace from a snapshot's or delta's `pace.points` (a delta may leave it out: kept). */
@@ -422,6 +424,7 @@ function takePace(pace) {
 
 /** An operator's live view is their point (src/auth/scope.rs): its count, name and pace. */
 function onLive(msg) {
+  page.callUps.count(msg.pace);
   if (msg.type === "snapshot") {
     page.liveSeq = msg.seq;
     const mine = page.point ? (msg.points || []).find((p) => p.id === page.point.id) : null;
@@ -1653,7 +1656,14 @@ function start() {
     render();
     return;
   }
-  page.outbox = new Outbox({ who: null, token: sessionToken, lang: getLang, onChange: schedule, onSignedOut: schedule });
+  page.outbox = new Outbox({
+    who: null, token: sessionToken, lang: getLang, onSignedOut: schedule,
+    onChange: () => {
+      schedule();
+      if (page.callUps) page.callUps.show();
+    },
+  });
+  page.callUps = new CallUpOverlay({ outbox: page.outbox, eventsUrl, me: () => page.me });
   page.outbox.opened = page.outbox.open();
   render();
   $("scan-input").focus();

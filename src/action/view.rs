@@ -54,6 +54,11 @@ pub struct Pace {
     pub visit_minutes: u32,
     /// People of the view a lab result flagged and not cleared: to isolate and re-test.
     pub flagged: i64,
+    /// The call-ups that concern the view (sent to its people, or, for a phone, to its
+    /// owner) and the answers given to them so far: when either moves, a screen reads
+    /// `GET /api/actions/{id}/call-ups` again (the names are not pushed to every screen).
+    pub call_ups: i64,
+    pub call_up_answers: i64,
     /// Of the whole action (absent from a part's view): residents from outside its scope
     /// sampled at its points, and walk-ins the clerk has not decided on yet.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -329,6 +334,8 @@ impl ActionState {
             chase: self.chase,
             visits_late: self.visits_late(|_| true),
             flagged: self.flags().filter(|(_, f)| f.state.is_raised()).count() as i64,
+            call_ups: self.call_ups.len() as i64,
+            call_up_answers: self.call_ups.iter().map(|c| c.answered().0 as i64).sum(),
             outside: Some(self.outside),
             walk_ins: Some(self.walk_ins.pending()),
             ..self.pace_of(&[&self.timeline], self.totals.missing(), |_| true)
@@ -372,6 +379,8 @@ impl ActionState {
             visits_late: 0,
             visit_minutes: self.visit_minutes,
             flagged: 0,
+            call_ups: 0,
+            call_up_answers: 0,
             outside: None,
             walk_ins: None,
             phase: self.phase,

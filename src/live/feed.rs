@@ -348,6 +348,8 @@ fn same_but_clock(a: &Pace, b: &Pace) -> bool {
         && a.chase == b.chase
         && a.visits_late == b.visits_late
         && a.visit_minutes == b.visit_minutes
+        && a.call_ups == b.call_ups
+        && a.call_up_answers == b.call_up_answers
 }
 
 /// The ticker of one action: runs while anyone watches it.
