@@ -12,11 +12,12 @@
 // All text from the server goes in through textContent, never innerHTML.
 
 import {
-  fmtAgo, fmtClock, fmtDateTime, fmtDayTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, roleLabel, t, toDate,
+  fmtAgo, fmtClock, fmtDateTime, fmtDayTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, problemText, roleLabel, t, toDate,
 } from "./i18n.js";
 import { FlaggedList } from "./flagged.js";
 import { mountHeader, showUser } from "./header.js";
 import { LiveFeed, backoffMs } from "./live.js";
+import { uuidv7 } from "./outbox.js";
 import { $, MANAGER_ROLES, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
 
 /** The chart is the costliest thing to draw and nobody reads it faster than this. */
@@ -380,7 +381,91 @@ async function readCallUps(pace) {
   invalidate();
 }
 
+/** The roles a call-up may name, in the order the form offers them; the first two ticked. */
+const CALL_UP_ROLES = ["grid_member", "grid_head", "operator", "medic"];
+const CALL_UP_SENDERS = ["admin", "chief", "grid_head"];
+
+/** The send form: areas the caller may call up (their tree's top and its first level). */
+function openCallUpForm() {
+  const state = page.state;
+  if (!state) return;
+  const areas = [...state.nodes.values()].filter((n) => n.parent == null || state.nodes.get(n.parent)?.parent == null);
+  $("callup-area").replaceChildren(...areas.map((n) => {
+    const o = el("option", "", n.name);
+    o.value = String(n.id);
+    return o;
+  }));
+  $("callup-roles").replaceChildren(el("legend", "", t("callups.roles")), ...CALL_UP_ROLES.map((r, i) => {
+    const label = el("label", "callup-role");
+    const box = el("input");
+    box.type = "checkbox";
+    box.value = r;
+    box.checked = i < 2;
+    label.append(box, ` ${roleLabel(r)}`);
+    return label;
+  }));
+  callUps.form = { id: null, checked: false };
+  setText($("callup-reach"), "");
+  $("callup-problem").hidden = true;
+  $("callup-send").disabled = true;
+  $("callup-dialog").showModal();
+}
+
+function callUpChoice() {
+  const roles = [...$("callup-roles").querySelectorAll("input:checked")].map((b) => b.value);
+  return { nodes: [Number($("callup-area").value)], roles };
+}
+
+async function checkCallUp() {
+  const { nodes, roles } = callUpChoice();
+  const q = new URLSearchParams({ nodes: nodes.join(",") });
+  if (roles.length) q.set("roles", roles.join(","));
+  try {
+    const reach = await api("GET", `/api/actions/${callUps.action}/call-ups/reach?${q}`);
+    const names = reach.unreachable.slice(0, 12).map((u) => `${u.name}（${u.why.map((w) => t(`callups.why.${w}`)).join("、")}）`);
+    const more = reach.unreachable.length > 12 ? ` ${t("callups.more", { n: fmtInt(reach.unreachable.length - 12) })}` : "";
+    setText($("callup-reach"), reach.unreachable.length
+      ? t("callups.reachSome", { n: fmtInt(reach.called), m: fmtInt(reach.unreachable.length), names: names.join("、") + more })
+      : t("callups.reachAll", { n: fmtInt(reach.called) }));
+    $("callup-send").disabled = reach.called === 0;
+    $("callup-problem").hidden = true;
+  } catch (e) {
+    setText($("callup-problem"), problemText(problemOf(e)));
+    $("callup-problem").hidden = false;
+  }
+}
+
+async function sendCallUp() {
+  const { nodes, roles } = callUpChoice();
+  // One id per press of 发送 for this form: a retry after a lost answer is a repeat.
+  callUps.form.id = callUps.form.id || uuidv7();
+  const event = { id: callUps.form.id, type: "call_up_sent", text: $("callup-text").value.trim(), place: $("callup-place").value.trim(), nodes, roles };
+  try {
+    await api("POST", `/api/actions/${callUps.action}/events`, { events: [event] });
+    $("callup-dialog").close();
+    $("callup-text").value = "";
+    $("callup-place").value = "";
+  } catch (e) {
+    setText($("callup-problem"), problemText(problemOf(e)));
+    $("callup-problem").hidden = false;
+  }
+}
+
+function wireCallUpForm() {
+  $("callup-open").addEventListener("click", openCallUpForm);
+  $("callup-cancel").addEventListener("click", () => $("callup-dialog").close());
+  $("callup-check").addEventListener("click", checkCallUp);
+  $("callup-send").addEventListener("click", sendCallUp);
+  const changed = () => {
+    $("callup-send").disabled = true;
+    setText($("callup-reach"), "");
+  };
+  $("callup-area").addEventListener("change", changed);
+  $("callup-roles").addEventListener("change", changed);
+}
+
 function renderCallUps() {
+  $("callup-open").hidden = !CALL_UP_SENDERS.includes(page.me?.role) || page.state?.pace.phase === "closed";
   const c = callUps.latest;
   $("callups").hidden = !c;
   if (!c) return;
@@ -1413,6 +1498,7 @@ function loadFailed(e) {
 function wireControls() {
   // The title follows the action's name: renderHeader() sets it, not relabel.
   mountHeader();
+  wireCallUpForm();
   wireLanguage({ redraw: relabelData });
   $("action-select").addEventListener("change", (event) => {
     const id = Number(event.target.value);

@@ -5,7 +5,7 @@
 //! `call_up_answered`) on `POST /api/actions/{id}/events`.
 
 use super::actions::action_cell;
-use super::extract::{ApiPath, Caller, whole_phone};
+use super::extract::{ApiPath, ApiQuery, Caller, whole_phone};
 use super::{ApiError, AppState};
 use crate::action::callups::CallUp;
 use crate::action::{ActionId, ActionState, Answer, Seq};
@@ -14,11 +14,13 @@ use crate::roster::{Role, StaffId};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/actions/{id}/call-ups", get(call_ups))
+    Router::new()
+        .route("/api/actions/{id}/call-ups", get(call_ups))
+        .route("/api/actions/{id}/call-ups/reach", get(reach))
 }
 
 /// The roles that send call-ups, and so read everyone's answers in their part.
@@ -159,4 +161,91 @@ pub async fn call_ups(
         state.auth.audit(caller.staff.id, Audited::ReadPhones { list }).await?;
     }
     Ok(Json(list))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReachQuery {
+    /// The area nodes to call up, comma-separated ids (`2,7`).
+    #[param(pattern = "^[0-9]{1,18}(,[0-9]{1,18}){0,99}$")]
+    pub nodes: String,
+    /// Only these roles, comma-separated (`grid_member,grid_head`); every role when absent.
+    #[param(pattern = "^[a-z_]{1,20}(,[a-z_]{1,20}){0,9}$")]
+    pub roles: Option<String>,
+    /// The `token` security scheme; read by the `Caller` extractor.
+    #[serde(default)]
+    #[param(ignore)]
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Unreachable {
+    pub staff_id: StaffId,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// Why a call-up may not reach them tonight: `no_paired_phone` (it shows on paired
+    /// phones), `no_phone_number` (nobody can ring them either).
+    pub why: Vec<&'static str>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Reach {
+    /// How many the call-up would call up.
+    pub called: usize,
+    /// Of them, those it may not reach: to be phoned or fetched another way.
+    pub unreachable: Vec<Unreachable>,
+}
+
+/// Before sending: whom a call-up to these areas (and roles) would call up, and who of them
+/// it may not reach (no paired phone; no phone number), so the gap is known before the night
+/// depends on it.
+#[utoipa::path(get, path = "/api/actions/{id}/call-ups/reach", params(("id" = i64, Path), ReachQuery),
+    security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 200, body = Reach),
+        (status = 400, description = "`invalid_field` on `roles`: a role that does not exist"),
+        (status = 403, description = "`forbidden`: the chief and the heads call up; `out_of_your_scope`: an area not theirs"),
+        (status = 404, description = "`not_found`: no such action, or none the caller has a part in"),
+    ))]
+pub async fn reach(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ActionId>,
+    ApiQuery(q): ApiQuery<ReachQuery>,
+) -> Result<Json<Reach>, ApiError> {
+    use crate::messages::api::field;
+    caller.require(SENDERS)?;
+    let _ = action_cell(&state, &caller, id)?;
+    let roster = state.hub.roster();
+    let nodes: Vec<i64> = q.nodes.split(',').filter_map(|n| n.parse().ok()).collect();
+    if let Some(n) = nodes.iter().find(|n| roster.node_idx(**n).is_some_and(|i| !caller.scope.covers_node(&roster, i)))
+    {
+        return Err(ApiError::OutOfScope(field::node_outside_yours(*n)));
+    }
+    let mut roles = Vec::new();
+    for r in q.roles.iter().flat_map(|r| r.split(',')) {
+        let role = Role::parse(r)
+            .ok_or_else(|| ApiError::InvalidField { field: "roles".into(), message: field::no_such_role(r) })?;
+        roles.push(role);
+    }
+    let called = crate::action::callups::recipients(&roster, &nodes, &roles, caller.staff.id);
+    let paired = state.auth.live_sessions().await?;
+    let unreachable = called
+        .iter()
+        .filter_map(|&id| {
+            let m = roster.staff_member(id)?;
+            let mut why = Vec::new();
+            if !paired.contains_key(&id) {
+                why.push("no_paired_phone");
+            }
+            if m.phone.is_none() {
+                why.push("no_phone_number");
+            }
+            (!why.is_empty()).then(|| Unreachable { staff_id: id, name: m.name.clone(), role: m.role, why })
+        })
+        .collect();
+    Ok(Json(Reach { called: called.len(), unreachable }))
 }

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::scan::lookup,
         super::tubes::tube,
         super::callups::call_ups,
+        super::callups::reach,
         super::tubes::resident_tubes,
         super::tubes::flagged,
         super::tubes::walk_ins,

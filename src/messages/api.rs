@@ -644,6 +644,11 @@ pub mod field {
         )
     }
 
+    pub fn no_such_role(role: &str) -> Said {
+        let shown: String = role.chars().take(20).collect();
+        said!("没有「{shown}」这个角色", "there is no role \"{shown}\"")
+    }
+
     pub fn call_up_text(max: usize) -> Said {
         said!("请写召集的内容（1 到 {max} 个字）", "write what the call-up says (1 to {max} characters)")
     }

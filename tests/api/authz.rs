@@ -158,6 +158,15 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             vec![Case::new("the call-ups (theirs, or their part's)", "GET", format!("/api/actions/{a}/call-ups"), ALL)],
         ),
         (
+            "GET /api/actions/{id}/call-ups/reach",
+            vec![Case::new(
+                "whom a call-up to the village reaches",
+                "GET",
+                format!("/api/actions/{a}/call-ups/reach?nodes=1"),
+                &[Role::Admin, Role::Chief],
+            )],
+        ),
+        (
             "GET /api/actions/{id}/walk-ins",
             vec![Case::new("the walk-ins", "GET", format!("/api/actions/{a}/walk-ins"), MANAGERS)],
         ),

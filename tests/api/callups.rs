@@ -127,3 +127,37 @@ async fn bad_call_ups_and_answers_are_refused_and_nothing_is_appended() {
     assert_eq!((status, body["field"].as_str()), (400, Some("events[0].text")), "{body}");
     assert_eq!(checked_log(&app).await.len(), before, "nothing appended");
 }
+
+#[tokio::test]
+async fn before_sending_the_chief_sees_who_a_call_up_may_not_reach() {
+    let app = spawn_app().await;
+    let chief = app.token(Role::Chief);
+    let sub = app.roster.nodes().iter().find(|n| n.parent == Some(1)).unwrap().id;
+    let grid = app.roster.nodes().iter().find(|n| n.parent == Some(sub)).unwrap().id;
+    // A stand-in grid member added tonight: no phone paired, no number given.
+    let r = app.client.post(format!("{}/api/staff", app.base)).bearer_auth(&chief);
+    let added: Value = r
+        .json(&json!({ "name": "代班网格员", "role": "grid_member", "nodes": [grid] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reach = app
+        .get_json(&format!("/api/actions/{}/call-ups/reach?nodes={sub}&roles=grid_member", app.action_id), &chief)
+        .await;
+    let unreachable = reach["unreachable"].as_array().unwrap();
+    assert_eq!(unreachable.len(), 1, "{reach}");
+    assert_eq!(unreachable[0]["staff_id"], added["id"]);
+    assert_eq!(unreachable[0]["why"], json!(["no_paired_phone", "no_phone_number"]));
+    assert!(reach["called"].as_u64().unwrap() >= 4);
+    let bad = app
+        .client
+        .get(format!("{}/api/actions/{}/call-ups/reach?nodes={sub}&roles=wizard", app.base, app.action_id))
+        .bearer_auth(&chief)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}

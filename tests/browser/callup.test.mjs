@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, api, describeAnswer, launchBrowser, startDemoServer, uuidv7 } from './harness.mjs';
+import { REPO_ROOT, api, describeAnswer, launchBrowser, startDemoServer } from './harness.mjs';
 
 const SHOTS = path.join(REPO_ROOT, 'target', 'screenshots', 'callup');
 const PHONE = { width: 360, height: 740 };
@@ -53,10 +53,18 @@ test('a call-up comes up full screen on two phones, and their answers reach the 
   await head.page.waitForSelector('[data-testid="resident"], [data-testid="member-group"]');
   await centre.page.waitForSelector('[data-testid="sampled"]');
 
-  await call('chief', 'POST', `/api/actions/${action.id}/events`, { events: [{
-    id: uuidv7(), type: 'call_up_sent', text: '紧急通知：今晚全员核酸，请马上到岗', place: '23:50 到村委会集合',
-    nodes: [1], roles: ['grid_member', 'grid_head'],
-  }] });
+  // The chief sends it from the command centre: first who it may not reach, then send.
+  await centre.page.locator('[data-testid="call-up-open"]').click();
+  await centre.page.locator('[data-testid="call-up-text"]').fill('紧急通知：今晚全员核酸，请马上到岗');
+  await centre.page.locator('[data-testid="call-up-place"]').fill('23:50 到村委会集合');
+  await centre.page.locator('[data-testid="call-up-check"]').click();
+  await centre.page.waitForFunction(() => /将召集 \d+ 人/.test(document.querySelector('[data-testid="call-up-reach"]').textContent), null, { timeout: SHOWN_MS });
+  const reach = await centre.page.locator('[data-testid="call-up-reach"]').innerText();
+  // The demo signs every staff member in (its drill's phones): all are reachable.
+  assert.match(reach, /将召集 \d+ 人，都有配对的手机/, reach);
+  await centre.page.screenshot({ path: path.join(SHOTS, 'centre-send.png') });
+  await centre.page.locator('[data-testid="call-up-send"]').click();
+  await centre.page.locator('[data-testid="call-up-dialog"]').waitFor({ state: 'hidden', timeout: SHOWN_MS });
   for (const phone of [member, head]) {
     await phone.page.locator('[data-testid="call-up"]').waitFor({ state: 'visible', timeout: SHOWN_MS });
   }
