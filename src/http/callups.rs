@@ -171,7 +171,9 @@ pub struct ReachQuery {
     #[param(pattern = "^[0-9]{1,18}(,[0-9]{1,18}){0,99}$")]
     pub nodes: String,
     /// Only these roles, comma-separated (`grid_member,grid_head`); every role when absent.
-    #[param(pattern = "^[a-z_]{1,20}(,[a-z_]{1,20}){0,9}$")]
+    #[param(
+        pattern = "^(admin|chief|grid_head|grid_member|operator|medic|lab|viewer)(,(admin|chief|grid_head|grid_member|operator|medic|lab|viewer)){0,7}$"
+    )]
     pub roles: Option<String>,
     /// The `token` security scheme; read by the `Caller` extractor.
     #[serde(default)]
