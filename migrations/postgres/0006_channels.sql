@@ -16,8 +16,8 @@ CREATE TABLE channels (
 );
 CREATE INDEX channels_node ON channels (node_id);
 -- One row per message handed to a channel's service (several queued messages coalesced
--- into one count as one): how many tries it took and how it ended. Times in unix
--- microseconds; `finished_at` is NULL while it is still being tried.
+-- into one count as one), written when it ended: how many tries it took and how (sent,
+-- refused with the service's errcode and errmsg, gave up). Times in unix microseconds.
 CREATE TABLE deliveries (
     id BIGSERIAL PRIMARY KEY,
     channel_id BIGINT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
@@ -28,6 +28,6 @@ CREATE TABLE deliveries (
     errcode BIGINT,
     errmsg TEXT,
     queued_at BIGINT NOT NULL,
-    finished_at BIGINT
+    finished_at BIGINT NOT NULL
 );
 CREATE INDEX deliveries_channel ON deliveries (channel_id, id);

@@ -83,8 +83,8 @@ pub struct DeliveryView {
     pub errmsg: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub queued_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub finished_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished_at: OffsetDateTime,
 }
 
 fn from_micros(us: i64) -> Result<OffsetDateTime, ApiError> {
@@ -114,7 +114,7 @@ fn delivery_view(d: DeliveryRow) -> Result<DeliveryView, ApiError> {
         errcode: d.errcode,
         errmsg: d.errmsg,
         queued_at: from_micros(d.queued_at)?,
-        finished_at: d.finished_at.map(from_micros).transpose()?,
+        finished_at: from_micros(d.finished_at)?,
     })
 }
 

@@ -19,7 +19,7 @@ pub mod wire;
 use crate::roster::NodeId;
 use crate::store::StoreError;
 use crate::store::accounts::DbPool;
-use crate::store::channels::{ChannelRow, DeliveryEnd};
+use crate::store::channels::{ChannelRow, NewDelivery};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -223,8 +223,6 @@ impl Message {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// Still being tried (or the server stopped while it was).
-    Sending,
     Sent,
     /// The service said no (its errcode and errmsg are kept).
     Refused,
@@ -235,7 +233,6 @@ pub enum Outcome {
 impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Sending => "sending",
             Outcome::Sent => "sent",
             Outcome::Refused => "refused",
             Outcome::GaveUp => "gave_up",
@@ -243,7 +240,7 @@ impl Outcome {
     }
 
     pub fn parse(s: &str) -> Option<Outcome> {
-        [Outcome::Sending, Outcome::Sent, Outcome::Refused, Outcome::GaveUp].into_iter().find(|o| o.as_str() == s)
+        [Outcome::Sent, Outcome::Refused, Outcome::GaveUp].into_iter().find(|o| o.as_str() == s)
     }
 }
 
@@ -563,21 +560,19 @@ async fn record(inner: &Inner, channel: ChannelId, parts: &[Message], queued_at:
     let now = time::OffsetDateTime::now_utc();
     let queued = now - (Instant::now() - queued_at);
     let ids: Vec<String> = parts.iter().map(|m| m.id.to_string()).collect();
-    let end = DeliveryEnd {
+    let ids = ids.join(",");
+    let delivery = NewDelivery {
+        channel_id: channel,
+        message_id: &ids,
+        parts: parts.len() as i64,
         attempts: i64::from(ended.attempts),
         outcome: ended.outcome.as_str(),
         errcode: ended.code,
         errmsg: ended.message.as_deref(),
-        at: crate::store::to_micros(now),
+        queued_at: crate::store::to_micros(queued),
+        finished_at: crate::store::to_micros(now),
     };
-    let result = async {
-        let id = inner
-            .db
-            .start_delivery(channel, &ids.join(","), parts.len() as i64, crate::store::to_micros(queued))
-            .await?;
-        inner.db.finish_delivery(id, &end).await
-    }
-    .await;
+    let result = inner.db.record_delivery(&delivery).await;
     if let Err(e) = result {
         tracing::warn!(channel, error = %e, "could not record a delivery");
     }

@@ -55,7 +55,7 @@ pub struct DeliveryRow {
     pub errcode: Option<i64>,
     pub errmsg: Option<String>,
     pub queued_at: i64,
-    pub finished_at: Option<i64>,
+    pub finished_at: i64,
 }
 
 #[cfg(test)]
@@ -70,10 +70,10 @@ pub(super) const SELECT_CHANNELS: &str = "SELECT id, node_id, kind, name, url, s
 pub(super) const SELECT_CHANNEL: &str =
     "SELECT id, node_id, kind, name, url, secret, created_at, retired_at FROM channels WHERE id = $1";
 pub(super) const RETIRE_CHANNEL: &str = "UPDATE channels SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL";
+/// A delivery that ended, in one statement: a reader never sees one half written.
 pub(super) const INSERT_DELIVERY: &str = "INSERT INTO deliveries \
-     (channel_id, message_id, parts, attempts, outcome, queued_at) VALUES ($1, $2, $3, 0, 'sending', $4) RETURNING id";
-pub(super) const FINISH_DELIVERY: &str = "UPDATE deliveries SET attempts = $1, outcome = $2, errcode = $3, errmsg = $4, \
-     finished_at = $5 WHERE id = $6";
+     (channel_id, message_id, parts, attempts, outcome, errcode, errmsg, queued_at, finished_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 pub(super) const SELECT_DELIVERIES: &str = "SELECT id, channel_id, message_id, parts, attempts, outcome, errcode, errmsg, \
      queued_at, finished_at FROM deliveries WHERE channel_id = $1 ORDER BY id DESC LIMIT $2";
 
@@ -118,30 +118,17 @@ macro_rules! channel_sql {
             Ok(sqlx::query(RETIRE_CHANNEL).bind(at).bind(id).execute(pool).await?.rows_affected() == 1)
         }
 
-        pub async fn start_delivery(
-            pool: &sqlx::Pool<$db>,
-            channel: i64,
-            message_id: &str,
-            parts: i64,
-            at: i64,
-        ) -> Result<i64, StoreError> {
-            Ok(sqlx::query_scalar(INSERT_DELIVERY)
-                .bind(channel)
-                .bind(message_id)
-                .bind(parts)
-                .bind(at)
-                .fetch_one(pool)
-                .await?)
-        }
-
-        pub async fn finish_delivery(pool: &sqlx::Pool<$db>, id: i64, end: &DeliveryEnd<'_>) -> Result<(), StoreError> {
-            sqlx::query(FINISH_DELIVERY)
-                .bind(end.attempts)
-                .bind(end.outcome)
-                .bind(end.errcode)
-                .bind(end.errmsg)
-                .bind(end.at)
-                .bind(id)
+        pub async fn record_delivery(pool: &sqlx::Pool<$db>, d: &NewDelivery<'_>) -> Result<(), StoreError> {
+            sqlx::query(INSERT_DELIVERY)
+                .bind(d.channel_id)
+                .bind(d.message_id)
+                .bind(d.parts)
+                .bind(d.attempts)
+                .bind(d.outcome)
+                .bind(d.errcode)
+                .bind(d.errmsg)
+                .bind(d.queued_at)
+                .bind(d.finished_at)
                 .execute(pool)
                 .await?;
             Ok(())
@@ -165,13 +152,18 @@ mod postgres_sql {
     channel_sql!(sqlx::Postgres);
 }
 
-/// How a delivery ended (see [`DbPool::finish_delivery`]).
-pub struct DeliveryEnd<'a> {
+/// A delivery that ended (see [`DbPool::record_delivery`]).
+pub struct NewDelivery<'a> {
+    pub channel_id: i64,
+    /// The ids of the messages it carried, comma-separated.
+    pub message_id: &'a str,
+    pub parts: i64,
     pub attempts: i64,
     pub outcome: &'a str,
     pub errcode: Option<i64>,
     pub errmsg: Option<&'a str>,
-    pub at: i64,
+    pub queued_at: i64,
+    pub finished_at: i64,
 }
 
 /// Runs `$f` of the expansion for this pool's backend.
@@ -205,13 +197,9 @@ impl DbPool {
         on_backend!(self, retire(id, at))
     }
 
-    /// Records that a message is being handed to a channel; the delivery's id.
-    pub async fn start_delivery(&self, channel: i64, message_id: &str, parts: i64, at: i64) -> Result<i64, StoreError> {
-        on_backend!(self, start_delivery(channel, message_id, parts, at))
-    }
-
-    pub async fn finish_delivery(&self, id: i64, end: &DeliveryEnd<'_>) -> Result<(), StoreError> {
-        on_backend!(self, finish_delivery(id, end))
+    /// Records how a delivery ended.
+    pub async fn record_delivery(&self, d: &NewDelivery<'_>) -> Result<(), StoreError> {
+        on_backend!(self, record_delivery(d))
     }
 
     /// A channel's deliveries, newest first, at most `limit`.
