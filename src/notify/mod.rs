@@ -429,15 +429,18 @@ impl Queue {
         let kind = self.channel.kind;
         let mut parts: Vec<Message> = Vec::new();
         let mut queued_at = None;
+        // Linear in what is taken, so a push never waits long on this lock.
+        let mut total = 0;
         while let Some((m, at)) = w.messages.front() {
-            let mut next = parts.clone();
-            next.push(m.clone());
-            if !parts.is_empty() && !wire::fits(kind, &next) {
+            let cost = wire::cost(kind, m);
+            if !parts.is_empty() && !wire::fits_cost(kind, total + cost) {
                 break;
             }
             queued_at.get_or_insert(*at);
             let (m, _) = w.messages.pop_front().expect("a front");
-            parts.push(if parts.is_empty() { wire::cut_to_fit(kind, m) } else { m });
+            let m = if parts.is_empty() { wire::cut_to_fit(kind, m) } else { m };
+            total += wire::cost(kind, &m);
+            parts.push(m);
         }
         Taken { parts, queued_at, dropped, closed: w.closed }
     }

@@ -109,15 +109,48 @@ fn body(kind: Kind, secret: Option<&Secret>, parts: &[Message], now_ms: i64) -> 
     }
 }
 
+/// What a body carries besides its parts' text, at most (keys, `msgtype`, Feishu's
+/// timestamp and 44-character sign, the webhook's `kind`): room kept for it.
+const ENVELOPE: usize = 256;
+
+/// How many bytes of parts one message of `kind` takes.
+fn budget(kind: Kind) -> usize {
+    match kind {
+        Kind::WeCom => WECOM_TEXT_MAX,
+        Kind::DingTalk => DINGTALK_TEXT_MAX,
+        Kind::Feishu => FEISHU_BODY_MAX - ENVELOPE,
+        Kind::Webhook => WEBHOOK_BODY_MAX - ENVELOPE,
+    }
+}
+
+/// The length of `s` as a JSON string's contents (escapes counted).
+fn escaped_len(s: &str) -> usize {
+    serde_json::to_string(s).map_or(s.len() * 6, |j| j.len() - 2)
+}
+
+/// How many bytes of [`budget`] one part takes, its separator from the others included
+/// (so a count of parts is never under): for the robots' text the text's own bytes, in
+/// a JSON body its escaped bytes (and for a gateway's digest the part again in `parts`).
+pub fn cost(kind: Kind, m: &Message) -> usize {
+    let text = part_text(m);
+    match kind {
+        Kind::WeCom | Kind::DingTalk => text.len() + 2,
+        Kind::Feishu => escaped_len(&text) + 4,
+        Kind::Webhook => {
+            let part = json!({ "text": m.text, "link": m.link, "kind": m.kind }).to_string();
+            escaped_len(&text) + 4 + part.len() + 1
+        }
+    }
+}
+
+/// Whether parts costing `total` bytes fit in one message of `kind`.
+pub fn fits_cost(kind: Kind, total: usize) -> bool {
+    total <= budget(kind)
+}
+
 /// Whether `parts` fit in one message of `kind`.
 pub fn fits(kind: Kind, parts: &[Message]) -> bool {
-    match kind {
-        Kind::WeCom => joined(parts).len() <= WECOM_TEXT_MAX,
-        Kind::DingTalk => joined(parts).len() <= DINGTALK_TEXT_MAX,
-        // The signed fields add under a hundred bytes; a dummy pair stands for them.
-        Kind::Feishu => body(kind, Some(&Secret::new("x".repeat(64))), parts, 0).to_string().len() <= FEISHU_BODY_MAX,
-        Kind::Webhook => body(kind, None, parts, 0).to_string().len() <= WEBHOOK_BODY_MAX,
-    }
+    fits_cost(kind, parts.iter().map(|m| cost(kind, m)).sum())
 }
 
 /// `m` cut (on a character boundary, marked with `…`) so that it fits in one message of
@@ -249,6 +282,28 @@ mod tests {
         assert!(joined(std::slice::from_ref(&m)).len() <= WECOM_TEXT_MAX);
         assert!(m.text.ends_with('…'));
         assert_eq!(m.link.as_deref(), Some("http://muster.local/m"));
+    }
+
+    #[test]
+    fn a_body_of_parts_that_fit_is_within_the_services_limit() {
+        let url = reqwest::Url::parse("http://h/x").unwrap();
+        let secret = Secret::new("s".repeat(64));
+        for kind in [Kind::WeCom, Kind::DingTalk, Kind::Feishu, Kind::Webhook] {
+            let mut parts = Vec::new();
+            while fits(kind, &parts) {
+                parts.push(message("晚上11点50分到村委会集合，带上名单和手电筒。\"引号\"也算"));
+            }
+            parts.pop();
+            let r = request(kind, &url, Some(&secret), &parts, 1_700_000_000_000);
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            match kind {
+                Kind::WeCom => assert!(body["text"]["content"].as_str().unwrap().len() <= WECOM_TEXT_MAX),
+                Kind::DingTalk => assert!(body["text"]["content"].as_str().unwrap().len() <= DINGTALK_TEXT_MAX),
+                Kind::Feishu => assert!(r.body.len() <= FEISHU_BODY_MAX),
+                Kind::Webhook => assert!(r.body.len() <= WEBHOOK_BODY_MAX),
+            }
+            assert!(parts.len() > 1, "{kind:?} takes several parts");
+        }
     }
 
     #[test]
