@@ -395,6 +395,12 @@ impl Notifier {
         queues.len()
     }
 
+    /// Whether `node` has a channel of its own in use: for a call-up's list of who cannot
+    /// be reached before it is sent.
+    pub fn has_channel(&self, node: NodeId) -> bool {
+        self.0.queues.lock().expect("not poisoned").values().any(|q| q.channel.node_id == node)
+    }
+
     /// Queues `message` for one channel; `false` if it is not in use.
     pub fn post_to(&self, channel: ChannelId, message: Message) -> bool {
         let queue = self.0.queues.lock().expect("not poisoned").get(&channel).cloned();
