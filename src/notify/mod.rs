@@ -422,16 +422,27 @@ impl Queue {
         self.wake.notify_one();
     }
 
+    fn is_closed(&self) -> bool {
+        self.waiting.lock().expect("not poisoned").closed
+    }
+
     fn close(&self) {
         self.waiting.lock().expect("not poisoned").closed = true;
         self.wake.notify_one();
     }
 
-    /// The next message to send: as many waiting messages, oldest first, as fit in one
-    /// of the service's messages (the first alone, cut to fit, if it fits in none).
-    fn take(&self) -> Taken {
+    /// Whether the channel was removed, what was dropped from its full queue since the
+    /// last look (taken), and whether anything waits.
+    fn look(&self) -> (bool, Vec<Message>, bool) {
         let mut w = self.waiting.lock().expect("not poisoned");
-        let dropped = std::mem::take(&mut w.dropped);
+        (w.closed, std::mem::take(&mut w.dropped), w.messages.is_empty())
+    }
+
+    /// The next message to send: as many waiting messages, oldest first, as fit in one
+    /// of the service's messages (the first alone, cut to fit, if it fits in none), and
+    /// when the first of them was queued.
+    fn take(&self) -> (Vec<Message>, Option<Instant>) {
+        let mut w = self.waiting.lock().expect("not poisoned");
         let kind = self.channel.kind;
         let mut parts: Vec<Message> = Vec::new();
         let mut queued_at = None;
@@ -448,15 +459,8 @@ impl Queue {
             total += wire::cost(kind, &m);
             parts.push(m);
         }
-        Taken { parts, queued_at, dropped, closed: w.closed }
+        (parts, queued_at)
     }
-}
-
-struct Taken {
-    parts: Vec<Message>,
-    queued_at: Option<Instant>,
-    dropped: Vec<Message>,
-    closed: bool,
 }
 
 /// A channel's task: waits for messages, keeps to the pace, sends, records.
@@ -465,26 +469,36 @@ async fn run(inner: Arc<Inner>, queue: Arc<Queue>) {
     let mut pace = Pace::new(queue.channel.kind.rates(inner.limits.minute));
     let channel = queue.channel.id;
     loop {
-        // `Notify` keeps one permit: a push between `take` and here is not missed.
-        let taken = queue.take();
-        if taken.closed || *stop.borrow() {
+        // `Notify` keeps one permit: a push between `look` and the wait is not missed.
+        let (closed, dropped, empty) = queue.look();
+        if closed || *stop.borrow() {
             return;
         }
-        if !taken.dropped.is_empty() {
-            record(&inner, channel, &taken.dropped, Instant::now(), Ended::dropped()).await;
+        if !dropped.is_empty() {
+            record(&inner, channel, &dropped, Instant::now(), Ended::dropped()).await;
         }
-        if taken.parts.is_empty() {
+        if empty {
             tokio::select! {
                 _ = queue.wake.notified() => continue,
                 _ = stop.changed() => return,
             }
         }
-        let queued_at = taken.queued_at.unwrap_or_else(Instant::now);
+        // The pace first, then the taking: whatever is queued while the robot's limit
+        // holds us goes out in the same message.
+        tokio::select! {
+            _ = tokio::time::sleep_until(pace.next_free(Instant::now())) => {}
+            _ = stop.changed() => return,
+        }
+        let (parts, queued_at) = queue.take();
+        if parts.is_empty() || queue.is_closed() {
+            continue;
+        }
+        let queued_at = queued_at.unwrap_or_else(Instant::now);
         let ended = tokio::select! {
-            ended = deliver(&inner, &queue.channel, &mut pace, &taken.parts) => ended,
+            ended = deliver(&inner, &queue.channel, &mut pace, &parts) => ended,
             _ = stop.changed() => return,
         };
-        record(&inner, channel, &taken.parts, queued_at, ended).await;
+        record(&inner, channel, &parts, queued_at, ended).await;
     }
 }
 

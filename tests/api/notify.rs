@@ -412,6 +412,31 @@ async fn twenty_five_messages_to_one_robot_in_a_minute_are_coalesced_and_none_is
 }
 
 #[tokio::test]
+async fn a_robot_at_its_limit_holds_the_next_messages_and_sends_them_as_one() {
+    let mut app = spawn_app().await;
+    // A "minute" of five seconds: long enough that twenty sends fit in it on a busy
+    // machine, short enough to wait out.
+    app.notify = muster::notify::Limits { minute: Duration::from_secs(5), ..quick() };
+    app.restart().await;
+    let (rx, base) = Receiver::start().await;
+    let id = add_channel(&app, "wecom", &base).await;
+    for n in 1..=20 {
+        test_message(&app, id).await;
+        rx.wait_for(n).await;
+    }
+    for _ in 0..5 {
+        test_message(&app, id).await;
+    }
+    let d = deliveries_until(&app, id, |d| {
+        d.iter().map(|d| d["message_ids"].as_array().unwrap().len()).sum::<usize>() == 25
+    })
+    .await;
+    assert_eq!(rx.arrived().len(), 21, "the five waited for the window and went as one");
+    assert_eq!(d[0]["message_ids"].as_array().unwrap().len(), 5);
+    assert!(d.iter().all(|d| d["outcome"] == "sent"));
+}
+
+#[tokio::test]
 async fn a_webhook_that_holds_its_requests_does_not_delay_an_append() {
     let app = spawn_app().await;
     let (rx, base) = Receiver::start().await;
