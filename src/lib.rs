@@ -11,6 +11,8 @@
 //! - [`live`]: live state per action and the WebSocket push.
 //! - [`http`]: routes, identity, errors, the embedded pages, metrics, OpenAPI.
 //! - [`messages`]: every message for a person, Simplified Chinese first and English.
+//! - [`notify`]: outbound channels into the chat groups (WeCom, DingTalk, Feishu robots, a
+//!   signed webhook) and the paced, coalescing, retrying delivery of messages through them.
 //! - [`cards`]: household cards (党群连心卡): their random codes, reissue, the print document.
 //! - [`demo`]: a village like 大华山村 and a drill that plays the night through the API.
 //!
@@ -26,6 +28,7 @@ pub mod demo;
 pub mod http;
 pub mod live;
 pub mod messages;
+pub mod notify;
 pub mod roster;
 pub mod store;
 pub mod writer;
@@ -56,6 +59,8 @@ pub struct Settings {
     pub setup_code: Option<String>,
     /// What sessions and pairing codes are judged by (the system clock; tests move it).
     pub clock: auth::Clock,
+    /// How the chat-group notifier paces and retries (the services' own limits by default).
+    pub notify: notify::Limits,
 }
 
 /// For a database with no admin yet: a new one-time code that makes the first one (at
@@ -87,12 +92,15 @@ pub async fn serve(
         auth.arm_setup(code);
     }
     tokio::spawn(sync_revocations(auth.clone(), stopped.clone()));
+    // Fed by `Notifier::post`, which never waits: a dead webhook delays nothing here.
+    let notifier = notify::Notifier::start(store.accounts(), settings.notify.clone(), stopped.clone()).await?;
     let public_url = settings.public_url.map(|u| u.trim_end_matches('/').to_owned());
     let metrics = http::metrics_handle();
     let state = http::AppState::new(http::Shared {
         store,
         hub,
         writer,
+        notifier,
         auth,
         public_url,
         scheme: listener.scheme(),

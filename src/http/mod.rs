@@ -7,6 +7,7 @@ pub mod actions;
 pub mod auth;
 pub mod callups;
 pub mod cards;
+pub mod channels;
 mod doc;
 mod error;
 pub mod extract;
@@ -67,6 +68,8 @@ pub struct Shared {
     pub store: Arc<dyn Store>,
     pub hub: Arc<Hub>,
     pub writer: Writer,
+    /// Delivers messages to the chat groups' channels (see `crate::notify`).
+    pub notifier: crate::notify::Notifier,
     pub auth: Arc<crate::auth::Auth>,
     /// Where phones reach this server, for pairing links (see `crate::Settings`).
     pub public_url: Option<String>,
@@ -97,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(staff::router())
         .merge(points::router())
+        .merge(channels::router())
         .merge(households::router())
         .merge(scan::router())
         .merge(tubes::router())

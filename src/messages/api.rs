@@ -738,6 +738,34 @@ pub mod field {
         )
     }
 
+    /// A channel's URL that is not an http(s) address.
+    pub fn channel_url(why: crate::notify::BadUrl) -> Said {
+        use crate::notify::BadUrl;
+        match why {
+            BadUrl::NotHttp => said!(
+                "地址要以 http:// 或 https:// 开头：请从群机器人的设置里复制完整的 Webhook 地址",
+                "the address must start with http:// or https://: copy the whole webhook address from the robot's settings"
+            ),
+            BadUrl::Unparsable => said!(
+                "这不是一个网址：请从群机器人的设置里复制完整的 Webhook 地址",
+                "this is not a web address: copy the whole webhook address from the robot's settings"
+            ),
+            BadUrl::TooLong => {
+                said!("地址太长（最多 2000 个字符）", "the address is too long (at most 2000 characters)")
+            }
+        }
+    }
+
+    /// A channel of a kind that signs its requests, given no secret.
+    pub fn channel_secret(kind: crate::notify::Kind) -> Said {
+        let zh = crate::messages::channel_kind_name(kind, crate::messages::Lang::Zh);
+        let en = crate::messages::channel_kind_name(kind, crate::messages::Lang::En);
+        said!(
+            "{zh}要填签名密钥（机器人安全设置里的“加签”密钥）",
+            "a {en} needs its signing secret (the robot's signing key in its security settings)"
+        )
+    }
+
     pub fn text_length(field: &str, min: usize, max: usize) -> Said {
         said!("「{field}」要写 {min} 到 {max} 个字", "field `{field}`: give {min} to {max} characters")
     }

@@ -64,6 +64,18 @@ pub enum Audited {
     RetirePoint {
         point: PointId,
     },
+    /// An outbound channel (a chat group's robot, a webhook) was added to an area. Never
+    /// its URL (it may carry the robot's key) nor its secret.
+    AddChannel {
+        channel: i64,
+        node: NodeId,
+        kind: crate::notify::Kind,
+    },
+    RemoveChannel {
+        channel: i64,
+        node: NodeId,
+        kind: crate::notify::Kind,
+    },
     /// Household cards were printed (their residents' names and masked ID numbers, and
     /// grid members' phones): `households` of them, or the one `household`.
     PrintCards {
@@ -143,6 +155,8 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("add_point", "添加了采样点", "opened a sampling point"),
     ("change_point", "修改了采样点", "changed a sampling point"),
     ("retire_point", "关闭了采样点", "closed a sampling point"),
+    ("add_channel", "添加了消息通道", "added a message channel"),
+    ("remove_channel", "删除了消息通道", "removed a message channel"),
     ("print_cards", "打印了户卡", "printed household cards"),
     ("reissue_card", "补办了户卡", "reissued a household card"),
     ("decide_walk_in", "处理了外来人员", "decided on a walk-in"),
@@ -163,6 +177,8 @@ impl Audited {
             Audited::AddPoint { .. } => "add_point",
             Audited::ChangePoint { .. } => "change_point",
             Audited::RetirePoint { .. } => "retire_point",
+            Audited::AddChannel { .. } => "add_channel",
+            Audited::RemoveChannel { .. } => "remove_channel",
             Audited::PrintCards { .. } => "print_cards",
             Audited::ReissueCard { .. } => "reissue_card",
             Audited::DecideWalkIn { .. } => "decide_walk_in",
@@ -274,6 +290,10 @@ impl Audited {
                 pick!(lang, "{point}：{changes}", "{point}: {changes}")
             }
             Audited::RetirePoint { point } => names.point(*point),
+            Audited::AddChannel { channel, node, kind } | Audited::RemoveChannel { channel, node, kind } => {
+                let (node, kind) = (names.nodes(&[*node]), super::channel_kind_name(*kind, lang));
+                pick!(lang, "{node}的{kind}（通道 {channel}）", "{kind} of {node} (channel {channel})")
+            }
             Audited::PrintCards { household: Some(h), .. } => names.household(*h),
             Audited::PrintCards { households, household: None } => {
                 pick!(lang, "{households} 户", "{households} households")

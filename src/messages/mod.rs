@@ -12,6 +12,8 @@
 //!   the errors it ends with).
 //! - [`audit`]: what each kind of audit log entry is called on the admin page.
 //! - [`cards`]: what a household card says (in Chinese only: residents read it).
+//! - [`notify`]: what Muster itself posts into the chat groups (in Chinese: the groups
+//!   are the village's).
 //!
 //! Adding an error variant, a problem or an audited act is one function (or one arm) in
 //! the file for it; the compiler points at the `match` that lacks it (`ApiError::message`
@@ -27,6 +29,7 @@ pub mod audit;
 pub mod cards;
 pub mod cli;
 pub mod import;
+pub mod notify;
 pub mod report;
 pub mod results;
 #[cfg(test)]
@@ -106,6 +109,21 @@ impl Lang {
 }
 
 /// A role's name as the village says it (the roles' column of the staff sheet).
+/// What a kind of outbound channel is called.
+pub fn channel_kind_name(kind: crate::notify::Kind, lang: Lang) -> &'static str {
+    use crate::notify::Kind;
+    match (lang, kind) {
+        (Lang::Zh, Kind::WeCom) => "企业微信群机器人",
+        (Lang::Zh, Kind::DingTalk) => "钉钉群机器人",
+        (Lang::Zh, Kind::Feishu) => "飞书群机器人",
+        (Lang::Zh, Kind::Webhook) => "短信/语音网关",
+        (Lang::En, Kind::WeCom) => "WeCom group robot",
+        (Lang::En, Kind::DingTalk) => "DingTalk group robot",
+        (Lang::En, Kind::Feishu) => "Feishu group bot",
+        (Lang::En, Kind::Webhook) => "SMS/voice gateway webhook",
+    }
+}
+
 pub fn role_name(role: Role, lang: Lang) -> &'static str {
     match (lang, role) {
         (Lang::Zh, Role::Admin) => "管理员",

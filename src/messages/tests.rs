@@ -30,6 +30,8 @@ fn every_audited_act() -> Vec<Audited> {
         | Audited::AddPoint { .. }
         | Audited::ChangePoint { .. }
         | Audited::RetirePoint { .. }
+        | Audited::AddChannel { .. }
+        | Audited::RemoveChannel { .. }
         | Audited::PrintCards { .. }
         | Audited::ReissueCard { .. }
         | Audited::DecideWalkIn { .. } => (),
@@ -61,6 +63,8 @@ fn every_audited_act() -> Vec<Audited> {
         Audited::AddPoint { point: 3, nodes: vec![2] },
         Audited::ChangePoint { point: 3, nodes: Change::new(vec![2], vec![]), renamed: true },
         Audited::RetirePoint { point: 3 },
+        Audited::AddChannel { channel: 4, node: 2, kind: crate::notify::Kind::DingTalk },
+        Audited::RemoveChannel { channel: 4, node: 2, kind: crate::notify::Kind::WeCom },
         Audited::PrintCards { households: 120, household: None },
         Audited::PrintCards { households: 1, household: Some(5) },
         Audited::ReissueCard { household: 5, resident: None, replaced: 4 },

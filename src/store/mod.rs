@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod cards;
+pub mod channels;
 pub mod import;
 pub mod postgres;
 mod rows;

@@ -43,6 +43,7 @@ struct Case {
 enum Fresh {
     Staff,
     Point,
+    Channel,
 }
 
 impl Case {
@@ -107,7 +108,33 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
     let opened = json!({ "events": [{ "id": Uuid::now_v7(), "type": "tube_opened", "tube": "AUTHZ-1", "point_id": operator_point }] });
     let r = app.client.post(format!("{}/api/actions/{a}/events", app.base)).bearer_auth(&admin_token).json(&opened);
     assert_eq!(r.send().await.unwrap().status(), 200, "the tube for the table opens");
+    // A channel on the grid member's grid, to a port nobody listens on (its test messages
+    // go nowhere and are given up).
+    let channel = fresh(app, Fresh::Channel).await;
     vec![
+        ("GET /api/channels", vec![Case::new("the channels", "GET", "/api/channels".into(), MANAGERS)]),
+        (
+            "POST /api/channels",
+            vec![Case::new("add a channel", "POST", "/api/channels".into(), MANAGERS).body(json!({
+                "node_id": grid, "kind": "wecom", "name": "网格群",
+                "url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=k",
+            }))],
+        ),
+        (
+            "POST /api/channels/{id}/retire",
+            vec![Case {
+                fresh: Some(Fresh::Channel),
+                ..Case::new("retire a channel", "POST", "/api/channels/{fresh}/retire".into(), MANAGERS)
+            }],
+        ),
+        (
+            "POST /api/channels/{id}/test",
+            vec![Case::new("test a channel", "POST", format!("/api/channels/{channel}/test"), MANAGERS)],
+        ),
+        (
+            "GET /api/channels/{id}/deliveries",
+            vec![Case::new("a channel's deliveries", "GET", format!("/api/channels/{channel}/deliveries"), MANAGERS)],
+        ),
         (
             "GET /api/actions/{id}/tubes/{code}",
             vec![Case::new(
@@ -482,6 +509,10 @@ async fn fresh(app: &TestApp, kind: Fresh) -> i64 {
     let (path, body) = match kind {
         Fresh::Staff => ("/api/staff", json!({ "name": "代班", "role": "grid_member", "nodes": [grid] })),
         Fresh::Point => ("/api/points", json!({ "name": format!("点{}", Uuid::now_v7()), "nodes": [grid] })),
+        Fresh::Channel => (
+            "/api/channels",
+            json!({ "node_id": grid, "kind": "webhook", "name": "网关", "url": "http://127.0.0.1:9/gateway", "secret": "s" }),
+        ),
     };
     let r = app.client.post(format!("{}{path}", app.base)).bearer_auth(app.token(Role::Admin)).json(&body);
     let made: Value = r.send().await.unwrap().json().await.unwrap();

@@ -33,6 +33,9 @@ pub struct TestApp {
     process: Option<Node>,
     /// The clock the server judges sessions by: a test moves it forward.
     pub clock: muster::auth::Clock,
+    /// How the server's chat-group notifier paces and retries (tests shorten it; a
+    /// restart applies a change).
+    pub notify: muster::notify::Limits,
     /// The database's own address, when the server reaches it another way.
     direct_db_url: Option<String>,
     /// Kept so the database outlives the test's servers (and dropped after them).
@@ -161,6 +164,7 @@ async fn spawn(as_process: bool, postgres: bool) -> TestApp {
         server: None,
         process: None,
         clock: Default::default(),
+        notify: Default::default(),
         direct_db_url: None,
         _db: db,
     };
@@ -182,7 +186,8 @@ impl TestApp {
         self.base = format!("http://{}", self.addr);
         let (stop, stopped) = oneshot::channel::<()>();
         self.stop = Some(stop);
-        let settings = muster::Settings { clock: self.clock.clone(), ..Default::default() };
+        let settings =
+            muster::Settings { clock: self.clock.clone(), notify: self.notify.clone(), ..Default::default() };
         self.server = Some(tokio::spawn(muster::serve(store, listener, settings, async move {
             let _ = stopped.await;
         })));

@@ -16,6 +16,7 @@ mod helpers;
 mod import;
 mod live;
 mod messages;
+mod notify;
 mod outage;
 mod pages;
 mod privacy;
