@@ -543,8 +543,36 @@ pub async fn post_events(
         .enumerate()
         .map(|(i, e)| new_event(&caller, &cell, &format!("events[{i}]."), e.id, e.device_time, e.body))
         .collect::<Result<Vec<_>, _>>()?;
+    // Call-ups go to the chat groups of the areas they call up, once recorded (never on a
+    // repeat): a phone that is not paired reads the group. The notifier only queues.
+    let call_ups: Vec<(usize, EventBody)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e.body, EventBody::CallUpSent { .. }))
+        .map(|(i, e)| (i, e.body.clone()))
+        .collect();
     let outcomes = state.writer.append(events).await?;
+    for (i, body) in call_ups {
+        if let (Outcome::New(_), EventBody::CallUpSent { text, place, nodes, .. }) = (outcomes[i], body) {
+            post_call_up(&state, &text, &place, &nodes);
+        }
+    }
     Ok(Json(EventsOut { results: ids.into_iter().zip(outcomes).map(|(i, o)| result(i, o)).collect() }))
+}
+
+/// Posts a call-up to the channels of every area it calls up (the areas named and those
+/// below them), with the link that opens the phone page, where 收到 is answered.
+fn post_call_up(state: &AppState, text: &str, place: &str, nodes: &[crate::roster::NodeId]) {
+    let roster = state.hub.roster();
+    let tops: std::collections::HashSet<usize> = nodes.iter().filter_map(|n| roster.node_idx(*n)).collect();
+    let link = state.public_url.as_ref().map(|u| format!("{u}/m"));
+    let said = crate::messages::notify::call_up(text, place);
+    for (i, node) in roster.nodes().iter().enumerate() {
+        if roster.in_subtree_of(i, &tops) && state.notifier.has_channel(node.id) {
+            let message = crate::notify::Message::new(crate::notify::MessageKind::CallUp, said.clone(), link.clone());
+            state.notifier.post(node.id, message);
+        }
+    }
 }
 
 /// A scan at a sampling point: by resident id (household card QR) or ID number.

@@ -6,3 +6,10 @@
 pub fn test_message(channel_name: &str) -> String {
     format!("【Muster 测试】这是一条测试消息：「{channel_name}」已接通，召集和提醒会发到这个群。")
 }
+
+/// A call-up as the chat groups read it: Chinese only (a group of a village's staff), what
+/// it says, where and when, and how to answer (the link follows the text).
+pub fn call_up(text: &str, place: &str) -> String {
+    let place = if place.is_empty() { String::new() } else { format!("\n{place}") };
+    format!("【召集】{text}{place}\n请在手机上打开 Muster，点「收到」；来不了点「有困难」并写明原因。")
+}

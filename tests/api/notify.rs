@@ -606,3 +606,29 @@ async fn a_retired_channel_is_sent_nothing_more_and_its_deliveries_stay() {
     let store = muster::store::open(&app.db_url).await.unwrap();
     assert_eq!(store.accounts().deliveries(id, 10).await.unwrap().len(), 1, "its deliveries stay");
 }
+
+#[tokio::test]
+async fn a_call_up_is_posted_to_the_chat_groups_of_the_areas_it_calls_up_once() {
+    let app = spawn_app().await;
+    let (rx, base) = Receiver::start().await;
+    // A channel on one grid; the call-up goes to the whole village, so to that grid too.
+    add_channel(&app, "webhook", &base).await;
+    let call = json!({ "events": [{ "id": uuid::Uuid::now_v7(), "type": "call_up_sent",
+        "text": "紧急通知：今晚全员核酸", "place": "23:50 到村委会集合", "nodes": [1] }] });
+    let r = app.post_events(&app.token(Role::Chief), call.clone()).await;
+    assert_eq!(r.status(), 200);
+    let arrived = rx.wait_for(1).await;
+    assert!(arrived[0].verified, "{:?}", arrived[0]);
+    assert_eq!(arrived[0].body["kind"], "call_up");
+    assert!(
+        arrived[0].text.contains("【召集】紧急通知：今晚全员核酸") && arrived[0].text.contains("23:50 到村委会集合"),
+        "{:?}",
+        arrived[0].text
+    );
+    // The same call-up sent again is a repeat: nothing more is posted.
+    assert_eq!(app.post_events(&app.token(Role::Chief), call).await.status(), 200);
+    let test_id = add_channel(&app, "webhook", &base).await;
+    test_message(&app, test_id).await;
+    let arrived = rx.wait_for(2).await;
+    assert_eq!(arrived.iter().filter(|a| a.body["kind"] == "call_up").count(), 1, "{arrived:?}");
+}
