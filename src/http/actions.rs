@@ -677,7 +677,7 @@ pub async fn post_scan(
 pub struct MissingQuery {
     /// At most this many residents (default 100, at most 1000).
     #[param(minimum = 0, maximum = 4294967295_u64)]
-    pub limit: Option<usize>,
+    pub limit: Option<u32>,
     /// The `next` cursor of the previous page.
     #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
@@ -725,7 +725,7 @@ pub async fn missing(
     ApiQuery(q): ApiQuery<MissingQuery>,
 ) -> Result<Json<MissingPage>, ApiError> {
     caller.require(CHASERS)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000) as usize;
     let after = cursor(q.cursor.as_deref())?;
     let cell = action_cell(&state, &caller, id)?;
     let (residents, next) = missing_page(&cell.state(), &caller, after, limit);

@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
 pub struct HouseholdsQuery {
     /// At most this many households (default 500, at most 2000).
     #[param(minimum = 0, maximum = 4294967295_u64)]
-    pub limit: Option<usize>,
+    pub limit: Option<u32>,
     /// The `next` cursor of the previous page.
     #[param(pattern = "^[0-9]{1,9}$")]
     pub cursor: Option<String>,
@@ -106,7 +106,7 @@ pub async fn households(
     ApiQuery(q): ApiQuery<HouseholdsQuery>,
 ) -> Result<Json<HouseholdsPage>, ApiError> {
     caller.require(CHASERS)?;
-    let limit = q.limit.unwrap_or(500).clamp(1, 2000);
+    let limit = q.limit.unwrap_or(500).clamp(1, 2000) as usize;
     let from = cursor(q.cursor.as_deref())?;
     let cell = action_cell(&state, &caller, id)?;
     let page = page(&cell.state(), &caller, q.visits.unwrap_or(false), from, limit);

@@ -49,7 +49,7 @@ pub fn router() -> Router<AppState> {
 pub struct TubesQuery {
     /// At most this many tubes (default 100, at most 1000).
     #[param(minimum = 0, maximum = 4294967295_u64)]
-    pub limit: Option<usize>,
+    pub limit: Option<u32>,
     /// The `next` cursor of the previous page.
     #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
@@ -147,7 +147,7 @@ pub async fn list_tubes(
     ApiQuery(q): ApiQuery<TubesQuery>,
 ) -> Result<Json<TubePage>, ApiError> {
     caller.require(LAB_ROLES)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000) as usize;
     let cell = action_cell(&state, &caller, id)?;
     let s = cell.state();
     // The cursor is the position in log order below which the next page starts: tubes

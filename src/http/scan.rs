@@ -111,7 +111,7 @@ pub struct LookupAnswer {
 pub struct PointRosterQuery {
     /// At most this many residents (default 1000, at most 5000).
     #[param(minimum = 0, maximum = 4294967295_u64)]
-    pub limit: Option<usize>,
+    pub limit: Option<u32>,
     /// The `next` cursor of the previous page.
     #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
@@ -155,7 +155,7 @@ pub async fn point_roster(
     ApiQuery(q): ApiQuery<PointRosterQuery>,
 ) -> Result<Json<PointRosterPage>, ApiError> {
     caller.require(SCANNERS)?;
-    let limit = q.limit.unwrap_or(1000).clamp(1, 5000);
+    let limit = q.limit.unwrap_or(1000).clamp(1, 5000) as usize;
     let from = cursor(q.cursor.as_deref())?;
     let cell = action_cell(&state, &caller, id)?;
     let s = cell.state();
