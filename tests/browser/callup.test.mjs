@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, api, describeAnswer, launchBrowser, startDemoServer } from './harness.mjs';
+import { REPO_ROOT, callAs, launchBrowser, pageAs, startDemoServer } from './harness.mjs';
 
 const SHOTS = path.join(REPO_ROOT, 'target', 'screenshots', 'callup');
 const PHONE = { width: 360, height: 740 };
@@ -19,19 +19,7 @@ const SHOWN_MS = 10_000;
 let server;
 let browser;
 
-async function call(role, method, urlPath, body) {
-  const answer = await api(server.baseUrl, server[role].token, method, urlPath, body);
-  assert.equal(answer.status, 200, `${role}: ${describeAnswer(method, urlPath, answer)}`);
-  return answer.body;
-}
-
-async function pageAs(role, viewport, urlPath) {
-  const mobile = viewport.width < 500 ? { isMobile: true, hasTouch: true } : {};
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: 'zh-CN', ...mobile });
-  const page = await context.newPage();
-  await page.goto(`${server.baseUrl}${urlPath}?token=${encodeURIComponent(server[role].token)}`);
-  return { page, context };
-}
+const call = (role, method, urlPath, body) => callAs(server, role, method, urlPath, body);
 
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -46,9 +34,9 @@ after(async () => {
 
 test('a call-up comes up full screen on two phones, and their answers reach the command centre', { timeout: 120_000 }, async () => {
   const [action] = await call('chief', 'GET', '/api/actions');
-  const member = await pageAs('grid_member', PHONE, '/m');
-  const head = await pageAs('grid_head', PHONE, '/m');
-  const centre = await pageAs('chief', LAPTOP, '/');
+  const member = await pageAs(browser, server, 'grid_member', PHONE, '/m');
+  const head = await pageAs(browser, server, 'grid_head', PHONE, '/m');
+  const centre = await pageAs(browser, server, 'chief', LAPTOP, '/');
   await member.page.waitForSelector('[data-testid="resident"]');
   await head.page.waitForSelector('[data-testid="resident"], [data-testid="member-group"]');
   await centre.page.waitForSelector('[data-testid="sampled"]');

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, api, describeAnswer, launchBrowser, startDemoServer, uuidv7 } from './harness.mjs';
+import { REPO_ROOT, callAs, launchBrowser, pageAs, startDemoServer, uuidv7 } from './harness.mjs';
 
 const SHOTS = path.join(REPO_ROOT, 'target', 'screenshots', 'flagged');
 const PHONE = { width: 360, height: 740 };
@@ -20,20 +20,8 @@ const LIVE_TIMEOUT_MS = 10_000;
 let server;
 let browser;
 
-
-async function call(role, method, urlPath, body) {
-  const answer = await api(server.baseUrl, server[role].token, method, urlPath, body);
-  assert.equal(answer.status, 200, `${role}: ${describeAnswer(method, urlPath, answer)}`);
-  return answer.body;
-}
-
-async function pageAs(role, viewport, urlPath) {
-  const mobile = viewport.width < 500 ? { isMobile: true, hasTouch: true } : {};
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: 'zh-CN', ...mobile });
-  const page = await context.newPage();
-  await page.goto(`${server.baseUrl}${urlPath}${urlPath.includes('?') ? '&' : '?'}token=${encodeURIComponent(server[role].token)}`);
-  return page;
-}
+const call = (role, method, urlPath, body) => callAs(server, role, method, urlPath, body);
+const openAs = async (role, viewport, urlPath) => (await pageAs(browser, server, role, viewport, urlPath)).page;
 
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -57,9 +45,9 @@ test('a positive tube flags exactly its ten on their grid member\'s phone and on
   const points = await call('chief', 'GET', '/api/points');
   const point = points.find((p) => p.nodes.some((n) => n.id === mine.households[0].node_id)).id;
 
-  const phone = await pageAs('grid_member', PHONE, '/m');
+  const phone = await openAs('grid_member', PHONE, '/m');
   await phone.waitForSelector('[data-testid="resident"]');
-  const centre = await pageAs('chief', LAPTOP, '/');
+  const centre = await openAs('chief', LAPTOP, '/');
   await centre.waitForSelector('[data-testid="sampled"]');
 
   const opened = { id: uuidv7(), type: 'tube_opened', tube: 'HG-TEST-1', point_id: point, size: 10 };

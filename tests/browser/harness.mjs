@@ -249,6 +249,25 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
 
+/** Calls the API as one of the server's paired roles and asserts a 200; the answer's JSON. */
+export async function callAs(server, role, method, urlPath, body) {
+  const answer = await api(server.baseUrl, server[role].token, method, urlPath, body);
+  if (answer.status !== 200) throw new Error(`${role}: ${describeAnswer(method, urlPath, answer)}`);
+  return answer.body;
+}
+
+/**
+ * A page of its own (a new context: its own storage) signed in as one of the server's
+ * roles, at `viewport` (a phone's is mobile and touch), opened at `urlPath`.
+ */
+export async function pageAs(browser, server, role, viewport, urlPath) {
+  const mobile = viewport.width < 500 ? { isMobile: true, hasTouch: true } : {};
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: 'zh-CN', ...mobile });
+  const page = await context.newPage();
+  await page.goto(`${server.baseUrl}${urlPath}${urlPath.includes('?') ? '&' : '?'}token=${encodeURIComponent(server[role].token)}`);
+  return { page, context };
+}
+
 /**
  * Call the API with a bearer token. Returns { status, body, text } where body is the
  * parsed JSON (or undefined if the answer was not JSON).
