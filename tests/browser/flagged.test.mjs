@@ -83,7 +83,9 @@ test('a positive tube flags exactly its ten on their grid member\'s phone and on
 
   // The wall: the list fits the side column, nothing below the fold.
   await centre.setViewportSize(WALL);
-  await centre.waitForTimeout(300);
+  // Laid out again at the wall's size, and drawn (the list is fitted on a frame).
+  await centre.waitForFunction(() => window.innerWidth === 1920);
+  await centre.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
   const height = await centre.evaluate(() => document.documentElement.scrollHeight);
   assert.ok(height <= WALL.height + 1, `the wall page is ${height} px tall`);
   await centre.screenshot({ path: path.join(SHOTS, 'centre-wall.png') });
