@@ -8,6 +8,8 @@
 //! - [`store`]: the storage trait and the SQLite and PostgreSQL backends; stores, pushes nothing.
 //! - [`writer`]: the group-commit writer, the one door every event goes through (check,
 //!   append, fold, answer), between the HTTP face and storage.
+//! - [`escalator`]: the server as its own actor, escalating what is overdue when a deadline
+//!   passes, through the writer.
 //! - [`live`]: live state per action and the WebSocket push.
 //! - [`http`]: routes, identity, errors, the embedded pages, metrics, OpenAPI.
 //! - [`messages`]: every message for a person, Simplified Chinese first and English.
@@ -25,6 +27,7 @@ pub mod action;
 pub mod auth;
 pub mod cards;
 pub mod demo;
+pub mod escalator;
 pub mod http;
 pub mod live;
 pub mod messages;
@@ -95,6 +98,14 @@ pub async fn serve(
     // Fed by `Notifier::post`, which never waits: a dead webhook delays nothing here.
     let notifier = notify::Notifier::start(store.accounts(), settings.notify.clone(), stopped.clone()).await?;
     let public_url = settings.public_url.map(|u| u.trim_end_matches('/').to_owned());
+    let escalator = escalator::Escalator {
+        hub: hub.clone(),
+        writer: writer.clone(),
+        notifier: notifier.clone(),
+        clock: settings.clock.clone(),
+        public_url: public_url.clone(),
+    };
+    let escalating = tokio::spawn(escalator.run(stopped.clone()));
     let metrics = http::metrics_handle();
     let state = http::AppState::new(http::Shared {
         store,
@@ -117,7 +128,9 @@ pub async fn serve(
         http::listen::Listener::Tcp(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await?,
         http::listen::Listener::Tls(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await?,
     }
-    // Every handle to the writer was in the router, now dropped: the task drains and ends.
+    // Every handle to the writer was in the router and the escalator, now dropped: the
+    // task drains and ends.
+    let _ = escalating.await;
     let _ = writer_task.await;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! in [`super::fold`]; nothing here does I/O.
 
 use super::Seq;
+use super::escalation::Climb;
 use super::event::Answer;
 use crate::roster::{NodeId, Role, Roster, StaffId};
 use std::collections::{BTreeMap, HashSet};
@@ -21,6 +22,8 @@ pub struct CallUp {
     pub roles: Vec<Role>,
     /// Everyone called up, and their answer so far (none: not yet).
     pub answers: BTreeMap<StaffId, Option<Reply>>,
+    /// Those whose silence climbed the chain, and how far (cleared by their answer).
+    pub escalated: BTreeMap<StaffId, Climb>,
 }
 
 /// A staff member's answer: the latest by device time (the later in the log on a tie).
@@ -33,6 +36,11 @@ pub struct Reply {
 }
 
 impl CallUp {
+    /// Those called up who have not answered and whose silence climbed the chain.
+    pub fn overdue(&self) -> impl Iterator<Item = (StaffId, &Climb)> + '_ {
+        self.escalated.iter().filter(|(s, _)| self.answers.get(s).is_some_and(Option::is_none)).map(|(s, c)| (*s, c))
+    }
+
     /// How many answered, and how many of those cannot come.
     pub fn answered(&self) -> (usize, usize) {
         let replies = self.answers.values().flatten();

@@ -193,7 +193,66 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         reason: String,
     },
+    /// The chief's escalation rule for this action (seed 003: each level reports within 30
+    /// minutes): a resident still missing `minutes` after the chase started climbs from their
+    /// grid member to the head, then as long again to the chief; a call-up unanswered for
+    /// `call_up_minutes` climbs the same way. `chase_at`: when the chase starts by itself,
+    /// if the chief does not say so first.
+    EscalationSet {
+        #[schema(minimum = 1, maximum = 1440)]
+        minutes: u32,
+        #[schema(minimum = 1, maximum = 1440)]
+        call_up_minutes: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+        #[schema(value_type = Option<String>, format = DateTime)]
+        chase_at: Option<OffsetDateTime>,
+    },
+    /// The chase starts now (the chief's call): whoever is missing from here on is chased,
+    /// and escalates when the rule's time passes.
+    ChaseStarted,
+    /// Something overdue climbed a level: appended by the server as its own actor when a
+    /// deadline passed (never by a person), with a client id made from what it is about,
+    /// so a restart or a second node cannot make it happen twice. Its device time is the
+    /// deadline. Level 1 is the head above the responsible person, 2 the chief.
+    Escalated {
+        about: Overdue,
+        #[schema(minimum = 1, maximum = 2)]
+        level: u8,
+    },
+    /// A head (or the chief) hands households to a substitute for this action (a grid member
+    /// locked outside the village, seed 004), or back to the roster's own person (`to`
+    /// absent). Not a roster edit: the log shows who covered whom, and when.
+    HouseholdsHanded {
+        #[schema(min_items = 1, max_items = 500)]
+        households: Vec<HouseholdId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<StaffId>,
+    },
+    /// A head reports their area done (层层上报): everyone accounted for except those still
+    /// missing then, whom the fold keeps with their last status as of this event.
+    AreaSignedOff {
+        node_id: NodeId,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
 }
+
+/// What an escalation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Overdue {
+    /// A resident still missing.
+    Resident { resident_id: ResidentId },
+    /// A staff member who has not answered a call-up.
+    CallUp { call_up_seq: Seq, staff_id: StaffId },
+}
+
+/// How long a level has before what is overdue climbs, until the chief says otherwise.
+pub const ESCALATE_MINUTES: u32 = 30;
+/// How long a call-up may go unanswered before it climbs (seed 004: everyone in 10 minutes).
+pub const CALL_UP_MINUTES: u32 = 10;
+/// The levels an escalation climbs: the head, then the chief.
+pub const ESCALATION_LEVELS: u8 = 2;
 
 /// What a staff member answers a call-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -296,6 +355,11 @@ impl EventBody {
             EventBody::QueueReported { .. } => "queue_reported",
             EventBody::CallUpSent { .. } => "call_up_sent",
             EventBody::CallUpAnswered { .. } => "call_up_answered",
+            EventBody::EscalationSet { .. } => "escalation_set",
+            EventBody::ChaseStarted => "chase_started",
+            EventBody::Escalated { .. } => "escalated",
+            EventBody::HouseholdsHanded { .. } => "households_handed",
+            EventBody::AreaSignedOff { .. } => "area_signed_off",
         }
     }
 }
@@ -378,6 +442,18 @@ mod tests {
                 roles: vec![Role::GridMember],
             },
             EventBody::CallUpAnswered { call_up_seq: 2, answer: Answer::Cannot, reason: "被封在村外".into() },
+            EventBody::EscalationSet {
+                minutes: 30,
+                call_up_minutes: 10,
+                chase_at: Some(time::macros::datetime!(2022-04-22 18:00 UTC)),
+            },
+            EventBody::EscalationSet { minutes: 20, call_up_minutes: 5, chase_at: None },
+            EventBody::ChaseStarted,
+            EventBody::Escalated { about: Overdue::Resident { resident_id: 7 }, level: 1 },
+            EventBody::Escalated { about: Overdue::CallUp { call_up_seq: 2, staff_id: 9 }, level: 2 },
+            EventBody::HouseholdsHanded { households: vec![3, 4], to: Some(12) },
+            EventBody::HouseholdsHanded { households: vec![3], to: None },
+            EventBody::AreaSignedOff { node_id: 4, note: "3户外出".into() },
         ];
         for body in bodies {
             let json = serde_json::to_string(&body).unwrap();

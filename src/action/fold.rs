@@ -4,10 +4,11 @@
 
 use super::callups::{CallUp, Reply};
 use super::chase::{ChaseCounts, ChaseKey, Chased, Tick, Visit};
-use super::event::{Chase, Event, EventBody, ExemptReason, LabResult, Resolution, TUBE_SIZE};
+use super::escalation::{Climb, Handover, Rule, SignOff};
+use super::event::{Chase, Event, EventBody, ExemptReason, LabResult, Overdue, Resolution, TUBE_SIZE};
 use super::tubes::{Flag, FlagState, Member, Resolved, Tube, WalkInState, WalkIns};
 use super::{Action, Seq};
-use crate::roster::{IdNumber, PointId, ResidentId, Roster, StaffId};
+use crate::roster::{HouseholdId, IdNumber, PointId, ResidentId, Roster, StaffId};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -264,6 +265,20 @@ pub struct ActionState {
     flags: HashMap<Member, Flag>,
     /// Every call-up sent in this action, in log order, with each one's answers.
     pub call_ups: Vec<CallUp>,
+    /// How long each level has before what is overdue climbs, and when the chase began.
+    pub escalation: Rule,
+    pub chase_started: Option<OffsetDateTime>,
+    /// Residents (by roster index) escalated and how far: only those it happened to. An
+    /// escalation stands while the resident is missing.
+    escalated: HashMap<u32, Climb>,
+    /// Per area node (by index), and in all: missing residents with an escalation standing.
+    pub node_escalated: Vec<i64>,
+    pub escalated_now: i64,
+    /// Households handed to a substitute for this action, and every handover in log order.
+    handed: HashMap<HouseholdId, StaffId>,
+    pub handovers: Vec<Handover>,
+    /// Every sign-off in log order (a head may sign again: the latest stands).
+    pub sign_offs: Vec<SignOff>,
     /// The position at which this state was folded again against a new roster (an
     /// import). Targets may differ from before it, which deltas cannot say (they carry
     /// no target), so a subscriber at or before it gets a fresh snapshot instead.
@@ -303,8 +318,7 @@ impl ActionState {
             for &a in roster.ancestors(node) {
                 nodes[a].target += 1;
             }
-            // The nearest responsible person up the tree answers for this resident.
-            let staff = roster.ancestors(node).iter().rev().find_map(|&a| roster.nodes()[a].staff_id);
+            let staff = roster_staff(&roster, i);
             resident_staff[i] = staff;
             if let Some(s) = staff {
                 *staff_missing.entry(s).or_insert(0) += 1;
@@ -340,6 +354,14 @@ impl ActionState {
             tube_size: TUBE_SIZE,
             flags: HashMap::new(),
             call_ups: Vec::new(),
+            escalation: Rule::default(),
+            chase_started: None,
+            escalated: HashMap::new(),
+            node_escalated: vec![0; roster_nodes],
+            escalated_now: 0,
+            handed: HashMap::new(),
+            handovers: Vec::new(),
+            sign_offs: Vec::new(),
             rebased: None,
             slots,
             resident_staff,
@@ -557,6 +579,7 @@ impl ActionState {
                         nodes: nodes.clone(),
                         roles: roles.clone(),
                         answers: called.into_iter().map(|s| (s, None)).collect(),
+                        escalated: BTreeMap::new(),
                     });
                 }
             }
@@ -567,6 +590,107 @@ impl ActionState {
                     if slot.as_ref().is_none_or(|was| (was.at, was.seq) <= (reply.at, reply.seq)) {
                         *slot = Some(reply);
                     }
+                }
+            }
+            EventBody::EscalationSet { minutes, call_up_minutes, chase_at } => {
+                self.escalation = Rule {
+                    minutes: (*minutes).clamp(1, 1440),
+                    call_up_minutes: (*call_up_minutes).clamp(1, 1440),
+                    chase_at: *chase_at,
+                };
+            }
+            EventBody::ChaseStarted => {
+                if self.phase == Phase::Open && self.chase_started.is_none() {
+                    self.chase_started = Some(e.device_time);
+                }
+            }
+            EventBody::Escalated { about, level } => {
+                let climb = Climb { level: *level, at: e.device_time, seq: event.seq };
+                match *about {
+                    Overdue::Resident { resident_id } => {
+                        if let Some(idx) = self.scoped(resident_id).filter(|&i| self.is_missing(i))
+                            && self.escalated.get(&(idx as u32)).is_none_or(|c| c.level < *level)
+                        {
+                            if self.escalated.insert(idx as u32, climb).is_none() {
+                                self.escalated_now += 1;
+                                for &a in self.roster.ancestors(self.roster.resident_node_idx(idx)) {
+                                    self.node_escalated[a] += 1;
+                                }
+                            }
+                            change.chased = ChaseMoved::Resident(idx as u32);
+                        }
+                    }
+                    Overdue::CallUp { call_up_seq, staff_id } => {
+                        if let Some(c) = self.call_up_mut(call_up_seq)
+                            && c.answers.get(&staff_id).is_some_and(Option::is_none)
+                            && c.escalated.get(&staff_id).is_none_or(|was| was.level < *level)
+                        {
+                            c.escalated.insert(staff_id, climb);
+                        }
+                    }
+                }
+            }
+            EventBody::HouseholdsHanded { households, to } => {
+                if self.phase != Phase::Closed {
+                    let mut from = Vec::with_capacity(households.len());
+                    for &h in households {
+                        let residents = self.household_residents(h);
+                        from.push(residents.first().and_then(|&i| self.resident_staff[i]));
+                        if residents.is_empty() {
+                            continue;
+                        }
+                        match to {
+                            Some(to) => self.handed.insert(h, *to),
+                            None => self.handed.remove(&h),
+                        };
+                        for idx in residents {
+                            let new = to.or_else(|| roster_staff(&self.roster, idx));
+                            let old = std::mem::replace(&mut self.resident_staff[idx], new);
+                            if self.slots[idx].status() == Status::Missing && old != new {
+                                if let Some(o) = old {
+                                    *self.staff_missing.entry(o).or_insert(0) -= 1;
+                                }
+                                if let Some(n) = new {
+                                    *self.staff_missing.entry(n).or_insert(0) += 1;
+                                }
+                            }
+                        }
+                    }
+                    // Deltas name each moved resident's staff as they are now, which is
+                    // not what they were before this: a subscriber from before it starts
+                    // again from a snapshot (handovers are a few a night).
+                    self.mark_rebased();
+                    self.handovers.push(Handover {
+                        seq: event.seq,
+                        by: e.actor,
+                        at: e.device_time,
+                        households: households.clone(),
+                        to: *to,
+                        from,
+                    });
+                }
+            }
+            EventBody::AreaSignedOff { node_id, note } => {
+                if let Some(node) = self.roster.node_idx(*node_id).filter(|_| self.phase == Phase::Open) {
+                    let top = HashSet::from([node]);
+                    let mut except = Vec::new();
+                    for n in (0..self.roster.nodes().len()).filter(|&n| self.roster.in_subtree_of(n, &top)) {
+                        for &i in self.roster.residents_at(n) {
+                            if self.is_missing(i as usize) {
+                                let chase = self.chased.get(&i).and_then(|c| c.current()).map(|t| t.chase);
+                                except.push((i, chase));
+                            }
+                        }
+                    }
+                    except.sort_unstable_by_key(|(i, _)| *i);
+                    self.sign_offs.push(SignOff {
+                        seq: event.seq,
+                        node_id: *node_id,
+                        by: e.actor,
+                        at: e.device_time,
+                        note: note.clone(),
+                        except,
+                    });
                 }
             }
             EventBody::QueueReported { point_id, waiting } => {
@@ -844,6 +968,13 @@ impl ActionState {
         if from == to {
             return None;
         }
+        if self.escalated.contains_key(&(idx as u32)) {
+            let by = i64::from(to == Status::Missing) - i64::from(from == Status::Missing);
+            self.escalated_now += by;
+            for &a in self.roster.ancestors(node) {
+                self.node_escalated[a] += by;
+            }
+        }
         self.totals.shift(from, to);
         for &a in self.roster.ancestors(node) {
             self.nodes[a].shift(from, to);
@@ -905,8 +1036,30 @@ impl ActionState {
         self.slots.get(resident_idx).is_some_and(|s| s.in_scope && s.status() == Status::Missing)
     }
 
+    /// Who answers for a resident in this action: the roster's nearest responsible person
+    /// up the tree, or the substitute their household was handed to.
     pub fn responsible_staff(&self, resident_idx: usize) -> Option<StaffId> {
         self.resident_staff[resident_idx]
+    }
+
+    /// The substitute a household was handed to in this action, if any.
+    pub fn handed_to(&self, household: HouseholdId) -> Option<StaffId> {
+        self.handed.get(&household).copied()
+    }
+
+    /// The households handed to substitutes, and to whom (in no order).
+    pub fn handed(&self) -> impl Iterator<Item = (HouseholdId, StaffId)> + '_ {
+        self.handed.iter().map(|(h, s)| (*h, *s))
+    }
+
+    /// A resident's escalation, if one happened (standing only while they are missing).
+    pub fn escalated(&self, idx: usize) -> Option<&Climb> {
+        self.escalated.get(&(idx as u32))
+    }
+
+    /// Residents (by roster index) ever escalated, in no order.
+    pub fn escalated_residents(&self) -> impl Iterator<Item = (usize, &Climb)> + '_ {
+        self.escalated.iter().map(|(i, c)| (*i as usize, c))
     }
 
     /// Marks this state as folded against a new roster at its current position.
@@ -929,4 +1082,9 @@ impl ActionState {
         let skip = usize::try_from(after + 1 - oldest_kept).unwrap_or(0).min(self.changes.len());
         Some(self.changes.range(skip..))
     }
+}
+
+/// The roster's own responsible person for a resident: the nearest staffed area up the tree.
+fn roster_staff(roster: &Roster, idx: usize) -> Option<StaffId> {
+    roster.ancestors(roster.resident_node_idx(idx)).iter().rev().find_map(|&a| roster.nodes()[a].staff_id)
 }

@@ -6,6 +6,7 @@
 
 pub mod callups;
 pub mod chase;
+pub mod escalation;
 pub mod event;
 pub mod fold;
 pub mod rules;
@@ -15,7 +16,7 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-pub use event::{Answer, Chase, Event, EventBody, ExemptReason, LabResult, NewEvent, Resolution, WalkIn};
+pub use event::{Answer, Chase, Event, EventBody, ExemptReason, LabResult, NewEvent, Overdue, Resolution, WalkIn};
 pub use fold::{ActionState, Status};
 pub use rules::Rejection;
 

@@ -3,11 +3,12 @@
 //! never reaches the log.
 
 use super::Seq;
+use super::event::Overdue;
 use super::event::{Chase, EventBody, LabResult, Resolution, TUBE_SIZES};
 use super::fold::{ActionState, Phase};
 use super::tubes::{FlagState, Member};
 use crate::messages::Lang;
-use crate::roster::{HouseholdId, IdNumber, PointId, ResidentId};
+use crate::roster::{HouseholdId, IdNumber, NodeId, PointId, ResidentId, StaffId};
 use std::collections::{HashMap, HashSet};
 
 /// Why an event was refused. Each variant has a stable machine code in the HTTP layer,
@@ -55,6 +56,14 @@ pub enum Rejection {
     /// A call-up that reaches nobody (no staff in those areas, of those roles).
     EmptyCallUp,
     UnknownCallUp(Seq),
+    /// The chase was started already (its start is one moment of the night).
+    ChaseAlreadyStarted,
+    /// An escalation of something no longer overdue (sampled, exempt, answered).
+    NotOverdue,
+    /// An escalation to a level it has reached already: each climbs once per level.
+    AlreadyEscalated(u8),
+    UnknownStaff(StaffId),
+    UnknownNode(NodeId),
 }
 
 impl Rejection {
@@ -92,6 +101,11 @@ impl Rejection {
             Rejection::ResolutionNeedsResident => say::resolution_needs_resident(lang),
             Rejection::EmptyCallUp => say::empty_call_up(lang),
             Rejection::UnknownCallUp(seq) => say::unknown_call_up(*seq, lang),
+            Rejection::ChaseAlreadyStarted => say::chase_already_started(lang),
+            Rejection::NotOverdue => say::not_overdue(lang),
+            Rejection::AlreadyEscalated(level) => say::already_escalated(*level, lang),
+            Rejection::UnknownStaff(id) => say::unknown_staff(*id, lang),
+            Rejection::UnknownNode(id) => say::unknown_node(*id, lang),
         }
     }
 }
@@ -121,6 +135,9 @@ pub struct Pending {
     results: HashMap<String, LabResult>,
     resolved: HashSet<Seq>,
     tube_size: Option<u8>,
+    /// Escalations (what, level) the batch appends, and whether it started the chase.
+    escalated: HashSet<(Overdue, u8)>,
+    chase_started: bool,
 }
 
 /// A person as the rules tell them apart within a batch: a resident, or a walk-in by the
@@ -272,6 +289,75 @@ impl ActionState {
                     None => Err(Rejection::UnknownCallUp(*call_up_seq)),
                 }
             }
+            EventBody::EscalationSet { .. } => not_closed(),
+            EventBody::ChaseStarted => {
+                match phase {
+                    Phase::Planned => return Err(Rejection::NotOpen),
+                    Phase::Closed => return Err(Rejection::Closed),
+                    Phase::Open => {}
+                }
+                if self.chase_started.is_some() || std::mem::replace(&mut pending.chase_started, true) {
+                    return Err(Rejection::ChaseAlreadyStarted);
+                }
+                Ok(())
+            }
+            EventBody::Escalated { about, level } => {
+                not_closed()?;
+                let reached = match *about {
+                    Overdue::Resident { resident_id } => {
+                        resident(resident_id)?;
+                        let idx = self.roster.resident_idx(resident_id).expect("checked just above");
+                        if !self.is_missing(idx) {
+                            return Err(Rejection::NotOverdue);
+                        }
+                        self.escalated(idx).map_or(0, |c| c.level)
+                    }
+                    Overdue::CallUp { call_up_seq, staff_id } => {
+                        let c = self.call_up(call_up_seq).ok_or(Rejection::UnknownCallUp(call_up_seq))?;
+                        match c.answers.get(&staff_id) {
+                            None => return Err(Rejection::UnknownStaff(staff_id)),
+                            Some(Some(_)) => return Err(Rejection::NotOverdue),
+                            Some(None) => {}
+                        }
+                        c.escalated.get(&staff_id).map_or(0, |e| e.level)
+                    }
+                };
+                if *level == 0 || *level > super::event::ESCALATION_LEVELS {
+                    return Err(Rejection::NotOverdue);
+                }
+                if reached >= *level || !pending.escalated.insert((*about, *level)) {
+                    return Err(Rejection::AlreadyEscalated(*level));
+                }
+                Ok(())
+            }
+            EventBody::HouseholdsHanded { households, to } => {
+                not_closed()?;
+                for h in households {
+                    if self.roster.household(*h).is_none() {
+                        return Err(Rejection::UnknownHousehold(*h));
+                    }
+                    if self.household_residents(*h).is_empty() {
+                        return Err(Rejection::HouseholdOutOfScope(*h));
+                    }
+                }
+                match to {
+                    Some(s) if self.roster.staff_member(*s).is_none_or(|m| m.retired) => {
+                        Err(Rejection::UnknownStaff(*s))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            EventBody::AreaSignedOff { node_id, .. } => {
+                match phase {
+                    Phase::Planned => return Err(Rejection::NotOpen),
+                    Phase::Closed => return Err(Rejection::Closed),
+                    Phase::Open => {}
+                }
+                match self.roster.node_idx(*node_id) {
+                    Some(_) => Ok(()),
+                    None => Err(Rejection::UnknownNode(*node_id)),
+                }
+            }
             EventBody::QueueReported { point_id, .. } => {
                 not_closed()?;
                 if !self.points.contains_key(point_id) {
@@ -421,7 +507,12 @@ mod tests {
             | Rejection::WalkInAlreadyResolved(_)
             | Rejection::ResolutionNeedsResident
             | Rejection::EmptyCallUp
-            | Rejection::UnknownCallUp(_) => (),
+            | Rejection::UnknownCallUp(_)
+            | Rejection::ChaseAlreadyStarted
+            | Rejection::NotOverdue
+            | Rejection::AlreadyEscalated(_)
+            | Rejection::UnknownStaff(_)
+            | Rejection::UnknownNode(_) => (),
         };
         let all = vec![
             Rejection::UnknownResident(17),
@@ -454,6 +545,11 @@ mod tests {
             Rejection::ResolutionNeedsResident,
             Rejection::EmptyCallUp,
             Rejection::UnknownCallUp(4),
+            Rejection::ChaseAlreadyStarted,
+            Rejection::NotOverdue,
+            Rejection::AlreadyEscalated(1),
+            Rejection::UnknownStaff(12),
+            Rejection::UnknownNode(4),
         ];
         all.iter().for_each(listed);
         all

@@ -59,6 +59,18 @@ pub struct Pace {
     /// `GET /api/actions/{id}/call-ups` again (the names are not pushed to every screen).
     pub call_ups: i64,
     pub call_up_answers: i64,
+    /// The view's missing residents whose case climbed the chain (escalated), and the
+    /// people of the view whose silence on a call-up did: the chain view
+    /// (`GET /api/actions/{id}/chain`) names them.
+    pub escalated: i64,
+    pub call_ups_overdue: i64,
+    /// When the chase started (the chief's word or the planned time); none before.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub chase_started_at: Option<OffsetDateTime>,
+    /// Handovers and sign-offs in the action so far: when either moves, a phone reads its
+    /// households (and a screen the chain view) again.
+    pub handovers: i64,
+    pub sign_offs: i64,
     /// Of the whole action (absent from a part's view): residents from outside its scope
     /// sampled at its points, and walk-ins the clerk has not decided on yet.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -235,6 +247,11 @@ pub struct ResidentLive {
     #[schema(value_type = Option<String>)]
     pub flag: Option<FlagState>,
     pub flag_tube: Option<String>,
+    /// While missing: how far their case has climbed (1: to the head, 2: to the chief).
+    pub escalated: Option<u8>,
+    /// Who answers for them in this action: the roster's grid member, or the substitute
+    /// their household was handed to.
+    pub staff_id: Option<StaffId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -336,6 +353,8 @@ impl ActionState {
             flagged: self.flags().filter(|(_, f)| f.state.is_raised()).count() as i64,
             call_ups: self.call_ups.len() as i64,
             call_up_answers: self.call_ups.iter().map(|c| c.answered().0 as i64).sum(),
+            escalated: self.escalated_now,
+            call_ups_overdue: self.call_ups.iter().map(|c| c.overdue().count() as i64).sum(),
             outside: Some(self.outside),
             walk_ins: Some(self.walk_ins.pending()),
             ..self.pace_of(&[&self.timeline], self.totals.missing(), |_| true)
@@ -381,6 +400,15 @@ impl ActionState {
             flagged: 0,
             call_ups: 0,
             call_up_answers: 0,
+            escalated: 0,
+            call_ups_overdue: 0,
+            // The chase's start as the log says it (the planned time counts once it came,
+            // which only the escalator's clock knows: its first escalation shows it).
+            chase_started_at: self
+                .chase_started
+                .or(self.escalation.chase_at.filter(|&t| self.clock.is_some_and(|c| t <= c))),
+            handovers: self.handovers.len() as i64,
+            sign_offs: self.sign_offs.len() as i64,
             outside: None,
             walk_ins: None,
             phase: self.phase,
@@ -445,6 +473,8 @@ impl ActionState {
             history,
             flag: flag.map(|f| f.state),
             flag_tube: flag.and_then(|f| self.tubes.get(f.tube as usize)).map(|t| t.code.clone()),
+            escalated: self.escalated(idx).filter(|_| status == Status::Missing).map(|c| c.level),
+            staff_id: self.responsible_staff(idx),
         }
     }
 

@@ -98,6 +98,13 @@ impl Clock {
     }
 }
 
+impl Auth {
+    /// The server's clock (the escalator and the chain view judge deadlines by it).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}
+
 /// `abcd efgh`, `ABCD-EFGH` and `abcdefgh` are the same code.
 fn normalize_code(code: &str) -> String {
     code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()

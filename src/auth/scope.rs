@@ -5,7 +5,7 @@
 use crate::action::tubes::Member;
 use crate::action::view::{CountsDelta, Delta, Pace, ResidentLive, Snapshot, Totals, add_minutes};
 use crate::action::{Action, ActionState};
-use crate::roster::{NodeId, PointId, Role, Roster, Staff, StaffId};
+use crate::roster::{HouseholdId, NodeId, PointId, Role, Roster, Staff, StaffId};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -103,6 +103,24 @@ impl Scope {
             || self.roots.iter().any(|&r| roster.ancestors(r).iter().any(|x| action_roots.contains(x)))
     }
 
+    /// Whether this scope answers for a household in an action: a household handed to a
+    /// substitute is theirs for the night and no longer its grid member's (a head above it
+    /// keeps it), and one handed to this staff member is theirs wherever it is.
+    pub fn covers_household_in(&self, state: &ActionState, household: HouseholdId, node_idx: usize) -> bool {
+        match state.handed_to(household) {
+            Some(to) if to == self.staff_id => true,
+            Some(_) if !self.all && self.role == Role::GridMember => false,
+            _ => self.covers_node(&state.roster, node_idx),
+        }
+    }
+
+    /// [`Self::covers_household_in`] for a resident, by roster index.
+    pub fn covers_resident_in(&self, state: &ActionState, resident_idx: usize) -> bool {
+        let roster = &state.roster;
+        let household = roster.residents()[resident_idx].household_id;
+        self.covers_household_in(state, household, roster.resident_node_idx(resident_idx))
+    }
+
     pub fn covers_staff(&self, roster: &Roster, staff: StaffId) -> bool {
         staff == self.staff_id
             || roster.staff_member(staff).is_some_and(|s| {
@@ -139,6 +157,9 @@ pub struct Cut {
     /// Staff whose missing counts this scope sees, sorted.
     staff: Vec<StaffId>,
     point: Option<PointId>,
+    /// The scope itself, for what an action changes after the cut was made (households
+    /// handed to a substitute, [`Scope::covers_resident_in`]).
+    scope: Scope,
 }
 
 impl Cut {
@@ -152,6 +173,7 @@ impl Cut {
             top_idx: Vec::new(),
             staff: Vec::new(),
             point: scope.point,
+            scope: scope.clone(),
         };
         if scope.all {
             return cut;
@@ -244,8 +266,10 @@ impl Cut {
             if !mine.is_empty() {
                 pace.call_ups += 1;
                 pace.call_up_answers += mine.iter().filter(|(_, a)| a.is_some()).count() as i64;
+                pace.call_ups_overdue += c.overdue().filter(|(id, _)| concerns(*id)).count() as i64;
             }
         }
+        pace.escalated = self.top_idx.iter().map(|&i| state.node_escalated[i]).sum();
         pace
     }
 
@@ -256,7 +280,10 @@ impl Cut {
         let roster = &state.roster;
         let shown = |idx: usize| match self.all {
             true => state.chased(idx).is_some() || state.flag(Member::Resident(idx as u32)).is_some(),
-            false => self.node_ids.binary_search(&roster.nodes()[roster.resident_node_idx(idx)].id).is_ok(),
+            false => match state.handed_to(roster.residents()[idx].household_id) {
+                None => self.node_ids.binary_search(&roster.nodes()[roster.resident_node_idx(idx)].id).is_ok(),
+                Some(_) => self.scope.covers_resident_in(state, idx),
+            },
         };
         let mut residents: Vec<ResidentLive> = touched
             .iter()

@@ -41,7 +41,14 @@ fn may_record(role: Role, body: &EventBody) -> bool {
         | EventBody::ActionClosed
         | EventBody::VisitWaitSet { .. }
         | EventBody::TubeSizeSet { .. }
+        | EventBody::EscalationSet { .. }
+        | EventBody::ChaseStarted
         | EventBody::WalkInResolved { .. } => matches!(role, Admin | Chief),
+        // The server escalates, as its own actor; nobody records it by hand.
+        EventBody::Escalated { .. } => false,
+        EventBody::HouseholdsHanded { .. } | EventBody::AreaSignedOff { .. } => {
+            matches!(role, Admin | Chief | GridHead)
+        }
         EventBody::ResidentSampled { .. }
         | EventBody::WalkInSampled { .. }
         | EventBody::TubeOpened { .. }
@@ -73,12 +80,14 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
     }
     let roster = &state.roster;
     let scope = &caller.scope;
-    let resident_covered = |id: i64| roster.resident_idx(id).is_none_or(|i| scope.covers_resident(roster, i));
+    let resident_covered = |id: i64| roster.resident_idx(id).is_none_or(|i| scope.covers_resident_in(state, i));
     match body {
         EventBody::ActionOpened
         | EventBody::ActionClosed
         | EventBody::VisitWaitSet { .. }
         | EventBody::TubeSizeSet { .. }
+        | EventBody::EscalationSet { .. }
+        | EventBody::ChaseStarted
         | EventBody::WalkInResolved { .. } => {
             let covered =
                 state.action.scope.iter().filter_map(|n| roster.node_idx(*n)).all(|i| scope.covers_node(roster, i));
@@ -138,8 +147,28 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
         }
         EventBody::HouseholdTicked { household_id, .. } => {
             let node = roster.household(*household_id).and_then(|h| roster.node_idx(h.node_id));
-            if node.is_some_and(|n| !scope.covers_node(roster, n)) {
+            if node.is_some_and(|n| !scope.covers_household_in(state, *household_id, n)) {
                 return denied(field::household_outside_yours(*household_id));
+            }
+        }
+        EventBody::Escalated { .. } => return Err(ApiError::Forbidden(role)),
+        EventBody::HouseholdsHanded { households, to } => {
+            // A head hands over households of their own area, to someone who chases.
+            for h in households {
+                let node = roster.household(*h).and_then(|h| roster.node_idx(h.node_id));
+                if node.is_some_and(|n| !scope.covers_node(roster, n)) {
+                    return denied(field::household_outside_yours(*h));
+                }
+            }
+            if let Some(m) = to.and_then(|id| roster.staff_member(id))
+                && !SUBSTITUTES.contains(&m.role)
+            {
+                return Err(ApiError::InvalidField { field: "to".into(), message: field::not_a_substitute(m.role) });
+            }
+        }
+        EventBody::AreaSignedOff { node_id, .. } => {
+            if roster.node_idx(*node_id).is_some_and(|i| !scope.covers_node(roster, i)) {
+                return denied(field::node_outside_yours(*node_id));
             }
         }
         EventBody::Correction { target_seq, .. } => {
@@ -150,6 +179,12 @@ fn authorize(caller: &Caller, state: &ActionState, body: &EventBody) -> Result<(
     }
     Ok(())
 }
+
+/// Who may cover a grid member's households for the night: someone who chases door to door.
+const SUBSTITUTES: &[Role] = &[Role::GridMember, Role::GridHead, Role::Chief];
+
+/// Most households one handover names (a grid member has 12–30).
+const HANDOVER_MAX: usize = 500;
 
 /// The roles that chase the missing: they read missing lists and households.
 pub(crate) const CHASERS: &[Role] = &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic];
@@ -214,6 +249,18 @@ pub(crate) fn new_event(
     {
         return Err(ApiError::NoteTooLong { field: field("reason"), max: NOTE_MAX });
     }
+    if let EventBody::HouseholdsHanded { households, .. } = &body
+        && (households.is_empty() || households.len() > HANDOVER_MAX)
+    {
+        return Err(ApiError::InvalidField { field: field("households"), message: field::handover_size(HANDOVER_MAX) });
+    }
+    if let EventBody::EscalationSet { minutes, call_up_minutes, .. } = &body {
+        for (name, m) in [("minutes", minutes), ("call_up_minutes", call_up_minutes)] {
+            if !(1..=1440).contains(m) {
+                return Err(ApiError::InvalidField { field: field(name), message: field::escalation_minutes() });
+            }
+        }
+    }
     if let EventBody::QueueReported { waiting, .. } = &body
         && *waiting > WAITING_MAX
     {
@@ -222,7 +269,8 @@ pub(crate) fn new_event(
     if let EventBody::ResidentTicked { note, .. }
     | EventBody::HouseholdTicked { note, .. }
     | EventBody::ExemptionSet { note, .. }
-    | EventBody::WalkInResolved { note, .. } = &body
+    | EventBody::WalkInResolved { note, .. }
+    | EventBody::AreaSignedOff { note, .. } = &body
         && note.chars().count() > NOTE_MAX
     {
         return Err(ApiError::NoteTooLong { field: field("note"), max: NOTE_MAX });
@@ -536,6 +584,10 @@ pub async fn post_events(
     if let Some(i) = body.events.iter().position(|e| matches!(e.body, EventBody::WalkInResolved { .. })) {
         let field = format!("events[{i}].type");
         return Err(ApiError::InvalidField { field, message: field::walk_in_decided_on_its_own() });
+    }
+    if let Some(i) = body.events.iter().position(|e| matches!(e.body, EventBody::Escalated { .. })) {
+        let field = format!("events[{i}].type");
+        return Err(ApiError::InvalidField { field, message: field::escalated_by_the_server() });
     }
     let events = body
         .events

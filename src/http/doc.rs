@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::tubes::tube,
         super::callups::call_ups,
         super::callups::reach,
+        super::chain::chain,
         super::tubes::resident_tubes,
         super::tubes::flagged,
         super::tubes::walk_ins,
@@ -219,7 +220,7 @@ mod tests {
     fn an_event_of_a_batch_is_documented_flat_as_it_is_sent() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let kinds = doc["components"]["schemas"]["EventIn"]["oneOf"].as_array().unwrap().clone();
-        assert_eq!(kinds.len(), 19);
+        assert_eq!(kinds.len(), 24);
         for kind in kinds {
             let fields = kind["properties"].as_object().unwrap();
             assert!(["id", "device_time", "type"].iter().all(|f| fields.contains_key(*f)), "{kind}");

@@ -159,6 +159,11 @@ fn rejection_code(r: &Rejection) -> (&'static str, StatusCode) {
         Rejection::ResolutionNeedsResident => ("resolution_needs_resident", StatusCode::UNPROCESSABLE_ENTITY),
         Rejection::EmptyCallUp => ("empty_call_up", StatusCode::UNPROCESSABLE_ENTITY),
         Rejection::UnknownCallUp(_) => ("unknown_call_up", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::ChaseAlreadyStarted => ("chase_already_started", StatusCode::CONFLICT),
+        Rejection::NotOverdue => ("not_overdue", StatusCode::CONFLICT),
+        Rejection::AlreadyEscalated(_) => ("already_escalated", StatusCode::CONFLICT),
+        Rejection::UnknownStaff(_) => ("unknown_staff", StatusCode::UNPROCESSABLE_ENTITY),
+        Rejection::UnknownNode(_) => ("unknown_node", StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
 

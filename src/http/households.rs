@@ -130,15 +130,26 @@ fn page(s: &ActionState, caller: &Caller, visits: bool, from: usize, limit: usiz
     let scope: Scope = caller.scope.resolve_in(roster);
     // Each covered grid's residents in scope, grouped by household.
     let mut found: Vec<(HouseholdId, usize, Vec<usize>)> = Vec::new();
-    for node in (0..roster.nodes().len()).filter(|&n| scope.covers_node(roster, n)) {
+    let covered = |n: usize| scope.covers_node(roster, n);
+    for node in (0..roster.nodes().len()).filter(|&n| covered(n)) {
         let mut by_household: BTreeMap<HouseholdId, Vec<usize>> = BTreeMap::new();
         for &i in roster.residents_at(node) {
             let i = i as usize;
-            if s.in_scope(i) {
-                by_household.entry(roster.residents()[i].household_id).or_default().push(i);
+            let h = roster.residents()[i].household_id;
+            if s.in_scope(i) && scope.covers_household_in(s, h, node) {
+                by_household.entry(h).or_default().push(i);
             }
         }
         found.extend(by_household.into_iter().map(|(h, rs)| (h, node, rs)));
+    }
+    // Households handed to the caller for the night, from outside their own area.
+    let mut handed: Vec<HouseholdId> = s.handed().filter(|&(_, to)| to == scope.staff_id).map(|(h, _)| h).collect();
+    handed.sort_unstable();
+    for h in handed {
+        let node = roster.household(h).and_then(|h| roster.node_idx(h.node_id));
+        if let Some(node) = node.filter(|&n| !covered(n)) {
+            found.push((h, node, s.household_residents(h)));
+        }
     }
     let depth = |node: usize| roster.ancestors(node).len();
     let missing = |rs: &[usize]| rs.iter().any(|&i| s.slot_status(i) == Status::Missing);

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod auth;
 pub mod callups;
 pub mod cards;
+pub mod chain;
 pub mod channels;
 mod doc;
 mod error;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scan::router())
         .merge(tubes::router())
         .merge(callups::router())
+        .merge(chain::router())
         .merge(cards::router())
         .merge(results::router())
         .route("/api/me", get(me))

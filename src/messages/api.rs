@@ -533,6 +533,35 @@ pub mod rejected {
         pick!(lang, "位置 {seq} 不是一次召集", "position {seq} is not a call-up")
     }
 
+    /// `ChaseAlreadyStarted`.
+    pub fn chase_already_started(lang: Lang) -> String {
+        pick!(lang, "追查已经开始了，不用再点", "the chase has started already")
+    }
+
+    /// `NotOverdue`.
+    pub fn not_overdue(lang: Lang) -> String {
+        pick!(
+            lang,
+            "这一项已不再逾期（已采样、已免检或已回复），不再上报",
+            "this is no longer overdue (sampled, exempt or answered): nothing to escalate"
+        )
+    }
+
+    /// `AlreadyEscalated`.
+    pub fn already_escalated(level: u8, lang: Lang) -> String {
+        pick!(lang, "这一项已经上报到第 {level} 级了", "this has been escalated to level {level} already")
+    }
+
+    /// `UnknownStaff`.
+    pub fn unknown_staff(id: i64, lang: Lang) -> String {
+        pick!(lang, "没有编号为 {id} 的在岗人员", "there is no staff member on duty with id {id}")
+    }
+
+    /// `UnknownNode`.
+    pub fn unknown_node(id: i64, lang: Lang) -> String {
+        pick!(lang, "没有编号为 {id} 的网格", "there is no area with id {id}")
+    }
+
     /// `ResolutionNeedsResident`.
     pub fn resolution_needs_resident(lang: Lang) -> String {
         pick!(
@@ -641,6 +670,29 @@ pub mod field {
         said!(
             "外来人员的处理（确认入册、合并、驳回）请在外来人员页面办理（POST /api/actions/{{id}}/walk-ins/{{seq}}），会记入审计日志",
             "decide on a walk-in (confirm, merge, reject) on the walk-ins page (POST /api/actions/{{id}}/walk-ins/{{seq}}), which is audited"
+        )
+    }
+
+    pub fn escalated_by_the_server() -> Said {
+        said!(
+            "上报（escalated）由系统在时限到了时自动记录，不能手工提交",
+            "escalations are recorded by the server when a deadline passes, never by hand"
+        )
+    }
+
+    pub fn escalation_minutes() -> Said {
+        said!("每一级的时限要在 1 到 1440 分钟之间", "each level's time must be 1 to 1440 minutes")
+    }
+
+    pub fn handover_size(max: usize) -> Said {
+        said!("一次交接要列出 1 到 {max} 户", "a handover names 1 to {max} households")
+    }
+
+    pub fn not_a_substitute(role: crate::roster::Role) -> Said {
+        let role = role.as_str();
+        said!(
+            "只能交给网格员、网格长或总网格长代管，这位人员的角色是 {role}",
+            "households can be handed only to a grid member, a grid head or the chief; this person is {role}"
         )
     }
 

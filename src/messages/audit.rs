@@ -123,6 +123,11 @@ pub enum PhoneList {
         action: i64,
         phones: usize,
     },
+    /// The chain of command: who escalations climbed from and to, substitutes, sign-offs.
+    Chain {
+        action: i64,
+        phones: usize,
+    },
 }
 
 /// A value before and after a change.
@@ -217,6 +222,11 @@ impl Audited {
                 lang,
                 "行动 {action} 的召集回复名单：{phones} 个电话号码",
                 "who answered the call-ups of action {action}: {phones} phone numbers"
+            ),
+            Audited::ReadPhones { list: PhoneList::Chain { action, phones } } => pick!(
+                lang,
+                "行动 {action} 的上报与交接名单：{phones} 个电话号码",
+                "the escalations and handovers of action {action}: {phones} phone numbers"
             ),
             Audited::ReadPhones { list: PhoneList::Flagged { action, phones } } => pick!(
                 lang,

@@ -194,6 +194,15 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             )],
         ),
         (
+            "GET /api/actions/{id}/chain",
+            vec![Case::new(
+                "the chain of command in their part",
+                "GET",
+                format!("/api/actions/{a}/chain"),
+                &[Role::Admin, Role::Chief, Role::GridHead, Role::GridMember, Role::Medic],
+            )],
+        ),
+        (
             "GET /api/actions/{id}/walk-ins",
             vec![Case::new("the walk-ins", "GET", format!("/api/actions/{a}/walk-ins"), MANAGERS)],
         ),

@@ -42,6 +42,13 @@ pub struct TestApp {
     _db: Database,
 }
 
+/// See [`TestApp::second_node`].
+pub struct SecondNode {
+    pub base: String,
+    _stop: oneshot::Sender<()>,
+    _server: tokio::task::JoinHandle<Result<(), muster::ServeError>>,
+}
+
 /// A test's own database: a SQLite file in a temporary directory, or a PostgreSQL
 /// database dropped with this value.
 pub struct Database {
@@ -191,6 +198,21 @@ impl TestApp {
         self.server = Some(tokio::spawn(muster::serve(store, listener, settings, async move {
             let _ = stopped.await;
         })));
+    }
+
+    /// Another server in this process on the same database, judging time by the same
+    /// clock (a second node behind the load balancer). Stops when the value is dropped.
+    pub async fn second_node(&self) -> SecondNode {
+        let store = muster::store::open(&self.db_url).await.expect("the database opens");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let settings =
+            muster::Settings { clock: self.clock.clone(), notify: self.notify.clone(), ..Default::default() };
+        let server = tokio::spawn(muster::serve(store, listener, settings, async move {
+            let _ = stopped.await;
+        }));
+        SecondNode { base, _stop: stop, _server: server }
     }
 
     /// Reads the database at its own address from now on (see

@@ -7,6 +7,7 @@ mod bad_input;
 mod by_hand;
 mod callups;
 mod cards;
+mod chain;
 mod chase;
 mod cli;
 mod cluster;
