@@ -499,12 +499,16 @@ async fn run() -> anyhow::Result<()> {
             for s in roster.staff() {
                 tokens.insert(s.id, auth.issue(s.id, "demo drill").await?.1);
             }
-            let settings = muster::Settings { public_url, ..Default::default() };
+            // The drill's night runs at its speed, and so do the escalation deadlines in it.
+            let start = time::OffsetDateTime::now_utc();
+            let drilling = fresh && !no_drill;
+            let deadlines = drilling.then(|| muster::auth::Clock::running_at(start, speed));
+            let settings = muster::Settings { public_url, deadlines, ..Default::default() };
             let server = tokio::spawn(muster::serve(store, listener, settings, shutdown_signal()));
-            if no_drill || !fresh {
+            if !drilling {
                 open_action(&roster, &tokens, &base, action_id).await?;
             } else {
-                let opts = drill::DrillOptions { base_url: base.clone(), tokens, action_id, speed, seed };
+                let opts = drill::DrillOptions { base_url: base.clone(), tokens, action_id, speed, seed, start };
                 tokio::spawn(async move {
                     let report = drill::run(roster, opts).await;
                     println!("{}", say::drill_finished(report.posted, report.failed, lang));

@@ -81,27 +81,32 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
 
 /// The time sessions and pairing codes are judged by: the system's, plus an offset that
 /// only tests move ([`Clock::advance`]), so a 14-day expiry can be seen to hold on a
-/// server that has cached the session. Cheap to clone; clones share the offset.
+/// server that has cached the session. The demo's escalation deadlines run on one that
+/// goes at the drill's speed ([`Clock::running_at`]). Cheap to clone; clones share the offset.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset_us: Arc<AtomicI64>,
+    /// From this moment on (real, and as this clock says), time runs this many times as fast.
+    pace: Option<Arc<(Instant, OffsetDateTime, f64)>>,
 }
 
 impl Clock {
+    /// A clock that says `from` now and runs `speed` times as fast as the system's.
+    pub fn running_at(from: OffsetDateTime, speed: f64) -> Self {
+        Self { offset_us: Default::default(), pace: Some(Arc::new((Instant::now(), from, speed.max(0.0)))) }
+    }
+
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::microseconds(self.offset_us.load(Ordering::Relaxed))
+        let base = match self.pace.as_deref() {
+            Some((since, from, speed)) => *from + time::Duration::seconds_f64(since.elapsed().as_secs_f64() * speed),
+            None => OffsetDateTime::now_utc(),
+        };
+        base + time::Duration::microseconds(self.offset_us.load(Ordering::Relaxed))
     }
 
     /// Moves this clock (and every clone of it) forward.
     pub fn advance(&self, by: time::Duration) {
         self.offset_us.fetch_add(by.whole_microseconds() as i64, Ordering::Relaxed);
-    }
-}
-
-impl Auth {
-    /// The server's clock (the escalator and the chain view judge deadlines by it).
-    pub fn clock(&self) -> &Clock {
-        &self.clock
     }
 }
 

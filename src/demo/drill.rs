@@ -7,8 +7,16 @@
 //! samples them at home — all through the same API the phones use. Each point samples
 //! into pooled tubes of ten (10合1) through the events the sampling point's page sends,
 //! registers a few walk-ins, and says how many wait; after the night the lab enters every
-//! tube's result, one of them positive, which then shows on the screens. Device times are
-//! the drill's simulated clock, so the live screen shows the night's own pace.
+//! tube's result, one of them positive, which then shows on the screens. The night begins
+//! (seed 004) with a call-up at 23:36, an hour and nine minutes before the points open:
+//! the staff answer it over about ten minutes, a few late, one not at all (their silence
+//! climbs to their head), and one grid member answers 有困难 (locked outside the village),
+//! so their head hands their households to another grid member before the chase, who then
+//! chases them. The chief starts the chase; whoever is still missing half an hour later
+//! climbs to their head, and to the chief after as long again. Before the close each head
+//! signs off their area. Device times are the drill's simulated clock, so the live screen
+//! shows the night's own pace (the server judges the escalation deadlines by the same
+//! simulated clock: `Settings::deadlines`).
 
 use super::Rng;
 use crate::roster::{Role, Roster, StaffId};
@@ -35,6 +43,12 @@ const TUBE: usize = 10;
 const WALK_INS: usize = 6;
 /// How often each point's operator says how many wait, in simulated seconds.
 const QUEUE_EVERY: f64 = 900.0;
+/// The call-up, in simulated seconds before the points open (23:36 → 00:45).
+const CALL_UP_BEFORE: f64 = 69.0 * 60.0;
+/// When the head hands the locked-out member's households over: before the chase.
+const HANDOVER_AT: f64 = CHASE_FROM - 600.0;
+/// When the heads sign off: a few minutes before the close.
+const SIGN_OFF_AT: f64 = NIGHT + CHASE - 120.0;
 
 #[derive(Debug, Clone)]
 pub struct DrillOptions {
@@ -45,6 +59,8 @@ pub struct DrillOptions {
     /// Simulated seconds per real second.
     pub speed: f64,
     pub seed: u64,
+    /// The simulated night's start: when the points open (00:45), by the device clocks.
+    pub start: OffsetDateTime,
 }
 
 struct Step {
@@ -111,7 +127,49 @@ fn arrival(rng: &mut Rng) -> f64 {
     u[1]
 }
 
-fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step> {
+/// The call-up at 23:36, to every staff member of the village: how it goes.
+struct CallUpNight {
+    seq: i64,
+    /// Answers `received`, by staff member, in simulated seconds (all before the opening).
+    answers: Vec<(StaffId, f64)>,
+    /// Locked outside the village: answers 有困难; their households go to `substitute`.
+    locked_out: Option<(StaffId, StaffId)>,
+}
+
+/// Who answers the call-up when (the call-up itself is posted first, to learn its position):
+/// most within ten minutes, every seventh late, the first grid member who has a colleague
+/// under the same head locked out, and one grid member never.
+fn call_up_night(roster: &Roster, chief: StaffId, seq: i64, rng: &mut Rng) -> CallUpNight {
+    let root: Vec<i64> = roster.nodes().iter().filter(|n| n.parent.is_none()).map(|n| n.id).collect();
+    let called = crate::action::callups::recipients(roster, &root, &[], chief);
+    let head_of = |s: StaffId| {
+        let m = roster.staff_member(s)?;
+        let node = roster.node_idx(*m.nodes.first()?)?;
+        crate::action::escalation::staff_up(roster, node).get(1).copied()
+    };
+    let members: Vec<StaffId> = called
+        .iter()
+        .copied()
+        .filter(|&s| roster.staff_member(s).is_some_and(|m| m.role == Role::GridMember))
+        .collect();
+    let locked_out = members.iter().find_map(|&m| {
+        let head = head_of(m)?;
+        members.iter().find(|&&o| o != m && head_of(o) == Some(head)).map(|&o| (m, o))
+    });
+    let silent = members.iter().rev().copied().find(|&m| locked_out.is_none_or(|(l, o)| m != l && m != o));
+    let answers = called
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| Some(**s) != silent && locked_out.is_none_or(|(l, _)| **s != l))
+        .map(|(i, &s)| {
+            let minutes = if i % 7 == 6 { 12.0 + rng.unit() * 10.0 } else { 1.0 + rng.unit() * 8.0 };
+            (s, -CALL_UP_BEFORE + minutes * 60.0)
+        })
+        .collect();
+    CallUpNight { seq, answers, locked_out }
+}
+
+fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime, call_up: &CallUpNight) -> Vec<Step> {
     let mut rng = Rng::new(opts.seed ^ 0x5EED);
     let token_of = |role: Role, point: Option<i64>| {
         roster
@@ -125,7 +183,52 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
     let medic = token_of(Role::Medic, None);
     let at = |secs: f64| start + time::Duration::seconds_f64(secs);
     let actions = format!("/api/actions/{}", opts.action_id);
-    let mut steps = vec![Step::event(0.0, &chief, &actions, event("action_opened", start, json!({})))];
+    let token = |s: StaffId| opts.tokens.get(&s).cloned().unwrap_or_else(|| chief.clone());
+    let mut steps = Vec::new();
+    for &(staff, t) in &call_up.answers {
+        let answer = json!({ "call_up_seq": call_up.seq, "answer": "received" });
+        steps.push(Step::event(t, &token(staff), &actions, event("call_up_answered", at(t), answer)));
+    }
+    // Whose households someone else chases tonight, and who.
+    let mut covering: HashMap<i64, StaffId> = HashMap::new();
+    if let Some((locked, substitute)) = call_up.locked_out {
+        let t = -CALL_UP_BEFORE + 240.0;
+        let answer = json!({ "call_up_seq": call_up.seq, "answer": "cannot", "reason": "被封在村外，回不来" });
+        steps.push(Step::event(t, &token(locked), &actions, event("call_up_answered", at(t), answer)));
+        let grids: Vec<i64> = roster.staff_member(locked).map(|m| m.nodes.clone()).unwrap_or_default();
+        let mut households: Vec<i64> =
+            roster.households().iter().filter(|h| grids.contains(&h.node_id)).map(|h| h.id).collect();
+        households.sort_unstable();
+        let head = grids
+            .first()
+            .and_then(|n| roster.node_idx(*n))
+            .and_then(|n| crate::action::escalation::staff_up(roster, n).get(1).copied());
+        if let (Some(head), false) = (head, households.is_empty()) {
+            for &h in &households {
+                covering.insert(h, substitute);
+            }
+            let hand = json!({ "households": households, "to": substitute });
+            steps.push(Step::event(
+                HANDOVER_AT,
+                &token(head),
+                &actions,
+                event("households_handed", at(HANDOVER_AT), hand),
+            ));
+        }
+    }
+    let chase = event("chase_started", at(CHASE_FROM), json!({}));
+    steps.push(Step::event(CHASE_FROM, &chief, &actions, chase));
+    for head in roster.staff().iter().filter(|s| s.role == Role::GridHead && !s.retired) {
+        for &node in &head.nodes {
+            let signed = json!({ "node_id": node, "note": "本片已全部落实" });
+            steps.push(Step::event(
+                SIGN_OFF_AT,
+                &token(head.id),
+                &actions,
+                event("area_signed_off", at(SIGN_OFF_AT), signed),
+            ));
+        }
+    }
     let mut at_points: Vec<AtPoint> = Vec::new();
     for (idx, r) in roster.residents().iter().enumerate() {
         let grid_idx = roster.resident_node_idx(idx);
@@ -140,6 +243,8 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime) -> Vec<Step
             continue;
         }
         let member = grid.staff_id.and_then(|s| opts.tokens.get(&s).cloned()).unwrap_or_else(|| chief.clone());
+        // Ticks come from whoever chases the household tonight (all after the handover).
+        let member = covering.get(&r.household_id).map_or(member, |&s| token(s));
         let tick = |t: f64, chase: &str| {
             Step::event(
                 t,
@@ -290,11 +395,65 @@ async fn post(client: &reqwest::Client, base: &str, step: &Step) -> bool {
     false
 }
 
+/// The real moment a step at simulated second `at` is due: those before the opening (the
+/// call-up's answers) at once.
+fn when(began: tokio::time::Instant, at: f64, speed: f64) -> tokio::time::Instant {
+    began + Duration::from_secs_f64((at / speed).max(0.0))
+}
+
+/// Posts one step that records one event and answers its position.
+async fn post_for_seq(client: &reqwest::Client, base: &str, step: &Step) -> Option<i64> {
+    for attempt in 0..5u32 {
+        let sent = client.post(format!("{base}{}", step.path)).bearer_auth(&step.token).json(&step.body).send().await;
+        match sent {
+            Ok(r) if r.status().is_success() => {
+                let body: Value = r.json().await.ok()?;
+                return body["results"][0]["seq"].as_i64();
+            }
+            Ok(r) if r.status().is_client_error() => {
+                tracing::warn!(status = r.status().as_u16(), path = %step.path, "drill call-up refused");
+                return None;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200 << attempt)).await,
+        }
+    }
+    None
+}
+
 /// Runs the whole drill and returns how many requests were recorded and refused.
 pub async fn run(roster: Arc<Roster>, opts: DrillOptions) -> DrillReport {
-    let start = OffsetDateTime::now_utc();
-    let steps = plan(&roster, &opts, start);
+    let start = opts.start;
     let client = reqwest::Client::new();
+    let mut report = DrillReport::default();
+    // The call-up first, as the chief sent it at 23:36: its answers name its position.
+    let chief = roster.staff().iter().find(|s| s.role == Role::Chief).map_or(0, |s| s.id);
+    let root: Vec<i64> = roster.nodes().iter().filter(|n| n.parent.is_none()).map(|n| n.id).collect();
+    let text = "紧急通知：今晚全员核酸检测，请全体网格员立即到岗";
+    let call = event(
+        "call_up_sent",
+        start - time::Duration::seconds_f64(CALL_UP_BEFORE),
+        json!({
+            "text": text, "place": "23:50 到村委会集合", "nodes": root,
+        }),
+    );
+    let actions = format!("/api/actions/{}", opts.action_id);
+    let token = opts.tokens.get(&chief).cloned().unwrap_or_default();
+    let seq = post_for_seq(&client, &opts.base_url, &Step::event(0.0, &token, &actions, call)).await;
+    report.posted += usize::from(seq.is_some());
+    report.failed += usize::from(seq.is_none());
+    // Then the opening at 00:45, before any point scans.
+    let opened = Step::event(0.0, &token, &actions, event("action_opened", start, json!({})));
+    if post(&client, &opts.base_url, &opened).await {
+        report.posted += 1;
+    } else {
+        report.failed += 1;
+    }
+    let mut rng = Rng::new(opts.seed ^ 0xCA11);
+    let call_up = call_up_night(&roster, chief, seq.unwrap_or(0), &mut rng);
+    let mut steps = plan(&roster, &opts, start, &call_up);
+    if seq.is_none() {
+        steps.retain(|s| s.body["events"][0]["type"] != "call_up_answered");
+    }
     let gate = Arc::new(Semaphore::new(CONCURRENCY));
     let began = tokio::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -315,7 +474,7 @@ pub async fn run(roster: Arc<Roster>, opts: DrillOptions) -> DrillReport {
         lane_tasks.spawn(async move {
             let mut report = DrillReport::default();
             for step in lane {
-                tokio::time::sleep_until(began + Duration::from_secs_f64(step.at / speed)).await;
+                tokio::time::sleep_until(when(began, step.at, speed)).await;
                 if post(&client, &base, &step).await {
                     report.posted += 1;
                 } else {
@@ -327,7 +486,7 @@ pub async fn run(roster: Arc<Roster>, opts: DrillOptions) -> DrillReport {
     }
     let total = free.len();
     for (i, step) in free.into_iter().enumerate() {
-        tokio::time::sleep_until(began + Duration::from_secs_f64(step.at / opts.speed)).await;
+        tokio::time::sleep_until(when(began, step.at, opts.speed)).await;
         let permit = gate.clone().acquire_owned().await.expect("the semaphore is never closed");
         let (client, base) = (client.clone(), opts.base_url.clone());
         tasks.spawn(async move {
@@ -339,7 +498,6 @@ pub async fn run(roster: Arc<Roster>, opts: DrillOptions) -> DrillReport {
             tracing::info!(done = i + 1, total, "drill progress");
         }
     }
-    let mut report = DrillReport::default();
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok(true) => report.posted += 1,
@@ -352,7 +510,7 @@ pub async fn run(roster: Arc<Roster>, opts: DrillOptions) -> DrillReport {
         report.failed += lane.failed;
     }
     for step in last {
-        tokio::time::sleep_until(began + Duration::from_secs_f64(step.at / opts.speed)).await;
+        tokio::time::sleep_until(when(began, step.at, opts.speed)).await;
         if post(&client, &opts.base_url, &step).await {
             report.posted += 1;
         } else {

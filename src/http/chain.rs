@@ -162,7 +162,7 @@ pub async fn chain(
 ) -> Result<Json<ChainView>, ApiError> {
     caller.require(CHASERS)?;
     let cell = action_cell(&state, &caller, id)?;
-    let view = view(&cell.state(), &caller, state.auth.clock().now());
+    let view = view(&cell.state(), &caller, state.deadlines.now());
     let phones = view.escalations.iter().flat_map(|e| [&e.responsible, &e.escalated_to]).flatten().map(|p| &p.phone);
     let phones = phones
         .chain(view.silent.iter().flat_map(|s| [Some(&s.person), s.escalated_to.as_ref()]).flatten().map(|p| &p.phone))

@@ -80,6 +80,8 @@ pub struct Shared {
     /// Flips to `true` when the server is stopping: open WebSockets close on it.
     pub shutdown: watch::Receiver<bool>,
     pub callers: extract::Callers,
+    /// What escalation deadlines are judged by (see `crate::Settings::deadlines`).
+    pub deadlines: crate::auth::Clock,
 }
 
 static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");

@@ -23,7 +23,14 @@ async fn the_drill_fills_tubes_of_ten_and_the_lab_answers_with_one_positive() {
         .unwrap();
     let action = created["id"].as_i64().unwrap();
     let tokens = app.roster.staff().iter().map(|s| (s.id, app.token_of(s.id))).collect();
-    let opts = drill::DrillOptions { base_url: app.base.clone(), tokens, action_id: action, speed: 2_000.0, seed: 5 };
+    let opts = drill::DrillOptions {
+        base_url: app.base.clone(),
+        tokens,
+        action_id: action,
+        speed: 2_000.0,
+        seed: 5,
+        start: time::OffsetDateTime::now_utc(),
+    };
     let report = drill::run(app.roster.clone(), opts).await;
     assert_eq!(report.failed, 0, "every step of the night is recorded: {report:?}");
 
@@ -65,4 +72,22 @@ async fn the_drill_fills_tubes_of_ten_and_the_lab_answers_with_one_positive() {
     assert_eq!(tubed + at_home, kind("resident_sampled") + kind("walk_in_sampled"));
     assert!(kind("tube_opened") * 10 >= tubed && tubed > (kind("tube_opened") - points.len()) * 10);
     assert!(kind("queue_reported") > 0);
+
+    // The night began with the call-up, before the opening; one could not come, and their
+    // households went to a colleague; one never answered, and that climbed to their head.
+    assert_eq!((mine[0].new.body.kind(), mine[1].new.body.kind()), ("call_up_sent", "action_opened"));
+    let c = &app.get_json(&format!("/api/actions/{action}/call-ups"), &chief).await["call_ups"][0];
+    assert_eq!((c["cannot"].as_u64(), c["not_yet"].as_u64()), (Some(1), Some(1)), "{c}");
+    assert_eq!(c["received"].as_u64().unwrap() + 2, c["called"].as_u64().unwrap());
+    assert_eq!((kind("households_handed"), kind("chase_started")), (1, 1));
+    let heads = app.roster.staff().iter().filter(|s| s.role == Role::GridHead).map(|s| s.nodes.len()).sum::<usize>();
+    assert_eq!(kind("area_signed_off"), heads);
+    let chain = app.get_json(&format!("/api/actions/{action}/chain"), &chief).await;
+    assert_eq!(chain["silent"].as_array().unwrap().len(), 1, "{chain}");
+    // Sent 69 minutes ago, so both deadlines (10 and 20 minutes) have passed: to the chief.
+    assert_eq!(
+        (chain["silent"][0]["level"].as_u64(), chain["silent"][0]["escalated_to"]["role"].as_str()),
+        (Some(2), Some("chief"))
+    );
+    assert_eq!(chain["handovers"].as_array().unwrap().len(), 1);
 }
