@@ -189,7 +189,8 @@ pub struct Unreachable {
     #[schema(value_type = String)]
     pub role: Role,
     /// Why a call-up may not reach them tonight: `no_paired_phone` (it shows on paired
-    /// phones), `no_phone_number` (nobody can ring them either).
+    /// phones), `no_phone_number` (nobody can ring them either), `no_chat_group` (no chat
+    /// group robot is set up for their area or one above it).
     pub why: Vec<&'static str>,
 }
 
@@ -202,8 +203,8 @@ pub struct Reach {
 }
 
 /// Before sending: whom a call-up to these areas (and roles) would call up, and who of them
-/// it may not reach (no paired phone; no phone number), so the gap is known before the night
-/// depends on it.
+/// it may not reach (no paired phone; no phone number; no chat group covering them), so the
+/// gap is known before the night depends on it.
 #[utoipa::path(get, path = "/api/actions/{id}/call-ups/reach", params(("id" = i64, Path), ReachQuery),
     security(("bearer" = []), ("token" = [])),
     responses(
@@ -245,6 +246,18 @@ pub async fn reach(
             }
             if m.phone.is_none() {
                 why.push("no_phone_number");
+            }
+            // A group robot posts to a whole area: theirs, or one above it.
+            let areas = m
+                .nodes
+                .iter()
+                .copied()
+                .chain(m.point_id.and_then(|p| roster.point(p)).into_iter().flat_map(|p| p.nodes.clone()));
+            let in_a_group = areas
+                .filter_map(|n| roster.node_idx(n))
+                .any(|i| roster.ancestors(i).iter().any(|&a| state.notifier.has_channel(roster.nodes()[a].id)));
+            if !in_a_group {
+                why.push("no_chat_group");
             }
             (!why.is_empty()).then(|| Unreachable { staff_id: id, name: m.name.clone(), role: m.role, why })
         })

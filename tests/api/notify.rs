@@ -632,3 +632,27 @@ async fn a_call_up_is_posted_to_the_chat_groups_of_the_areas_it_calls_up_once() 
     let arrived = rx.wait_for(2).await;
     assert_eq!(arrived.iter().filter(|a| a.body["kind"] == "call_up").count(), 1, "{arrived:?}");
 }
+
+#[tokio::test]
+async fn escalations_are_posted_to_the_chat_group_of_the_head_they_climb_to_one_message_a_look() {
+    let app = spawn_app().await;
+    let (rx, base) = Receiver::start().await;
+    let head = app.roster.staff().iter().find(|s| s.role == Role::GridHead).unwrap();
+    let mut body = channel_body("webhook", &base);
+    body["node_id"] = json!(head.nodes[0]);
+    assert_eq!(post_channel(&app, body).await.status(), 201);
+    let chief = app.token(Role::Chief);
+    let start = json!({ "events": [{ "id": uuid::Uuid::now_v7(), "type": "chase_started" }] });
+    assert_eq!(app.post_events(&chief, start).await.status(), 200);
+    app.clock.advance(time::Duration::minutes(31));
+    let arrived = rx.wait_for(1).await;
+    assert!(arrived[0].verified, "{:?}", arrived[0]);
+    assert_eq!(arrived[0].body["kind"], "escalation");
+    // Every resident of the head's area is still missing: all of them, in one message.
+    let area: std::collections::HashSet<usize> = [app.roster.node_idx(head.nodes[0]).unwrap()].into();
+    let under = (0..app.roster.residents().len())
+        .filter(|&i| app.roster.in_subtree_of(app.roster.resident_node_idx(i), &area))
+        .count();
+    let expected = format!("【上报】{}：{under} 名居民超时仍未找到", head.name);
+    assert!(arrived[0].text.starts_with(&expected), "{:?} / {expected}", arrived[0].text);
+}
