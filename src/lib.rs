@@ -16,6 +16,7 @@
 //! - [`notify`]: outbound channels into the chat groups (WeCom, DingTalk, Feishu robots, a
 //!   signed webhook) and the paced, coalescing, retrying delivery of messages through them.
 //! - [`cards`]: household cards (党群连心卡): their random codes, reissue, the print document.
+//! - [`report`]: the after-action report (复盘) from the same fold over the same log.
 //! - [`demo`]: a village like 大华山村 and a drill that plays the night through the API.
 //!
 //! An event is defined in [`action::event`], checked in [`action::rules`], stored by
@@ -32,6 +33,7 @@ pub mod http;
 pub mod live;
 pub mod messages;
 pub mod notify;
+pub mod report;
 pub mod roster;
 pub mod store;
 pub mod writer;

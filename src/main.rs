@@ -123,6 +123,23 @@ enum Command {
         #[arg(long, value_name = "ID")]
         household: Option<i64>,
     },
+    /// Write the after-action report (复盘) of an action: its timeline, curve, points, areas,
+    /// grid members, who is still missing, late events and tubes, beside earlier rounds.
+    Report {
+        /// The action's id.
+        action: i64,
+        #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
+        db: String,
+        /// html (one self-contained page to print or send), xlsx, csv or json.
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// The file to write (default: report-ACTION.FORMAT).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Earlier rounds to set beside it (same kind, overlapping area); repeat for several.
+        #[arg(long, value_name = "ACTION")]
+        compare: Vec<i64>,
+    },
     /// Generate a demo village in a fresh database, open a testing action, serve it and
     /// play the night through the API.
     Demo {
@@ -463,6 +480,10 @@ async fn run() -> anyhow::Result<()> {
             let args = ImportArgs { dry_run, area, confirm_removals };
             import(file, &db, ReadOptions { sheet, encoding }, args, template).await?;
         }
+        Command::Report { action, db, format, out, compare } => {
+            let path = report(action, &db, &format, out, &compare).await?;
+            println!("{}", muster::messages::review::written(&path.display().to_string(), Lang::current()));
+        }
         Command::Demo { db, bind: addr, public_url, speed, seed, no_drill } => {
             let db = db.unwrap_or_else(|| {
                 let file = std::env::temp_dir().join(format!("muster-demo-{}.db", std::process::id()));
@@ -518,6 +539,30 @@ async fn run() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `muster report`: builds the report and writes it in the format asked for; the path.
+async fn report(
+    action: i64,
+    db: &str,
+    format: &str,
+    out: Option<std::path::PathBuf>,
+    compare: &[i64],
+) -> anyhow::Result<std::path::PathBuf> {
+    use muster::messages::review as say;
+    use muster::report::{self, Format, ReportError};
+    let lang = Lang::current();
+    let format = Format::parse(format).with_context(|| say::unknown_format(format, lang))?;
+    let store = open(db).await?;
+    let built = report::build(store.as_ref(), action, compare, time::OffsetDateTime::now_utc()).await;
+    let r = match built {
+        Err(ReportError::UnknownAction(id)) => anyhow::bail!(say::unknown_action(id, lang)),
+        Err(ReportError::NotComparable { other, why, .. }) => anyhow::bail!(say::not_comparable(other, why, lang)),
+        other => other?,
+    };
+    let path = out.unwrap_or_else(|| format!("report-{action}.{}", format.extension()).into());
+    std::fs::write(&path, format.render(&r, lang)?)?;
+    Ok(path)
 }
 
 /// One pairing link per role, so a person can bring a browser into service as each.

@@ -933,6 +933,16 @@ impl ActionState {
         self.chased.keys().map(|&i| i as usize)
     }
 
+    /// Every counted sample of a resident (not undone), in log order: the resident's roster
+    /// index, the point, when (unix seconds, device clock), at home. For the report.
+    pub fn counted_samples(&self) -> impl Iterator<Item = (usize, PointId, i64, bool)> + '_ {
+        self.samples
+            .records
+            .iter()
+            .filter(|r| r.resident != SampleRecord::NONE && !r.corrected)
+            .map(|r| (r.resident as usize, r.point, r.at, r.at_home))
+    }
+
     /// A resident's latest counted sample: where (point), when (unix seconds), at home.
     pub fn last_sample(&self, idx: usize) -> Option<(PointId, i64, bool)> {
         let slot = self.slots.get(idx)?;

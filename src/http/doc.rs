@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::callups::call_ups,
         super::callups::reach,
         super::chain::chain,
+        super::report::get_report,
         super::tubes::resident_tubes,
         super::tubes::flagged,
         super::tubes::walk_ins,

@@ -16,6 +16,7 @@ pub mod households;
 pub mod import;
 pub mod listen;
 pub mod points;
+pub mod report;
 pub mod results;
 pub mod scan;
 pub mod staff;
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tubes::router())
         .merge(callups::router())
         .merge(chain::router())
+        .merge(report::router())
         .merge(cards::router())
         .merge(results::router())
         .route("/api/me", get(me))

@@ -673,6 +673,19 @@ pub mod field {
         )
     }
 
+    pub fn report_format() -> Said {
+        said!("报告格式要是 html、xlsx、csv 或 json 之一", "the report's format must be html, xlsx, csv or json")
+    }
+
+    pub fn not_comparable(other: i64, why: &str) -> Said {
+        let why_zh = match why {
+            "it is of another kind" => "行动类型不同",
+            "it is the same action" => "就是这一轮本身",
+            _ => "两轮的区域没有重叠",
+        };
+        said!("行动 {other} 不能拿来对比：{why_zh}", "action {other} cannot be compared: {why}")
+    }
+
     pub fn escalated_by_the_server() -> Said {
         said!(
             "上报（escalated）由系统在时限到了时自动记录，不能手工提交",

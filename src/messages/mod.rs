@@ -14,6 +14,7 @@
 //! - [`cards`]: what a household card says (in Chinese only: residents read it).
 //! - [`notify`]: what Muster itself posts into the chat groups (in Chinese: the groups
 //!   are the village's).
+//! - [`review`]: the words of the after-action report (复盘).
 //!
 //! Adding an error variant, a problem or an audited act is one function (or one arm) in
 //! the file for it; the compiler points at the `match` that lacks it (`ApiError::message`
@@ -32,6 +33,7 @@ pub mod import;
 pub mod notify;
 pub mod report;
 pub mod results;
+pub mod review;
 #[cfg(test)]
 mod tests;
 
