@@ -529,10 +529,31 @@ async fn run() -> anyhow::Result<()> {
             if !drilling {
                 open_action(&roster, &tokens, &base, action_id).await?;
             } else {
-                let opts = drill::DrillOptions { base_url: base.clone(), tokens, action_id, speed, seed, start };
+                let opts = drill::DrillOptions {
+                    base_url: base.clone(),
+                    tokens,
+                    action_id,
+                    speed,
+                    seed,
+                    start,
+                    hours: drill::HOURS,
+                };
+                let db = db.clone();
                 tokio::spawn(async move {
                     let report = drill::run(roster, opts).await;
                     println!("{}", say::drill_finished(report.posted, report.failed, lang));
+                    // The night's after-action report, beside the database.
+                    let name = format!("muster-report-{action_id}.html");
+                    let out = match db.strip_prefix("sqlite://") {
+                        Some(file) => std::path::Path::new(file).with_file_name(name),
+                        None => std::env::temp_dir().join(name),
+                    };
+                    match self::report(action_id, &db, "html", Some(out), &[]).await {
+                        Ok(path) => {
+                            println!("{}", muster::messages::review::written(&path.display().to_string(), lang))
+                        }
+                        Err(e) => eprintln!("{}", error_line(&e, lang)),
+                    }
                 });
             }
             server.await??;

@@ -1,6 +1,7 @@
 //! Properties of the fold, hammered with generated event logs.
 
 use super::*;
+use crate::action::tubes::Member;
 use crate::demo::village;
 use crate::roster::Roster;
 use proptest::prelude::*;
@@ -202,8 +203,17 @@ proptest! {
             prop_assert!(tube.members.len() <= usize::from(tube.size));
             prop_assert!(!tube.is_full() || tube.closed, "a full tube is closed");
             prop_assert!(tube.result.is_none() || tube.closed, "a result closes its tube");
+            // A walk-in the clerk later found to be a resident was swabbed as two people:
+            // that resident may sit in open tubes twice (the tubes hold what was swabbed).
+            let merged = |m: &Member| match m {
+                Member::Resident(i) => {
+                    let id = s.roster.residents()[*i as usize].id;
+                    s.walk_ins.list.iter().any(|w| w.resolved.as_ref().is_some_and(|r| r.resident == Some(id)))
+                }
+                Member::WalkIn(_) => false,
+            };
             for (m, _) in &tube.members {
-                if !tube.closed {
+                if !tube.closed && !merged(m) {
                     prop_assert!(open.insert(*m), "{m:?} is in two open tubes");
                     prop_assert_eq!(s.open_tube_of(*m), Some(t as u32));
                 }

@@ -28,11 +28,11 @@ use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-/// The night, in simulated seconds: three hours of arrivals, then an hour of chasing.
-const NIGHT: f64 = 3.0 * 3600.0;
-const CHASE: f64 = 3600.0;
-/// When the grid members start chasing who has not come: after two and a quarter hours.
-const CHASE_FROM: f64 = 0.75 * NIGHT;
+/// The night in the demo, in hours of arrivals (seed 004's rounds after the first took
+/// three, then two); the chase takes a third as long again.
+pub const HOURS: f64 = 3.0;
+/// When the grid members start chasing who has not come: three quarters into the night.
+const CHASE_SHARE: f64 = 0.75;
 /// Share of residents who do not come by themselves.
 const NO_SHOW: f64 = 0.08;
 /// Requests in flight at once.
@@ -45,10 +45,6 @@ const WALK_INS: usize = 6;
 const QUEUE_EVERY: f64 = 900.0;
 /// The call-up, in simulated seconds before the points open (23:36 → 00:45).
 const CALL_UP_BEFORE: f64 = 69.0 * 60.0;
-/// When the head hands the locked-out member's households over: before the chase.
-const HANDOVER_AT: f64 = CHASE_FROM - 600.0;
-/// When the heads sign off: a few minutes before the close.
-const SIGN_OFF_AT: f64 = NIGHT + CHASE - 120.0;
 
 #[derive(Debug, Clone)]
 pub struct DrillOptions {
@@ -61,6 +57,8 @@ pub struct DrillOptions {
     pub seed: u64,
     /// The simulated night's start: when the points open (00:45), by the device clocks.
     pub start: OffsetDateTime,
+    /// Hours of arrivals ([`HOURS`] in the demo): a round that learned goes faster.
+    pub hours: f64,
 }
 
 struct Step {
@@ -171,6 +169,13 @@ fn call_up_night(roster: &Roster, chief: StaffId, seq: i64, rng: &mut Rng) -> Ca
 
 fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime, call_up: &CallUpNight) -> Vec<Step> {
     let mut rng = Rng::new(opts.seed ^ 0x5EED);
+    // In simulated seconds: the arrivals, the chase after them, and when the chase starts,
+    // the locked-out member's households are handed over, and the heads sign off.
+    let night = opts.hours.max(0.5) * 3600.0;
+    let chase_len = night / 3.0;
+    let chase_from = CHASE_SHARE * night;
+    let handover_at = chase_from - 600.0;
+    let sign_off_at = night + chase_len - 120.0;
     let token_of = |role: Role, point: Option<i64>| {
         roster
             .staff()
@@ -209,23 +214,23 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime, call_up: &C
             }
             let hand = json!({ "households": households, "to": substitute });
             steps.push(Step::event(
-                HANDOVER_AT,
+                handover_at,
                 &token(head),
                 &actions,
-                event("households_handed", at(HANDOVER_AT), hand),
+                event("households_handed", at(handover_at), hand),
             ));
         }
     }
-    let chase = event("chase_started", at(CHASE_FROM), json!({}));
-    steps.push(Step::event(CHASE_FROM, &chief, &actions, chase));
+    let chase = event("chase_started", at(chase_from), json!({}));
+    steps.push(Step::event(chase_from, &chief, &actions, chase));
     for head in roster.staff().iter().filter(|s| s.role == Role::GridHead && !s.retired) {
         for &node in &head.nodes {
             let signed = json!({ "node_id": node, "note": "本片已全部落实" });
             steps.push(Step::event(
-                SIGN_OFF_AT,
+                sign_off_at,
                 &token(head.id),
                 &actions,
-                event("area_signed_off", at(SIGN_OFF_AT), signed),
+                event("area_signed_off", at(sign_off_at), signed),
             ));
         }
     }
@@ -255,7 +260,7 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime, call_up: &C
         };
         let t = if r.flags.bedridden {
             // The grid member finds them bedridden; a medic takes the visit, then samples.
-            let asked = CHASE_FROM + rng.unit() * CHASE * 0.5;
+            let asked = chase_from + rng.unit() * chase_len * 0.5;
             let taken = asked + 300.0 + rng.unit() * 600.0;
             steps.push(tick(asked, "bedridden"));
             let visit = event("visit_taken", at(taken), json!({ "resident_id": r.id }));
@@ -268,8 +273,8 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime, call_up: &C
         } else if rng.unit() < NO_SHOW {
             // Not come by the time the chase starts: phoned (or not reached), some say they
             // are on their way, and all come in the end.
-            let came = NIGHT + rng.unit() * CHASE * 0.8;
-            let first = CHASE_FROM + rng.unit() * (came - CHASE_FROM) * 0.5;
+            let came = night + rng.unit() * chase_len * 0.8;
+            let first = chase_from + rng.unit() * (came - chase_from) * 0.5;
             let said = match rng.below(20) {
                 0..=11 => "notified",
                 12..=16 => "unreachable",
@@ -281,7 +286,7 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime, call_up: &C
             }
             came
         } else {
-            arrival(&mut rng) * NIGHT
+            arrival(&mut rng) * night
         };
         at_points.push(AtPoint { at: t, point, who: json!({ "type": "resident_sampled", "resident_id": r.id }) });
     }
@@ -300,9 +305,9 @@ fn plan(roster: &Roster, opts: &DrillOptions, start: OffsetDateTime, call_up: &C
                 }});
             }
         };
-        at_points.push(AtPoint { at: 600.0 + rng.unit() * (NIGHT - 1200.0), point, who });
+        at_points.push(AtPoint { at: 600.0 + rng.unit() * (night - 1200.0), point, who });
     }
-    let end = NIGHT + CHASE + 60.0;
+    let end = night + chase_len + 60.0;
     steps.extend(tubes(roster, &mut at_points, &token_of, &actions, &at, end));
     steps.push(Step::event(end, &chief, &actions, event("action_closed", at(end), json!({}))).last());
     // The lab's answers come in after the night: every tube negative but one.
@@ -365,7 +370,7 @@ fn tubes(
             steps.push(Step::event(end - 30.0, &token, actions, closed).at_point(p.id));
         }
         let mut t = QUEUE_EVERY;
-        while t < NIGHT + CHASE {
+        while t < end - 60.0 {
             let waiting = here.iter().filter(|a| a.at >= t && a.at < t + 600.0).count();
             let said = event("queue_reported", at(t), json!({ "point_id": p.id, "waiting": waiting }));
             steps.push(Step::event(t, &token, actions, said).at_point(p.id));

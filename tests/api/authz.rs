@@ -203,6 +203,15 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             )],
         ),
         (
+            "GET /api/actions/{id}/report",
+            vec![Case::new(
+                "the after-action report (a head: their areas)",
+                "GET",
+                format!("/api/actions/{a}/report?format=json"),
+                &[Role::Admin, Role::Chief, Role::GridHead],
+            )],
+        ),
+        (
             "GET /api/actions/{id}/walk-ins",
             vec![Case::new("the walk-ins", "GET", format!("/api/actions/{a}/walk-ins"), MANAGERS)],
         ),

@@ -207,3 +207,23 @@ async fn cards_writes_the_village_s_cards_once_issued_and_names_a_household_it_l
     let (ok, said, err) = muster(None, &["cards", "--db", &db.url, "--out", out, "--household", "999999"]).await;
     assert_eq!((ok, said.as_str(), err.as_str()), (false, "", "muster: 花名册里没有编号为 999999 的户\n"));
 }
+
+#[tokio::test]
+async fn report_writes_the_file_it_names_and_refuses_an_unknown_action_or_format_in_chinese() {
+    let app = crate::helpers::spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("复盘.html");
+    let action = app.action_id.to_string();
+    let (ok, stdout, stderr) =
+        muster(None, &["report", &action, "--db", &app.db_url, "--out", out.to_str().unwrap()]).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("复盘报告已写入") && stdout.contains("复盘.html"), "{stdout}");
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("时间线") && !html.contains("<script"));
+    let (ok, _, stderr) = muster(None, &["report", "9999", "--db", &app.db_url]).await;
+    assert!(!ok && stderr.contains("没有编号为 9999 的行动"), "{stderr}");
+    let (ok, _, stderr) = muster(None, &["report", &action, "--db", &app.db_url, "--format", "pdf"]).await;
+    assert!(!ok && stderr.contains("不认识的格式「pdf」"), "{stderr}");
+    let (ok, _, stderr) = muster(None, &["report", &action, "--db", &app.db_url, "--compare", &action]).await;
+    assert!(!ok && stderr.contains("不能拿来对比"), "{stderr}");
+}

@@ -30,6 +30,7 @@ async fn the_drill_fills_tubes_of_ten_and_the_lab_answers_with_one_positive() {
         speed: 2_000.0,
         seed: 5,
         start: time::OffsetDateTime::now_utc(),
+        hours: drill::HOURS,
     };
     let report = drill::run(app.roster.clone(), opts).await;
     assert_eq!(report.failed, 0, "every step of the night is recorded: {report:?}");

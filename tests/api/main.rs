@@ -22,6 +22,7 @@ mod outage;
 mod pages;
 mod privacy;
 mod recording;
+mod report;
 mod restart;
 mod results;
 mod scan;
