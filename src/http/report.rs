@@ -30,6 +30,10 @@ pub struct ReportQuery {
     /// Earlier rounds to set beside it, comma-separated action ids (`3,5`).
     #[param(pattern = "^[0-9]{1,18}(,[0-9]{1,18}){0,9}$")]
     pub compare: Option<String>,
+    /// The report's language (`zh-CN`, `en`), over the request's `Accept-Language`: a
+    /// frame that shows it cannot set that header to the page's own switch.
+    #[param(pattern = "^(zh|en)(-[A-Za-z]{2,4})?$")]
+    pub lang: Option<String>,
     /// The `token` security scheme; read by the `Caller` extractor.
     #[serde(default)]
     #[param(ignore)]
@@ -85,7 +89,8 @@ pub async fn get_report(
         Err(ReportError::Store(e)) => return Err(e.into()),
         Err(e @ ReportError::Roster(_)) => return Err(ApiError::Internal(e.to_string())),
     };
-    let body = format.render(&r, Lang::current()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let lang = q.lang.as_deref().and_then(Lang::parse).unwrap_or_else(Lang::current);
+    let body = format.render(&r, lang).map_err(|e| ApiError::Internal(e.to_string()))?;
     let name = format!("attachment; filename=\"report-{id}.{}\"", format.extension());
     let disposition = if format == Format::Html { "inline".to_owned() } else { name };
     Ok(([(header::CONTENT_TYPE, format.mime().to_owned()), (header::CONTENT_DISPOSITION, disposition)], body)
