@@ -35,8 +35,10 @@ const READ_BUFFER: usize = 16 * 1024;
 pub struct Seen {
     /// Staff id for a phone; `None` for a dashboard.
     pub staff: Option<i64>,
-    /// TCP connect + WebSocket handshake, in µs.
+    /// TCP connect + WebSocket handshake, in µs (from the first attempt).
     pub connect_us: u64,
+    /// Attempts the server refused for now (a 5xx) before one was taken.
+    pub refused: u32,
     /// Handshake done → first snapshot, in µs.
     pub first_us: u64,
     /// (received at, position), in order.
@@ -180,33 +182,20 @@ pub async fn client(
         seen.lock().expect("not poisoned").error = Some(e);
     };
     let started = clock.now_us();
-    let socket = match TcpSocket::new_v4() {
-        Ok(s) => s,
-        Err(e) => return fail(format!("socket: {e}")),
-    };
-    if let Err(e) = socket.bind(SocketAddr::new(IpAddr::V4(source), 0)) {
-        return fail(format!("bind {source}: {e}"));
-    }
-    let stream = match socket.connect(target.server).await {
-        Ok(s) => s,
-        Err(e) => return fail(format!("connect: {e}")),
-    };
-    let _ = stream.set_nodelay(true);
-    let url = format!("ws://{}/api/actions/{}/live?token={token}", target.host, target.action);
-    let request = match url.into_client_request() {
-        Ok(r) => r,
-        Err(e) => return fail(format!("request: {e}")),
-    };
-    // Every read attempt clears the unused part of the read buffer (128 KiB by default),
-    // and a client reads at least twice per message: at 10,000 clients that was most of
-    // the load generator's CPU. Messages larger than this still arrive whole: the buffer
-    // grows to fit a frame.
-    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-    let handshake = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
-    let (mut ws, _) = match tokio::time::timeout(Duration::from_secs(60), handshake).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => return fail(format!("handshake: {e}")),
-        Err(_) => return fail("handshake timed out".into()),
+    let mut refused = 0;
+    let mut ws = loop {
+        match open(&target, source, &token).await {
+            Ok(ws) => break ws,
+            // What web/live.js does: a server too busy to take the connection (a 5xx, as
+            // when a storm of first connections waits on the store for their sessions) is
+            // tried again after 0.5 s, 1 s, 2 s … 5 s.
+            Err((_, true)) if refused < RETRIES => {
+                refused += 1;
+                seen.lock().expect("not poisoned").refused = refused;
+                tokio::time::sleep(Duration::from_millis((500 << (refused - 1)).min(5_000))).await;
+            }
+            Err((e, _)) => return fail(e),
+        }
     };
     let connected = clock.now_us();
     seen.lock().expect("not poisoned").connect_us = connected - started;
@@ -282,6 +271,36 @@ pub async fn client(
         }
     }
     let _ = ws.close(None).await;
+}
+
+/// Times a refused connection is tried again before the client gives up.
+const RETRIES: u32 = 8;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// One connection attempt: TCP from `source`, then the WebSocket handshake. An error says
+/// whether trying again may help (the server refused for now: a 5xx, or no connection).
+async fn open(target: &Target, source: Ipv4Addr, token: &str) -> Result<Ws, (String, bool)> {
+    let socket = TcpSocket::new_v4().map_err(|e| (format!("socket: {e}"), false))?;
+    socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).map_err(|e| (format!("bind {source}: {e}"), false))?;
+    let stream = socket.connect(target.server).await.map_err(|e| (format!("connect: {e}"), true))?;
+    let _ = stream.set_nodelay(true);
+    let url = format!("ws://{}/api/actions/{}/live?token={token}", target.host, target.action);
+    let request = url.into_client_request().map_err(|e| (format!("request: {e}"), false))?;
+    // Every read attempt clears the unused part of the read buffer (128 KiB by default),
+    // and a client reads at least twice per message: at 10,000 clients that was most of
+    // the load generator's CPU. Messages larger than this still arrive whole: the buffer
+    // grows to fit a frame.
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let handshake = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
+    match tokio::time::timeout(Duration::from_secs(60), handshake).await {
+        Ok(Ok((ws, _))) => Ok(ws),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(answer))) => {
+            Err((format!("handshake: HTTP {}", answer.status()), answer.status().is_server_error()))
+        }
+        Ok(Err(e)) => Err((format!("handshake: {e}"), false)),
+        Err(_) => Err(("handshake timed out".into(), false)),
+    }
 }
 
 /// The `k`-th source address for client connections: 127.0.0.2, 127.0.0.3, …

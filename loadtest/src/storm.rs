@@ -414,6 +414,8 @@ pub async fn run(s: Storm<'_>, r: &mut Report, checks: &mut Checks) -> anyhow::R
             "phones": s.phones, "command_centre_sockets": s.command, "called": count("called"),
             "answer_window_s": s.window, "http_connections": s.http_conns,
             "connect_seconds": connect_secs, "rss_with_sockets_mib": with_ws.rss_kib as f64 / 1024.0,
+            "clients_refused_at_first": views.iter().filter(|v| v.refused > 0).count(),
+            "connections_refused": views.iter().map(|v| u64::from(v.refused)).sum::<u64>(),
             "call_up_post_ms": (acked_us - sent_us) as f64 / 1000.0,
             "call_up_to_phone": report::hist(&shown_h), "call_up_to_phone_from_sent": report::hist(&shown_sent_h),
             "pushed_before_the_post_was_answered": pushed_before_ack,
@@ -436,6 +438,7 @@ pub async fn run(s: Storm<'_>, r: &mut Report, checks: &mut Checks) -> anyhow::R
 pub fn print(r: &Report, checks: &Checks) {
     let g = |k: &str| r.get("storm").and_then(|s| s.get(k)).cloned().unwrap_or_default();
     let num = |v: serde_json::Value| v.as_f64().map_or("–".into(), |x| format!("{x:.1}"));
+    let cores = |v: serde_json::Value| v.as_f64().map_or("–".into(), |x| format!("{x:.2}"));
     let lat = |k: &str| {
         let h = g(k);
         format!(
@@ -448,7 +451,15 @@ pub fn print(r: &Report, checks: &Checks) {
     };
     let rows = [
         ("phones (called up)", format!("{} ({})", g("phones"), g("called")), ""),
-        ("WebSocket connect, all", format!("{} s", num(g("connect_seconds"))), ""),
+        (
+            "WebSocket connect, all",
+            format!(
+                "{} s ({} clients refused at first, tried again)",
+                num(g("connect_seconds")),
+                g("clients_refused_at_first")
+            ),
+            "",
+        ),
         ("call-up POST answered", format!("{} ms", num(g("call_up_post_ms"))), ""),
         ("call-up → shown on the phone", lat("call_up_to_phone"), "p99 ≤ 1 s"),
         ("call-up → phone's GET call-ups", lat("call_up_to_phone_get"), ""),
@@ -468,10 +479,10 @@ pub fn print(r: &Report, checks: &Checks) {
         (
             "server CPU",
             format!(
-                "{} cores (loadtest {}, other {})",
-                num(g("server_cores")),
-                num(g("loadtest_cores")),
-                num(g("other_cores"))
+                "{} cores (loadtest {}, other processes {})",
+                cores(g("server_cores")),
+                cores(g("loadtest_cores")),
+                cores(g("other_cores"))
             ),
             "",
         ),
