@@ -96,8 +96,8 @@ mod tests {
             roles: Vec::new(),
             answers: (10..20).map(|id| (id, (id % 3 == 0).then(|| reply(id)))).collect(),
         };
-        // Fewer staff than called (looked up), and more (walked): 12 and 15 called, 12 and
-        // 15 answered; 3 and 30 not called.
+        // Fewer staff than called (looked up): 12 and 13 called, 12 answered, 3 not called.
+        // More (walked): all ten called, 12, 15 and 18 answered.
         assert_eq!(c.called_among(&[3, 12, 13]), (2, 1));
         let many: Vec<StaffId> = (0..40).collect();
         assert_eq!(c.called_among(&many), (10, 3));
