@@ -8,6 +8,7 @@
 //! - [`load`]: HTTP load — scans (closed or open loop, with replays), the `/healthz`
 //!   ceiling, missing-list readers.
 //! - [`live`]: WebSocket dashboards and phones, what they were pushed and when.
+//! - [`storm`]: the call-up storm — every phone called up at once, every one answering.
 //! - [`report`]: the figures, the verdict, the table and the JSON file.
 //!
 //! Everything the server is asked goes through its public HTTP and WebSocket API; only
@@ -21,6 +22,7 @@ mod load;
 mod report;
 mod roster;
 mod server;
+mod storm;
 
 use anyhow::{Context, bail, ensure};
 use clap::Parser;
@@ -36,6 +38,11 @@ pub struct Clock(Instant);
 impl Clock {
     pub fn now_us(&self) -> u64 {
         self.0.elapsed().as_micros() as u64
+    }
+
+    /// The instant `us` µs after the run started.
+    pub fn at(&self, us: u64) -> Instant {
+        self.0 + Duration::from_micros(us)
     }
 }
 
@@ -113,6 +120,21 @@ pub struct Opts {
     keep_db: bool,
     #[arg(long, default_value_t = 2022_04_22)]
     seed: u64,
+    /// The call-up storm (issue 16) instead of scans: the chief calls up every grid
+    /// member; `--phones` of them (default 10,000; 300 with --quick), each on their own
+    /// paired phone with its live feed open, read the call-up when it shows and answer it
+    /// within `--answer-window`, while `--dashboards` command-centre sockets (the chief's
+    /// session; default 2) watch the answers come in. Residents default to 38 per phone,
+    /// so that every phone has a grid of its own.
+    #[arg(long)]
+    storm: bool,
+    /// With --storm: seconds over which the answers are spread, evenly at random
+    /// (default 60; 5 with --quick).
+    #[arg(long)]
+    answer_window: Option<f64>,
+    /// With --storm: keep-alive HTTP connections the phones share for their requests.
+    #[arg(long, default_value_t = 128)]
+    http_conns: usize,
     /// Write the figures as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -137,9 +159,23 @@ pub struct Settings {
 }
 
 impl Opts {
+    fn answer_window(&self) -> f64 {
+        self.answer_window.unwrap_or(if self.quick { 5.0 } else { 60.0 })
+    }
+
     fn settings(&self) -> Settings {
         let q = self.quick;
-        let residents = self.residents.unwrap_or(if q { 20_000 } else { 100_000 });
+        let phones = self.phones.unwrap_or(match (self.storm, q) {
+            (true, true) => 300,
+            (true, false) => 10_000,
+            (false, true) => 40,
+            (false, false) => 100,
+        });
+        let residents = self.residents.unwrap_or(match (self.storm, q) {
+            (true, _) => phones * 38,
+            (false, true) => 20_000,
+            (false, false) => 100_000,
+        });
         let duration = self.duration.unwrap_or(if q { 6.0 } else { 20.0 });
         Settings {
             residents,
@@ -148,8 +184,14 @@ impl Opts {
             duration,
             ceiling: self.ceiling_duration.unwrap_or(if q { 3.0 } else { duration.min(10.0) }),
             replay: self.replay.unwrap_or(0.02),
-            dashboards: self.dashboards.unwrap_or(if q { 8 } else { 10 }),
-            phones: self.phones.unwrap_or(if q { 40 } else { 100 }),
+            dashboards: self.dashboards.unwrap_or(if self.storm {
+                2
+            } else if q {
+                8
+            } else {
+                10
+            }),
+            phones,
             readers: self.missing_readers.unwrap_or(if q { 2 } else { 4 }),
         }
     }
@@ -188,7 +230,8 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
             "rate": opts.rate, "duration_s": s.duration, "ceiling_s": s.ceiling, "replay": s.replay,
             "dashboards": s.dashboards, "phones": s.phones, "missing_readers": s.readers,
             "source_addrs": opts.source_addrs, "log_events": opts.log_events, "v4_ids": opts.v4_ids,
-            "open_files_limit": limit, "threads": opts.threads,
+            "open_files_limit": limit, "threads": opts.threads, "storm": opts.storm,
+            "answer_window_s": opts.storm.then(|| opts.answer_window()),
         }),
     );
     r.put("machine", report::machine());
@@ -203,14 +246,16 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
     let store = muster::store::open(&db).await.with_context(|| format!("cannot open {db}"))?;
     let generated_at = Instant::now();
     let fresh = store.load_roster().await?.nodes.is_empty();
+    // A paired phone is a session: the storm signs in one grid member per phone.
+    let signed_in = if opts.storm { s.phones } else { roster::SIGNED_IN_GRID_MEMBERS };
     let plan = if fresh {
         ensure!(opts.url.is_none(), "--url needs --db with the server's roster");
         eprintln!("generating {} residents into {db} …", s.residents);
-        let plan = roster::generate(store.as_ref(), s.residents, s.points, opts.seed).await?;
+        let plan = roster::generate(store.as_ref(), s.residents, s.points, opts.seed, signed_in).await?;
         r.put("roster_generation_s", json!(generated_at.elapsed().as_secs_f64()));
         plan
     } else {
-        roster::load(store.as_ref()).await?
+        roster::load(store.as_ref(), signed_in).await?
     };
     let plan = Arc::new(plan);
     r.put(
@@ -297,33 +342,53 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
         .parse()
         .context("--url must name an IP address and port")?;
     let target = Arc::new(live::Target { server: addr, host: addr.to_string(), action });
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut clients: Vec<Arc<Mutex<live::Seen>>> = Vec::new();
-    let mut tasks = Vec::new();
-    let connect_started = Instant::now();
-    for k in 0..s.dashboards + s.phones {
-        let (token, staff) = if k < s.dashboards {
-            (plan.viewer.clone(), None)
-        } else {
-            let (id, token) = &plan.grid_members[(k - s.dashboards) % plan.grid_members.len().max(1)];
-            (token.clone(), Some(*id))
-        };
-        let seen = Arc::new(Mutex::new(live::Seen::default()));
-        clients.push(seen.clone());
-        tasks.push(tokio::spawn(live::client(
-            target.clone(),
-            live::source(k, opts.source_addrs),
-            token,
-            staff,
+    if opts.storm {
+        let mut checks = report::Checks::default();
+        let storm = storm::Storm {
+            http: &http,
+            base: &base,
+            target,
+            plan: plan.clone(),
+            phones: s.phones,
+            command: s.dashboards,
+            window: opts.answer_window(),
+            http_conns: opts.http_conns,
+            source_addrs: opts.source_addrs,
+            pid,
             clock,
-            seen,
-            stop_rx.clone(),
-        )));
-        // Pace the connects a little so the accept queue is not the thing measured.
-        if k % 500 == 499 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            seed: opts.seed,
+        };
+        let ran = storm::run(storm, &mut r, &mut checks).await;
+        if let Some(child) = spawned.take() {
+            child.stop().await?;
         }
+        if temp_db && !opts.keep_db {
+            remove_db(&db_path, &log);
+        }
+        ran?;
+        r.put("checks", checks.json());
+        r.put("total_seconds", json!(wall.elapsed().as_secs_f64()));
+        storm::print(&r, &checks);
+        write_out(&opts, &r)?;
+        let proved =
+            format!("{} phones shown the call-up and answered; every pushed count agrees with the log", s.phones);
+        println!("{}", checks.verdict_saying(&proved, wall.elapsed().as_secs_f64()));
+        return Ok(checks.ok());
     }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let who = (0..s.dashboards + s.phones)
+        .map(|k| {
+            let (token, staff) = if k < s.dashboards {
+                (plan.viewer.clone(), None)
+            } else {
+                let (id, token) = &plan.grid_members[(k - s.dashboards) % plan.grid_members.len().max(1)];
+                (token.clone(), Some(*id))
+            };
+            live::Who { source: live::source(k, opts.source_addrs), token, staff, call_ups: None }
+        })
+        .collect();
+    let connect_started = Instant::now();
+    let (clients, tasks) = live::connect(&target, who, clock, &stop_rx).await;
     wait_for(&clients, Duration::from_secs(300), |c| !c.messages.is_empty()).await;
     let connect_secs = connect_started.elapsed().as_secs_f64();
     let with_ws = server::sample(pid);
@@ -542,21 +607,32 @@ async fn run(opts: Opts) -> anyhow::Result<bool> {
         }
     }
     if temp_db && !opts.keep_db {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{db_path}{suffix}"));
-        }
-        let _ = std::fs::remove_file(&log);
+        remove_db(&db_path, &log);
     }
 
     r.put("checks", checks.json());
     r.put("total_seconds", json!(wall.elapsed().as_secs_f64()));
     report::print(&r, &checks);
+    write_out(&opts, &r)?;
+    println!("{}", checks.verdict(acked, tally.replays, wall.elapsed().as_secs_f64()));
+    Ok(checks.ok())
+}
+
+/// Removes a generated database file and the server's log.
+fn remove_db(db_path: &str, log: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{db_path}{suffix}"));
+    }
+    let _ = std::fs::remove_file(log);
+}
+
+/// Writes the figures as JSON to `--out`, if given.
+fn write_out(opts: &Opts, r: &report::Report) -> anyhow::Result<()> {
     if let Some(out) = &opts.out {
         std::fs::write(out, serde_json::to_string_pretty(&r.0)?)
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
-    println!("{}", checks.verdict(acked, tally.replays, wall.elapsed().as_secs_f64()));
-    Ok(checks.ok())
+    Ok(())
 }
 
 /// Plans and opens a testing action over the whole roster, as the chief.

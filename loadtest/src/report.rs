@@ -210,15 +210,27 @@ impl Checks {
     }
 
     pub fn verdict(&self, acked: i64, replays: u64, secs: f64) -> String {
+        let proved =
+            format!("{acked} scans acknowledged, {replays} replays, server totals and every pushed screen agree");
+        self.verdict_saying(&proved, secs)
+    }
+
+    /// `verdict: OK` and what was proved, or `verdict: MISMATCH` and what failed.
+    pub fn verdict_saying(&self, proved: &str, secs: f64) -> String {
         let failed: Vec<String> =
             self.0.iter().filter(|(_, g, w)| g != w).map(|(what, g, w)| format!("{what}: {g}, expected {w}")).collect();
         if failed.is_empty() {
-            format!(
-                "verdict: OK {acked} scans acknowledged, {replays} replays, server totals and every pushed screen agree ({} checks, {secs:.1} s)",
-                self.0.len()
-            )
+            format!("verdict: OK {proved} ({} checks, {secs:.1} s)", self.0.len())
         } else {
             format!("verdict: MISMATCH {}", failed.join("; "))
+        }
+    }
+
+    /// One line per check.
+    pub fn print(&self) {
+        for (what, got, want) in &self.0 {
+            let mark = if got == want { "ok  " } else { "FAIL" };
+            println!("{mark} {what}: {got} (expected {want})");
         }
     }
 }
@@ -313,10 +325,7 @@ pub fn print(r: &Report, checks: &Checks) {
         println!("{name:<36} {value:<58} {target}");
     }
     println!();
-    for (what, got, want) in &checks.0 {
-        let mark = if got == want { "ok  " } else { "FAIL" };
-        println!("{mark} {what}: {got} (expected {want})");
-    }
+    checks.print();
 }
 
 fn return_nested<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {

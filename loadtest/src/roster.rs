@@ -31,8 +31,10 @@ pub struct Plan {
     pub chief: String,
     /// A token for dashboards (a viewer if there is one, else the chief).
     pub viewer: String,
-    /// Grid members: (staff id, token).
+    /// Grid members signed in: (staff id, token).
     pub grid_members: Vec<(i64, String)>,
+    /// Grid members in the roster, signed in or not.
+    pub grid_members_total: usize,
     /// Sampling points and the token of an operator who may scan there.
     pub operators: Vec<(i64, String)>,
     /// Root area nodes: the scope of the action.
@@ -53,10 +55,11 @@ pub struct Plan {
     operator_ids: Vec<(i64, i64)>,
 }
 
-/// Grid members signed in for the load (phones share them round-robin; missing-list
+/// Grid members signed in for the scan load (phones share them round-robin; missing-list
 /// readers take a few), spread evenly over the roster: a session each is a durable write,
-/// so signing in thousands would cost start-up time for nothing.
-const SIGNED_IN_GRID_MEMBERS: usize = 200;
+/// so signing in thousands would cost start-up time for nothing. The call-up storm signs
+/// in one per phone instead (a paired phone is a session).
+pub const SIGNED_IN_GRID_MEMBERS: usize = 200;
 
 impl Plan {
     /// Takes in one chunk of roster rows (all of them, for a roster read back).
@@ -100,9 +103,11 @@ impl Plan {
         }
     }
 
-    /// Signs the staff the load acts as in, as paired phones are (a session each), and
-    /// checks the roster can carry an action.
-    async fn finish(mut self, store: &dyn Store) -> anyhow::Result<Self> {
+    /// Signs the staff the load acts as in, as paired phones are (a session each): the
+    /// chief, a viewer, each point's operator and `grid_members` grid members spread evenly
+    /// over the roster (all of them when there are fewer); checks the roster can carry an
+    /// action.
+    async fn finish(mut self, store: &dyn Store, grid_members: usize) -> anyhow::Result<Self> {
         let auth = muster::auth::Auth::new(store.accounts());
         let chief = self.chief_id.context("the roster has no chief to open an action")?;
         self.chief = auth.issue(chief, "loadtest").await?.1;
@@ -112,8 +117,12 @@ impl Plan {
         for (point, staff) in std::mem::take(&mut self.operator_ids) {
             self.operators.push((point, auth.issue(staff, "loadtest").await?.1));
         }
-        let step = self.grid_members.len().div_ceil(SIGNED_IN_GRID_MEMBERS).max(1);
-        self.grid_members = self.grid_members.iter().step_by(step).cloned().collect();
+        let (all, n) = (std::mem::take(&mut self.grid_members), grid_members.max(1));
+        self.grid_members_total = all.len();
+        self.grid_members = match all.len() <= n {
+            true => all,
+            false => (0..n).map(|i| all[i * all.len() / n].clone()).collect(),
+        };
         for (staff, token) in &mut self.grid_members {
             *token = auth.issue(*staff, "loadtest").await?.1;
         }
@@ -131,12 +140,12 @@ impl Plan {
     }
 }
 
-/// Reads the roster already in a database.
-pub async fn load(store: &dyn Store) -> anyhow::Result<Plan> {
+/// Reads the roster already in a database; see [`Plan::finish`] for `grid_members`.
+pub async fn load(store: &dyn Store, grid_members: usize) -> anyhow::Result<Plan> {
     let parts = store.load_roster().await?;
     let mut plan = Plan::default();
     plan.absorb(&parts);
-    plan.finish(store).await
+    plan.finish(store, grid_members).await
 }
 
 fn name(rng: &mut Rng) -> String {
@@ -170,8 +179,14 @@ fn staff_member(ids: &mut Ids, rng: &mut Rng, role: Role, nodes: Vec<i64>, point
 }
 
 /// Generates a roster of `residents` residents and `points` sampling points into an
-/// empty database, and returns its plan.
-pub async fn generate(store: &dyn Store, residents: usize, points: usize, seed: u64) -> anyhow::Result<Plan> {
+/// empty database, and returns its plan with `grid_members` of them signed in.
+pub async fn generate(
+    store: &dyn Store,
+    residents: usize,
+    points: usize,
+    seed: u64,
+    grid_members: usize,
+) -> anyhow::Result<Plan> {
     ensure!(residents > 0 && points > 0, "need at least one resident and one point");
     ensure!(
         store.load_roster().await?.nodes.is_empty(),
@@ -273,7 +288,7 @@ pub async fn generate(store: &dyn Store, residents: usize, points: usize, seed: 
     }
     parts.staff.push(staff_member(&mut ids, &mut rng, Role::Medic, vec![1], Some(1)));
     write(store, &mut plan, parts).await?;
-    plan.finish(store).await
+    plan.finish(store, grid_members).await
 }
 
 async fn write(store: &dyn Store, plan: &mut Plan, parts: RosterParts) -> anyhow::Result<()> {

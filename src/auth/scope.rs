@@ -260,13 +260,14 @@ impl Cut {
             .filter(|(m, f)| f.state.is_raised() && matches!(m, Member::Resident(i) if covered(*i as usize)))
             .count() as i64;
         // The call-ups that called this view's owner, or anyone this view answers for.
-        let concerns = |id: StaffId| self.staff.binary_search(&id).is_ok();
         for c in &state.call_ups {
-            let mine: Vec<_> = c.answers.iter().filter(|(id, _)| concerns(**id)).collect();
-            if !mine.is_empty() {
+            let (called, answered) = c.called_among(&self.staff);
+            if called > 0 {
                 pace.call_ups += 1;
-                pace.call_up_answers += mine.iter().filter(|(_, a)| a.is_some()).count() as i64;
-                pace.call_ups_overdue += c.overdue().filter(|(id, _)| concerns(*id)).count() as i64;
+                pace.call_up_answers += answered as i64;
+                // Only those whose silence climbed: few, walked as they are.
+                pace.call_ups_overdue +=
+                    c.overdue().filter(|(id, _)| self.staff.binary_search(id).is_ok()).count() as i64;
             }
         }
         pace.escalated = self.top_idx.iter().map(|&i| state.node_escalated[i]).sum();

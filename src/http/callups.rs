@@ -81,19 +81,22 @@ fn minutes_to(sent: OffsetDateTime, times: &[OffsetDateTime], n: usize, share: f
 fn view(s: &ActionState, c: &CallUp, caller: &Caller) -> Option<CallUpView> {
     let roster = &s.roster;
     let sender = SENDERS.contains(&caller.staff.role);
-    let shown = |id: StaffId| match sender {
-        true => roster.staff_member(id).is_some_and(|m| {
+    let shown = |id: StaffId| {
+        roster.staff_member(id).is_some_and(|m| {
             m.nodes.iter().filter_map(|n| roster.node_idx(*n)).any(|i| caller.scope.covers_node(roster, i))
                 || m.point_id.and_then(|p| roster.point(p)).is_some_and(|p| {
                     p.nodes.iter().filter_map(|n| roster.node_idx(*n)).any(|i| caller.scope.covers_node(roster, i))
                 })
-        }),
-        false => id == caller.staff.id,
+        })
     };
-    let mut people: Vec<Called> = c
-        .answers
-        .iter()
-        .filter(|(id, _)| shown(**id))
+    // Anyone else reads only their own answer, looked up: when ten thousand phones read at
+    // once, each walking everyone called held the action's lock for seconds (BENCHMARKS.md).
+    let listed: Vec<_> = match sender {
+        true => c.answers.iter().filter(|(id, _)| shown(**id)).collect(),
+        false => c.answers.get_key_value(&caller.staff.id).into_iter().collect(),
+    };
+    let mut people: Vec<Called> = listed
+        .into_iter()
         .map(|(&id, reply)| {
             let m = roster.staff_member(id);
             Called {
