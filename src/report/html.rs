@@ -52,11 +52,16 @@ fn esc(s: &str) -> String {
 }
 
 fn table_html(out: &mut String, t: &Table) {
-    let _ = write!(out, "<div class=\"scroll\"><table><thead><tr>");
-    for h in &t.heads {
-        let _ = write!(out, "<th>{}</th>", esc(h));
+    out.push_str("<div class=\"scroll\"><table>");
+    // A table of names and figures (the summary) has no heads.
+    if t.heads.iter().any(|h| !h.is_empty()) {
+        out.push_str("<thead><tr>");
+        for h in &t.heads {
+            let _ = write!(out, "<th>{}</th>", esc(h));
+        }
+        out.push_str("</tr></thead>");
     }
-    out.push_str("</tr></thead><tbody>");
+    out.push_str("<tbody>");
     for row in &t.rows {
         out.push_str("<tr>");
         for cell in row {
