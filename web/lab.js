@@ -16,7 +16,7 @@
 import { fmtInt, fmtTime, getLang, problemText, roleLabel, t } from "./i18n.js";
 import { mountHeader, showUser } from "./header.js";
 import { uuidv7 } from "./outbox.js";
-import { $, el, pickAction, problemOf, api, sessionToken, startSession, wireLanguage } from "./session.js";
+import { $, el, fillActionPicker, pickAction, problemOf, api, sessionToken, startSession, wireLanguage } from "./session.js";
 
 /** The roles that enter results; the server checks it on every request anyway. */
 const LAB_ROLES = ["admin", "chief", "lab"];
@@ -398,14 +398,7 @@ function problemTable(problems) {
 }
 
 function renderActions() {
-  const select = $("action");
-  select.replaceChildren.apply(select, page.actions.map((a) => {
-    const option = el("option", null, `${a.name}（${t(`phase.${a.phase}`)}）`);
-    option.value = String(a.id);
-    option.selected = a.id === page.actionId;
-    return option;
-  }));
-  $("action-pick").hidden = page.actions.length < 2;
+  fillActionPicker(page.actions, page.actionId);
 }
 
 function redraw() {

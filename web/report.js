@@ -5,7 +5,7 @@
 
 import { problemText, roleLabel, t, getLang } from "./i18n.js";
 import { mountHeader, showUser } from "./header.js";
-import { $, api, el, pickAction, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
+import { $, api, el, fillActionPicker, pickAction, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
 
 const READERS = ["admin", "chief", "grid_head"];
 
@@ -129,14 +129,7 @@ async function start() {
   }
   if (!page.actions.length) return showNotice("notice.noActionsTitle", "rp.noActionsBody");
   page.actionId = pickAction(page.actions);
-  const select = $("action");
-  select.replaceChildren(...page.actions.map((a) => {
-    const option = el("option", "", a.name);
-    option.value = String(a.id);
-    option.selected = a.id === page.actionId;
-    return option;
-  }));
-  $("action-pick").hidden = page.actions.length < 2;
+  const select = fillActionPicker(page.actions, page.actionId);
   select.addEventListener("change", () => {
     page.actionId = Number(select.value);
     drawRounds();

@@ -7,7 +7,7 @@
 // the installable shell.
 // Nothing here writes server text into the page; the pages do, through textContent.
 
-import { LANGS, applyTranslations, getLang, problemText, setLang } from "./i18n.js";
+import { LANGS, applyTranslations, getLang, problemText, setLang, t } from "./i18n.js";
 
 // ---------------------------------------------------------------- the page
 
@@ -33,6 +33,22 @@ export function pickAction(actions) {
   const newest = actions.slice().sort((a, b) => b.id - a.id);
   const open = newest.find((a) => a.phase === "open");
   return (open || newest[0]).id;
+}
+
+/**
+ * Fills a desk page's action picker (`#action` in `#action-pick`, shown only with two or
+ * more actions) with `actions`, `current` chosen; each named with its phase.
+ */
+export function fillActionPicker(actions, current) {
+  const select = $("action");
+  select.replaceChildren(...actions.map((a) => {
+    const option = el("option", null, a.phase ? `${a.name}（${t(`phase.${a.phase}`)}）` : a.name);
+    option.value = String(a.id);
+    option.selected = a.id === current;
+    return option;
+  }));
+  $("action-pick").hidden = actions.length < 2;
+  return select;
 }
 
 // ---------------------------------------------------------------- the token

@@ -13,7 +13,7 @@
 import { fmtDateTime, fmtInt, problemText, roleLabel, t } from "./i18n.js";
 import { mountHeader, showUser } from "./header.js";
 import { uuidv7 } from "./outbox.js";
-import { $, MANAGER_ROLES, api, el, pickAction, problemOf, startSession, wireLanguage } from "./session.js";
+import { $, MANAGER_ROLES, api, el, fillActionPicker, pickAction, problemOf, startSession, wireLanguage } from "./session.js";
 
 const page = {
   me: null,
@@ -262,14 +262,7 @@ async function start() {
   }
   if (!page.actions.length) return showNotice({ title: "notice.noActionsTitle", body: "wi.noActionsBody" });
   page.actionId = pickAction(page.actions);
-  const select = $("action");
-  select.replaceChildren(...page.actions.map((a) => {
-    const option = el("option", "", a.name);
-    option.value = String(a.id);
-    option.selected = a.id === page.actionId;
-    return option;
-  }));
-  $("action-pick").hidden = page.actions.length < 2;
+  const select = fillActionPicker(page.actions, page.actionId);
   select.addEventListener("change", () => {
     page.actionId = Number(select.value);
     page.open = null;

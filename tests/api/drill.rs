@@ -5,23 +5,14 @@
 use crate::helpers::spawn_app;
 use muster::demo::drill;
 use muster::roster::Role;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[tokio::test]
 async fn the_drill_fills_tubes_of_ten_and_the_lab_answers_with_one_positive() {
     let app = spawn_app().await;
     let chief = app.token(Role::Chief);
     let points: Vec<i64> = app.roster.points().iter().map(|p| p.id).collect();
-    let r = app.client.post(format!("{}/api/actions", app.base)).bearer_auth(&chief);
-    let created: Value = r
-        .json(&json!({ "kind": "testing", "name": "第2轮", "scope": [1], "points": points }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let action = created["id"].as_i64().unwrap();
+    let action = app.create_action("第2轮", &[1], &points).await;
     let tokens = app.roster.staff().iter().map(|s| (s.id, app.token_of(s.id))).collect();
     let opts = drill::DrillOptions {
         base_url: app.base.clone(),

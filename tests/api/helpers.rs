@@ -336,6 +336,20 @@ impl TestApp {
         self.connect_at(self.addr, after).await
     }
 
+    /// POST `body` to `path` with a token; the answer's JSON (whatever the status).
+    pub async fn post_json(&self, path: &str, token: &str, body: Value) -> Value {
+        let r = self.client.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body).send().await.unwrap();
+        r.json().await.unwrap()
+    }
+
+    /// A new testing action (planned, not open) over `scope`, at `points`, made by the chief;
+    /// its id.
+    pub async fn create_action(&self, name: &str, scope: &[i64], points: &[i64]) -> i64 {
+        let body = json!({ "kind": "testing", "name": name, "scope": scope, "points": points });
+        let created = self.post_json("/api/actions", &self.token(Role::Chief), body).await;
+        created["id"].as_i64().unwrap_or_else(|| panic!("the action was not created: {created}"))
+    }
+
     /// GET `path` with a token; the answer's JSON (whatever the status).
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
         let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();

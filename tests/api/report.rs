@@ -25,16 +25,7 @@ async fn report_json(app: &TestApp, action: i64, query: &str) -> Value {
 
 async fn new_action(app: &TestApp, name: &str, scope: &[i64]) -> i64 {
     let points: Vec<i64> = app.roster.points().iter().map(|p| p.id).collect();
-    let r = app.client.post(format!("{}/api/actions", app.base)).bearer_auth(app.token(Role::Chief));
-    let created: Value = r
-        .json(&json!({ "kind": "testing", "name": name, "scope": scope, "points": points }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    created["id"].as_i64().unwrap()
+    app.create_action(name, scope, &points).await
 }
 
 async fn drill(app: &TestApp, action: i64, hours: f64) {

@@ -229,16 +229,7 @@ async fn a_resident_from_outside_the_scope_is_sampled_and_counted_apart() {
     // A second action over one sub-grid only; the demo's first action is left as it is.
     let sub = app.roster.nodes().iter().find(|n| n.parent == Some(1)).unwrap().id;
     let point = app.roster.points()[0].id;
-    let r = app.client.post(format!("{}/api/actions", app.base)).bearer_auth(&chief);
-    let created: Value = r
-        .json(&json!({ "kind": "testing", "name": "第2分网格复检", "scope": [sub], "points": [point] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let action = created["id"].as_i64().unwrap();
+    let action = app.create_action("第2分网格复检", &[sub], &[point]).await;
     let events_of = |action: i64, e: Value| {
         let mut e = e;
         e["id"] = json!(Uuid::now_v7());
