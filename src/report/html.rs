@@ -31,10 +31,13 @@ svg text { font-size: 11px; fill: var(--muted); }
 .legend span { display: inline-block; margin-right: 12px; font-size: 13px; }
 .legend i { display: inline-block; width: 14px; height: 3px; vertical-align: middle; margin-right: 4px; }
 @page { size: A4; margin: 12mm; }
+@page wide { size: A4 landscape; margin: 10mm; }
 @media print {
   body { padding: 0; font-size: 11px; }
   section { break-before: page; margin: 0; }
   section.first { break-before: auto; }
+  section.wide { page: wide; }
+  td:first-child, th:first-child { white-space: nowrap; }
   .scroll { overflow: visible; }
   table { font-size: 9px; }
   th, td { white-space: normal; }
@@ -204,8 +207,14 @@ pub fn page(r: &AfterAction, lang: Lang) -> String {
 
     let all = tables(r, lang);
     let find = |key: &'static str| all.iter().filter(move |t| t.key == key);
+    // The wide tables (areas, grid members, points) print on landscape pages.
     let section = |out: &mut String, first: bool, title: &str| {
-        let class = if first { " class=\"first\"" } else { "" };
+        let wide = [w("points"), w("areas"), w("members")].contains(&title);
+        let class = match (first, wide) {
+            (true, _) => " class=\"first\"",
+            (false, true) => " class=\"wide\"",
+            (false, false) => "",
+        };
         let _ = write!(out, "<section{class}><h2>{}</h2>", esc(title));
     };
 
