@@ -14,6 +14,7 @@
 import {
   fmtAgo, fmtClock, fmtDateTime, fmtDayTime, fmtInt, fmtPercent, fmtRate, fmtTime, getLang, problemText, roleLabel, t, toDate,
 } from "./i18n.js";
+import { ChainBoard, ChainFeed } from "./chain.js";
 import { FlaggedList } from "./flagged.js";
 import { mountHeader, showUser } from "./header.js";
 import { LiveFeed, backoffMs } from "./live.js";
@@ -381,6 +382,60 @@ async function readCallUps(pace) {
   invalidate();
 }
 
+/** The chain of command (chain.js): read when its live counts move, drawn on the next frame. */
+const chain = new ChainFeed(() => invalidate());
+const chainBoard = new ChainBoard({
+  panel: $("chain"),
+  rule: $("chain-rule"),
+  start: $("chase-start"),
+  setRule: $("rule-open"),
+  escalations: $("chain-escalations"),
+  silent: $("chain-silent"),
+  areas: $("chain-areas"),
+  handovers: $("chain-handovers"),
+});
+
+/** Records one of the chief's own events (the chase's start, the rule) and reads the chain again. */
+async function recordChief(event, problemAt) {
+  try {
+    await api("POST", `/api/actions/${callUps.action}/events`, { events: [{ id: uuidv7(), ...event }] });
+    chain.refresh();
+    return true;
+  } catch (e) {
+    if (problemAt) {
+      setText(problemAt, problemText(problemOf(e)));
+      problemAt.hidden = false;
+    }
+    return false;
+  }
+}
+
+function wireChain() {
+  $("chase-start").addEventListener("click", async () => {
+    if (!window.confirm(t("chain.startConfirm"))) return;
+    $("chase-start").disabled = true;
+    await recordChief({ type: "chase_started" });
+    $("chase-start").disabled = false;
+  });
+  $("rule-open").addEventListener("click", () => {
+    const rule = chain.view?.rule ?? { minutes: 30, call_up_minutes: 10 };
+    $("rule-minutes").value = String(rule.minutes);
+    $("rule-callup").value = String(rule.call_up_minutes);
+    $("rule-problem").hidden = true;
+    $("rule-dialog").showModal();
+  });
+  $("rule-cancel").addEventListener("click", () => $("rule-dialog").close());
+  $("rule-save").addEventListener("click", async () => {
+    const event = {
+      type: "escalation_set",
+      minutes: Number($("rule-minutes").value),
+      call_up_minutes: Number($("rule-callup").value),
+    };
+    if (chain.view?.rule?.chase_at) event.chase_at = chain.view.rule.chase_at;
+    if (await recordChief(event, $("rule-problem"))) $("rule-dialog").close();
+  });
+}
+
 /** The roles a call-up may name, in the order the form offers them; the first two ticked. */
 const CALL_UP_ROLES = ["grid_member", "grid_head", "operator", "medic"];
 const CALL_UP_SENDERS = ["admin", "chief", "grid_head"];
@@ -475,6 +530,15 @@ function renderCallUps() {
     if (known(value)) parts.push(t("callups.minutes", { share, n: fmtInt(Math.ceil(value)) }));
   }
   setText($("callups-line"), parts.join(" · "));
+  // Per level of the chain (by role): how many of each have answered.
+  const roles = new Map();
+  for (const p of c.people) {
+    const r = roles.get(p.role) ?? { n: 0, answered: 0 };
+    r.n += 1;
+    if (p.answer) r.answered += 1;
+    roles.set(p.role, r);
+  }
+  setText($("callups-roles"), [...roles].map(([role, r]) => t("callups.role", { role: roleLabel(role), answered: fmtInt(r.answered), n: fmtInt(r.n) })).join(" · "));
   const notYet = c.people.filter((p) => p.answer == null || p.answer === "cannot").slice(0, 12);
   $("callups-list").replaceChildren(...notYet.map((p) => {
     const li = el("li", p.answer === "cannot" ? "callup-cannot" : "callup-waiting");
@@ -495,6 +559,7 @@ function onLiveMessage(msg) {
     page.state = stateFromSnapshot(msg);
     resetViews();
     flagged.follow(msg.action?.id, page.me?.role);
+    chain.follow(msg.action?.id, page.me?.role);
     // A snapshot carries no residents: the requests are read afresh (after a gap, any may have moved).
     readVisitsSoon();
   } else if (msg.type === "delta") {
@@ -504,6 +569,7 @@ function onLiveMessage(msg) {
     return true; // A message type from a newer server: ignore it.
   }
   flagged.count(page.state.pace.flagged);
+  chain.count(page.state.pace);
   readCallUps(page.state.pace);
   page.status = "open";
   page.notice = null;
@@ -596,6 +662,7 @@ function flush() {
   $("point-view").hidden = !shows.pointView;
   $("panel-tree").hidden = shows.pointView;
   $("panel-staff").hidden = shows.pointView;
+  if (shows.pointView) $("panel-chain").hidden = true;
   $("panel-chart").hidden = !shows.curve;
   if (shows.pointView) renderPointView(page.state);
   else renderKpis(page.state, shows);
@@ -609,6 +676,9 @@ function flush() {
   if (!shows.pointView) {
     renderVisits(page.state);
     renderCallUps();
+    chainBoard.render(chain.view, page.me, page.state.pace);
+    const parts = ["callups", "chain", "callup-open", "chase-start", "rule-open"];
+    $("panel-chain").hidden = parts.every((id) => $(id).hidden);
     renderStaff(page.state);
     renderTree(page.state);
   }
@@ -956,6 +1026,7 @@ function updatePointRow({ tr, cells }, p, pace) {
   if (p.outside > 0) apart.push(t("points.outside", { n: fmtInt(p.outside) }));
   if (p.walk_ins > 0) apart.push(t("points.walkIns", { n: fmtInt(p.walk_ins) }));
   setText(cells.apart, apart.length ? ` ${apart.join(" · ")}` : "");
+  cells.count.title = apart.join(" · ");
   const waiting = known(pp.waiting) && pace.phase === "open";
   setText(cells.waiting, waiting ? t("points.waiting", { n: fmtInt(pp.waiting) }) : "—");
   const minutes = waiting && known(pp.queue_minutes) ? t("points.queueMinutes", { n: fmtInt(Math.ceil(pp.queue_minutes)) }) : "";
@@ -1499,6 +1570,7 @@ function wireControls() {
   // The title follows the action's name: renderHeader() sets it, not relabel.
   mountHeader();
   wireCallUpForm();
+  wireChain();
   wireLanguage({ redraw: relabelData });
   $("action-select").addEventListener("change", (event) => {
     const id = Number(event.target.value);

@@ -20,6 +20,8 @@ import { CallUpOverlay } from "./callup.js";
 import { Frames, setText } from "./frames.js";
 import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
+import { ChainFeed } from "./chain.js";
+import { HEADS, PhoneChain } from "./m-chain.js";
 
 const PAGE_LIMIT = 500;
 const RETRY_LOAD_S = 10;
@@ -61,6 +63,11 @@ const page = {
   expanded: new Set(),
   /** The sheet's resident, while it is open. */
   sheet: null,
+  /** A head's chain of command (chain.js, m-chain.js), its draws, and the handovers seen. */
+  chain: null,
+  chainUi: null,
+  chainDrawn: 0,
+  handovers: null,
 };
 
 const STORE_KEYS = { onlyMissing: "muster.m.onlyMissing", theme: "muster.m.theme" };
@@ -338,10 +345,16 @@ function follow() {
   });
   page.feed.connect();
   page.callUps.follow(page.action.id);
+  if (HEADS.includes(page.me.role)) page.chain.follow(page.action.id, page.me.role);
 }
 
 function onLive(msg) {
   page.callUps.count(msg.pace);
+  if (msg.pace && HEADS.includes(page.me?.role)) page.chain.count(msg.pace);
+  // Households handed to (or away from) this phone's owner: the list is read again.
+  const handovers = msg.pace ? msg.pace.handovers : null;
+  if (handovers != null && page.handovers != null && handovers !== page.handovers) refetchSoon();
+  if (handovers != null) page.handovers = handovers;
   if (msg.type === "snapshot") {
     // A fresh start (no catch-up kept for our position): the list is read again.
     const moved = msg.seq !== page.liveSeq;
@@ -602,6 +615,8 @@ function labelOf(e) {
   if (label === "callUpReceived" || label === "callUpCannot") return t(`cu.${label}`);
   if (label === "take") return t("m.take");
   if (label === "sample") return t("m.recordSample");
+  if (label === "handOver") return t("mc.handedTo", { name: e.meta.who || "" });
+  if (label === "handBack" || label === "signOff") return t(`mc.${label}Done`);
   return t(`m.chase.${label}`);
 }
 
@@ -666,6 +681,13 @@ function renderList() {
     if (!page.households.length) els.push(message("m.noHouseholds"));
     else if (!shown.length) els.push(message(q ? "m.noMatch" : "m.noneMissing", { q: page.query.trim() }));
     if (page.mode === "head") {
+      // What climbed to this head, who is silent, the handovers, the area's report: first.
+      const drawn = page.chainDrawn;
+      els.push(card("chain", [lang, drawn, closed()], () => {
+        const box = el("div", "chain-cards");
+        box.append(...page.chainUi.cards(page.chain.view));
+        return box;
+      }));
       // Each member's progress first; their households when opened (or when searching).
       groupByMember(flaggedHere.concat(open, done)).forEach((g) => {
         const openGroup = page.expanded.has(g.id) || q !== "";
@@ -744,6 +766,15 @@ function groupHead(g, openGroup) {
   toggle.dataset.testid = "member-toggle";
   toggle.setAttribute("aria-expanded", String(openGroup));
   box.append(line, bar, text, toggle);
+  // A head hands a member's households to a substitute (a member locked outside the village).
+  if (HEADS.includes(page.me?.role) && g.staff && !closed()) {
+    const hand = el("button", "button-plain group-toggle", t("mc.handover"));
+    hand.type = "button";
+    hand.dataset.act = "handover";
+    hand.dataset.staff = g.id;
+    hand.dataset.testid = "handover";
+    box.append(hand);
+  }
   return box;
 }
 
@@ -825,6 +856,10 @@ function residentRow(r, h) {
   top.append(name, el("span", "resident-facts", facts.join(" ")));
   if (r.bedridden) top.append(el("span", "tag", t("m.tagBedridden")));
   if (r.away) top.append(el("span", "tag", t("m.tagAway")));
+  // Missing past their time: their case has gone up to the head (or the chief).
+  if (live.status === "missing" && live.escalated) {
+    top.append(el("span", "tag tag-escalated", t(live.escalated >= 2 ? "mc.tagChief" : "mc.tagHead")));
+  }
   if (isFlagged(r)) {
     top.append(el("span", "tag tag-flag", t(live.flag === "confirmed" ? "m.tagConfirmed" : "m.tagRetest")));
     row.dataset.flag = live.flag;
@@ -1142,6 +1177,11 @@ function onAct(event) {
   else if (act === "take") takeVisit(b.dataset.resident);
   else if (act === "sample") recordHomeSample(b.dataset.resident);
   else if (act === "dismiss") page.outbox.dismiss(b.dataset.entry);
+  else if (act === "handover") {
+    const g = groupByMember(page.households).find((x) => x.id === b.dataset.staff);
+    if (g) page.chainUi.handover(g, Array.from(page.staff.values()));
+  } else if (act === "hand-back") page.chainUi.handBack(b.dataset.households.split(",").map(Number));
+  else if (act === "sign-off") page.chainUi.signOff();
   schedule();
 }
 
@@ -1157,6 +1197,18 @@ function start() {
   }
   page.outbox = new Outbox({ who: null, token: sessionToken, lang: getLang, onChange: changed, onSignedOut: schedule });
   page.callUps = new CallUpOverlay({ outbox: page.outbox, eventsUrl, me: () => page.me });
+  page.chain = new ChainFeed(() => {
+    page.chainDrawn += 1;
+    schedule();
+  });
+  page.chainUi = new PhoneChain({
+    outbox: page.outbox,
+    eventsUrl,
+    me: () => page.me,
+    changed: schedule,
+    // The missing residents of the head's area, for the sign-off's "except N".
+    missing: () => page.households.flatMap((h) => h.residents.filter((r) => r.live.status === "missing").map((r) => ({ ...r, household: h.number }))),
+  });
   // What earlier visits left waiting is shown at once; it is sent once /api/me says whose it is.
   page.outbox.opened = page.outbox.open();
   render();
