@@ -479,9 +479,10 @@ async function checkCallUp() {
     const reach = await api("GET", `/api/actions/${callUps.action}/call-ups/reach?${q}`);
     const names = reach.unreachable.slice(0, 12).map((u) => `${u.name}（${u.why.map((w) => t(`callups.why.${w}`)).join("、")}）`);
     const more = reach.unreachable.length > 12 ? ` ${t("callups.more", { n: fmtInt(reach.unreachable.length - 12) })}` : "";
-    setText($("callup-reach"), reach.unreachable.length
+    const groups = reach.no_chat_group > 0 ? ` ${t("callups.noGroup", { n: fmtInt(reach.no_chat_group) })}` : "";
+    setText($("callup-reach"), (reach.unreachable.length
       ? t("callups.reachSome", { n: fmtInt(reach.called), m: fmtInt(reach.unreachable.length), names: names.join("、") + more })
-      : t("callups.reachAll", { n: fmtInt(reach.called) }));
+      : t("callups.reachAll", { n: fmtInt(reach.called) })) + groups);
     $("callup-send").disabled = reach.called === 0;
     $("callup-problem").hidden = true;
   } catch (e) {

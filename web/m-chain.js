@@ -195,10 +195,10 @@ export class PhoneChain {
     box.append(el("p", "sheet-hint", missing.length ? t("mc.exceptN", { n: fmtInt(missing.length) }) : t("mc.noneMissing")));
     if (missing.length) {
       const list = el("ul", "chain-except");
-      for (const r of missing.slice(0, 30)) {
+      for (const r of missing.slice(0, 10)) {
         list.append(el("li", "", `${r.name}（${r.household}）${r.live.chase ? chaseWord(r.live.chase) : chaseWord(null)}`));
       }
-      if (missing.length > 30) list.append(el("li", "muted", t("chain.more", { n: fmtInt(missing.length - 30) })));
+      if (missing.length > 10) list.append(el("li", "muted", t("chain.more", { n: fmtInt(missing.length - 10) })));
       box.append(list);
     }
     const noteLabel = el("label", "chain-field");

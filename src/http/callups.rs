@@ -192,8 +192,8 @@ pub struct Unreachable {
     #[schema(value_type = String)]
     pub role: Role,
     /// Why a call-up may not reach them tonight: `no_paired_phone` (it shows on paired
-    /// phones), `no_phone_number` (nobody can ring them either), `no_chat_group` (no chat
-    /// group robot is set up for their area or one above it).
+    /// phones), `no_phone_number` (nobody can ring them either), and then `no_chat_group`
+    /// (nor does a chat group robot post to their area or one above it).
     pub why: Vec<&'static str>,
 }
 
@@ -203,6 +203,9 @@ pub struct Reach {
     pub called: usize,
     /// Of them, those it may not reach: to be phoned or fetched another way.
     pub unreachable: Vec<Unreachable>,
+    /// Of them, those no chat group covers (no robot for their area or one above it): the
+    /// call-up is not posted where they read it, though their phone may show it.
+    pub no_chat_group: usize,
 }
 
 /// Before sending: whom a call-up to these areas (and roles) would call up, and who of them
@@ -239,6 +242,7 @@ pub async fn reach(
     }
     let called = crate::action::callups::recipients(&roster, &nodes, &roles, caller.staff.id);
     let paired = state.auth.live_sessions().await?;
+    let mut outside_groups = 0;
     let unreachable = called
         .iter()
         .filter_map(|&id| {
@@ -259,11 +263,15 @@ pub async fn reach(
             let in_a_group = areas
                 .filter_map(|n| roster.node_idx(n))
                 .any(|i| roster.ancestors(i).iter().any(|&a| state.notifier.has_channel(roster.nodes()[a].id)));
+            // A phone paired and a number to ring reach them; a missing group only adds to a gap.
             if !in_a_group {
-                why.push("no_chat_group");
+                outside_groups += 1;
+                if !why.is_empty() {
+                    why.push("no_chat_group");
+                }
             }
             (!why.is_empty()).then(|| Unreachable { staff_id: id, name: m.name.clone(), role: m.role, why })
         })
         .collect();
-    Ok(Json(Reach { called: called.len(), unreachable }))
+    Ok(Json(Reach { called: called.len(), unreachable, no_chat_group: outside_groups }))
 }

@@ -145,11 +145,12 @@ async fn before_sending_the_chief_sees_who_a_call_up_may_not_reach() {
         .await
         .unwrap();
     let path = format!("/api/actions/{}/call-ups/reach?nodes={sub}&roles=grid_member", app.action_id);
-    // No chat group yet: nobody can read the call-up in one.
+    // No chat group yet: nobody reads the call-up in one; only the stand-in is out of reach.
     let reach = app.get_json(&path, &chief).await;
+    assert_eq!(reach["no_chat_group"], reach["called"], "{reach}");
     let unreachable = reach["unreachable"].as_array().unwrap();
-    assert_eq!(unreachable.len() as u64, reach["called"].as_u64().unwrap(), "{reach}");
-    assert!(unreachable.iter().all(|u| u["why"].as_array().unwrap().contains(&json!("no_chat_group"))));
+    assert_eq!(unreachable.len(), 1, "{reach}");
+    assert_eq!(unreachable[0]["why"], json!(["no_paired_phone", "no_phone_number", "no_chat_group"]));
     // A group robot for the sub-grid covers every grid under it.
     let channel = json!({ "kind": "webhook", "name": "分网格短信网关", "url": "http://127.0.0.1:9/gateway",
                           "secret": "s3cret", "node_id": sub });
@@ -157,6 +158,7 @@ async fn before_sending_the_chief_sees_who_a_call_up_may_not_reach() {
         app.client.post(format!("{}/api/channels", app.base)).bearer_auth(&chief).json(&channel).send().await.unwrap();
     assert_eq!(r.status(), 201);
     let reach = app.get_json(&path, &chief).await;
+    assert_eq!(reach["no_chat_group"], 0, "{reach}");
     let unreachable = reach["unreachable"].as_array().unwrap();
     assert_eq!(unreachable.len(), 1, "{reach}");
     assert_eq!(unreachable[0]["staff_id"], added["id"]);

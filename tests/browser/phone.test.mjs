@@ -236,7 +236,9 @@ test('a grid member pairs on the phone, sees exactly their households, and a sca
     assert.equal((await headerCounts(page))[1], sampled + 1, 'sampled counted up');
     test.diagnostic?.(`scan left the list after ${gone} ms`);
 
-    // Dark when the phone asks (and at night on its own clock).
+    // Dark when the phone asks (and at night on its own clock), with the switch on 自动
+    // (it was set to light above; by day only the phone's asking makes it dark).
+    await theme(page, 'auto');
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.evaluate(() => window.scrollTo(0, 0));
     assert.equal(await page.locator('[data-testid="theme"]').getAttribute('data-theme'), 'dark');
