@@ -4,7 +4,7 @@
 //! in [`super::fold`]; nothing here does I/O.
 
 use super::Seq;
-use super::escalation::Climb;
+use super::chain::Climb;
 use super::event::Answer;
 use crate::roster::{NodeId, Role, Roster, StaffId};
 use std::collections::{BTreeMap, HashSet};

@@ -1,70 +1,20 @@
-//! The chain of command inside an action: the escalation rule and what is overdue under it,
-//! households handed to substitutes, and areas signed off (层层上报). The fold keeps the
-//! facts ([`super::fold`]); [`due`] says which escalations the server should append now,
+//! Escalation: who an overdue case climbs to, and which escalations are due. The fold keeps
+//! the facts ([`super::fold`], of the types in [`super::chain`]); [`ActionState::due`] says
+//! which escalations the server should append now,
 //! as its own actor, with client ids made from what they are about so that a restart or a
 //! second node appends each one once. Nothing here does I/O or reads the clock: the caller
 //! says what time it is.
 
-use super::event::{CALL_UP_MINUTES, Chase, ESCALATE_MINUTES, ESCALATION_LEVELS, EventBody, Overdue};
+use super::ActionId;
+use super::event::{ESCALATION_LEVELS, EventBody, Overdue};
 use super::fold::{ActionState, Phase};
-use super::{ActionId, Seq};
-use crate::roster::{HouseholdId, NodeId, Roster, StaffId};
+use crate::roster::{Roster, StaffId};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 /// The actor of the events the server appends on its own (escalations): no staff member
 /// has this id.
 pub const SERVER_ACTOR: StaffId = 0;
-
-/// How long each level has (the chief's call, [`EventBody::EscalationSet`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rule {
-    pub minutes: u32,
-    pub call_up_minutes: u32,
-    /// When the chase starts by itself, if the chief has not started it before.
-    pub chase_at: Option<OffsetDateTime>,
-}
-
-impl Default for Rule {
-    fn default() -> Self {
-        Self { minutes: ESCALATE_MINUTES, call_up_minutes: CALL_UP_MINUTES, chase_at: None }
-    }
-}
-
-/// A resident's (or a call-up answer's) escalation so far: the level reached and when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Climb {
-    pub level: u8,
-    /// The deadline that made it climb (the event's device time).
-    pub at: OffsetDateTime,
-    pub seq: Seq,
-}
-
-/// Households handed to a substitute (or back), as the log says.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Handover {
-    pub seq: Seq,
-    pub by: StaffId,
-    pub at: OffsetDateTime,
-    pub households: Vec<HouseholdId>,
-    /// The substitute; none: back to the roster's own person.
-    pub to: Option<StaffId>,
-    /// Who answered for them before, per household (in the same order).
-    pub from: Vec<Option<StaffId>>,
-}
-
-/// A head's report that their area is done, with those still missing then.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SignOff {
-    pub seq: Seq,
-    pub node_id: NodeId,
-    pub by: StaffId,
-    pub at: OffsetDateTime,
-    pub note: String,
-    /// The residents (by roster index) missing when it was signed, with their last chase
-    /// status then (none: nobody reached them).
-    pub except: Vec<(u32, Option<Chase>)>,
-}
 
 /// An escalation the server should append now.
 #[derive(Debug, Clone, PartialEq)]

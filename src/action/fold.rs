@@ -3,8 +3,8 @@
 //! committed batch; reports read the same state. No I/O, no clock, no locks here.
 
 use super::callups::{CallUp, Reply};
+use super::chain::{Climb, Handover, Rule, SignOff};
 use super::chase::{ChaseCounts, ChaseKey, Chased, Tick, Visit};
-use super::escalation::{Climb, Handover, Rule, SignOff};
 use super::event::{Chase, Event, EventBody, ExemptReason, LabResult, Overdue, Resolution, TUBE_SIZE};
 use super::tubes::{Flag, FlagState, Member, Resolved, Tube, WalkInState, WalkIns};
 use super::{Action, Seq};

@@ -1,10 +1,13 @@
 //! Actions and what happens in them: the event types ([`event`]), the one pure fold
 //! that turns a log of events into live state ([`fold`]), the rules an event must
-//! pass before it is appended ([`rules`]) and the views pushed to screens ([`view`]).
+//! pass before it is appended ([`rules`]) and the views pushed to screens ([`view`]);
+//! call-ups ([`callups`]), the chain of command's facts ([`chain`]) and who an overdue
+//! case climbs to and when ([`escalation`]), the chase ([`chase`]), pooled tubes ([`tubes`]).
 //! Nothing here does I/O, reads the clock or takes a lock: the store and the writer
 //! call in with rows, and the same code rebuilds state at start-up and feeds reports.
 
 pub mod callups;
+pub mod chain;
 pub mod chase;
 pub mod escalation;
 pub mod event;
