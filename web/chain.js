@@ -116,6 +116,7 @@ export class ChainBoard {
       return;
     }
     const started = view.chase_started_at;
+    panel.dataset.started = started ? "yes" : "no";
     const hasAny = started || view.escalations.length || view.silent.length || view.handovers.length || chief;
     panel.hidden = !hasAny;
     rule.textContent = started
@@ -163,6 +164,9 @@ export class ChainBoard {
     const due = view.areas.find((a) => a.due_at)?.due_at;
     const now = new Date(pace?.clock || Date.now());
     const lead = el("li", "chain-area-lead", due ? t("chain.dueAt", { time: fmtTime(due) }) : t("chain.areas"));
+    const signed = view.areas.filter((a) => a.signed_off).length;
+    const late = view.areas.filter((a) => a.signed_off?.in_time === false).length;
+    lead.append(" ", el("span", "chain-area-sum", t("chain.areasSigned", { n: fmtInt(signed), of: fmtInt(view.areas.length), late: fmtInt(late) })));
     areas.replaceChildren(lead, ...view.areas.map((a) => {
       const li = el("li", "chain-area");
       const off = a.signed_off;

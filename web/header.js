@@ -32,6 +32,8 @@ const PAGES = [
   { path: "/lab.html", key: "common.lab", roles: ["lab", "chief", "admin"], testid: "nav-lab" },
   // The clerk's queue of walk-ins to confirm onto the roster, merge or reject.
   { path: "/walkins.html", key: "common.walkIns", roles: MANAGER_ROLES, testid: "nav-walkins" },
+  // The chat groups call-ups and escalations are posted into, and what each delivery did.
+  { path: "/channels.html", key: "common.channels", roles: MANAGER_ROLES, testid: "nav-channels" },
   // The after-action report (复盘): the chief's of the whole action, a head's of their areas.
   { path: "/report.html", key: "common.report", roles: ["admin", "chief", "grid_head"], testid: "nav-report" },
 ];

@@ -1161,6 +1161,11 @@ function wire() {
   });
   $("theme").addEventListener("click", nextTheme);
   $("reload").addEventListener("click", () => location.reload());
+  // The phone switches to dark (its own setting, or at dusk): follow it at once.
+  if (window.matchMedia) {
+    const dark = window.matchMedia("(prefers-color-scheme: dark)");
+    if (dark.addEventListener) dark.addEventListener("change", applyTheme);
+  }
   // Night falls while the page is open; the retry countdown moves.
   setInterval(() => {
     applyTheme();

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ChainPerson)]
 pub struct Person {
     pub staff_id: StaffId,
     pub name: String,

@@ -38,16 +38,16 @@ const CENTRE_VIEWS = [
 
 /** The pages each role's header links to, by path. */
 const LINKS = {
-  admin: ['/', '/admin.html', '/import.html', '/lab.html', '/walkins.html'],
-  chief: ['/', '/admin.html', '/import.html', '/lab.html', '/walkins.html'],
-  grid_head: ['/', '/m'],
+  admin: ['/', '/admin.html', '/import.html', '/lab.html', '/walkins.html', '/channels.html', '/report.html'],
+  chief: ['/', '/admin.html', '/import.html', '/lab.html', '/walkins.html', '/channels.html', '/report.html'],
+  grid_head: ['/', '/m', '/report.html'],
   grid_member: ['/', '/m'],
   operator: ['/', '/scan'],
   viewer: ['/'],
   visitor: ['/login.html'],
 };
 const ROLE_ZH = { admin: '管理员', chief: '总网格长', grid_head: '网格长', grid_member: '网格员', operator: '采样点操作员', viewer: '查看者' };
-const PAGES = ['/', '/admin.html', '/import.html', '/lab.html', '/walkins.html', '/login.html', '/pair.html', '/setup.html'];
+const PAGES = ['/', '/admin.html', '/import.html', '/lab.html', '/walkins.html', '/channels.html', '/report.html', '/login.html', '/pair.html', '/setup.html'];
 
 const CONNECTION_OPEN = '[data-testid="connection"][data-state="open"]';
 

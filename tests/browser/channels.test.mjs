@@ -1,0 +1,87 @@
+// The chat groups page (工作群) as the chief uses it at a laptop: a WeCom group robot added
+// with its address, a test message that a local stand-in for the robot receives in the
+// documented format (msgtype text, ≤ 2048 bytes) and answers, the delivery shown as
+// delivered; a refusal shown with the service's own error; an address that is not http(s)
+// refused in Chinese. Nothing leaves the machine. Screenshots go to target/screenshots/channels/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { REPO_ROOT, launchBrowser, pageAs, startDemoServer } from './harness.mjs';
+
+const SHOTS = path.join(REPO_ROOT, 'target', 'screenshots', 'channels');
+const LAPTOP = { width: 1366, height: 768 };
+const SHOWN_MS = 15_000;
+
+let server;
+let browser;
+let robot;
+/** What the stand-in robot received, and what it answers next. */
+const arrived = [];
+const answers = [];
+
+before(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  robot = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const url = new URL(req.url, 'http://x');
+      const json = JSON.parse(body || '{}');
+      // WeCom's documented form: POST …/cgi-bin/webhook/send?key=KEY, {msgtype: "text", text: {content}}.
+      const ok = req.method === 'POST' && url.pathname === '/cgi-bin/webhook/send' && url.searchParams.get('key') === 'k-123'
+        && json.msgtype === 'text' && typeof json.text?.content === 'string' && Buffer.byteLength(json.text.content) <= 2048;
+      arrived.push({ ok, json });
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(answers.shift() ?? { errcode: 0, errmsg: 'ok' }));
+    });
+  });
+  await new Promise((r) => robot.listen(0, '127.0.0.1', r));
+  server = await startDemoServer({ roles: ['chief'] });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  robot?.close();
+});
+
+test('the chief adds a group robot, tests it, and sees each delivery as the service answered', { timeout: 90_000 }, async () => {
+  const { page, context } = await pageAs(browser, server, 'chief', LAPTOP, '/');
+  await page.getByTestId('nav-channels').click();
+  await page.waitForURL(/channels\.html/);
+  await page.getByTestId('ch-add').waitFor();
+
+  // An address that is not http(s): refused, in Chinese, nothing added.
+  await page.getByTestId('ch-name').fill('第1网格企业微信群');
+  await page.getByTestId('ch-url').fill('ftp://127.0.0.1/robot');
+  await page.getByTestId('ch-save').click();
+  await page.getByTestId('ch-problem').waitFor({ state: 'visible', timeout: SHOWN_MS });
+  assert.match(await page.getByTestId('ch-problem').innerText(), /[\u4e00-\u9fff]/);
+  assert.equal(await page.getByTestId('channel').count(), 0);
+
+  const port = robot.address().port;
+  await page.getByTestId('ch-url').fill(`http://127.0.0.1:${port}/cgi-bin/webhook/send?key=k-123`);
+  await page.getByTestId('ch-save').click();
+  await page.getByTestId('channel').first().waitFor({ timeout: SHOWN_MS });
+  const card = await page.getByTestId('channel').first().innerText();
+  assert.ok(card.includes('第1网格企业微信群') && card.includes(`127.0.0.1:${port}`), card);
+  assert.ok(!card.includes('k-123'), 'the key in the address is not shown again');
+
+  // A test message: the robot gets it in its format; the delivery shows as delivered.
+  await page.getByTestId('ch-test').click();
+  await page.locator('[data-testid="delivery"][data-outcome="sent"]').waitFor({ timeout: SHOWN_MS });
+  assert.equal(arrived.length, 1);
+  assert.ok(arrived[0].ok, JSON.stringify(arrived[0].json));
+  assert.match(arrived[0].json.text.content, /测试/);
+
+  // The robot refuses the next one: shown with its own error.
+  answers.push({ errcode: 93000, errmsg: 'invalid webhook url' });
+  await page.getByTestId('ch-test').click();
+  await page.locator('[data-testid="delivery"][data-outcome="refused"]').waitFor({ timeout: SHOWN_MS });
+  assert.match(await page.locator('[data-testid="delivery"][data-outcome="refused"]').innerText(), /93000 invalid webhook url/);
+  await page.screenshot({ path: path.join(SHOTS, 'channels-laptop.png') });
+  await context.close();
+});
