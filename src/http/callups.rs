@@ -229,7 +229,13 @@ pub async fn reach(
     caller.require(SENDERS)?;
     let _ = action_cell(&state, &caller, id)?;
     let roster = state.hub.roster();
-    let nodes: Vec<i64> = q.nodes.split(',').filter_map(|n| n.parse().ok()).collect();
+    // As the document says: ids separated by commas, nothing else.
+    let nodes: Vec<i64> = q
+        .nodes
+        .split(',')
+        .map(|n| n.parse().ok().filter(|_| n.bytes().all(|b| b.is_ascii_digit())))
+        .collect::<Option<_>>()
+        .ok_or_else(|| ApiError::InvalidField { field: "nodes".into(), message: field::node_ids() })?;
     if let Some(n) = nodes.iter().find(|n| roster.node_idx(**n).is_some_and(|i| !caller.scope.covers_node(&roster, i)))
     {
         return Err(ApiError::OutOfScope(field::node_outside_yours(*n)));

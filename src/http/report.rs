@@ -69,7 +69,13 @@ pub async fn get_report(
         Some(f) => Format::parse(f)
             .ok_or_else(|| ApiError::InvalidField { field: "format".into(), message: field::report_format() })?,
     };
-    let compare: Vec<ActionId> = q.compare.iter().flat_map(|c| c.split(',')).filter_map(|c| c.parse().ok()).collect();
+    let compare: Vec<ActionId> = q
+        .compare
+        .iter()
+        .flat_map(|c| c.split(','))
+        .map(|c| c.parse().ok().filter(|_| c.bytes().all(|b| b.is_ascii_digit())))
+        .collect::<Option<_>>()
+        .ok_or_else(|| ApiError::InvalidField { field: "compare".into(), message: field::action_ids() })?;
     for &other in &compare {
         let _ = action_cell(&state, &caller, other)?;
     }

@@ -673,6 +673,14 @@ pub mod field {
         )
     }
 
+    pub fn node_ids() -> Said {
+        said!("nodes 要写区域编号，用逗号分开（如 2,7）", "nodes must be area ids separated by commas (e.g. 2,7)")
+    }
+
+    pub fn action_ids() -> Said {
+        said!("compare 要写行动编号，用逗号分开（如 3,5）", "compare must be action ids separated by commas (e.g. 3,5)")
+    }
+
     pub fn report_format() -> Said {
         said!("报告格式要是 html、xlsx、csv 或 json 之一", "the report's format must be html, xlsx, csv or json")
     }

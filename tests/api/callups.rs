@@ -172,4 +172,6 @@ async fn before_sending_the_chief_sees_who_a_call_up_may_not_reach() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    let bad = app.get_json(&format!("/api/actions/{}/call-ups/reach?nodes=2,x7", app.action_id), &chief).await;
+    assert_eq!((bad["code"].as_str(), bad["field"].as_str()), (Some("invalid_field"), Some("nodes")), "{bad}");
 }

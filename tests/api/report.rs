@@ -260,6 +260,7 @@ async fn a_bad_format_or_a_round_that_cannot_be_compared_is_refused_clearly() {
         (east, "format=pdf".to_owned(), "format"),
         (east, format!("compare={west}"), "compare"),
         (east, format!("compare={east}"), "compare"),
+        (east, "compare=3,x".to_owned(), "compare"),
     ] {
         let r = report(&app, action, &query).await;
         let status = r.status().as_u16();
