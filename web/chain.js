@@ -171,9 +171,8 @@ export class ChainBoard {
       li.append(el("b", "", a.name), " ");
       if (off) {
         // When, in time or late against due_at, and the few still missing by name.
-        const word = off.in_time === false ? t("chain.signedLate") : t("chain.signed");
         const when = off.in_time == null ? "" : ` ${t(off.in_time ? "chain.inTime" : "chain.late")}`;
-        li.append(el("span", "", `${word} ${fmtTime(off.at)}${when}`));
+        li.append(el("span", "", `${t("chain.signed")} ${fmtTime(off.at)}${when}`));
         if (off.except.length) {
           const names = off.except.map((x) => `${x.name}（${chaseWord(x.chase)}）`);
           li.title = names.join("、");
