@@ -380,6 +380,9 @@ async function readCallUps(pace) {
     callUps.busy = false;
   }
   invalidate();
+  // Answers that came while reading: read again (the next message may be a while).
+  const now = page.state?.pace;
+  if (now && `${now.call_ups || 0}/${now.call_up_answers || 0}` !== callUps.seen) setTimeout(() => readCallUps(page.state.pace), 300);
 }
 
 /** The chain of command (chain.js): read when its live counts move, drawn on the next frame. */
@@ -540,6 +543,16 @@ function renderCallUps() {
     roles.set(p.role, r);
   }
   setText($("callups-roles"), [...roles].map(([role, r]) => t("callups.role", { role: roleLabel(role), answered: fmtInt(r.answered), n: fmtInt(r.n) })).join(" · "));
+  // The latest answers with their phones' own times (an offline phone's keeps its tap time).
+  const answered = c.people.filter((p) => p.answer === "received" && p.answered_at).slice(-6).reverse();
+  $("callups-answered").hidden = !answered.length;
+  $("callups-answered").replaceChildren(el("span", "muted", t("callups.latest")), " ", ...answered.map((p) => {
+    const who = el("span", "callup-answered", `${p.name} ${fmtTime(p.answered_at)}`);
+    who.dataset.testid = "call-up-answer";
+    who.dataset.staff = String(p.staff_id);
+    who.dataset.at = p.answered_at;
+    return who;
+  }));
   const notYet = c.people.filter((p) => p.answer == null || p.answer === "cannot").slice(0, 12);
   $("callups-list").replaceChildren(...notYet.map((p) => {
     const li = el("li", p.answer === "cannot" ? "callup-cannot" : "callup-waiting");

@@ -174,12 +174,18 @@ export class ChainBoard {
       li.dataset.testid = `area-${a.node_id}`;
       li.append(el("b", "", a.name), " ");
       if (off) {
-        const word = off.in_time === false ? t("chain.signedLate") : t("chain.signed");
-        li.append(el("span", "", `${word} ${fmtTime(off.at)}`));
+        // When, in time or late against due_at, and the few still missing by name.
+        const when = off.in_time == null ? "" : ` ${t(off.in_time ? "chain.inTime" : "chain.late")}`;
+        li.append(el("span", "", `${t("chain.signed")} ${fmtTime(off.at)}${when}`));
         if (off.except.length) {
-          li.title = off.except.map((x) => `${x.name}（${chaseWord(x.chase)}）`).join("、");
+          const names = off.except.map((x) => `${x.name}（${chaseWord(x.chase)}）`);
+          li.title = names.join("、");
           li.append(" ", el("span", "muted", t("chain.except", { n: fmtInt(off.except.length) })));
+          const few = el("span", "chain-except-names muted", names.slice(0, 3).join("、") + (names.length > 3 ? ` ${t("chain.more", { n: fmtInt(names.length - 3) })}` : ""));
+          few.dataset.testid = "sign-off-except";
+          li.append(" ", few);
         }
+        if (off.note) li.append(" ", el("span", "chain-note-said", `“${off.note}”`));
       } else {
         li.append(el("span", "muted", t("chain.missingN", { n: fmtInt(a.missing) })));
       }
@@ -192,7 +198,10 @@ export class ChainBoard {
       const from = [...new Set(h.households.map((x) => x.from?.name).filter(Boolean))].join("、");
       li.textContent = h.to
         ? t("chain.handed", { time: fmtTime(h.at), to: h.to.name, from, n: fmtInt(h.households.length) })
-        : t("chain.handedBack", { time: fmtTime(h.at), n: fmtInt(h.households.length) });
+        : from
+          ? t("chain.handedBackFrom", { time: fmtTime(h.at), from, n: fmtInt(h.households.length) })
+          : t("chain.handedBack", { time: fmtTime(h.at), n: fmtInt(h.households.length) });
+      if (h.by?.name) li.title = h.by.name;
       return li;
     }));
     handovers.hidden = !view.handovers.length;

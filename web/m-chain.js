@@ -195,10 +195,12 @@ export class PhoneChain {
     box.append(el("p", "sheet-hint", missing.length ? t("mc.exceptN", { n: fmtInt(missing.length) }) : t("mc.noneMissing")));
     if (missing.length) {
       const list = el("ul", "chain-except");
-      for (const r of missing.slice(0, 10)) {
+      // Every one of them, by name and last status (the list scrolls): the head reports them.
+      const SHOWN_ALL = 300;
+      for (const r of missing.slice(0, SHOWN_ALL)) {
         list.append(el("li", "", `${r.name}（${r.household}）${r.live.chase ? chaseWord(r.live.chase) : chaseWord(null)}`));
       }
-      if (missing.length > 10) list.append(el("li", "muted", t("chain.more", { n: fmtInt(missing.length - 10) })));
+      if (missing.length > SHOWN_ALL) list.append(el("li", "muted", t("chain.more", { n: fmtInt(missing.length - SHOWN_ALL) })));
       box.append(list);
     }
     const noteLabel = el("label", "chain-field");
