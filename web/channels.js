@@ -4,9 +4,9 @@
 // the service answered (GET …/deliveries): sent, refused with the service's own error, or
 // given up after every try. A secret is typed once and never shown again.
 
-import { fmtDateTime, fmtInt, problemText, roleLabel, t } from "./i18n.js";
-import { mountHeader, showUser } from "./header.js";
-import { $, MANAGER_ROLES, api, el, problemOf, startSession, wireLanguage } from "./session.js";
+import { fmtDateTime, fmtInt, problemText, t } from "./i18n.js";
+import { startDesk } from "./header.js";
+import { $, MANAGER_ROLES, api, el, problemOf } from "./session.js";
 
 const page = { me: null, nodes: [], channels: [], deliveries: new Map() };
 /** Kinds that sign with a secret (a WeCom robot's key is in its address). */
@@ -133,23 +133,15 @@ function showNotice(title, body, vars, signIn = false) {
 }
 
 async function start() {
-  mountHeader();
-  wireLanguage({ relabel: () => (document.title = t("ch.pageTitle")), redraw: render });
-  const token = startSession(() => showNotice("admin.signInTitle", "ch.signInBody", {}, true));
-  if (!token) {
-    showUser(null);
-    return showNotice("admin.signInTitle", "ch.signInBody", {}, true);
-  }
-  try {
-    page.me = await api("GET", "/api/me");
-  } catch (e) {
-    if (problemOf(e).status === 401) return showUser(null);
-    return showNotice("notice.errorTitle", "lab.unreachable");
-  }
-  showUser(page.me);
-  if (!MANAGER_ROLES.includes(page.me.role)) {
-    return showNotice("admin.noAccessTitle", "ch.noAccessBody", { role: roleLabel(page.me.role) });
-  }
+  page.me = await startDesk({
+    roles: MANAGER_ROLES,
+    pageTitle: "ch.pageTitle",
+    signInBody: "ch.signInBody",
+    noAccessBody: "ch.noAccessBody",
+    redraw: render,
+    notice: showNotice,
+  });
+  if (!page.me) return;
   try {
     page.nodes = await api("GET", "/api/nodes");
     await load();

@@ -9,7 +9,7 @@
 // calls identify(). Nothing from the server goes in but through textContent.
 
 import { roleLabel, t } from "./i18n.js";
-import { $, MANAGER_ROLES, el, forgetToken, onLanguageChange, request, sessionToken, storedToken } from "./session.js";
+import { $, MANAGER_ROLES, api, el, forgetToken, onLanguageChange, problemOf, request, sessionToken, startSession, storedToken, wireLanguage } from "./session.js";
 
 /** The phone page's name for each role it is for: the same as the title it shows that role. */
 const PHONE_KEYS = { grid_member: "common.phoneMember", grid_head: "common.phoneHead", medic: "common.phoneMedic" };
@@ -88,6 +88,37 @@ export function mountHeader() {
   root.append(side);
   Object.assign(header, { root, nav, user, signOut: out });
   onLanguageChange(render);
+}
+
+/**
+ * How a desk page (the report, the chat groups, the walk-ins) starts: the header, the
+ * language switch, the session, who this is and whether their role may use the page.
+ * Resolves with /api/me, or null after `notice(title, body, vars, signIn)` said why not
+ * (not signed in, the server out of reach, a role without the page).
+ */
+export async function startDesk({ roles, pageTitle, signInBody, noAccessBody, redraw, notice }) {
+  mountHeader();
+  wireLanguage({ relabel: () => (document.title = t(pageTitle)), redraw });
+  const signIn = () => notice("admin.signInTitle", signInBody, {}, true);
+  if (!startSession(signIn)) {
+    showUser(null);
+    signIn();
+    return null;
+  }
+  let me;
+  try {
+    me = await api("GET", "/api/me");
+  } catch (e) {
+    if (problemOf(e).status === 401) showUser(null);
+    else notice("notice.errorTitle", "lab.unreachable", {});
+    return null;
+  }
+  showUser(me);
+  if (!roles.includes(me.role)) {
+    notice("admin.noAccessTitle", noAccessBody, { role: roleLabel(me.role) });
+    return null;
+  }
+  return me;
 }
 
 /** Who is signed in (`{ name, role }` from /api/me), or null for nobody. */

@@ -3,9 +3,9 @@
 // frame (it prints as it is); earlier rounds of the same kind over the same area can be
 // set beside it; the same report downloads as Excel, CSV or JSON.
 
-import { problemText, roleLabel, t, getLang } from "./i18n.js";
-import { mountHeader, showUser } from "./header.js";
-import { $, api, el, fillActionPicker, pickAction, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
+import { problemText, t, getLang } from "./i18n.js";
+import { startDesk } from "./header.js";
+import { $, api, el, fillActionPicker, pickAction, sessionToken } from "./session.js";
 
 const READERS = ["admin", "chief", "grid_head"];
 
@@ -105,23 +105,15 @@ function showNotice(title, body, vars, signIn = false) {
 }
 
 async function start() {
-  mountHeader();
-  wireLanguage({ relabel: () => (document.title = t("rp.pageTitle")), redraw: () => page.actionId && show() });
-  const token = startSession(() => showNotice("admin.signInTitle", "rp.signInBody", {}, true));
-  if (!token) {
-    showUser(null);
-    return showNotice("admin.signInTitle", "rp.signInBody", {}, true);
-  }
-  try {
-    page.me = await api("GET", "/api/me");
-  } catch (e) {
-    if (problemOf(e).status === 401) return showUser(null);
-    return showNotice("notice.errorTitle", "lab.unreachable");
-  }
-  showUser(page.me);
-  if (!READERS.includes(page.me.role)) {
-    return showNotice("admin.noAccessTitle", "rp.noAccessBody", { role: roleLabel(page.me.role) });
-  }
+  page.me = await startDesk({
+    roles: READERS,
+    pageTitle: "rp.pageTitle",
+    signInBody: "rp.signInBody",
+    noAccessBody: "rp.noAccessBody",
+    redraw: () => page.actionId && show(),
+    notice: showNotice,
+  });
+  if (!page.me) return;
   try {
     page.actions = await api("GET", "/api/actions");
   } catch (e) {
