@@ -174,7 +174,14 @@ async fn percentile_times_are_the_moments_the_kth_resident_was_accounted_for_and
     assert!(n >= 10);
     let chief = app.token(Role::Chief);
     // Opened at 23:50 local; the i-th resident sampled i minutes after midnight (across it).
-    let t0 = OffsetDateTime::now_utc().replace_time(time::macros::time!(15:50)) - Duration::days(1);
+    // 23:50 in Shanghai (15:50 UTC), on whichever day keeps the night within the day of
+    // clock skew the server accepts either side of now.
+    let now = OffsetDateTime::now_utc();
+    let t0 = [-1, 0, 1]
+        .into_iter()
+        .map(|d| now.replace_time(time::macros::time!(15:50)) + Duration::days(d))
+        .find(|t| *t >= now - Duration::hours(22) && *t + Duration::hours(3) <= now + Duration::hours(22))
+        .expect("one of three days fits");
     events(&app, action, &chief, vec![event("action_opened", t0, json!({}))]).await;
     let point = app.point_of(residents[0]);
     let mut batch = Vec::new();
