@@ -10,10 +10,10 @@
 //
 // All text from the server goes in through textContent. Written for old browsers.
 
-import { fmtDateTime, fmtInt, problemText, roleLabel, t } from "./i18n.js";
-import { mountHeader, showUser } from "./header.js";
+import { fmtDateTime, fmtInt, problemText, t } from "./i18n.js";
+import { startDesk } from "./header.js";
 import { uuidv7 } from "./outbox.js";
-import { $, MANAGER_ROLES, api, el, fillActionPicker, pickAction, problemOf, startSession, wireLanguage } from "./session.js";
+import { $, MANAGER_ROLES, api, el, fillActionPicker, pickAction, problemOf } from "./session.js";
 
 const page = {
   me: null,
@@ -238,23 +238,16 @@ function showNotice(what) {
 
 
 async function start() {
-  mountHeader();
-  wireLanguage({ relabel: () => (document.title = t("wi.pageTitle")), redraw: render });
-  const token = startSession(() => showNotice({ title: "admin.signInTitle", body: "wi.signInBody", signIn: true }));
-  if (!token) {
-    showUser(null);
-    return showNotice({ title: "admin.signInTitle", body: "wi.signInBody", signIn: true });
-  }
-  try {
-    page.me = await api("GET", "/api/me");
-  } catch (e) {
-    if (problemOf(e).status === 401) return showUser(null);
-    return showNotice({ title: "notice.errorTitle", body: "lab.unreachable" });
-  }
-  showUser(page.me);
-  if (!MANAGER_ROLES.includes(page.me.role)) {
-    return showNotice({ title: "admin.noAccessTitle", body: "wi.noAccessBody", vars: { role: roleLabel(page.me.role) } });
-  }
+  const notice = (title, body, vars, signIn = false) => showNotice({ title, body, vars, signIn });
+  page.me = await startDesk({
+    roles: MANAGER_ROLES,
+    pageTitle: "wi.pageTitle",
+    signInBody: "wi.signInBody",
+    noAccessBody: "wi.noAccessBody",
+    redraw: render,
+    notice,
+  });
+  if (!page.me) return;
   try {
     page.actions = await api("GET", "/api/actions");
   } catch (e) {
