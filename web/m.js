@@ -678,7 +678,8 @@ function renderList() {
     const flaggedHere = shown.filter(hasFlagged);
     const open = shown.filter((h) => hasMissing(h) && !hasFlagged(h));
     const done = shown.filter((h) => !hasMissing(h) && !hasFlagged(h));
-    if (!page.households.length) els.push(message("m.noHouseholds"));
+    // After a handover an empty list may be one handed away for the night: say they come back.
+    if (!page.households.length) els.push(message(page.handovers > 0 ? "mc.maybeHanded" : "m.noHouseholds"));
     else if (!shown.length) els.push(message(q ? "m.noMatch" : "m.noneMissing", { q: page.query.trim() }));
     if (page.mode === "head") {
       // What climbed to this head, who is silent, the handovers, the area's report: first.
