@@ -3,7 +3,7 @@
 //! restart and between two nodes; households handed to a substitute and back; a head's
 //! sign-off; and what is refused.
 
-use crate::helpers::{TestApp, checked_log, spawn_app};
+use crate::helpers::{TestApp, checked_log, next_message, spawn_app};
 use muster::action::EventBody;
 use muster::action::escalation::{SERVER_ACTOR, staff_up};
 use muster::roster::Role;
@@ -23,18 +23,27 @@ fn chain_path(app: &TestApp) -> String {
     format!("/api/actions/{}/chain", app.action_id)
 }
 
-/// Reads the chain view until `done` holds (the escalator looks every second), or fails.
-async fn chain_until(app: &TestApp, base: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let url = format!("{base}{}", chain_path(app));
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        last = app.client.get(&url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-        if done(&last) {
-            return last;
+/// The log's position as a node serves it.
+async fn position(app: &TestApp, base: &str) -> i64 {
+    app.snapshot_at(base).await["seq"].as_i64().unwrap()
+}
+
+/// Waits on a node's live feed until its log reaches position `seq` (each escalation the
+/// server appends moves it on by one), then reads the chain view there.
+async fn chain_at(app: &TestApp, base: &str, token: &str, seq: i64) -> Value {
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let mut socket = app.connect_at(addr, None).await;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let m = next_message(&mut socket).await;
+            if m["to"].as_i64().or(m["seq"].as_i64()).is_some_and(|at| at >= seq) {
+                return;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the chain view never got there: {last}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{base} never reached position {seq}"));
+    app.client.get(format!("{base}{}", chain_path(app))).bearer_auth(token).send().await.unwrap().json().await.unwrap()
 }
 
 /// Escalations in the log, as (what, level): each must be there once.
@@ -81,12 +90,15 @@ async fn a_resident_still_missing_climbs_to_the_head_then_the_chief_and_a_sample
     }
     start_chase(&app, 30).await;
     app.clock.advance(time::Duration::minutes(29));
-    let before = chain_until(&app, &app.base, &chief, |c| c["chase_started_at"].is_string()).await;
+    let before = app.get_json(&chain_path(&app), &chief).await;
+    assert!(before["chase_started_at"].is_string());
     assert_eq!(before["escalations"].as_array().unwrap().len(), 0, "not before the deadline");
 
+    let at = position(&app, &app.base).await;
     app.clock.advance(time::Duration::minutes(2));
     let expected = climbable(&app, 1, &sampled);
-    let first = chain_until(&app, &app.base, &chief, |c| c["escalations"].as_array().unwrap().len() == expected).await;
+    let first = chain_at(&app, &app.base, &chief, at + expected as i64).await;
+    assert_eq!(first["escalations"].as_array().unwrap().len(), expected);
     let e = &first["escalations"][0];
     assert_eq!(e["level"], 1);
     let idx = app.roster.resident_idx(e["resident_id"].as_i64().unwrap()).unwrap();
@@ -112,14 +124,13 @@ async fn a_resident_still_missing_climbs_to_the_head_then_the_chief_and_a_sample
     assert_eq!(app.snapshot().await["pace"]["escalated"], expected as i64 - 1);
 
     // As long again: the rest climb to the chief, once.
+    let at = position(&app, &app.base).await;
     app.clock.advance(time::Duration::minutes(30));
     let mut gone = sampled.clone();
     gone.push(found);
     let to_chief = climbable(&app, 2, &gone);
-    let second = chain_until(&app, &app.base, &chief, |c| {
-        c["escalations"].as_array().unwrap().iter().filter(|e| e["level"] == 2).count() == to_chief
-    })
-    .await;
+    let second = chain_at(&app, &app.base, &chief, at + to_chief as i64).await;
+    assert_eq!(second["escalations"].as_array().unwrap().iter().filter(|e| e["level"] == 2).count(), to_chief);
     assert_eq!(second["escalations"][0]["escalated_to"]["role"], "chief");
     let log = escalations_in_log(&app).await;
     assert_eq!(log.iter().filter(|(_, l)| *l == 1).count(), expected);
@@ -131,15 +142,18 @@ async fn a_server_down_when_the_deadline_passed_escalates_on_start_up_once() {
     let mut app = spawn_app().await;
     start_chase(&app, 30).await;
     app.restart().await;
+    let at = position(&app, &app.base).await;
     // Down across the deadline: the clock moves while nobody looks.
     app.clock.advance(time::Duration::minutes(45));
     app.restart().await;
     let chief = app.token(Role::Chief);
     let expected = climbable(&app, 1, &[]);
-    chain_until(&app, &app.base, &chief, |c| c["escalations"].as_array().unwrap().len() == expected).await;
-    // And again: a restart after it appends nothing more.
+    let chain = chain_at(&app, &app.base, &chief, at + expected as i64).await;
+    assert_eq!(chain["escalations"].as_array().unwrap().len(), expected);
+    // And again: a restart after it appends nothing more (each would be refused as one
+    // already made; the log holds each once).
     app.restart().await;
-    chain_until(&app, &app.base, &chief, |c| c["seq"].is_i64()).await;
+    assert_eq!(position(&app, &app.base).await, at + expected as i64);
     assert_eq!(escalations_in_log(&app).await.len(), expected);
 }
 
@@ -148,11 +162,13 @@ async fn two_nodes_escalate_each_resident_once_between_them() {
     let app = spawn_app().await;
     let other = app.second_node().await;
     start_chase(&app, 30).await;
+    let at = position(&app, &app.base).await;
     app.clock.advance(time::Duration::minutes(31));
     let chief = app.token(Role::Chief);
     let expected = climbable(&app, 1, &[]);
     for base in [&app.base, &other.base] {
-        chain_until(&app, base, &chief, |c| c["escalations"].as_array().unwrap().len() == expected).await;
+        let chain = chain_at(&app, base, &chief, at + expected as i64).await;
+        assert_eq!(chain["escalations"].as_array().unwrap().len(), expected, "{base}");
     }
     assert_eq!(escalations_in_log(&app).await.len(), expected);
 }
@@ -178,8 +194,10 @@ async fn an_unanswered_call_up_climbs_to_the_head_and_an_answer_clears_it() {
     let received = json!({ "type": "call_up_answered", "call_up_seq": seq, "answer": "received" });
     assert_eq!(post(&app, &app.token_of(answered), received.clone()).await.0, 200);
 
+    let at = position(&app, &app.base).await;
     app.clock.advance(time::Duration::minutes(11));
-    let silent = chain_until(&app, &app.base, &chief, |c| c["silent"].as_array().unwrap().len() == called - 1).await;
+    let silent = chain_at(&app, &app.base, &chief, at + called as i64 - 1).await;
+    assert_eq!(silent["silent"].as_array().unwrap().len(), called - 1);
     let late = silent["silent"][0]["person"]["staff_id"].as_i64().unwrap();
     assert_eq!(silent["silent"][0]["escalated_to"]["role"], "grid_head");
     let head = silent["silent"][0]["escalated_to"]["staff_id"].as_i64().unwrap();

@@ -99,6 +99,30 @@ async function launch({ args, tmpDir, parse, isReady, expected }) {
     fs.rmSync(tmpDir, { recursive: true, force: true });
   }
 
+  // Those waiting for a line to come (see waitForLine), each with its pattern.
+  const waiters = [];
+  /**
+   * The match of the first stdout line that matches `pattern`: one already printed (in
+   * the tail kept), or the next to come; fails after `ms` or if the server exits first.
+   */
+  function waitForLine(pattern, ms = 60_000) {
+    const seen = stdoutTail.map((l) => l.match(pattern)).find(Boolean);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter = { pattern, resolve };
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        reject(new Error(`no stdout line matched ${pattern} within ${ms / 1000} s\n${logs()}`));
+      }, ms);
+      waiter.resolve = (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      waiters.push(waiter);
+      exited.then(() => reject(new Error(`muster exited before a line matched ${pattern}\n${logs()}`)));
+    });
+  }
+
   const found = {};
   const ready = new Promise((resolve, reject) => {
     let timer = null;
@@ -115,6 +139,13 @@ async function launch({ args, tmpDir, parse, isReady, expected }) {
     lines.on('line', (line) => {
       pushTail(stdoutTail, line);
       if (process.env.TEST_LOG) process.stderr.write(`[muster:stdout] ${line}\n`);
+      for (const w of waiters.slice()) {
+        const m = line.match(w.pattern);
+        if (m) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(m);
+        }
+      }
       parse(line, found);
       if (isReady(found)) {
         clearTimeout(timer);
@@ -128,7 +159,7 @@ async function launch({ args, tmpDir, parse, isReady, expected }) {
     await stop();
     throw err;
   }
-  return { found, stop, logs, pid: child.pid };
+  return { found, stop, logs, waitForLine, pid: child.pid };
 }
 
 /** The address a "listening on http://…" line gives, without a trailing slash. */
@@ -143,14 +174,14 @@ function listeningOn(line) {
  * at that many simulated seconds per real second. Resolves once stdout has given the
  * listening address and every role's pairing link (and, without a drill, said the action
  * is open), with each of `roles` paired as a phone would be. Returns { baseUrl, tmpDir,
- * stop(), logs(), and per role { pairingUrl, code, token, url } }. stop() is idempotent
+ * stop(), logs(), waitForLine(pattern, ms), and per role { pairingUrl, code, token, url } }. stop() is idempotent
  * and always safe to call.
  */
 export async function startDemoServer({ extraArgs = [], drill = null, roles = ['chief', 'operator'] } = {}) {
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'muster-'));
   const play = drill ? ['--speed', String(drill.speed ?? 60)] : ['--no-drill'];
   const args = ['demo', ...play, '--db', path.join(tmpDir, 'demo.db'), '--bind', '127.0.0.1:0', ...extraArgs];
-  const { found, stop, logs, pid } = await launch({
+  const { found, stop, logs, waitForLine, pid } = await launch({
     args,
     tmpDir,
     parse(line, seen) {
@@ -198,7 +229,7 @@ export async function startDemoServer({ extraArgs = [], drill = null, roles = ['
     await stop();
     throw err;
   }
-  return { ...found, tmpDir, stop, logs, pid };
+  return { ...found, tmpDir, stop, logs, waitForLine, pid };
 }
 
 /**

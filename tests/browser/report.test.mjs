@@ -10,24 +10,13 @@ import { api, launchBrowser, pageAs, startDemoServer } from './harness.mjs';
 
 const SHOTS = process.env.SHOTS_DIR || '/tmp/muster-shots';
 
-/** Waits until `check()` is true, polling the thing itself; fails after `ms`. */
-async function until(what, check, ms = 120_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 test('the report of the demo night: in the page, at a laptop and a phone, and on A4', { timeout: 240_000 }, async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   const server = await startDemoServer({ drill: { speed: 3000 }, roles: ['chief'] });
   const browser = await launchBrowser();
   try {
     // The night plays to its end; the demo then writes the night's report and says where.
-    await until('the demo to write its report', () => /report written to (\S+)/.test(server.logs()));
-    const written = server.logs().match(/report written to (\S+)/)[1];
+    const [, written] = await server.waitForLine(/report written to (\S+)/, 120_000);
     assert.ok(fs.existsSync(written), written);
     const fileHtml = fs.readFileSync(written, 'utf8');
     assert.ok(fileHtml.includes('<svg') && !fileHtml.includes('<script'), 'self-contained, no script');
