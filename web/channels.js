@@ -5,7 +5,7 @@
 // given up after every try. A secret is typed once and never shown again.
 
 import { fmtDateTime, fmtInt, problemText, t } from "./i18n.js";
-import { startDesk } from "./header.js";
+import { deskNotice, startDesk } from "./header.js";
 import { $, MANAGER_ROLES, api, el, problemOf } from "./session.js";
 
 const page = { me: null, nodes: [], channels: [], deliveries: new Map() };
@@ -124,13 +124,7 @@ async function add(event) {
   }
 }
 
-function showNotice(title, body, vars, signIn = false) {
-  $("ch").hidden = true;
-  $("notice").hidden = false;
-  $("notice-title").textContent = t(title);
-  $("notice-body").textContent = t(body, vars);
-  $("notice-signin").hidden = !signIn;
-}
+const showNotice = deskNotice("ch");
 
 async function start() {
   page.me = await startDesk({

@@ -91,6 +91,20 @@ export function mountHeader() {
 }
 
 /**
+ * What a desk page shows instead of its `main` (by id) when it cannot be used: the
+ * notice's title and words, and the way to sign in when that is what is missing.
+ */
+export function deskNotice(main) {
+  return (title, body, vars = {}, signIn = false) => {
+    $(main).hidden = true;
+    $("notice").hidden = false;
+    $("notice-title").textContent = t(title);
+    $("notice-body").textContent = t(body, vars);
+    $("notice-signin").hidden = !signIn;
+  };
+}
+
+/**
  * How a desk page (the report, the chat groups, the walk-ins) starts: the header, the
  * language switch, the session, who this is and whether their role may use the page.
  * Resolves with /api/me, or null after `notice(title, body, vars, signIn)` said why not

@@ -4,7 +4,7 @@
 // set beside it; the same report downloads as Excel, CSV or JSON.
 
 import { problemText, t, getLang } from "./i18n.js";
-import { startDesk } from "./header.js";
+import { deskNotice, startDesk } from "./header.js";
 import { $, api, el, fillActionPicker, pickAction, sessionToken } from "./session.js";
 
 const READERS = ["admin", "chief", "grid_head"];
@@ -96,13 +96,7 @@ function drawRounds() {
   }));
 }
 
-function showNotice(title, body, vars, signIn = false) {
-  $("rp").hidden = true;
-  $("notice").hidden = false;
-  $("notice-title").textContent = t(title);
-  $("notice-body").textContent = t(body, vars);
-  $("notice-signin").hidden = !signIn;
-}
+const showNotice = deskNotice("rp");
 
 async function start() {
   page.me = await startDesk({
