@@ -10,6 +10,8 @@
 //!   append, fold, answer), between the HTTP face and storage.
 //! - [`escalator`]: the server as its own actor, escalating what is overdue when a deadline
 //!   passes, through the writer.
+//! - [`summary`]: the hourly progress summary into the chat groups that want it, once
+//!   between several nodes.
 //! - [`live`]: live state per action and the WebSocket push.
 //! - [`http`]: routes, identity, errors, the embedded pages, metrics, OpenAPI.
 //! - [`messages`]: every message for a person, Simplified Chinese first and English.
@@ -36,6 +38,7 @@ pub mod notify;
 pub mod report;
 pub mod roster;
 pub mod store;
+pub mod summary;
 pub mod writer;
 
 use std::future::Future;
@@ -112,6 +115,14 @@ pub async fn serve(
         public_url: public_url.clone(),
     };
     let escalating = tokio::spawn(escalator.run(stopped.clone()));
+    let summaries = summary::Summaries {
+        hub: hub.clone(),
+        notifier: notifier.clone(),
+        db: store.accounts(),
+        clock: deadlines.clone(),
+        public_url: public_url.clone(),
+    };
+    tokio::spawn(summaries.run(stopped.clone()));
     let metrics = http::metrics_handle();
     let state = http::AppState::new(http::Shared {
         store,

@@ -339,7 +339,7 @@ fn totals(c: Counts, scans: i64) -> Totals {
 
 /// Samples per minute over the `window` minutes up to `now_minute`, of the samples counted
 /// in `minutes` (a part's several areas, or one map).
-fn rate(minutes: &[&BTreeMap<i64, i64>], now_minute: i64, window: i64) -> f64 {
+pub(crate) fn rate(minutes: &[&BTreeMap<i64, i64>], now_minute: i64, window: i64) -> f64 {
     let n: i64 = minutes.iter().flat_map(|m| m.range(now_minute - window + 1..=now_minute)).map(|(_, c)| c).sum();
     n as f64 / window as f64
 }

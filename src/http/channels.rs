@@ -14,7 +14,7 @@ use crate::roster::{NodeId, Roster};
 use crate::store::channels::{ChannelRow, DeliveryRow, NewChannel};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/channels", get(list_channels).post(create_channel))
+        .route("/api/channels/{id}", patch(change_channel))
         .route("/api/channels/{id}/retire", post(retire_channel))
         .route("/api/channels/{id}/test", post(test_channel))
         .route("/api/channels/{id}/deliveries", get(list_deliveries))
@@ -44,6 +45,8 @@ pub struct ChannelView {
     pub origin: String,
     /// Whether a signing secret is stored (it is never shown again).
     pub secret_set: bool,
+    /// Whether the group gets the hourly progress summary of each open action.
+    pub summary: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -62,6 +65,18 @@ pub struct ChannelIn {
     /// `wecom` (its key is in the URL).
     #[schema(max_length = 200)]
     pub secret: Option<String>,
+    /// Whether the group gets the hourly progress summary (off when left out).
+    #[serde(default)]
+    pub summary: bool,
+}
+
+/// What may change on a channel in use (its address or secret do not: retire it and add
+/// it again).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelChange {
+    /// Whether the group gets the hourly progress summary.
+    pub summary: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -99,6 +114,7 @@ fn view(c: &Channel) -> Result<ChannelView, ApiError> {
         name: c.name.clone(),
         origin: c.url.origin(),
         secret_set: c.secret.is_some(),
+        summary: c.summary,
         created_at: from_micros(c.created_at)?,
     })
 }
@@ -193,14 +209,49 @@ pub async fn create_channel(
         url: url.as_str(),
         secret: secret.as_ref().map(Secret::expose),
         created_at,
+        summary: new.summary,
     };
     let id = state.store.accounts().insert_channel(&row).await?;
-    let channel = Channel { id, node_id: new.node_id, kind: new.kind, name: name.to_owned(), url, secret, created_at };
+    let channel = Channel {
+        id,
+        node_id: new.node_id,
+        kind: new.kind,
+        name: name.to_owned(),
+        url,
+        secret,
+        created_at,
+        summary: new.summary,
+    };
     state.notifier.add(channel.clone());
     let act = Audited::AddChannel { channel: id, node: new.node_id, kind: new.kind };
     state.auth.audit(caller.staff.id, act).await?;
     tracing::info!(channel = id, node = new.node_id, kind = new.kind.as_str(), "channel added");
     Ok((StatusCode::CREATED, Json(view(&channel)?)))
+}
+
+/// Changes whether a channel's group gets the hourly progress summary.
+#[utoipa::path(patch, path = "/api/channels/{id}", params(("id" = i64, Path)), request_body = ChannelChange,
+    security(("bearer" = []), ("token" = [])),
+    responses((status = 200, body = ChannelView), (status = 400), (status = 403), (status = 404)))]
+#[tracing::instrument(skip_all, fields(channel = id, by = caller.staff.id))]
+pub async fn change_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ChannelId>,
+    ApiJson(change): ApiJson<ChannelChange>,
+) -> Result<Json<ChannelView>, ApiError> {
+    let mut channel = managed(&state, &caller, id).await?;
+    if channel.summary != change.summary {
+        if !state.store.accounts().set_channel_summary(id, change.summary).await? {
+            return Err(ApiError::NotFound { what: "channel", id: id.to_string() });
+        }
+        state.notifier.set_summary(id, change.summary);
+        let act = Audited::ChannelSummary { channel: id, node: channel.node_id, on: change.summary };
+        state.auth.audit(caller.staff.id, act).await?;
+        tracing::info!(summary = change.summary, "channel changed");
+        channel.summary = change.summary;
+    }
+    Ok(Json(view(&channel)?))
 }
 
 /// Retires a channel: nothing more is sent to it; its deliveries stay.

@@ -53,6 +53,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         points::retire_point,
         super::channels::list_channels,
         super::channels::create_channel,
+        super::channels::change_channel,
         super::channels::retire_channel,
         super::channels::test_channel,
         super::channels::list_deliveries,

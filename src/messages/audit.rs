@@ -76,6 +76,12 @@ pub enum Audited {
         node: NodeId,
         kind: crate::notify::Kind,
     },
+    /// A channel's group was set to get the hourly progress summary, or not.
+    ChannelSummary {
+        channel: i64,
+        node: NodeId,
+        on: bool,
+    },
     /// Household cards were printed (their residents' names and masked ID numbers, and
     /// grid members' phones): `households` of them, or the one `household`.
     PrintCards {
@@ -162,6 +168,7 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("retire_point", "关闭了采样点", "closed a sampling point"),
     ("add_channel", "添加了消息通道", "added a message channel"),
     ("remove_channel", "删除了消息通道", "removed a message channel"),
+    ("channel_summary", "修改了消息通道的每小时进度", "changed a message channel's hourly summary"),
     ("print_cards", "打印了户卡", "printed household cards"),
     ("reissue_card", "补办了户卡", "reissued a household card"),
     ("decide_walk_in", "处理了外来人员", "decided on a walk-in"),
@@ -184,6 +191,7 @@ impl Audited {
             Audited::RetirePoint { .. } => "retire_point",
             Audited::AddChannel { .. } => "add_channel",
             Audited::RemoveChannel { .. } => "remove_channel",
+            Audited::ChannelSummary { .. } => "channel_summary",
             Audited::PrintCards { .. } => "print_cards",
             Audited::ReissueCard { .. } => "reissue_card",
             Audited::DecideWalkIn { .. } => "decide_walk_in",
@@ -303,6 +311,21 @@ impl Audited {
             Audited::AddChannel { channel, node, kind } | Audited::RemoveChannel { channel, node, kind } => {
                 let (node, kind) = (names.nodes(&[*node]), super::channel_kind_name(*kind, lang));
                 pick!(lang, "{node}的{kind}（通道 {channel}）", "{kind} of {node} (channel {channel})")
+            }
+            Audited::ChannelSummary { channel, node, on } => {
+                let node = names.nodes(&[*node]);
+                match on {
+                    true => pick!(
+                        lang,
+                        "{node}的通道 {channel}：发送每小时进度",
+                        "channel {channel} of {node}: hourly summary on"
+                    ),
+                    false => pick!(
+                        lang,
+                        "{node}的通道 {channel}：不再发送每小时进度",
+                        "channel {channel} of {node}: hourly summary off"
+                    ),
+                }
             }
             Audited::PrintCards { household: Some(h), .. } => names.household(*h),
             Audited::PrintCards { households, household: None } => {

@@ -26,3 +26,100 @@ pub fn escalation(name: &str, residents: usize, silent: usize) -> String {
     }
     format!("【上报】{name}：{}。请在手机上打开 Muster 查看名单并跟进。", parts.join("，"))
 }
+
+/// An area under a summary's node, with how many of its residents are still missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slow {
+    pub name: String,
+    pub target: i64,
+    pub missing: i64,
+}
+
+/// The figures of one area's progress summary (see `crate::summary::progress`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// When it was made, in local time.
+    pub at: time::OffsetDateTime,
+    pub action: String,
+    pub area: String,
+    /// The action has closed: the last summary.
+    pub closed: bool,
+    pub target: i64,
+    pub sampled: i64,
+    pub exempt: i64,
+    /// Samples a minute over the last 15 minutes, and when the missing would be done at it.
+    pub rate_15: f64,
+    pub eta: Option<time::OffsetDateTime>,
+    /// The areas under it furthest behind, furthest first.
+    pub slowest: Vec<Slow>,
+    /// Its missing residents whose case climbed the chain, and its people whose silence on
+    /// a call-up did.
+    pub escalated: i64,
+    pub silent: usize,
+    /// Of the heads' areas under it, how many reported done.
+    pub signed_off: (usize, usize),
+}
+
+fn percent(done: i64, of: i64) -> i64 {
+    if of > 0 { done * 100 / of } else { 0 }
+}
+
+fn hh_mm(t: time::OffsetDateTime) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// An area's progress summary as its chat group reads it, one fact a line.
+pub fn summary(p: &Progress) -> String {
+    let missing = p.target - p.sampled - p.exempt;
+    let head = if p.closed { "【结束】" } else { "【进度】" };
+    let mut lines = vec![format!("{head}{} {} · {}", hh_mm(p.at), p.action, p.area)];
+    lines.push(format!(
+        "应采 {} 人，已采样 {}，豁免 {}，未检 {}；完成率 {}%。",
+        p.target,
+        p.sampled,
+        p.exempt,
+        missing,
+        percent(p.sampled + p.exempt, p.target)
+    ));
+    if p.closed {
+        lines.push("行动已结束。".into());
+    } else if missing == 0 {
+        lines.push("已全部采完。".into());
+    } else if p.rate_15 > 0.0 {
+        let rate = p.rate_15.round().max(1.0);
+        match p.eta {
+            Some(eta) if eta - p.at <= time::Duration::hours(12) => {
+                lines.push(format!("近 15 分钟每分钟约 {rate} 人，按此速度约 {} 采完。", hh_mm(eta)))
+            }
+            Some(eta) => {
+                let hours = (eta - p.at).whole_hours();
+                lines.push(format!("近 15 分钟每分钟约 {rate} 人，按此速度还要 {hours} 小时以上。"))
+            }
+            None => lines.push(format!("近 15 分钟每分钟约 {rate} 人。")),
+        }
+    } else {
+        lines.push("近 15 分钟没有新的采样。".into());
+    }
+    if !p.slowest.is_empty() {
+        let slow: Vec<String> = p
+            .slowest
+            .iter()
+            .map(|s| format!("{} {}%（未检 {}）", s.name, percent(s.target - s.missing, s.target), s.missing))
+            .collect();
+        lines.push(format!("进度最慢：{}。", slow.join("，")));
+    }
+    let mut chain = Vec::new();
+    if p.escalated > 0 {
+        chain.push(format!("超时仍未找到 {} 人", p.escalated));
+    }
+    if p.silent > 0 {
+        chain.push(format!("超时未回复召集 {} 人", p.silent));
+    }
+    if !chain.is_empty() {
+        lines.push(format!("{}。", chain.join("；")));
+    }
+    if p.signed_off.1 > 0 {
+        lines.push(format!("已上报 {} / {} 个片区。", p.signed_off.0, p.signed_off.1));
+    }
+    lines.join("\n")
+}

@@ -32,6 +32,7 @@ fn every_audited_act() -> Vec<Audited> {
         | Audited::RetirePoint { .. }
         | Audited::AddChannel { .. }
         | Audited::RemoveChannel { .. }
+        | Audited::ChannelSummary { .. }
         | Audited::PrintCards { .. }
         | Audited::ReissueCard { .. }
         | Audited::DecideWalkIn { .. } => (),
@@ -65,6 +66,8 @@ fn every_audited_act() -> Vec<Audited> {
         Audited::RetirePoint { point: 3 },
         Audited::AddChannel { channel: 4, node: 2, kind: crate::notify::Kind::DingTalk },
         Audited::RemoveChannel { channel: 4, node: 2, kind: crate::notify::Kind::WeCom },
+        Audited::ChannelSummary { channel: 4, node: 2, on: true },
+        Audited::ChannelSummary { channel: 4, node: 2, on: false },
         Audited::PrintCards { households: 120, household: None },
         Audited::PrintCards { households: 1, household: Some(5) },
         Audited::ReissueCard { household: 5, resident: None, replaced: 4 },

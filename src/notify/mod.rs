@@ -22,6 +22,7 @@ use crate::store::accounts::DbPool;
 use crate::store::channels::{ChannelRow, NewDelivery};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -171,6 +172,8 @@ pub struct Channel {
     pub secret: Option<Secret>,
     /// Unix microseconds.
     pub created_at: i64,
+    /// Whether its group wants the hourly progress summary (see `crate::summary`).
+    pub summary: bool,
 }
 
 impl TryFrom<ChannelRow> for Channel {
@@ -187,6 +190,7 @@ impl TryFrom<ChannelRow> for Channel {
             url,
             secret: r.secret.map(Secret::new),
             created_at: r.created_at,
+            summary: r.summary,
         })
     }
 }
@@ -243,6 +247,9 @@ impl Outcome {
         [Outcome::Sent, Outcome::Refused, Outcome::GaveUp].into_iter().find(|o| o.as_str() == s)
     }
 }
+
+/// How often a node reads the channels again, for those another node added or retired.
+const SYNC_EVERY: Duration = Duration::from_secs(30);
 
 /// How the notifier paces itself. The defaults are the services' own; tests shorten the
 /// minute and the backoff so that a throttle or a give-up takes milliseconds.
@@ -316,6 +323,9 @@ impl Pace {
 /// One channel's waiting messages and the task's wake-up.
 struct Queue {
     channel: Channel,
+    /// Whether it posts the hourly summary: changed in place (`PATCH /api/channels/{id}`,
+    /// [`Notifier::sync`]) so what waits in the queue stays.
+    summary: AtomicBool,
     /// A std mutex: held only to push or take messages, never across an `.await`.
     waiting: Mutex<Waiting>,
     wake: Notify,
@@ -345,27 +355,60 @@ struct Inner {
 pub struct Notifier(Arc<Inner>);
 
 impl Notifier {
-    /// Loads the channels in use and starts a task for each.
+    /// Loads the channels in use and starts a task for each, and one that reads them again
+    /// every [`SYNC_EVERY`] (see [`Notifier::sync`]).
     pub async fn start(db: DbPool, limits: Limits, stop: watch::Receiver<bool>) -> Result<Notifier, StoreError> {
         let http = reqwest::Client::builder()
             .timeout(limits.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| StoreError::Corrupt(format!("HTTP client: {}", e.without_url())))?;
-        let n = Notifier(Arc::new(Inner { db: db.clone(), limits, http, queues: Mutex::default(), stop }));
-        for row in db.channels().await? {
-            n.add(Channel::try_from(row)?);
-        }
+        let n = Notifier(Arc::new(Inner { db, limits, http, queues: Mutex::default(), stop }));
+        n.sync().await?;
+        tokio::spawn(n.clone().keep_in_sync());
         Ok(n)
     }
 
-    /// Starts delivering to a new channel.
-    pub fn add(&self, channel: Channel) {
-        let id = channel.id;
-        let queue = Arc::new(Queue { channel, waiting: Mutex::default(), wake: Notify::new() });
-        if let Some(old) = self.0.queues.lock().expect("not poisoned").insert(id, queue.clone()) {
-            old.close();
+    /// Makes the channels in use those the database has: another node behind the load
+    /// balancer may have added one, retired one or changed its summary.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        let rows = self.0.db.every_channel().await?;
+        // Only those the database says are retired: one added here after the read is not.
+        for row in rows.iter().filter(|r| r.retired_at.is_some()) {
+            self.remove(row.id);
         }
+        for row in rows.into_iter().filter(|r| r.retired_at.is_none()) {
+            self.add(Channel::try_from(row)?);
+        }
+        Ok(())
+    }
+
+    async fn keep_in_sync(self) {
+        let mut stop = self.0.stop.clone();
+        let mut every = tokio::time::interval(SYNC_EVERY);
+        every.tick().await;
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(e) = self.sync().await {
+                tracing::warn!(error = %e, "could not read the channels again; will retry");
+            }
+        }
+    }
+
+    /// Starts delivering to a channel not yet in use; for one in use, takes its summary
+    /// setting (its queue and pace stay).
+    pub fn add(&self, channel: Channel) {
+        let mut queues = self.0.queues.lock().expect("not poisoned");
+        if let Some(q) = queues.get(&channel.id) {
+            q.summary.store(channel.summary, Ordering::Relaxed);
+            return;
+        }
+        let summary = AtomicBool::new(channel.summary);
+        let queue = Arc::new(Queue { channel, summary, waiting: Mutex::default(), wake: Notify::new() });
+        queues.insert(queue.channel.id, queue.clone());
         tokio::spawn(run(self.0.clone(), queue));
     }
 
@@ -376,23 +419,42 @@ impl Notifier {
         }
     }
 
+    /// Sets whether a channel in use posts the hourly summary.
+    pub fn set_summary(&self, id: ChannelId, on: bool) {
+        if let Some(q) = self.0.queues.lock().expect("not poisoned").get(&id) {
+            q.summary.store(on, Ordering::Relaxed);
+        }
+    }
+
+    /// The channels of `node` (its own, not its ancestors') that `pick` picks.
+    fn of_node(&self, node: NodeId, pick: impl Fn(&Queue) -> bool) -> Vec<Arc<Queue>> {
+        let queues = self.0.queues.lock().expect("not poisoned");
+        queues.values().filter(|q| q.channel.node_id == node && pick(q)).cloned().collect()
+    }
+
     /// Queues `message` for every channel of `node` (that node's own, not its
     /// ancestors'); how many. Never waits: a full queue drops its oldest message (and
     /// records that), a slow service delays only its own channel.
     pub fn post(&self, node: NodeId, message: Message) -> usize {
-        let queues: Vec<Arc<Queue>> = self
-            .0
-            .queues
-            .lock()
-            .expect("not poisoned")
-            .values()
-            .filter(|q| q.channel.node_id == node)
-            .cloned()
-            .collect();
+        self.push_all(self.of_node(node, |_| true), message)
+    }
+
+    /// Queues a summary for the channels of `node` that want it; how many.
+    pub fn post_summary(&self, node: NodeId, message: Message) -> usize {
+        self.push_all(self.of_node(node, |q| q.summary.load(Ordering::Relaxed)), message)
+    }
+
+    fn push_all(&self, queues: Vec<Arc<Queue>>, message: Message) -> usize {
         for q in &queues {
             q.push(message.clone(), self.0.limits.queue_max);
         }
         queues.len()
+    }
+
+    /// The nodes with a channel that wants the hourly summary.
+    pub fn summary_nodes(&self) -> std::collections::BTreeSet<NodeId> {
+        let queues = self.0.queues.lock().expect("not poisoned");
+        queues.values().filter(|q| q.summary.load(Ordering::Relaxed)).map(|q| q.channel.node_id).collect()
     }
 
     /// Whether `node` has a channel of its own in use: for a call-up's list of who cannot

@@ -18,6 +18,8 @@ pub struct ChannelRow {
     pub secret: Option<String>,
     pub created_at: i64,
     pub retired_at: Option<i64>,
+    /// Whether the group wants the hourly progress summary.
+    pub summary: bool,
 }
 
 /// Never the URL (it may carry the robot's key) nor the secret.
@@ -39,6 +41,7 @@ pub struct NewChannel<'a> {
     pub url: &'a str,
     pub secret: Option<&'a str>,
     pub created_at: i64,
+    pub summary: bool,
 }
 
 /// One delivery as stored: a message (perhaps several coalesced) handed to a channel.
@@ -59,17 +62,25 @@ pub struct DeliveryRow {
 }
 
 #[cfg(test)]
-const CHANNEL_COLUMNS: &str = "id, node_id, kind, name, url, secret, created_at, retired_at";
+const CHANNEL_COLUMNS: &str = "id, node_id, kind, name, url, secret, created_at, retired_at, summary";
 #[cfg(test)]
 const DELIVERY_COLUMNS: &str =
     "id, channel_id, message_id, parts, attempts, outcome, errcode, errmsg, queued_at, finished_at";
 
-pub(super) const INSERT_CHANNEL: &str = "INSERT INTO channels (node_id, kind, name, url, secret, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-pub(super) const SELECT_CHANNELS: &str = "SELECT id, node_id, kind, name, url, secret, created_at, retired_at FROM channels WHERE retired_at IS NULL ORDER BY id";
-pub(super) const SELECT_CHANNEL: &str =
-    "SELECT id, node_id, kind, name, url, secret, created_at, retired_at FROM channels WHERE id = $1";
+pub(super) const INSERT_CHANNEL: &str = "INSERT INTO channels (node_id, kind, name, url, secret, created_at, summary) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+pub(super) const SELECT_CHANNELS: &str = "SELECT id, node_id, kind, name, url, secret, created_at, retired_at, summary \
+     FROM channels WHERE retired_at IS NULL ORDER BY id";
+pub(super) const SELECT_EVERY_CHANNEL: &str =
+    "SELECT id, node_id, kind, name, url, secret, created_at, retired_at, summary FROM channels ORDER BY id";
+pub(super) const SELECT_CHANNEL: &str = "SELECT id, node_id, kind, name, url, secret, created_at, retired_at, summary \
+     FROM channels WHERE id = $1";
 pub(super) const RETIRE_CHANNEL: &str = "UPDATE channels SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL";
+pub(super) const SET_SUMMARY: &str = "UPDATE channels SET summary = $1 WHERE id = $2 AND retired_at IS NULL";
+/// The claim of one summary: the insert that makes the row wins, every other one (another
+/// node, a restart within the hour) finds it there and posts nothing.
+pub(super) const CLAIM_SUMMARY: &str =
+    "INSERT INTO summaries (action_id, slot, claimed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 /// A delivery that ended, in one statement: a reader never sees one half written.
 pub(super) const INSERT_DELIVERY: &str = "INSERT INTO deliveries \
      (channel_id, message_id, parts, attempts, outcome, errcode, errmsg, queued_at, finished_at) \
@@ -80,7 +91,7 @@ pub(super) const SELECT_DELIVERIES: &str = "SELECT id, channel_id, message_id, p
 #[cfg(test)]
 #[test]
 fn every_select_reads_the_columns_of_a_row() {
-    for sql in [SELECT_CHANNELS, SELECT_CHANNEL] {
+    for sql in [SELECT_CHANNELS, SELECT_EVERY_CHANNEL, SELECT_CHANNEL] {
         assert!(sql.starts_with(&format!("SELECT {CHANNEL_COLUMNS} FROM channels")), "{sql}");
     }
     assert!(SELECT_DELIVERIES.starts_with(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries")));
@@ -102,6 +113,7 @@ macro_rules! channel_sql {
                 .bind(c.url)
                 .bind(c.secret)
                 .bind(c.created_at)
+                .bind(c.summary)
                 .fetch_one(pool)
                 .await?)
         }
@@ -110,12 +122,30 @@ macro_rules! channel_sql {
             Ok(sqlx::query_as(SELECT_CHANNELS).fetch_all(pool).await?)
         }
 
+        pub async fn every(pool: &sqlx::Pool<$db>) -> Result<Vec<ChannelRow>, StoreError> {
+            Ok(sqlx::query_as(SELECT_EVERY_CHANNEL).fetch_all(pool).await?)
+        }
+
         pub async fn one(pool: &sqlx::Pool<$db>, id: i64) -> Result<Option<ChannelRow>, StoreError> {
             Ok(sqlx::query_as(SELECT_CHANNEL).bind(id).fetch_optional(pool).await?)
         }
 
         pub async fn retire(pool: &sqlx::Pool<$db>, id: i64, at: i64) -> Result<bool, StoreError> {
             Ok(sqlx::query(RETIRE_CHANNEL).bind(at).bind(id).execute(pool).await?.rows_affected() == 1)
+        }
+
+        pub async fn set_summary(pool: &sqlx::Pool<$db>, id: i64, on: bool) -> Result<bool, StoreError> {
+            Ok(sqlx::query(SET_SUMMARY).bind(on).bind(id).execute(pool).await?.rows_affected() == 1)
+        }
+
+        pub async fn claim_summary(
+            pool: &sqlx::Pool<$db>,
+            action: i64,
+            slot: i64,
+            at: i64,
+        ) -> Result<bool, StoreError> {
+            let done = sqlx::query(CLAIM_SUMMARY).bind(action).bind(slot).bind(at).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
         }
 
         pub async fn record_delivery(pool: &sqlx::Pool<$db>, d: &NewDelivery<'_>) -> Result<(), StoreError> {
@@ -187,6 +217,11 @@ impl DbPool {
         on_backend!(self, all())
     }
 
+    /// Every channel, retired ones too, oldest first.
+    pub async fn every_channel(&self) -> Result<Vec<ChannelRow>, StoreError> {
+        on_backend!(self, every())
+    }
+
     /// One channel, in use or retired.
     pub async fn channel(&self, id: i64) -> Result<Option<ChannelRow>, StoreError> {
         on_backend!(self, one(id))
@@ -195,6 +230,17 @@ impl DbPool {
     /// Retires a channel in use at `at`; whether it was in use.
     pub async fn retire_channel(&self, id: i64, at: i64) -> Result<bool, StoreError> {
         on_backend!(self, retire(id, at))
+    }
+
+    /// Whether a channel in use posts the hourly summary; whether it was in use.
+    pub async fn set_channel_summary(&self, id: i64, on: bool) -> Result<bool, StoreError> {
+        on_backend!(self, set_summary(id, on))
+    }
+
+    /// Claims the summary of `action` for `slot` (see [`CLAIM_SUMMARY`]) at `at` (unix
+    /// microseconds): `true` for the one caller that is to post it.
+    pub async fn claim_summary(&self, action: i64, slot: i64, at: i64) -> Result<bool, StoreError> {
+        on_backend!(self, claim_summary(action, slot, at))
     }
 
     /// Records how a delivery ended.

@@ -128,6 +128,13 @@ async fn table(app: &TestApp, other_action: i64) -> Vec<(&'static str, Vec<Case>
             }],
         ),
         (
+            "PATCH /api/channels/{id}",
+            vec![
+                Case::new("change a channel", "PATCH", format!("/api/channels/{channel}"), MANAGERS)
+                    .body(json!({ "summary": true })),
+            ],
+        ),
+        (
             "POST /api/channels/{id}/test",
             vec![Case::new("test a channel", "POST", format!("/api/channels/{channel}/test"), MANAGERS)],
         ),

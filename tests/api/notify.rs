@@ -656,3 +656,150 @@ async fn escalations_are_posted_to_the_chat_group_of_the_head_they_climb_to_one_
     let expected = format!("【上报】{}：{under} 名居民超时仍未找到", head.name);
     assert!(arrived[0].text.starts_with(&expected), "{:?} / {expected}", arrived[0].text);
 }
+
+/// The village's own node, at the top of the tree.
+fn village_node(app: &TestApp) -> i64 {
+    app.roster.nodes().iter().find(|n| n.parent.is_none()).unwrap().id
+}
+
+/// Moves the server's clock just past the next clock hour in 大华山村's time; that hour.
+fn to_next_hour(app: &TestApp) -> time::OffsetDateTime {
+    let now = app.clock.now().to_offset(time::macros::offset!(+8));
+    let hour = now.replace_minute(0).unwrap().replace_second(0).unwrap().replace_nanosecond(0).unwrap()
+        + time::Duration::hours(1);
+    app.clock.advance(hour - now + time::Duration::seconds(30));
+    hour
+}
+
+/// Waits until the nodes' looks at a due summary have ended as said (the counter is the
+/// process's: in-process nodes add to one).
+async fn summaries_counted(app: &TestApp, posted: u64, elsewhere: u64) {
+    let wait = async {
+        loop {
+            let m = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+            let count = |outcome: &str| {
+                let name = format!("muster_summaries_total{{outcome=\"{outcome}\"}} ");
+                m.lines().find_map(|l| l.strip_prefix(&name)).map_or(0, |n| n.trim().parse::<u64>().unwrap())
+            };
+            let has = |outcome: &str, n: u64| count(outcome) == n;
+            if has("posted", posted) && has("claimed_elsewhere", elsewhere) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait).await.expect("the summaries were looked at");
+}
+
+async fn add_summary_channel(app: &TestApp, base: &str, node: i64, summary: bool) -> i64 {
+    let mut body = channel_body("wecom", base);
+    body["node_id"] = json!(node);
+    body["summary"] = json!(summary);
+    let r = post_channel(app, body).await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["summary"], summary);
+    v["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_group_that_asked_gets_its_areas_progress_each_hour_once_and_at_the_close() {
+    let mut app = spawn_app().await;
+    let (rx, base) = Receiver::start().await;
+    let wants = add_summary_channel(&app, &base, village_node(&app), true).await;
+    // A second group of the village that did not ask: it gets none (it would arrive here).
+    add_summary_channel(&app, &base, village_node(&app), false).await;
+    for r in app.residents(3) {
+        assert_eq!(app.scan(uuid::Uuid::now_v7(), r).await.status(), 201);
+    }
+    let snapshot = app.snapshot().await;
+    let (target, action) =
+        (snapshot["totals"]["target"].as_i64().unwrap(), snapshot["action"]["name"].as_str().unwrap());
+    let hour = to_next_hour(&app);
+    let arrived = rx.wait_for(1).await;
+    assert!(arrived[0].verified, "{:?}", arrived[0]);
+    let village = &app.roster.nodes().iter().find(|n| n.parent.is_none()).unwrap().name;
+    assert_eq!(
+        arrived[0].text.lines().take(2).collect::<Vec<_>>(),
+        [
+            format!("【进度】{:02}:00 {action} · {village}", hour.hour()),
+            format!("应采 {target} 人，已采样 3，豁免 0，未检 {}；完成率 0%。", target - 3),
+        ],
+        "{}",
+        arrived[0].text
+    );
+    summaries_counted(&app, 1, 0).await;
+
+    // A restart within the hour finds the hour's summary claimed: nothing more is posted.
+    app.restart().await;
+    summaries_counted(&app, 1, 1).await;
+    assert_eq!(rx.arrived().len(), 1);
+
+    // The next hour's, and the last one at the close.
+    let next = to_next_hour(&app);
+    let arrived = rx.wait_for(2).await;
+    assert!(arrived[1].text.starts_with(&format!("【进度】{:02}:00 ", next.hour())), "{}", arrived[1].text);
+    assert!(
+        arrived[1].text.contains("近 15 分钟没有新的采样。"),
+        "an hour with no samples has no rate: {}",
+        arrived[1].text
+    );
+    let now = app.clock.now().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let close = json!({ "type": "action_closed", "device_time": now });
+    assert_eq!(app.record(Role::Chief, close).await.status(), 200);
+    let arrived = rx.wait_for(3).await;
+    assert!(arrived[2].text.starts_with("【结束】") && arrived[2].text.contains("行动已结束。"), "{}", arrived[2].text);
+    let kinds: Vec<&Value> = arrived.iter().map(|a| &a.body["msgtype"]).collect();
+    assert!(kinds.iter().all(|k| *k == "text"), "{kinds:?}");
+    let delivered = deliveries_until(&app, wants, |d| d.len() == 3).await;
+    assert_eq!(rx.arrived().len(), 3, "the group that did not ask got none");
+    assert!(delivered.iter().all(|d| d["outcome"] == "sent"), "{delivered:?}");
+}
+
+#[tokio::test]
+async fn two_nodes_post_each_hours_progress_once_between_them() {
+    let app = spawn_app().await;
+    // Started before the channel exists, and told of its summary by neither: it reads them.
+    let other = app.second_node().await;
+    let (rx, base) = Receiver::start().await;
+    let id = add_summary_channel(&app, &base, village_node(&app), false).await;
+    let on = app.client.patch(format!("{}/api/channels/{id}", other.base)).bearer_auth(app.token(Role::Chief));
+    let on = on.json(&json!({ "summary": true })).send().await.unwrap();
+    assert_eq!(on.status(), 200);
+    assert_eq!(on.json::<Value>().await.unwrap()["summary"], true);
+    to_next_hour(&app);
+    summaries_counted(&app, 1, 1).await;
+    let arrived = rx.wait_for(1).await;
+    assert_eq!(arrived.len(), 1, "{arrived:?}");
+    assert!(arrived[0].text.starts_with("【进度】"), "{}", arrived[0].text);
+}
+
+#[tokio::test]
+async fn a_bad_change_of_a_channel_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let id = add_summary_channel(&app, "http://127.0.0.1:9", grid(&app), false).await;
+    let chief = app.token(Role::Chief);
+    let patch = |path: String, token: String, body: Value| {
+        let r = app.client.patch(format!("{}{path}", app.base)).bearer_auth(token).json(&body);
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, problem) = patch(format!("/api/channels/{id}"), chief.clone(), json!({ "summary": "yes" })).await;
+    assert_eq!(
+        (status, problem["code"].as_str(), problem["field"].as_str()),
+        (400, Some("invalid_field"), Some("summary")),
+        "{problem}"
+    );
+    let (status, problem) =
+        patch(format!("/api/channels/{id}"), chief.clone(), json!({ "summary": true, "url": "http://x/" })).await;
+    assert_eq!(status, 400, "an address does not change in place: {problem}");
+    let (status, problem) = patch("/api/channels/999999".into(), chief.clone(), json!({ "summary": true })).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")), "{problem}");
+    let member = app.token(Role::GridMember);
+    let (status, problem) = patch(format!("/api/channels/{id}"), member, json!({ "summary": true })).await;
+    assert_eq!(status, 403, "{problem}");
+    let channels = app.get_json("/api/channels", &chief).await;
+    assert_eq!(channels[0]["summary"], false, "nothing changed: {channels}");
+}
