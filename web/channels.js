@@ -1,5 +1,6 @@
 // The chat groups (工作群) call-ups and escalations are posted into, for the chief and
-// admins: the robots and gateways of each area (GET/POST /api/channels), a test message to
+// admins: the robots and gateways of each area (GET/POST /api/channels), whether each gets
+// the hourly progress of its area (PATCH /api/channels/{id}), a test message to
 // see one work (POST …/test), retiring one (POST …/retire), and each one's deliveries as
 // the service answered (GET …/deliveries): sent, refused with the service's own error, or
 // given up after every try. A secret is typed once and never shown again.
@@ -43,11 +44,35 @@ function deliveryLine(d) {
   return li;
 }
 
+/** Whether the group gets its area's progress each hour: changed at once, and put back
+ * with the reason if the server says no. */
+function summaryToggle(c) {
+  const label = el("label", "ch-check");
+  const box = el("input");
+  box.type = "checkbox";
+  box.checked = c.summary;
+  box.dataset.testid = "ch-summary";
+  box.addEventListener("change", async () => {
+    box.disabled = true;
+    try {
+      Object.assign(c, await api("PATCH", `/api/channels/${c.id}`, { summary: box.checked }));
+    } catch (e) {
+      box.checked = c.summary;
+      window.alert(problemText(problemOf(e)));
+    } finally {
+      box.disabled = false;
+    }
+  });
+  label.append(box, " ", el("span", "", t("ch.summary")));
+  return label;
+}
+
 function channelCard(c) {
   const li = el("li", "ch-card");
   li.dataset.testid = "channel";
   li.append(el("h3", "", c.name));
   li.append(el("p", "ch-line", `${nodeName(c.node_id)} · ${t(`ch.kind.${c.kind}`)} · ${c.origin}${c.secret_set ? ` · ${t("ch.secretSet")}` : ""}`));
+  li.append(summaryToggle(c));
   const buttons = el("div", "ch-buttons");
   const test = el("button", "", t("ch.test"));
   test.type = "button";
@@ -84,6 +109,7 @@ function channelCard(c) {
   });
   const refresh = el("button", "", t("ch.refresh"));
   refresh.type = "button";
+  refresh.dataset.testid = "ch-refresh";
   refresh.addEventListener("click", async () => {
     await readDeliveries(c);
     render();
@@ -111,12 +137,14 @@ async function add(event) {
     kind: $("kind").value,
     name: $("name").value.trim(),
     url: $("url").value.trim(),
+    summary: $("summary").checked,
   };
   if (SIGNED.includes(body.kind)) body.secret = $("secret").value;
   $("add-problem").hidden = true;
   try {
     await api("POST", "/api/channels", body);
     for (const id of ["name", "url", "secret"]) $(id).value = "";
+    $("summary").checked = false;
     await load();
   } catch (e) {
     $("add-problem").textContent = problemText(problemOf(e));

@@ -2,7 +2,9 @@
 // with its address, a test message that a local stand-in for the robot receives in the
 // documented format (msgtype text, ≤ 2048 bytes) and answers, the delivery shown as
 // delivered; a refusal shown with the service's own error; an address that is not http(s)
-// refused in Chinese. Nothing leaves the machine. Screenshots go to target/screenshots/channels/.
+// refused in Chinese; a group set to get the hourly progress, and while the demo's night
+// plays, the robot receiving the village's progress on the hour. Nothing leaves the
+// machine. Screenshots go to target/screenshots/channels/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -64,16 +66,29 @@ test('the chief adds a group robot, tests it, and sees each delivery as the serv
 
   const port = robot.address().port;
   await page.getByTestId('ch-url').fill(`http://127.0.0.1:${port}/cgi-bin/webhook/send?key=k-123`);
+  await page.getByTestId('ch-summary-new').check();
   await page.getByTestId('ch-save').click();
   await page.getByTestId('channel').first().waitFor({ timeout: SHOWN_MS });
   const card = await page.getByTestId('channel').first().innerText();
   assert.ok(card.includes('第1网格企业微信群') && card.includes(`127.0.0.1:${port}`), card);
   assert.ok(!card.includes('k-123'), 'the key in the address is not shown again');
+  assert.ok(await page.getByTestId('ch-summary').isChecked(), 'added with the hourly progress');
+  assert.equal(await page.getByTestId('ch-summary-new').isChecked(), false, 'the form is cleared for the next group');
+
+  // Unticked: the server keeps it so (read again after a reload).
+  const unticked = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.status() === 200);
+  await page.getByTestId('ch-summary').uncheck();
+  await unticked;
+  await page.reload();
+  await page.getByTestId('channel').first().waitFor({ timeout: SHOWN_MS });
+  assert.equal(await page.getByTestId('ch-summary').isChecked(), false);
 
   // A test message: the robot gets it in its format; the delivery shows as delivered.
   await page.getByTestId('ch-test').click();
   await page.locator('[data-testid="delivery"][data-outcome="sent"]').waitFor({ timeout: SHOWN_MS });
-  assert.equal(arrived.length, 1);
+  // (Only test messages: a real clock hour passing during the test would bring nothing, the
+  // summary being off.)
+  assert.equal(arrived.length, 1, JSON.stringify(arrived));
   assert.ok(arrived[0].ok, JSON.stringify(arrived[0].json));
   assert.match(arrived[0].json.text.content, /测试/);
 
@@ -84,4 +99,36 @@ test('the chief adds a group robot, tests it, and sees each delivery as the serv
   assert.match(await page.locator('[data-testid="delivery"][data-outcome="refused"]').innerText(), /93000 invalid webhook url/);
   await page.screenshot({ path: path.join(SHOTS, 'channels-laptop.png') });
   await context.close();
+});
+
+test('while the night plays, a village group set to get the progress receives it on the hour', { timeout: 120_000 }, async () => {
+  // Ten simulated minutes a real second: the action opens at 00:45 about seven seconds in.
+  const night = await startDemoServer({ drill: { speed: 600 }, roles: ['chief'] });
+  try {
+    const { page, context } = await pageAs(browser, night, 'chief', LAPTOP, '/channels.html');
+    await page.getByTestId('ch-add').waitFor();
+    const village = await page.getByTestId('ch-node').locator('option', { hasText: '大华山村' }).first().getAttribute('value');
+    await page.getByTestId('ch-node').selectOption(village);
+    await page.getByTestId('ch-name').fill('大华山村工作群');
+    await page.getByTestId('ch-url').fill(`http://127.0.0.1:${robot.address().port}/cgi-bin/webhook/send?key=k-123`);
+    await page.getByTestId('ch-summary-new').check();
+    const from = arrived.length;
+    await page.getByTestId('ch-save').click();
+    await page.getByTestId('channel').first().waitFor({ timeout: SHOWN_MS });
+    const progress = () => arrived.slice(from).filter((a) => /^【(进度|结束)】/.test(a.json.text?.content ?? ''));
+    for (let waited = 0; progress().length === 0; waited += 200) {
+      assert.ok(waited < 60_000, `no progress came: ${JSON.stringify(arrived.slice(from))}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const [first] = progress();
+    assert.ok(first.ok, JSON.stringify(first.json));
+    const text = first.json.text.content;
+    assert.match(text, /^【(进度|结束)】\d\d:\d\d .+ · 大华山村\n应采 2676 人，已采样 \d+，豁免 \d+，未检 \d+；完成率 \d+%。/, text);
+    await page.getByTestId('ch-refresh').click();
+    await page.locator('[data-testid="delivery"][data-outcome="sent"]').first().waitFor({ timeout: SHOWN_MS });
+    await page.screenshot({ path: path.join(SHOTS, 'channels-progress-laptop.png') });
+    await context.close();
+  } finally {
+    await night.stop();
+  }
 });
