@@ -53,6 +53,9 @@ pub struct SignOff {
     pub by: StaffId,
     pub at: OffsetDateTime,
     pub note: String,
+    /// When it was due, by the rule as it stood when it was signed (the chase's start
+    /// plus the level's minutes); none when the chase had not started.
+    pub due: Option<OffsetDateTime>,
     /// The residents (by roster index) missing when it was signed, with their last chase
     /// status then (none: nobody reached them).
     pub except: Vec<(u32, Option<Chase>)>,

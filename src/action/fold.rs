@@ -689,6 +689,9 @@ impl ActionState {
                         by: e.actor,
                         at: e.device_time,
                         note: note.clone(),
+                        due: self
+                            .chase_start(e.device_time)
+                            .map(|t| t + time::Duration::minutes(i64::from(self.escalation.minutes))),
                         except,
                     });
                 }

@@ -266,7 +266,9 @@ fn view(s: &ActionState, caller: &Caller, now: OffsetDateTime) -> ChainView {
                 at: o.at,
                 by: person(o.by),
                 note: o.note.clone(),
-                in_time: due_at.map(|d| o.at <= d),
+                // By the rule when it was signed; one signed before the chase began was
+                // in time once the chase did.
+                in_time: o.due.map(|d| o.at <= d).or(due_at.map(|_| true)),
                 except: o
                     .except
                     .iter()

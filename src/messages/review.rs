@@ -81,6 +81,18 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("chase_max", "追查最长（分钟）", "Chase, longest minutes"),
     ("escalated", "上报次数", "Escalated"),
     ("covered_by", "代管人", "Covered by"),
+    ("chain", "接替与上报", "Substitutes and reports up"),
+    ("no_chain", "没有人交接，也没有片区上报。", "Nobody handed households over and no area reported done."),
+    ("what", "事项", "What"),
+    ("by", "经办人", "By"),
+    ("detail", "内容", "Detail"),
+    ("from_chase", "距开始追查（分钟）", "Minutes from the chase's start"),
+    ("in_time", "按时", "In time"),
+    ("chain.handed", "交给代管人", "Handed to a substitute"),
+    ("chain.handed_back", "交还", "Handed back"),
+    ("chain.signed_off", "本片完成上报", "Area reported done"),
+    ("yes_in_time", "按时", "in time"),
+    ("late_report", "超时", "late"),
     ("name", "姓名", "Name"),
     ("id_number", "身份证号", "ID number"),
     ("household", "户号", "Household"),
@@ -126,6 +138,29 @@ pub fn word(key: &str, lang: Lang) -> &'static str {
 /// Every key, for the test that each has both languages.
 pub fn keys() -> impl Iterator<Item = &'static str> {
     WORDS.iter().map(|(k, _, _)| *k)
+}
+
+/// What a step of the chain of command did, in a sentence of the report.
+pub fn chain_detail(r: &crate::report::ChainRow, lang: Lang) -> String {
+    let from = r.from.join("、");
+    let to = r.to.as_deref().unwrap_or_default();
+    let n = r.households;
+    let mut said = match (r.what, lang) {
+        ("handed", Lang::Zh) if from.is_empty() => format!("{n} 户交给 {to} 代管"),
+        ("handed", Lang::Zh) => format!("{from} 的 {n} 户交给 {to} 代管"),
+        ("handed", Lang::En) if from.is_empty() => format!("{n} households to {to}"),
+        ("handed", Lang::En) => format!("{n} households of {from} to {to}"),
+        ("handed_back", Lang::Zh) if from.is_empty() => format!("{n} 户交还原网格员"),
+        ("handed_back", Lang::Zh) => format!("{from} 代管的 {n} 户交还原网格员"),
+        ("handed_back", Lang::En) if from.is_empty() => format!("{n} households back to their own member"),
+        ("handed_back", Lang::En) => format!("{n} households {from} covered, back to their own member"),
+        (_, Lang::Zh) => format!("{}：全部落实，仅 {} 人未检", r.area.as_deref().unwrap_or_default(), r.missing),
+        (_, Lang::En) => format!("{}: all accounted for except {}", r.area.as_deref().unwrap_or_default(), r.missing),
+    };
+    if !r.note.is_empty() {
+        said.push_str(&format!("（{}）", r.note));
+    }
+    said
 }
 
 /// What `muster report` says when it has written its file.

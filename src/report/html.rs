@@ -251,6 +251,7 @@ pub fn page(r: &AfterAction, lang: Lang) -> String {
         ("points", "points"),
         ("areas", "areas"),
         ("members", "members"),
+        ("chain", "chain"),
         ("missing", "missing"),
         ("offline", "offline"),
         ("tubes", "tubes"),
@@ -259,6 +260,8 @@ pub fn page(r: &AfterAction, lang: Lang) -> String {
         for t in find(key) {
             if key == "missing" && t.rows.is_empty() {
                 let _ = write!(out, "<p>{}</p>", w("none_missing"));
+            } else if key == "chain" && t.rows.is_empty() {
+                let _ = write!(out, "<p>{}</p>", w("no_chain"));
             } else {
                 table_html(&mut out, t);
             }

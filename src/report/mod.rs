@@ -65,6 +65,9 @@ pub struct AfterAction {
     pub points: Vec<PointRow>,
     pub areas: Vec<AreaRow>,
     pub members: Vec<MemberRow>,
+    /// The chain of command's steps, in time order: households handed to a substitute and
+    /// back, areas reported done (层层上报).
+    pub chain: Vec<ChainRow>,
     pub missing: Vec<MissingRow>,
     pub offline: Offline,
     pub tubes: TubeSummary,
@@ -85,6 +88,27 @@ pub struct Totals {
     /// Residents from outside the action's scope sampled at its points.
     pub outside: i64,
     pub events: i64,
+}
+
+/// One step of the chain of command.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainRow {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// `handed` (to a substitute), `handed_back`, or `signed_off`.
+    pub what: &'static str,
+    pub by: Option<String>,
+    /// A handover's: whose households they were, how many, and who covers them now.
+    pub from: Vec<String>,
+    pub households: usize,
+    pub to: Option<String>,
+    /// A sign-off's: its area, how many were still missing, and the head's note.
+    pub area: Option<String>,
+    pub missing: usize,
+    pub note: String,
+    /// Minutes from the chase's start, and whether a sign-off came within the rule's time.
+    pub minutes: Option<f64>,
+    pub in_time: Option<bool>,
 }
 
 /// One step of the night, with its clock time and minutes from the start; none where the
@@ -616,6 +640,8 @@ fn of_state(s: &ActionState, noted: &Noted, now: OffsetDateTime, part: Option<&H
         })
         .collect();
 
+    let chain = chain_rows(s, part, now);
+
     let household = |h: i64| roster.household(h).map(|h| h.number.clone()).unwrap_or_default();
     let missing = in_scope
         .iter()
@@ -709,11 +735,65 @@ fn of_state(s: &ActionState, noted: &Noted, now: OffsetDateTime, part: Option<&H
         points,
         areas,
         members,
+        chain,
         missing,
         offline,
         tubes,
         compare: Vec::new(),
     }
+}
+
+/// The handovers and sign-offs a report shows: of a part, those touching its households or
+/// areas.
+fn chain_rows(s: &ActionState, part: Option<&HashSet<usize>>, now: OffsetDateTime) -> Vec<ChainRow> {
+    let roster = &s.roster;
+    let name_of = |id: StaffId| roster.staff_member(id).map(|m| m.name.clone());
+    let in_part = |node: usize| part.is_none_or(|roots| roster.in_subtree_of(node, roots));
+    let start = s.chase_start(now);
+    let minutes = |at: OffsetDateTime| start.map(|t| ((at - t).as_seconds_f64() / 60.0 * 10.0).round() / 10.0);
+    let mut rows = Vec::new();
+    for h in &s.handovers {
+        let touched = h
+            .households
+            .iter()
+            .any(|&id| roster.household(id).and_then(|hh| roster.node_idx(hh.node_id)).is_some_and(in_part));
+        if !touched {
+            continue;
+        }
+        let from: BTreeSet<String> =
+            h.from.iter().flatten().filter(|&&f| Some(f) != h.to).filter_map(|&f| name_of(f)).collect();
+        rows.push(ChainRow {
+            at: h.at,
+            what: if h.to.is_some() { "handed" } else { "handed_back" },
+            by: name_of(h.by),
+            from: from.into_iter().collect(),
+            households: h.households.len(),
+            to: h.to.and_then(name_of),
+            area: None,
+            missing: 0,
+            note: String::new(),
+            minutes: minutes(h.at),
+            in_time: None,
+        });
+    }
+    for o in &s.sign_offs {
+        let Some(node) = roster.node_idx(o.node_id).filter(|&n| in_part(n)) else { continue };
+        rows.push(ChainRow {
+            at: o.at,
+            what: "signed_off",
+            by: name_of(o.by),
+            from: Vec::new(),
+            households: 0,
+            to: None,
+            area: Some(roster.nodes()[node].name.clone()),
+            missing: o.except.len(),
+            note: o.note.clone(),
+            minutes: minutes(o.at),
+            in_time: o.due.map(|d| o.at <= d).or(start.map(|_| true)),
+        });
+    }
+    rows.sort_by_key(|r| r.at);
+    rows
 }
 
 fn point_row(s: &ActionState, id: PointId, p: &crate::action::fold::PointState) -> PointRow {

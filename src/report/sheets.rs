@@ -237,6 +237,29 @@ pub fn tables(r: &AfterAction, lang: Lang) -> Vec<Table> {
             .collect(),
     });
     out.push(Table {
+        key: "chain",
+        title: w("chain"),
+        heads: heads(&["clock", "what", "by", "detail", "from_chase", "in_time"], lang),
+        rows: r
+            .chain
+            .iter()
+            .map(|c| {
+                vec![
+                    Cell::time(Some(c.at)),
+                    Cell::Text(w(&format!("chain.{}", c.what))),
+                    Cell::text(c.by.as_deref()),
+                    Cell::Text(crate::messages::review::chain_detail(c, lang)),
+                    Cell::num(c.minutes),
+                    match c.in_time {
+                        Some(true) => Cell::Text(w("yes_in_time")),
+                        Some(false) => Cell::Text(w("late_report")),
+                        None => Cell::None,
+                    },
+                ]
+            })
+            .collect(),
+    });
+    out.push(Table {
         key: "missing",
         title: w("missing"),
         heads: heads(&["name", "id_number", "household", "grid", "staff", "chase", "chase_at"], lang),

@@ -290,9 +290,17 @@ async fn a_head_signs_off_their_area_with_those_still_missing_and_their_last_sta
     let tick = json!({ "type": "resident_ticked", "resident_id": under[0], "chase": "unreachable" });
     assert_eq!(post(&app, &app.token_of(head.id), tick).await.0, 200);
     start_chase(&app, 30).await;
-    let sign = json!({ "type": "area_signed_off", "node_id": area, "note": "两人联系不上，明早再找" });
+    // Signed twenty minutes into the chase (by the head's phone), within the 30 minutes.
+    let twenty = (time::OffsetDateTime::now_utc() + time::Duration::minutes(20))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let sign =
+        json!({ "type": "area_signed_off", "node_id": area, "note": "两人联系不上，明早再找", "device_time": twenty });
     let (status, body) = post(&app, &app.token_of(head.id), sign).await;
     assert_eq!(status, 200, "{body}");
+    // The chief shortens the rule afterwards: a report made in time stays in time.
+    let rule = json!({ "type": "escalation_set", "minutes": 10, "call_up_minutes": 10 });
+    assert_eq!(post(&app, &app.token(Role::Chief), rule).await.0, 200);
     let chain = app.get_json(&chain_path(&app), &app.token(Role::Chief)).await;
     let a = chain["areas"].as_array().unwrap().iter().find(|a| a["node_id"] == area).unwrap();
     let off = &a["signed_off"];

@@ -122,6 +122,23 @@ async fn the_report_agrees_with_the_live_state_and_the_log_and_the_faster_round_
         1,
         "one substitute"
     );
+    // The chain of command's steps, each as the log has it, in time order.
+    let mut steps: Vec<(&str, OffsetDateTime)> = log
+        .iter()
+        .filter_map(|e| match &e.new.body {
+            muster::action::EventBody::HouseholdsHanded { to: Some(_), .. } => Some(("handed", e.new.device_time)),
+            muster::action::EventBody::HouseholdsHanded { to: None, .. } => Some(("handed_back", e.new.device_time)),
+            muster::action::EventBody::AreaSignedOff { .. } => Some(("signed_off", e.new.device_time)),
+            _ => None,
+        })
+        .collect();
+    steps.sort_by_key(|s| s.1);
+    let chain: Vec<(&str, OffsetDateTime)> =
+        r["chain"].as_array().unwrap().iter().map(|c| (c["what"].as_str().unwrap(), at(&c["at"]).unwrap())).collect();
+    assert_eq!(chain, steps);
+    assert!(chain.iter().any(|c| c.0 == "handed") && chain.iter().any(|c| c.0 == "signed_off"), "{chain:?}");
+    let html = report(&app, second, "format=html").await.text().await.unwrap();
+    assert!(html.contains("<h2>接替与上报</h2>") && html.contains("本片完成上报"), "the page shows them");
 
     // The earlier round beside it: the two-hour night is done sooner than the three-hour one.
     let round = &r["compare"][0];
