@@ -38,21 +38,16 @@ pub struct Escalator {
 impl Escalator {
     /// Looks every [`EVERY`] until `stop`; the first look is at once (a server started
     /// after a deadline escalates now).
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut every = tokio::time::interval(EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                _ = stop.changed() => return,
-            }
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        crate::every(EVERY, stop, || async {
             for id in self.hub.ids() {
                 match self.escalate(id).await {
                     Ok(()) | Err(AppendError::Closed) => {}
                     Err(e) => tracing::warn!(action = id, error = %e, "could not escalate; will retry"),
                 }
             }
-        }
+        })
+        .await
     }
 
     /// Appends what is due in one action now, and posts what was new.

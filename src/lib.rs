@@ -154,16 +154,34 @@ pub async fn serve(
 }
 
 /// Every two seconds, drops sessions other nodes revoked (one node revokes at once).
-async fn sync_revocations(auth: Arc<auth::Auth>, mut stop: watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
-    loop {
-        tokio::select! {
-            _ = every.tick() => {}
-            _ = stop.changed() => return,
-        }
+async fn sync_revocations(auth: Arc<auth::Auth>, stop: watch::Receiver<bool>) {
+    every(std::time::Duration::from_secs(2), stop, || async {
         if let Err(e) = auth.sync_revocations().await {
             tracing::warn!(error = %e, "could not read revoked sessions; will retry");
         }
+    })
+    .await
+}
+
+/// Runs `look` every `period` until `stop` flips: the first at once, and a look that takes
+/// longer than the period delays the next one rather than bunching them up. The one loop
+/// of the server's own timers (revocations, channels, escalations, summaries).
+pub(crate) async fn every<F, Fut>(period: std::time::Duration, mut stop: watch::Receiver<bool>, mut look: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        look().await;
     }
 }
 

@@ -135,35 +135,32 @@ pub fn progress(state: &ActionState, idx: usize, now: OffsetDateTime) -> Option<
 
 impl Summaries {
     /// Looks every [`EVERY`] until `stop`.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut every = tokio::time::interval(EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    pub async fn run(self, stop: watch::Receiver<bool>) {
         // What this node has already looked at: claimed, or found claimed.
-        let mut done: HashSet<(ActionId, i64)> = HashSet::new();
-        loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                _ = stop.changed() => return,
-            }
+        let done = std::sync::Mutex::new(HashSet::new());
+        crate::every(EVERY, stop, || async {
             for id in self.hub.ids() {
-                match self.summarise(id, &mut done).await {
-                    Ok(()) => {}
-                    Err(e) => tracing::warn!(action = id, error = %e, "could not post a summary; will retry"),
+                if let Err(e) = self.summarise(id, &done).await {
+                    tracing::warn!(action = id, error = %e, "could not post a summary; will retry");
                 }
             }
-        }
+        })
+        .await
     }
 
     /// Posts the summary action `id` is due, if it is and this node wins its claim.
     pub async fn summarise(
         &self,
         id: ActionId,
-        done: &mut HashSet<(ActionId, i64)>,
+        done: &std::sync::Mutex<HashSet<(ActionId, i64)>>,
     ) -> Result<(), crate::store::StoreError> {
+        // A std mutex: held to look up or insert only, never across an `.await`.
+        let seen = |key| done.lock().expect("not poisoned").contains(&key);
+        let mark = |key| done.lock().expect("not poisoned").insert(key);
         let Some(cell) = self.hub.get(id) else { return Ok(()) };
         let now = self.clock.now();
         let Some(slot) = due(&cell.state(), now) else { return Ok(()) };
-        if done.contains(&(id, slot)) {
+        if seen((id, slot)) {
             return Ok(());
         }
         // Another node may have added a group that wants it since this one last read.
@@ -176,11 +173,11 @@ impl Summaries {
             nodes.iter().filter_map(|&n| figures(n).map(|p| (n, crate::messages::notify::summary(&p)))).collect()
         };
         if said.is_empty() {
-            done.insert((id, slot));
+            mark((id, slot));
             return Ok(());
         }
         let won = self.db.claim_summary(id, slot, crate::store::to_micros(now)).await?;
-        done.insert((id, slot));
+        mark((id, slot));
         // How each look that found a summary due ended, across nodes: what tests wait on.
         let outcome = if won { "posted" } else { "claimed_elsewhere" };
         metrics::counter!("muster_summaries_total", "outcome" => outcome).increment(1);
@@ -199,46 +196,19 @@ impl Summaries {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::action::{Action, ActionKind, Event, EventBody, NewEvent};
-    use crate::demo::village;
-    use crate::roster::Roster;
+    use crate::action::EventBody;
     use time::Duration;
     use time::macros::datetime;
-    use uuid::Uuid;
 
     /// 00:45 in 大华山村.
     const OPENED: OffsetDateTime = datetime!(2022-04-22 16:45 UTC);
 
     fn night() -> ActionState {
-        let v = village::generate(5);
-        let roster = Arc::new(Roster::new(v.roster).unwrap());
-        let action = Action {
-            id: 1,
-            kind: ActionKind::Testing,
-            name: "全员核酸".into(),
-            scope: v.action.scope,
-            points: v.action.points,
-            planned_open: None,
-            planned_close: None,
-            created_at: OPENED,
-        };
-        let mut state = ActionState::new(action, roster);
-        apply(&mut state, OPENED, EventBody::ActionOpened);
-        state
+        crate::action::night::opened(5, OPENED)
     }
 
     fn apply(state: &mut ActionState, at: OffsetDateTime, body: EventBody) {
-        let seq = state.seq + 1;
-        let new = NewEvent {
-            action_id: 1,
-            client_id: Uuid::from_u128(seq as u128),
-            actor: 1,
-            device_time: at,
-            server_time: at,
-            body,
-        };
-        state.check(&new.body, &mut Default::default()).expect("the rules allow it");
-        state.apply(&Event { seq, new });
+        crate::action::night::apply(state, 1, at, body);
     }
 
     #[test]
@@ -281,7 +251,7 @@ mod tests {
         assert!(p.slowest.iter().all(|a| a.missing == a.target), "{:?}", p.slowest);
         let text = crate::messages::notify::summary(&p);
         let first = text.lines().next().unwrap().to_owned();
-        assert_eq!(first, format!("【进度】01:00 全员核酸 · {}", roster.nodes()[root].name));
+        assert_eq!(first, format!("【进度】01:00 {} · {}", s.action.name, roster.nodes()[root].name));
         let line = format!(
             "应采 {} 人，已采样 {}，豁免 0，未检 {}；完成率 {}%。",
             p.target,

@@ -134,9 +134,7 @@ impl ActionState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::action::{Action, ActionKind, Answer, Event, NewEvent};
-    use crate::demo::village;
-    use std::sync::Arc;
+    use crate::action::Answer;
     use time::macros::datetime;
 
     const OPENED: OffsetDateTime = datetime!(2022-04-22 16:45 UTC);
@@ -147,35 +145,11 @@ mod tests {
 
     impl Night {
         fn new() -> Self {
-            let v = village::generate(5);
-            let roster = Arc::new(Roster::new(v.roster).unwrap());
-            let action = Action {
-                id: 1,
-                kind: ActionKind::Testing,
-                name: "test".into(),
-                scope: v.action.scope,
-                points: v.action.points,
-                planned_open: None,
-                planned_close: None,
-                created_at: OPENED,
-            };
-            let mut night = Night { state: ActionState::new(action, roster) };
-            night.apply(1, OPENED, EventBody::ActionOpened);
-            night
+            Night { state: crate::action::night::opened(5, OPENED) }
         }
 
         fn apply(&mut self, actor: StaffId, at: OffsetDateTime, body: EventBody) {
-            let seq = self.state.seq + 1;
-            let new = NewEvent {
-                action_id: 1,
-                client_id: Uuid::from_u128(seq as u128),
-                actor,
-                device_time: at,
-                server_time: at,
-                body,
-            };
-            self.state.check(&new.body, &mut Default::default()).expect("the rules allow it");
-            self.state.apply(&Event { seq, new });
+            crate::action::night::apply(&mut self.state, actor, at, body);
         }
 
         /// Appends what is due, as the escalator would.

@@ -19,6 +19,50 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
+/// The night tests outside the fold's own start from: the demo village's testing action,
+/// opened, with events applied as the writer would (checked, then folded).
+#[cfg(test)]
+pub(crate) mod night {
+    use super::{Action, ActionKind, ActionState, Event, EventBody, NewEvent};
+    use crate::roster::{Roster, StaffId};
+    use std::sync::Arc;
+    use time::OffsetDateTime;
+
+    /// The village of `seed`, its action opened by the chief at `opened`.
+    pub fn opened(seed: u64, opened: OffsetDateTime) -> ActionState {
+        let v = crate::demo::village::generate(seed);
+        let roster = Arc::new(Roster::new(v.roster).unwrap());
+        let action = Action {
+            id: 1,
+            kind: ActionKind::Testing,
+            name: v.action.name,
+            scope: v.action.scope,
+            points: v.action.points,
+            planned_open: None,
+            planned_close: None,
+            created_at: opened,
+        };
+        let mut state = ActionState::new(action, roster);
+        apply(&mut state, 1, opened, EventBody::ActionOpened);
+        state
+    }
+
+    /// Checks `body` by the rules and folds it as the next event, made by `actor` at `at`.
+    pub fn apply(state: &mut ActionState, actor: StaffId, at: OffsetDateTime, body: EventBody) {
+        let seq = state.seq + 1;
+        let new = NewEvent {
+            action_id: state.action.id,
+            client_id: uuid::Uuid::from_u128(seq as u128),
+            actor,
+            device_time: at,
+            server_time: at,
+            body,
+        };
+        state.check(&new.body, &mut Default::default()).expect("the rules allow it");
+        state.apply(&Event { seq, new });
+    }
+}
+
 pub use event::{Answer, Chase, Event, EventBody, ExemptReason, LabResult, NewEvent, Overdue, Resolution, WalkIn};
 pub use fold::{ActionState, Status};
 pub use rules::Rejection;

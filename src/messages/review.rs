@@ -140,10 +140,25 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
     WORDS.iter().map(|(k, _, _)| *k)
 }
 
+/// A step of the chain of command as the report tells it (see `crate::report::ChainRow`).
+pub struct ChainStep<'a> {
+    /// `handed`, `handed_back` or `signed_off`.
+    pub what: &'a str,
+    /// A handover's: whose households, how many, to whom.
+    pub from: &'a [String],
+    pub households: usize,
+    pub to: Option<&'a str>,
+    /// A sign-off's: its area and how many were still missing.
+    pub area: Option<&'a str>,
+    pub missing: usize,
+    pub note: &'a str,
+}
+
 /// What a step of the chain of command did, in a sentence of the report.
-pub fn chain_detail(r: &crate::report::ChainRow, lang: Lang) -> String {
+pub fn chain_detail(r: &ChainStep, lang: Lang) -> String {
     let from = r.from.join("、");
-    let to = r.to.as_deref().unwrap_or_default();
+    let to = r.to.unwrap_or_default();
+    let area = r.area.unwrap_or_default();
     let n = r.households;
     let mut said = match (r.what, lang) {
         ("handed", Lang::Zh) if from.is_empty() => format!("{n} 户交给 {to} 代管"),
@@ -154,8 +169,8 @@ pub fn chain_detail(r: &crate::report::ChainRow, lang: Lang) -> String {
         ("handed_back", Lang::Zh) => format!("{from} 代管的 {n} 户交还原网格员"),
         ("handed_back", Lang::En) if from.is_empty() => format!("{n} households back to their own member"),
         ("handed_back", Lang::En) => format!("{n} households {from} covered, back to their own member"),
-        (_, Lang::Zh) => format!("{}：全部落实，仅 {} 人未检", r.area.as_deref().unwrap_or_default(), r.missing),
-        (_, Lang::En) => format!("{}: all accounted for except {}", r.area.as_deref().unwrap_or_default(), r.missing),
+        (_, Lang::Zh) => format!("{area}：全部落实，仅 {} 人未检", r.missing),
+        (_, Lang::En) => format!("{area}: all accounted for except {}", r.missing),
     };
     if !r.note.is_empty() {
         said.push_str(&format!("（{}）", r.note));

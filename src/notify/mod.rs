@@ -384,18 +384,12 @@ impl Notifier {
     }
 
     async fn keep_in_sync(self) {
-        let mut stop = self.0.stop.clone();
-        let mut every = tokio::time::interval(SYNC_EVERY);
-        every.tick().await;
-        loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                _ = stop.changed() => return,
-            }
+        crate::every(SYNC_EVERY, self.0.stop.clone(), || async {
             if let Err(e) = self.sync().await {
                 tracing::warn!(error = %e, "could not read the channels again; will retry");
             }
-        }
+        })
+        .await
     }
 
     /// Starts delivering to a channel not yet in use; for one in use, takes its summary

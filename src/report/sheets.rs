@@ -3,7 +3,7 @@
 
 use super::{AfterAction, Part};
 use crate::messages::Lang;
-use crate::messages::review::word;
+use crate::messages::review::{ChainStep, chain_detail, word};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use time::OffsetDateTime;
 
@@ -248,7 +248,18 @@ pub fn tables(r: &AfterAction, lang: Lang) -> Vec<Table> {
                     Cell::time(Some(c.at)),
                     Cell::Text(w(&format!("chain.{}", c.what))),
                     Cell::text(c.by.as_deref()),
-                    Cell::Text(crate::messages::review::chain_detail(c, lang)),
+                    Cell::Text(chain_detail(
+                        &ChainStep {
+                            what: c.what,
+                            from: &c.from,
+                            households: c.households,
+                            to: c.to.as_deref(),
+                            area: c.area.as_deref(),
+                            missing: c.missing,
+                            note: &c.note,
+                        },
+                        lang,
+                    )),
                     Cell::num(c.minutes),
                     match c.in_time {
                         Some(true) => Cell::Text(w("yes_in_time")),
