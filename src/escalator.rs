@@ -39,7 +39,7 @@ impl Escalator {
     /// Looks every [`EVERY`] until `stop`; the first look is at once (a server started
     /// after a deadline escalates now).
     pub async fn run(self, stop: watch::Receiver<bool>) {
-        crate::every(EVERY, stop, || async {
+        crate::tick::every(EVERY, stop, || async {
             for id in self.hub.ids() {
                 match self.escalate(id).await {
                     Ok(()) | Err(AppendError::Closed) => {}

@@ -12,6 +12,7 @@
 //!   passes, through the writer.
 //! - [`summary`]: the hourly progress summary into the chat groups that want it, once
 //!   between several nodes.
+//! - [`tick`]: the one loop of the server's own timers.
 //! - [`live`]: live state per action and the WebSocket push.
 //! - [`http`]: routes, identity, errors, the embedded pages, metrics, OpenAPI.
 //! - [`messages`]: every message for a person, Simplified Chinese first and English.
@@ -39,6 +40,7 @@ pub mod report;
 pub mod roster;
 pub mod store;
 pub mod summary;
+pub mod tick;
 pub mod writer;
 
 use std::future::Future;
@@ -155,34 +157,12 @@ pub async fn serve(
 
 /// Every two seconds, drops sessions other nodes revoked (one node revokes at once).
 async fn sync_revocations(auth: Arc<auth::Auth>, stop: watch::Receiver<bool>) {
-    every(std::time::Duration::from_secs(2), stop, || async {
+    tick::every(std::time::Duration::from_secs(2), stop, || async {
         if let Err(e) = auth.sync_revocations().await {
             tracing::warn!(error = %e, "could not read revoked sessions; will retry");
         }
     })
     .await
-}
-
-/// Runs `look` every `period` until `stop` flips: the first at once, and a look that takes
-/// longer than the period delays the next one rather than bunching them up. The one loop
-/// of the server's own timers (revocations, channels, escalations, summaries).
-pub(crate) async fn every<F, Fut>(period: std::time::Duration, mut stop: watch::Receiver<bool>, mut look: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let mut ticks = tokio::time::interval(period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stop.changed() => return,
-        }
-        if *stop.borrow() {
-            return;
-        }
-        look().await;
-    }
 }
 
 /// Raises this process's open-file soft limit to the hard limit (each socket is a file

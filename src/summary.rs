@@ -138,7 +138,7 @@ impl Summaries {
     pub async fn run(self, stop: watch::Receiver<bool>) {
         // What this node has already looked at: claimed, or found claimed.
         let done = std::sync::Mutex::new(HashSet::new());
-        crate::every(EVERY, stop, || async {
+        crate::tick::every(EVERY, stop, || async {
             for id in self.hub.ids() {
                 if let Err(e) = self.summarise(id, &done).await {
                     tracing::warn!(action = id, error = %e, "could not post a summary; will retry");

@@ -384,7 +384,7 @@ impl Notifier {
     }
 
     async fn keep_in_sync(self) {
-        crate::every(SYNC_EVERY, self.0.stop.clone(), || async {
+        crate::tick::every(SYNC_EVERY, self.0.stop.clone(), || async {
             if let Err(e) = self.sync().await {
                 tracing::warn!(error = %e, "could not read the channels again; will retry");
             }
