@@ -195,12 +195,29 @@ export class PhoneChain {
     box.append(el("p", "sheet-hint", missing.length ? t("mc.exceptN", { n: fmtInt(missing.length) }) : t("mc.noneMissing")));
     if (missing.length) {
       const list = el("ul", "chain-except");
-      // Every one of them, by name and last status (the list scrolls): the head reports them.
+      list.dataset.testid = "sign-off-missing";
+      // Every one of them, by name and last status (the list scrolls), under the grid
+      // member who answers for them, the member with most first: the head reports them.
       const SHOWN_ALL = 300;
-      for (const r of missing.slice(0, SHOWN_ALL)) {
-        list.append(el("li", "", `${r.name}（${r.household}）${r.live.chase ? chaseWord(r.live.chase) : chaseWord(null)}`));
+      const byMember = new Map();
+      for (const r of missing) {
+        const key = r.member ?? "";
+        if (!byMember.has(key)) byMember.set(key, []);
+        byMember.get(key).push(r);
       }
-      if (missing.length > SHOWN_ALL) list.append(el("li", "muted", t("chain.more", { n: fmtInt(missing.length - SHOWN_ALL) })));
+      const groups = [...byMember.entries()].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]));
+      let shown = 0;
+      for (const [member, residents] of groups) {
+        if (shown >= SHOWN_ALL) break;
+        const head = el("li", "chain-except-member", t("mc.exceptMember", { name: member || t("mc.noMember"), n: fmtInt(residents.length) }));
+        head.dataset.testid = "sign-off-member";
+        list.append(head);
+        for (const r of residents.slice(0, SHOWN_ALL - shown)) {
+          list.append(el("li", "", `${r.name}（${r.household}）${r.live.chase ? chaseWord(r.live.chase) : chaseWord(null)}`));
+        }
+        shown += Math.min(residents.length, SHOWN_ALL - shown);
+      }
+      if (missing.length > shown) list.append(el("li", "muted", t("chain.more", { n: fmtInt(missing.length - shown) })));
       box.append(list);
     }
     const noteLabel = el("label", "chain-field");

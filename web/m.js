@@ -1212,8 +1212,12 @@ function start() {
     eventsUrl,
     me: () => page.me,
     changed: schedule,
-    // The missing residents of the head's area, for the sign-off's "except N".
-    missing: () => page.households.flatMap((h) => h.residents.filter((r) => r.live.status === "missing").map((r) => ({ ...r, household: h.number }))),
+    // The missing residents of the head's area, for the sign-off's "except N", each with
+    // the grid member who answers for them now.
+    missing: () => page.households.flatMap((h) => {
+      const member = h.staff_id != null ? page.staff.get(String(h.staff_id))?.name ?? null : null;
+      return h.residents.filter((r) => r.live.status === "missing").map((r) => ({ ...r, household: h.number, member }));
+    }),
   });
   // What earlier visits left waiting is shown at once; it is sent once /api/me says whose it is.
   page.outbox.opened = page.outbox.open();

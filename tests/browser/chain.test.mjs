@@ -159,6 +159,11 @@ test('silence climbs to the head; a head hands households over and back, and rep
   const signing = headPhone.page.locator('[data-testid="sign-off-sheet"]');
   await signing.waitFor({ timeout: SHOWN_MS });
   assert.match(await signing.innerText(), /除下面 \d+ 人外，已全部落实/);
+  // The missing under the grid member who answers for them: every one under a heading.
+  const memberHeads = await signing.locator('[data-testid="sign-off-member"]').allInnerTexts();
+  assert.ok(memberHeads.length >= 1 && memberHeads.every((m) => /^.+：\d+ 人$/.test(m)), memberHeads.join(' / '));
+  const underHeads = memberHeads.reduce((n, m) => n + Number(m.match(/(\d+) 人$/)[1]), 0);
+  assert.equal(underHeads, Number((await signing.innerText()).match(/除下面 (\d+) 人外/)[1]));
   await signing.locator('textarea').fill('卧床的已约好上门');
   await shot(headPhone.page, 'head-sign-off.png');
   await signing.locator('[data-testid="sign-off-send"]').click();
