@@ -38,6 +38,9 @@ function deliveryLine(d) {
   li.dataset.outcome = d.outcome;
   li.dataset.testid = "delivery";
   li.append(el("b", "", t(`ch.outcome.${d.outcome}`)), " ", el("span", "muted", fmtDateTime(d.finished_at)));
+  // What it carried: the call-up, an escalation, the hour's progress, a test.
+  const kinds = [...new Set(d.kinds || [])].map((k) => t(`ch.what.${k}`));
+  if (kinds.length) li.append(" · ", el("span", "ch-what", kinds.join("、")));
   if (d.message_ids.length > 1) li.append(" ", el("span", "muted", t("ch.coalesced", { n: fmtInt(d.message_ids.length) })));
   if (d.errcode != null || d.errmsg) li.append(" ", el("span", "", t("ch.error", { code: d.errcode ?? "", words: d.errmsg ?? "" })));
   if (d.attempts > 1) li.append(" ", el("span", "muted", t("ch.attempts", { n: fmtInt(d.attempts) })));

@@ -90,6 +90,9 @@ pub struct DeliveryView {
     pub id: i64,
     /// The messages it carried: several waiting ones are coalesced into one delivery.
     pub message_ids: Vec<String>,
+    /// What each of them was, in the same order (empty for deliveries recorded before
+    /// kinds were kept).
+    pub kinds: Vec<MessageKind>,
     pub attempts: i64,
     pub outcome: Outcome,
     /// The service's error code (or the HTTP status) of a refusal or of the last failure.
@@ -125,6 +128,7 @@ fn delivery_view(d: DeliveryRow) -> Result<DeliveryView, ApiError> {
     Ok(DeliveryView {
         id: d.id,
         message_ids: d.message_id.split(',').map(str::to_owned).collect(),
+        kinds: d.kinds.split(',').filter_map(MessageKind::parse).collect(),
         attempts: d.attempts,
         outcome,
         errcode: d.errcode,

@@ -207,6 +207,23 @@ pub enum MessageKind {
     Summary,
 }
 
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Test => "test",
+            MessageKind::CallUp => "call_up",
+            MessageKind::Escalation => "escalation",
+            MessageKind::Summary => "summary",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MessageKind> {
+        [MessageKind::Test, MessageKind::CallUp, MessageKind::Escalation, MessageKind::Summary]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
 /// A message for a chat group: Chinese text (the caller's words, already in the
 /// language of the group) and a link that opens the thing on a phone.
 #[derive(Debug, Clone, PartialEq)]
@@ -640,6 +657,8 @@ async fn record(inner: &Inner, channel: ChannelId, parts: &[Message], queued_at:
     let queued = now - (Instant::now() - queued_at);
     let ids: Vec<String> = parts.iter().map(|m| m.id.to_string()).collect();
     let ids = ids.join(",");
+    let kinds: Vec<&str> = parts.iter().map(|m| m.kind.as_str()).collect();
+    let kinds = kinds.join(",");
     let delivery = NewDelivery {
         channel_id: channel,
         message_id: &ids,
@@ -650,6 +669,7 @@ async fn record(inner: &Inner, channel: ChannelId, parts: &[Message], queued_at:
         errmsg: ended.message.as_deref(),
         queued_at: crate::store::to_micros(queued),
         finished_at: crate::store::to_micros(now),
+        kinds: &kinds,
     };
     let result = inner.db.record_delivery(&delivery).await;
     if let Err(e) = result {

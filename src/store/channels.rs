@@ -59,13 +59,15 @@ pub struct DeliveryRow {
     pub errmsg: Option<String>,
     pub queued_at: i64,
     pub finished_at: i64,
+    /// What the messages were (`notify::MessageKind`'s text), comma-separated.
+    pub kinds: String,
 }
 
 #[cfg(test)]
 const CHANNEL_COLUMNS: &str = "id, node_id, kind, name, url, secret, created_at, retired_at, summary";
 #[cfg(test)]
 const DELIVERY_COLUMNS: &str =
-    "id, channel_id, message_id, parts, attempts, outcome, errcode, errmsg, queued_at, finished_at";
+    "id, channel_id, message_id, parts, attempts, outcome, errcode, errmsg, queued_at, finished_at, kinds";
 
 pub(super) const INSERT_CHANNEL: &str = "INSERT INTO channels (node_id, kind, name, url, secret, created_at, summary) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
@@ -83,10 +85,10 @@ pub(super) const CLAIM_SUMMARY: &str =
     "INSERT INTO summaries (action_id, slot, claimed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 /// A delivery that ended, in one statement: a reader never sees one half written.
 pub(super) const INSERT_DELIVERY: &str = "INSERT INTO deliveries \
-     (channel_id, message_id, parts, attempts, outcome, errcode, errmsg, queued_at, finished_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+     (channel_id, message_id, parts, attempts, outcome, errcode, errmsg, queued_at, finished_at, kinds) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 pub(super) const SELECT_DELIVERIES: &str = "SELECT id, channel_id, message_id, parts, attempts, outcome, errcode, errmsg, \
-     queued_at, finished_at FROM deliveries WHERE channel_id = $1 ORDER BY id DESC LIMIT $2";
+     queued_at, finished_at, kinds FROM deliveries WHERE channel_id = $1 ORDER BY id DESC LIMIT $2";
 
 #[cfg(test)]
 #[test]
@@ -159,6 +161,7 @@ macro_rules! channel_sql {
                 .bind(d.errmsg)
                 .bind(d.queued_at)
                 .bind(d.finished_at)
+                .bind(d.kinds)
                 .execute(pool)
                 .await?;
             Ok(())
@@ -194,6 +197,8 @@ pub struct NewDelivery<'a> {
     pub errmsg: Option<&'a str>,
     pub queued_at: i64,
     pub finished_at: i64,
+    /// What the messages were, comma-separated.
+    pub kinds: &'a str,
 }
 
 /// Runs `$f` of the expansion for this pool's backend.

@@ -753,7 +753,7 @@ async fn a_group_that_asked_gets_its_areas_progress_each_hour_once_and_at_the_cl
     assert!(kinds.iter().all(|k| *k == "text"), "{kinds:?}");
     let delivered = deliveries_until(&app, wants, |d| d.len() == 3).await;
     assert_eq!(rx.arrived().len(), 3, "the group that did not ask got none");
-    assert!(delivered.iter().all(|d| d["outcome"] == "sent"), "{delivered:?}");
+    assert!(delivered.iter().all(|d| d["outcome"] == "sent" && d["kinds"] == json!(["summary"])), "{delivered:?}");
 }
 
 #[tokio::test]

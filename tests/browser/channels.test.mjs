@@ -86,6 +86,7 @@ test('the chief adds a group robot, tests it, and sees each delivery as the serv
   // A test message: the robot gets it in its format; the delivery shows as delivered.
   await page.getByTestId('ch-test').click();
   await page.locator('[data-testid="delivery"][data-outcome="sent"]').waitFor({ timeout: SHOWN_MS });
+  assert.match(await page.locator('[data-testid="delivery"][data-outcome="sent"]').innerText(), /测试消息/);
   // (Only test messages: a real clock hour passing during the test would bring nothing, the
   // summary being off.)
   assert.equal(arrived.length, 1, JSON.stringify(arrived));
@@ -125,7 +126,7 @@ test('while the night plays, a village group set to get the progress receives it
     const text = first.json.text.content;
     assert.match(text, /^【(进度|结束)】\d\d:\d\d .+ · 大华山村\n应采 2676 人，已采样 \d+，豁免 \d+，未检 \d+；完成率 \d+%。/, text);
     await page.getByTestId('ch-refresh').click();
-    await page.locator('[data-testid="delivery"][data-outcome="sent"]').first().waitFor({ timeout: SHOWN_MS });
+    await page.locator('[data-testid="delivery"]', { hasText: '整点进度' }).first().waitFor({ timeout: SHOWN_MS });
     await page.screenshot({ path: path.join(SHOTS, 'channels-progress-laptop.png') });
     await context.close();
   } finally {
