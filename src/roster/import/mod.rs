@@ -36,7 +36,9 @@ use std::collections::HashMap;
 
 /// One thing wrong in the sheet, where Excel shows it, with what to do about it. ID
 /// numbers in `value` are masked.
+// `SheetProblem` in the document, where `Problem` is an error answer.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = SheetProblem)]
 pub struct Problem {
     /// The workbook's sheet the row is on (blank for a CSV file).
     pub sheet: String,
