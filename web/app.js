@@ -19,6 +19,7 @@ import { FlaggedList } from "./flagged.js";
 import { mountHeader, showUser } from "./header.js";
 import { LiveFeed, backoffMs } from "./live.js";
 import { uuidv7 } from "./outbox.js";
+import { deskTel, telHref } from "./tel.js";
 import { $, MANAGER_ROLES, api, el, problemOf, sessionToken, startSession, wireLanguage } from "./session.js";
 
 /** The chart is the costliest thing to draw and nobody reads it faster than this. */
@@ -559,9 +560,7 @@ function renderCallUps() {
     li.append(el("b", "", p.name), " ");
     if (p.answer === "cannot") li.append(el("span", "muted", t("callups.cannot", { reason: p.reason || "" })), " ");
     if (p.phone) {
-      const tel = el("a", "visit-tel", p.phone);
-      tel.href = `tel:${p.phone}`;
-      li.append(tel);
+      li.append(deskTel(p.phone));
     }
     return li;
   }));
@@ -1196,7 +1195,7 @@ function updateVisitCard(card, v, now, limit) {
   card.tel.hidden = !callable;
   card.phone.hidden = callable || phone === "";
   if (callable) {
-    const href = `tel:${phone.replace(/[^\d+]/g, "")}`;
+    const href = telHref(phone);
     if (card.tel.getAttribute("href") !== href) card.tel.setAttribute("href", href);
     setText(card.tel, phone);
     card.tel.setAttribute("aria-label", t("visits.call", { name: v.member.name }));

@@ -11,6 +11,7 @@
 
 import { fmtInt, fmtTime, t } from "./i18n.js";
 import { api, el } from "./session.js";
+import { deskTel } from "./tel.js";
 
 /** The roles the server gives the view to (src/http/chain.rs). */
 const READERS = ["admin", "chief", "grid_head", "grid_member", "medic"];
@@ -85,13 +86,6 @@ export class ChainFeed {
   }
 }
 
-/** A `tel:` link with the number as its text. */
-export function telLink(phone, className = "visit-tel") {
-  const a = el("a", className, phone);
-  a.href = `tel:${phone}`;
-  return a;
-}
-
 /** A chase status in words, or "not reached". */
 export function chaseWord(chase) {
   return t(chase ? `chain.status.${chase}` : "chain.notReached");
@@ -138,7 +132,7 @@ export class ChainBoard {
         who.append(el("span", "", `${e.name}（${e.household} · ${e.grid}）`), " ", el("span", "muted", chaseWord(e.chase)));
         if (e.responsible) {
           who.append(" ", el("span", "muted", e.responsible.name));
-          if (e.responsible.phone) who.append(" ", telLink(e.responsible.phone));
+          if (e.responsible.phone) who.append(" ", deskTel(e.responsible.phone));
         }
         li.append(who);
       }
@@ -154,7 +148,7 @@ export class ChainBoard {
         const who = el("span", "chain-who");
         who.dataset.testid = "silent";
         who.append(el("span", "", s.person.name));
-        if (s.person.phone) who.append(" ", telLink(s.person.phone));
+        if (s.person.phone) who.append(" ", deskTel(s.person.phone));
         silent.append(who);
       }
     }

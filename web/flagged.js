@@ -9,6 +9,7 @@
 
 import { fmtInt, t } from "./i18n.js";
 import { api, el } from "./session.js";
+import { telHref } from "./tel.js";
 
 /** The roles the server gives the list to (src/http/tubes.rs: the chase's roles). */
 const READERS = ["admin", "chief", "grid_head", "grid_member", "medic"];
@@ -108,7 +109,7 @@ function card(p) {
   if (p.staff_name) whose.append(t("flagged.member", { name: p.staff_name }), " ");
   if (p.staff_phone) {
     const tel = el("a", "flag-tel");
-    tel.href = `tel:${p.staff_phone}`;
+    tel.href = telHref(p.staff_phone);
     tel.textContent = p.staff_phone;
     tel.setAttribute("aria-label", t("flagged.call", { name: p.staff_name ?? "" }));
     whose.append(tel);

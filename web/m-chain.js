@@ -11,22 +11,10 @@
 import { fmtInt, fmtTime, roleLabel, t } from "./i18n.js";
 import { el } from "./session.js";
 import { chaseWord } from "./chain.js";
+import { phoneTel } from "./tel.js";
 
 /** Who on the phone page reads the chain and acts on it. */
 export const HEADS = ["grid_head", "chief", "admin"];
-
-/** A tap-to-call link, big enough for a thumb. */
-function tel(phone, whom) {
-  const a = el("a", "tel tel-named");
-  a.href = `tel:${phone.replace(/[^\d+]/g, "")}`;
-  a.dataset.testid = "tel";
-  const text = el("span", "tel-text");
-  if (whom) text.append(el("span", "tel-whom", whom));
-  text.append(el("span", "tel-number", phone));
-  a.append(el("span", "tel-icon", "☎"), text);
-  a.setAttribute("aria-label", `${t("m.call")} ${whom || ""} ${phone}`);
-  return a;
-}
 
 function button(cls, label, testid) {
   const b = el("button", cls, label);
@@ -71,7 +59,7 @@ export class PhoneChain {
         row.append(el("p", "chain-name", `${e.name}　${e.household} · ${e.grid}`));
         const said = e.chase ? `${chaseWord(e.chase)} ${fmtTime(e.chase_at)}` : chaseWord(null);
         row.append(el("p", "chain-said", t(e.level >= 2 ? "mc.sinceChief" : "mc.since", { time: fmtTime(e.at), said })));
-        if (e.responsible?.phone) row.append(tel(e.responsible.phone, e.responsible.name));
+        if (e.responsible?.phone) row.append(phoneTel(e.responsible.phone, e.responsible.name));
         box.append(row);
       }
       out.push(box);
@@ -85,7 +73,7 @@ export class PhoneChain {
         row.dataset.testid = "silent";
         row.append(el("p", "chain-name", `${s.person.name}　${roleLabel(s.person.role)}`));
         row.append(el("p", "chain-said", t("mc.silentSince", { time: fmtTime(s.at) })));
-        if (s.person.phone) row.append(tel(s.person.phone, s.person.name));
+        if (s.person.phone) row.append(phoneTel(s.person.phone, s.person.name));
         box.append(row);
       }
       out.push(box);

@@ -22,6 +22,7 @@ import { Outbox } from "./outbox.js";
 import { LiveFeed } from "./live.js";
 import { ChainFeed } from "./chain.js";
 import { HEADS, PhoneChain } from "./m-chain.js";
+import { phoneTel } from "./tel.js";
 
 const PAGE_LIMIT = 500;
 const RETRY_LOAD_S = 10;
@@ -751,7 +752,7 @@ function groupHead(g, openGroup) {
   const name = el("h2", "group-name", g.staff ? g.staff.name : t("m.unassigned"));
   const grids = Array.from(new Set(g.households.map((h) => h.grid))).join("、");
   line.append(name, el("span", "group-grid", g.staff ? `${roleLabel(g.staff.role)} · ${grids}` : grids));
-  if (g.staff && g.staff.phone) line.append(telLink(g.staff.phone));
+  if (g.staff && g.staff.phone) line.append(phoneTel(g.staff.phone));
   const c = g.progress;
   const bar = el("div", "progress");
   const done = c.target ? ((c.sampled + c.exempt) / c.target) * 100 : 100;
@@ -780,24 +781,6 @@ function groupHead(g, openGroup) {
 }
 
 /** A tap-to-call button; `whom` (a name) is said on it when the card has more than one number. */
-function telLink(phone, whom) {
-  const a = el("a", whom ? "tel tel-named" : "tel");
-  a.href = `tel:${phone.replace(/[^\d+]/g, "")}`;
-  a.dataset.testid = "tel";
-  const text = el("span", "tel-text");
-  if (whom) text.append(el("span", "tel-whom", whom));
-  text.append(el("span", "tel-number", spaced(phone)));
-  a.append(el("span", "tel-icon", "☎"), text);
-  a.setAttribute("aria-label", `${t("m.call")} ${whom || ""} ${phone}`);
-  return a;
-}
-
-/** 13812345678 → "138 1234 5678": read out and dialled by older eyes. */
-function spaced(phone) {
-  const d = String(phone);
-  return /^\d{11}$/.test(d) ? `${d.slice(0, 3)} ${d.slice(3, 7)} ${d.slice(7)}` : d;
-}
-
 function householdCard(h, lang) {
   const entries = h.residents.map((r) => entryState(entryForResident(r.id)));
   const hEntry = entryState(entryForHousehold(h.id));
@@ -879,7 +862,7 @@ function residentRow(r, h) {
   if (entry && !reflected(entry, live)) row.append(entryLine(entry));
 
   const actions = el("div", "resident-actions");
-  if (r.phone) actions.append(telLink(r.phone));
+  if (r.phone) actions.append(phoneTel(r.phone));
   if (live.status === "missing" && !closed()) {
     actions.append(residentButton("button-main", t("m.tick"), "tick", r.id, "tick"));
   }
@@ -1014,8 +997,8 @@ function visitCard(r, h) {
   const entry = entryForResident(r.id);
   if (entry && !reflected(entry, live)) box.append(entryLine(entry));
   const actions = el("div", "resident-actions");
-  if (r.phone) actions.append(telLink(r.phone, r.name));
-  if (member && member.phone) actions.append(telLink(member.phone, t("m.memberLine", { name: member.name })));
+  if (r.phone) actions.append(phoneTel(r.phone, r.name));
+  if (member && member.phone) actions.append(phoneTel(member.phone, t("m.memberLine", { name: member.name })));
   if (!done && live.visit && !closed()) {
     const v = live.visit;
     if (!v.taken_by) {

@@ -9,7 +9,7 @@
 const VERSION = "__MUSTER_PAGES_VERSION__";
 const CACHE = `muster-shell-${VERSION}`;
 const SHELL = [
-  "/m", "/m-early.js", "/m.js", "/m.css", "/i18n.js", "/session.js", "/phone-words.js", "/outbox.js", "/live.js", "/frames.js", "/callup.js", "/callup.css", "/chain.js", "/m-chain.js",
+  "/m", "/m-early.js", "/m.js", "/m.css", "/i18n.js", "/session.js", "/phone-words.js", "/outbox.js", "/live.js", "/frames.js", "/callup.js", "/callup.css", "/chain.js", "/m-chain.js", "/tel.js",
   "/manifest.webmanifest", "/favicon.svg", "/icon-192.png", "/icon-512.png",
   "/scan", "/scan.js", "/scan.css", "/scan-words.js", "/scan.webmanifest", "/vendor/jsQR.js",
 ];
