@@ -21,6 +21,27 @@ let browser;
 let robot;
 /** What the stand-in robot received, and what it answers next. */
 const arrived = [];
+/** Who waits for an arrival (see `arrival`): each is called as one comes. */
+const waiting = new Set();
+
+/** Resolves with the first arrival from index `from` on that `pick` takes, as it arrives. */
+function arrival(from, pick, ms) {
+  return new Promise((resolve, reject) => {
+    const look = () => {
+      const found = arrived.slice(from).find(pick);
+      if (!found) return false;
+      waiting.delete(look);
+      clearTimeout(timer);
+      resolve(found);
+      return true;
+    };
+    const timer = setTimeout(() => {
+      waiting.delete(look);
+      reject(new Error(`nothing of the kind arrived in ${ms} ms: ${JSON.stringify(arrived.slice(from))}`));
+    }, ms);
+    if (!look()) waiting.add(look);
+  });
+}
 const answers = [];
 
 before(async () => {
@@ -35,6 +56,7 @@ before(async () => {
       const ok = req.method === 'POST' && url.pathname === '/cgi-bin/webhook/send' && url.searchParams.get('key') === 'k-123'
         && json.msgtype === 'text' && typeof json.text?.content === 'string' && Buffer.byteLength(json.text.content) <= 2048;
       arrived.push({ ok, json });
+      for (const look of [...waiting]) look();
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify(answers.shift() ?? { errcode: 0, errmsg: 'ok' }));
     });
@@ -116,12 +138,7 @@ test('while the night plays, a village group set to get the progress receives it
     const from = arrived.length;
     await page.getByTestId('ch-save').click();
     await page.getByTestId('channel').first().waitFor({ timeout: SHOWN_MS });
-    const progress = () => arrived.slice(from).filter((a) => /^【(进度|结束)】/.test(a.json.text?.content ?? ''));
-    for (let waited = 0; progress().length === 0; waited += 200) {
-      assert.ok(waited < 60_000, `no progress came: ${JSON.stringify(arrived.slice(from))}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const [first] = progress();
+    const first = await arrival(from, (a) => /^【(进度|结束)】/.test(a.json.text?.content ?? ''), 60_000);
     assert.ok(first.ok, JSON.stringify(first.json));
     const text = first.json.text.content;
     assert.match(text, /^【(进度|结束)】\d\d:\d\d .+ · 大华山村\n应采 2676 人，已采样 \d+，豁免 \d+，未检 \d+；完成率 \d+%。/, text);
