@@ -169,6 +169,8 @@ pub fn chain_detail(r: &ChainStep, lang: Lang) -> String {
         ("handed_back", Lang::Zh) => format!("{from} 代管的 {n} 户交还原网格员"),
         ("handed_back", Lang::En) if from.is_empty() => format!("{n} households back to their own member"),
         ("handed_back", Lang::En) => format!("{n} households {from} covered, back to their own member"),
+        (_, Lang::Zh) if r.missing == 0 => format!("{area}：全部落实"),
+        (_, Lang::En) if r.missing == 0 => format!("{area}: all accounted for"),
         (_, Lang::Zh) => format!("{area}：全部落实，仅 {} 人未检", r.missing),
         (_, Lang::En) => format!("{area}: all accounted for except {}", r.missing),
     };
